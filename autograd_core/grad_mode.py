@@ -1,0 +1,87 @@
+"""Grad mode: whether operations record a graph, per thread.
+
+Under ``no_grad()`` no node is recorded at all, so nothing is kept alive for backward:
+use it for evaluation and for in-place parameter updates.
+
+>>> from autograd_core import Tensor, no_grad
+>>> w = Tensor([1.0], requires_grad=True)
+>>> with no_grad():
+...     y = w * 2
+>>> y.requires_grad
+False
+"""
+
+import functools
+import threading
+
+__all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled"]
+
+
+class _GradState(threading.local):
+    # threading.local runs __init__ once per thread, so every new thread starts enabled.
+    def __init__(self):
+        self.enabled = True
+
+
+_state = _GradState()
+
+
+def is_grad_enabled() -> bool:
+    """True when operations in this thread record a graph for backward."""
+    return _state.enabled
+
+
+class _GradModeContext:
+    """Base for context managers that also work as decorators."""
+
+    _mode: bool
+
+    def __enter__(self):
+        self._previous = _state.enabled
+        _state.enabled = self._mode
+        return self
+
+    def __exit__(self, *exc):
+        _state.enabled = self._previous
+        return False
+
+    def __call__(self, fn):
+        mode = self._mode
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            previous = _state.enabled
+            _state.enabled = mode
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _state.enabled = previous
+
+        return wrapper
+
+
+class no_grad(_GradModeContext):
+    """Context manager and decorator that turns graph recording off in this thread."""
+
+    _mode = False
+
+
+class enable_grad(_GradModeContext):
+    """Context manager and decorator that turns graph recording on (inside ``no_grad``)."""
+
+    _mode = True
+
+
+class set_grad_enabled(_GradModeContext):
+    """``set_grad_enabled(False)`` is ``no_grad()``; usable as a context manager or a call.
+
+    Called without ``with``, it switches the mode immediately, as in PyTorch.
+    """
+
+    def __init__(self, mode: bool):
+        self._mode = bool(mode)
+        self._previous = _state.enabled
+        _state.enabled = self._mode
+
+    def __enter__(self):
+        return self
