@@ -32,31 +32,37 @@ from autograd_core.tensor import Tensor
 __all__ = ["topological_order", "backward", "grad"]
 
 
+_DONE = object()  # stack marker: the tensor below it has had all its inputs ordered
+
+
 def topological_order(roots) -> list:
     """The interior tensors reachable from ``roots``, each after all of its inputs.
 
     Leaves (tensors without ``grad_fn``) are not listed. Backward visits the list in
-    reverse. Iterative: a marker ``(tensor, True)`` is pushed before the inputs, and
-    popped (appended to the order) only after all of them have been finished.
+    reverse. Iterative depth-first search: expanding a tensor pushes the tensor, a
+    ``_DONE`` marker and then its inputs, so the marker resurfaces only once every
+    input has been finished, and the tensor is appended right after its inputs.
     """
     if isinstance(roots, Tensor):
         roots = (roots,)
     order = []
     expanded = set()
-    stack = [(t, False) for t in reversed(roots) if t._ctx is not None]
+    stack = [t for t in reversed(roots) if t._ctx is not None]
+    push, pop, append = stack.append, stack.pop, order.append
     while stack:
-        tensor, inputs_done = stack.pop()
-        if inputs_done:
-            order.append(tensor)
+        tensor = pop()
+        if tensor is _DONE:
+            append(pop())
             continue
-        if id(tensor) in expanded:
+        key = id(tensor)
+        if key in expanded:
             continue
-        expanded.add(id(tensor))
-        stack.append((tensor, True))
+        expanded.add(key)
+        push(tensor)
+        push(_DONE)
         for parent in reversed(tensor._ctx.inputs):
             if isinstance(parent, Tensor) and parent._ctx is not None:
-                if id(parent) not in expanded:
-                    stack.append((parent, False))
+                push(parent)
     return order
 
 
@@ -86,18 +92,6 @@ def _seed_gradient(root: Tensor, grad_output, op: str) -> np.ndarray:
     return seed
 
 
-def _conform(grad, tensor: Tensor, ctx) -> np.ndarray:
-    """Bring one returned gradient to the shape and dtype of its input tensor."""
-    if type(grad) is not np.ndarray:
-        grad = np.asarray(grad)
-    data = tensor._data
-    if grad.shape != data.shape:
-        grad = unbroadcast(grad, data.shape, ctx.name)
-    if grad.dtype != data.dtype:
-        grad = grad.astype(data.dtype)
-    return grad
-
-
 def _run(roots, seeds, retain_graph: bool, op: str, wanted=None) -> dict:
     """Backpropagate ``seeds`` from ``roots``; returns {id(tensor): (tensor, grad)}.
 
@@ -120,7 +114,7 @@ def _run(roots, seeds, retain_graph: bool, op: str, wanted=None) -> dict:
         key = id(root)
         tensors[key] = root
         if key in grads:
-            grads[key] = grads[key] + seed
+            grads[key] = np.asarray(grads[key] + seed)
             owned.add(key)
         else:
             grads[key] = seed
@@ -136,9 +130,7 @@ def _run(roots, seeds, retain_graph: bool, op: str, wanted=None) -> dict:
         ctx = tensor._ctx
         input_grads = ctx.fn.backward(ctx, grad_output)
         if type(input_grads) is not tuple:
-            input_grads = (
-                tuple(input_grads) if isinstance(input_grads, list) else (input_grads,)
-            )
+            input_grads = tuple(input_grads) if type(input_grads) is list else (input_grads,)
         if len(input_grads) != len(ctx.inputs):
             raise RuntimeError(
                 f"{ctx.name}.backward returned {len(input_grads)} gradient(s) but forward "
@@ -147,7 +139,13 @@ def _run(roots, seeds, retain_graph: bool, op: str, wanted=None) -> dict:
         for parent, grad in zip(ctx.inputs, input_grads):
             if grad is None or not isinstance(parent, Tensor) or not parent._requires_grad:
                 continue
-            grad = _conform(grad, parent, ctx)
+            if type(grad) is not np.ndarray:
+                grad = np.asarray(grad)
+            data = parent._data
+            if grad.shape != data.shape:
+                grad = unbroadcast(grad, data.shape, ctx.name)
+            if grad.dtype != data.dtype:
+                grad = grad.astype(data.dtype)
             pkey = id(parent)
             previous = grads.get(pkey)
             if previous is None:
@@ -156,8 +154,9 @@ def _run(roots, seeds, retain_graph: bool, op: str, wanted=None) -> dict:
             elif pkey in owned:
                 previous += grad
             else:
-                # The first contribution may be shared with other nodes: add into a new array.
-                grads[pkey] = previous + grad
+                # The first contribution may be shared with other nodes: add into a new
+                # array (np.asarray: 0-d arithmetic returns a NumPy scalar, not an array).
+                grads[pkey] = np.asarray(previous + grad)
                 owned.add(pkey)
 
     # What is left in `grads` belongs to leaves (interior tensors were popped above).

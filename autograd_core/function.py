@@ -71,7 +71,8 @@ class Context:
         For each positional input, whether a gradient is wanted for it.
     """
 
-    __slots__ = ("fn", "inputs", "options", "needs_input_grad", "_saved", "freed", "__dict__")
+    __slots__ = ("fn", "inputs", "options", "needs_input_grad", "_saved", "freed", "__dict__",
+                 "__weakref__")
 
     def __init__(self, fn, inputs, options, needs_input_grad):
         self.fn = fn
@@ -106,8 +107,9 @@ class Context:
         self._saved = ()
         self.freed = True
         extra = self.__dict__
-        for key in [k for k, v in extra.items() if isinstance(v, np.ndarray)]:
-            del extra[key]
+        if extra:
+            for key in [k for k, v in extra.items() if isinstance(v, np.ndarray)]:
+                del extra[key]
 
     def __repr__(self):
         return f"<{self.name}>"

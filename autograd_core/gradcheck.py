@@ -1,13 +1,14 @@
 """Finite-difference gradient checks, in float64.
 
-For a function f of tensors and a random weighting v of its output(s), compare the
-engine's gradient of the scalar s(x) = sum(v * f(x)) with central differences
+For a function f of tensors, compare the engine's gradient of the scalar
+s(x) = sum(v * f(x)) with central differences
 
     ds/dx_i  ~=  (s(x + eps e_i) - s(x - eps e_i)) / (2 eps)
 
-element by element. The error of central differences is O(eps^2), which is why the
-inputs must be float64: in float32 the rounding error (~1e-7 / eps) swamps it. A random
-v (fixed seed) checks the whole vector-Jacobian product, not only its sum.
+element by element, where v = 1 for a scalar output and otherwise a fixed random
+weighting (so the whole vector-Jacobian product is checked, not only its sum). The
+error of central differences is O(eps^2), which is why the inputs must be float64: in
+float32 the rounding error (~1e-7 / eps) swamps it.
 
 >>> from autograd_core import Tensor, gradcheck
 >>> x = Tensor([0.5, -1.0], requires_grad=True, dtype="float64")
@@ -62,8 +63,14 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True) 
             )
     with enable_grad():
         outputs = _outputs(fn(*inputs))
+    # A scalar output is checked as it is (so the reported numbers are its derivative);
+    # otherwise through a fixed random projection of all outputs.
+    projected = not (len(outputs) == 1 and outputs[0].numel() == 1)
     weights_rng = np.random.default_rng(0)
-    weights = [weights_rng.standard_normal(out.shape) for out in outputs]
+    weights = [
+        weights_rng.standard_normal(out.shape) if projected else np.ones(out.shape)
+        for out in outputs
+    ]
 
     def objective() -> float:
         with no_grad():
@@ -105,6 +112,11 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True) 
                         f"numerical {numeric:.8g}, analytic {got:.8g} "
                         f"(difference {abs(numeric - got):.3g})"
                     )
+                    if projected:
+                        message += (
+                            "; the values are derivatives of sum(v * output) for a fixed "
+                            "random v, since the output is not a scalar"
+                        )
                     if raise_exception:
                         raise GradcheckError(message)
                     return False

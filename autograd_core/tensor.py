@@ -587,7 +587,7 @@ class Tensor:
         return _mv.Permute.apply(self, dims=tuple(reversed(range(self.ndim))))
 
     def unsqueeze(self, dim):
-        axis = _ops_shapes.normalize_dim(dim, self.ndim + 1, "unsqueeze")
+        axis = _ops_shapes.normalize_dim(dim, self.ndim, "unsqueeze", new_axis=True)
         shape = self.shape[:axis] + (1,) + self.shape[axis:]
         return _mv.Reshape.apply(self, shape=shape)
 

@@ -64,7 +64,7 @@ def stack(tensors, dim=0) -> Tensor:
                 f"stack: all tensors must have the same shape; tensor 0 has shape "
                 f"{shapes[0]} and tensor {i} has shape {shape}"
             )
-    axis = normalize_dim(dim, len(shapes[0]) + 1, "stack")
+    axis = normalize_dim(dim, len(shapes[0]), "stack", new_axis=True)
     return movement.Stack.apply(*tensors, dim=axis)
 
 

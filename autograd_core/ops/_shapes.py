@@ -53,11 +53,15 @@ def broadcast_shapes(*shapes, op: str = "broadcast") -> tuple:
         raise ShapeError(f"{op}: cannot broadcast shapes {listed}") from None
 
 
-def normalize_dim(dim, ndim: int, op: str) -> int:
-    """A single dim in ``[-ndim, ndim)`` as a non-negative axis (0-d tensors accept 0/-1)."""
+def normalize_dim(dim, ndim: int, op: str, new_axis: bool = False) -> int:
+    """A single dim in ``[-ndim, ndim)`` as a non-negative axis (0-d tensors accept 0/-1).
+
+    With ``new_axis`` (unsqueeze, stack) the dim names a position for an inserted axis,
+    so ``[-ndim - 1, ndim]`` is valid.
+    """
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
         raise TypeError(f"{op}: dim must be an int, got {dim!r}")
-    bound = max(ndim, 1)
+    bound = ndim + 1 if new_axis else max(ndim, 1)
     if not -bound <= dim < bound:
         raise DimensionError(
             f"{op}: dim {dim} is out of range for a tensor with {ndim} dimension(s) "

@@ -62,11 +62,13 @@ class MatMul(Function):
         need_a, need_b = ctx.needs_input_grad
         a2 = a[np.newaxis, :] if a.ndim == 1 else a
         b2 = b[:, np.newaxis] if b.ndim == 1 else b
+        # Re-insert the promoted axes: the column of a 1-D right operand first, so that
+        # for 1-D @ 1-D the 0-d gradient becomes (1,) and then (1, 1).
         g2 = grad
-        if a.ndim == 1:
-            g2 = np.expand_dims(g2, -2)
         if b.ndim == 1:
             g2 = np.expand_dims(g2, -1)
+        if a.ndim == 1:
+            g2 = np.expand_dims(g2, -2)
         grad_a = grad_b = None
         if need_a:
             grad_a = np.matmul(g2, np.swapaxes(b2, -1, -2))
