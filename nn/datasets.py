@@ -1,0 +1,212 @@
+"""Data sets: the real UCI digits, synthetic moons and spirals, and an MNIST IDX reader.
+
+* :func:`load_digits`: the 1,797 8x8 handwritten digits of the UCI ML repository, from
+  the copy that scikit-learn ships (no download), as NCHW float32 in [0, 1].
+* :func:`make_moons`, :func:`make_spirals`: 2-D toy problems for micrograd-style demos.
+* :func:`load_mnist`: MNIST or Fashion-MNIST from the standard IDX files in a local
+  directory (raw or ``.gz``); nothing is downloaded here.
+
+>>> from nn.datasets import load_digits
+>>> train = load_digits("train")
+>>> len(train), train.arrays[0].shape[1:]
+(1258, (1, 8, 8))
+"""
+
+import gzip
+import os
+import struct
+
+import numpy as np
+
+from autograd_core.random import get_generator
+from nn.data import TensorDataset
+
+__all__ = ["load_digits", "digits_split_indices", "make_moons", "make_spirals", "load_idx",
+           "load_mnist", "DIGITS_SPLITS"]
+
+# Fractions of each class in the fixed digits split: 70 % train, 10 % val, 20 % test.
+DIGITS_SPLITS = {"train": 0.7, "val": 0.1, "test": 0.2}
+_DIGITS_SEED = 20240101  # fixed forever: the split is the same on every machine
+
+
+def digits_split_indices(labels: np.ndarray) -> dict:
+    """The fixed, stratified split of the digits: {'train', 'val', 'test'} -> indices.
+
+    Within each class the samples are shuffled with a fixed seed; the first 70 % go to
+    train, the next 10 % to val and the rest (about 20 %) to test, so each split has
+    every digit in the same proportion as the whole set.
+    """
+    rng = np.random.default_rng(_DIGITS_SEED)
+    parts = {"train": [], "val": [], "test": []}
+    for label in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == label))
+        n_train = int(round(DIGITS_SPLITS["train"] * len(members)))
+        n_val = int(round(DIGITS_SPLITS["val"] * len(members)))
+        parts["train"].append(members[:n_train])
+        parts["val"].append(members[n_train:n_train + n_val])
+        parts["test"].append(members[n_train + n_val:])
+    return {name: np.sort(np.concatenate(chunks)) for name, chunks in parts.items()}
+
+
+def load_digits(split="train", transform=None) -> TensorDataset:
+    """The UCI handwritten digits (scikit-learn's shipped copy) as a TensorDataset.
+
+    Images are (N, 1, 8, 8) float32 in [0, 1] (the 0..16 pixel counts divided by 16),
+    labels int64 in 0..9. ``split`` is ``"train"`` (1,258 images), ``"val"`` (179),
+    ``"test"`` (360), ``"train+val"`` or ``"all"`` (1,797); see
+    :func:`digits_split_indices` for how the fixed split is made.
+    """
+    try:
+        from sklearn.datasets import load_digits as _sklearn_digits
+    except ImportError:
+        raise ImportError(
+            "load_digits needs scikit-learn, which ships the digits data set: "
+            "pip install 'autograd-core[data]' (or pip install scikit-learn)"
+        ) from None
+    bunch = _sklearn_digits()
+    images = (bunch.images.astype(np.float32) / 16.0)[:, np.newaxis, :, :]
+    labels = bunch.target.astype(np.int64)
+    if split == "all":
+        chosen = np.arange(len(labels))
+    else:
+        parts = digits_split_indices(labels)
+        names = split.split("+") if isinstance(split, str) else [split]
+        unknown = [n for n in names if n not in parts]
+        if unknown:
+            raise ValueError(
+                f"load_digits: unknown split {split!r}; use 'train', 'val', 'test', "
+                "'train+val' or 'all'"
+            )
+        chosen = np.sort(np.concatenate([parts[n] for n in names]))
+    return TensorDataset(images[chosen], labels[chosen], transform=transform)
+
+
+def make_moons(n_samples=100, noise=0.1, seed=None):
+    """Two interleaving half circles in 2-D: returns (X float32 (n, 2), y int64 (n,)).
+
+    Class 0 lies on the upper arc (cos t, sin t), class 1 on the lower arc
+    (1 - cos t, 0.5 - sin t), t in [0, pi], plus Gaussian noise of std ``noise``.
+    """
+    if n_samples < 2:
+        raise ValueError(f"make_moons: n_samples must be at least 2, got {n_samples}")
+    rng = np.random.default_rng(seed) if seed is not None else get_generator()
+    n_upper = n_samples // 2
+    n_lower = n_samples - n_upper
+    t_upper = np.linspace(0, np.pi, n_upper)
+    t_lower = np.linspace(0, np.pi, n_lower)
+    upper = np.stack([np.cos(t_upper), np.sin(t_upper)], axis=1)
+    lower = np.stack([1 - np.cos(t_lower), 0.5 - np.sin(t_lower)], axis=1)
+    X = np.concatenate([upper, lower]) + rng.normal(0, noise, size=(n_samples, 2))
+    y = np.concatenate([np.zeros(n_upper), np.ones(n_lower)]).astype(np.int64)
+    order = rng.permutation(n_samples)
+    return X[order].astype(np.float32), y[order]
+
+
+def make_spirals(n_samples=300, n_classes=3, noise=0.2, seed=None):
+    """``n_classes`` interleaved spiral arms in 2-D: (X float32 (n, 2), y int64 (n,)).
+
+    Arm k has points r (sin a, cos a) with r from 0 to 1 and a = 4 r + 2 pi k / K, plus
+    Gaussian noise of std ``noise`` on the angle.
+    """
+    if n_classes < 2 or n_samples < n_classes:
+        raise ValueError(
+            f"make_spirals: need n_classes >= 2 and n_samples >= n_classes, got "
+            f"{n_samples} samples and {n_classes} classes"
+        )
+    rng = np.random.default_rng(seed) if seed is not None else get_generator()
+    per_class = np.full(n_classes, n_samples // n_classes)
+    per_class[: n_samples % n_classes] += 1
+    points, labels = [], []
+    for k, count in enumerate(per_class):
+        r = np.linspace(0.0, 1.0, count)
+        angle = 4 * r + 2 * np.pi * k / n_classes + rng.normal(0, noise, count)
+        points.append(np.stack([r * np.sin(angle), r * np.cos(angle)], axis=1))
+        labels.append(np.full(count, k))
+    X, y = np.concatenate(points), np.concatenate(labels).astype(np.int64)
+    order = rng.permutation(n_samples)
+    return X[order].astype(np.float32), y[order]
+
+
+# IDX format: magic = 0x00 0x00 <dtype code> <ndim>, then ndim big-endian uint32 sizes,
+# then the data in row-major order, big-endian.
+_IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def load_idx(path) -> np.ndarray:
+    """Read one IDX file (raw or gzip-compressed) into an array, checking its header.
+
+    Raises ``ValueError`` naming the file for a bad magic number, an unknown type code
+    or a size that does not match the header (truncated or padded files).
+    """
+    path = os.fspath(path)
+    opener = gzip.open if path.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as handle:
+            content = handle.read()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"IDX file not found: {path}") from None
+    except (OSError, EOFError) as error:  # e.g. a corrupt gzip stream
+        raise ValueError(f"{path}: cannot read the file ({error})") from None
+    if len(content) < 4 or content[0] != 0 or content[1] != 0:
+        raise ValueError(f"{path}: not an IDX file (bad magic number {content[:4]!r})")
+    code, ndim = content[2], content[3]
+    if code not in _IDX_DTYPES:
+        raise ValueError(f"{path}: unknown IDX data type code 0x{code:02X}")
+    header = 4 + 4 * ndim
+    if len(content) < header:
+        raise ValueError(f"{path}: truncated IDX header")
+    shape = struct.unpack(f">{ndim}I", content[4:header])
+    dtype = np.dtype(_IDX_DTYPES[code])
+    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if len(content) - header != expected:
+        raise ValueError(
+            f"{path}: the header promises shape {shape} ({expected} bytes of data) but the "
+            f"file holds {len(content) - header} bytes"
+        )
+    data = np.frombuffer(content, dtype=dtype, offset=header).reshape(shape)
+    return data.astype(dtype.newbyteorder("="))
+
+
+_MNIST_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+
+
+def _find(root, stem):
+    for candidate in (stem, stem + ".gz"):
+        path = os.path.join(root, candidate)
+        if os.path.exists(path):
+            return path
+    return None
+
+
+def load_mnist(root, split="train", transform=None) -> TensorDataset:
+    """MNIST or Fashion-MNIST (same file names) from a local directory of IDX files.
+
+    Expects ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
+    ``t10k-images-idx3-ubyte`` and ``t10k-labels-idx1-ubyte`` in ``root``, each raw or
+    ``.gz``. Returns images (N, 1, 28, 28) float32 in [0, 1] and int64 labels.
+    """
+    if split not in _MNIST_FILES:
+        raise ValueError(f"load_mnist: split must be 'train' or 'test', got {split!r}")
+    root = os.fspath(root)
+    stems = _MNIST_FILES[split]
+    paths = [_find(root, stem) for stem in stems]
+    missing = [stem for stem, path in zip(stems, paths) if path is None]
+    if missing:
+        raise FileNotFoundError(
+            f"load_mnist: missing {', '.join(missing)} (raw or .gz) in {root!r}. This "
+            "project does not download data: put the four MNIST (or Fashion-MNIST) IDX "
+            "files train-images-idx3-ubyte, train-labels-idx1-ubyte, "
+            "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte (optionally .gz) in that "
+            "directory."
+        )
+    images, labels = (load_idx(p) for p in paths)
+    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+        raise ValueError(
+            f"load_mnist: expected images (N, H, W) and labels (N,), got {images.shape} "
+            f"and {labels.shape}"
+        )
+    x = (images.astype(np.float32) / 255.0)[:, np.newaxis]
+    return TensorDataset(x, labels.astype(np.int64), transform=transform)
