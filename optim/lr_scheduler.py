@@ -1,0 +1,432 @@
+"""Learning-rate schedulers, as ``torch.optim.lr_scheduler``.
+
+A scheduler sets ``group["lr"]`` of its optimizer's param groups. The convention is
+PyTorch's: build it after the optimizer (it records ``group["initial_lr"]`` and its
+``base_lrs``; ``last_epoch`` becomes 0), then call ``scheduler.step()`` once per epoch
+*after* ``optimizer.step()``. ``get_last_lr()`` returns the rates it set last.
+
+The epoch-based schedulers use PyTorch's recursive ("chainable") formulas, each step
+multiplying the current rate, so several schedulers can act on one optimizer; used
+alone they equal the closed forms (``_get_closed_form_lr``, also used by the
+deprecated ``step(epoch)``).
+
+The 1/sqrt(t) decay of the slides, ``eta_t = eta / sqrt(t + 1)``:
+
+>>> import math
+>>> from autograd_core import Tensor
+>>> from optim import SGD
+>>> from optim.lr_scheduler import LambdaLR
+>>> opt = SGD([Tensor([0.0], requires_grad=True)], lr=0.5)
+>>> sched = LambdaLR(opt, lambda t: 1 / math.sqrt(t + 1))
+>>> rates = []
+>>> for epoch in range(4):
+...     rates.append(round(sched.get_last_lr()[0], 4))
+...     opt.step()                       # (after a forward/backward pass)
+...     sched.step()
+>>> rates                                # 0.5 / sqrt(1), / sqrt(2), / sqrt(3), / sqrt(4)
+[0.5, 0.3536, 0.2887, 0.25]
+"""
+
+import math
+import numbers
+import types
+from bisect import bisect_right
+from collections import Counter
+
+from optim.optimizer import Optimizer, check_nonnegative
+
+__all__ = [
+    "LRScheduler",
+    "StepLR",
+    "MultiStepLR",
+    "ExponentialLR",
+    "CosineAnnealingLR",
+    "LambdaLR",
+    "ReduceLROnPlateau",
+]
+
+
+def _check_optimizer(owner: str, optimizer):
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"{owner}: {type(optimizer).__name__} is not an Optimizer")
+
+
+def _check_positive_int(owner: str, name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise ValueError(f"{owner}: invalid {name}={value!r}; it must be a positive integer")
+    return int(value)
+
+
+class LRScheduler:
+    """Base class of the epoch-based schedulers (as ``torch.optim.lr_scheduler.LRScheduler``).
+
+    Subclasses implement ``get_lr()``: the new rates from ``last_epoch``, the groups'
+    current ``lr`` and ``base_lrs``.
+    """
+
+    def __init__(self, optimizer, last_epoch: int = -1):
+        owner = type(self).__name__
+        _check_optimizer(owner, optimizer)
+        self.optimizer = optimizer
+        if last_epoch == -1:
+            for group in optimizer.param_groups:
+                group.setdefault("initial_lr", group["lr"])
+        else:
+            for i, group in enumerate(optimizer.param_groups):
+                if "initial_lr" not in group:
+                    raise KeyError(
+                        f"{owner}: param 'initial_lr' is not specified in param_groups[{i}] "
+                        f"when resuming with last_epoch={last_epoch}"
+                    )
+        self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
+        self.last_epoch = last_epoch
+        self._step_count = 0
+        self.step()  # as PyTorch: moves to last_epoch + 1 and sets the first rates
+
+    def get_lr(self) -> list:
+        raise NotImplementedError
+
+    def get_last_lr(self) -> list:
+        """The learning rates of the param groups as the last ``step()`` set them."""
+        return self._last_lr
+
+    def step(self, epoch=None):
+        """Advance one epoch (or, deprecated, jump to ``epoch``) and set the groups' lr."""
+        self._step_count += 1
+        if epoch is None:
+            self.last_epoch += 1
+            values = self.get_lr()
+        else:
+            self.last_epoch = epoch
+            closed_form = getattr(self, "_get_closed_form_lr", None)
+            values = closed_form() if closed_form is not None else self.get_lr()
+        for group, lr in zip(self.optimizer.param_groups, values):
+            group["lr"] = lr
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def state_dict(self) -> dict:
+        """Everything but the optimizer (Python numbers and lists)."""
+        return {
+            key: (list(value) if isinstance(value, list) else value)
+            for key, value in self.__dict__.items()
+            if key != "optimizer"
+        }
+
+    def load_state_dict(self, state_dict: dict):
+        self.__dict__.update(
+            {key: _plain(value) for key, value in state_dict.items()}
+        )
+
+    def __repr__(self):
+        return f"{type(self).__name__}(last_epoch={self.last_epoch}, last_lr={self._last_lr})"
+
+
+def _plain(value):
+    """Values restored from an npz file as Python numbers and lists."""
+    tolist = getattr(value, "tolist", None)
+    return tolist() if tolist is not None else value
+
+
+_LRScheduler = LRScheduler  # PyTorch's old name
+
+
+class StepLR(LRScheduler):
+    """Multiply the rate by ``gamma`` every ``step_size`` epochs.
+
+    ``lr_e = base_lr * gamma ** (e // step_size)``
+
+    >>> sched = StepLR(opt, step_size=30, gamma=0.1)  # doctest: +SKIP
+    """
+
+    def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
+        self.step_size = _check_positive_int("StepLR", "step_size", step_size)
+        self.gamma = check_nonnegative("StepLR", "gamma", gamma)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
+            return [group["lr"] for group in self.optimizer.param_groups]
+        return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
+
+    def _get_closed_form_lr(self):
+        return [base_lr * self.gamma ** (self.last_epoch // self.step_size)
+                for base_lr in self.base_lrs]
+
+
+class MultiStepLR(LRScheduler):
+    """Multiply the rate by ``gamma`` at each milestone epoch (a repeated one, repeatedly).
+
+    ``lr_e = base_lr * gamma ** (number of milestones <= e)``
+
+    >>> sched = MultiStepLR(opt, milestones=[30, 80], gamma=0.1)  # doctest: +SKIP
+    """
+
+    def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
+        milestones = list(milestones)
+        for m in milestones:
+            if isinstance(m, bool) or not isinstance(m, numbers.Integral) or m < 0:
+                raise ValueError(
+                    f"MultiStepLR: invalid milestones={milestones!r}; they must be "
+                    "non-negative integers"
+                )
+        self.milestones = Counter(int(m) for m in milestones)
+        self.gamma = check_nonnegative("MultiStepLR", "gamma", gamma)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self.last_epoch not in self.milestones:
+            return [group["lr"] for group in self.optimizer.param_groups]
+        factor = self.gamma ** self.milestones[self.last_epoch]
+        return [group["lr"] * factor for group in self.optimizer.param_groups]
+
+    def _get_closed_form_lr(self):
+        milestones = sorted(self.milestones.elements())
+        return [base_lr * self.gamma ** bisect_right(milestones, self.last_epoch)
+                for base_lr in self.base_lrs]
+
+    def state_dict(self):
+        state = super().state_dict()
+        state["milestones"] = sorted(self.milestones.elements())  # npz-friendly
+        return state
+
+    def load_state_dict(self, state_dict):
+        super().load_state_dict(state_dict)
+        saved = self.milestones  # a list (ours) or a Counter (PyTorch's)
+        elements = Counter(saved).elements() if isinstance(saved, dict) else saved
+        self.milestones = Counter(int(m) for m in elements)
+
+
+class ExponentialLR(LRScheduler):
+    """Multiply the rate by ``gamma`` every epoch: ``lr_e = base_lr * gamma ** e``.
+
+    >>> sched = ExponentialLR(opt, gamma=0.95)  # doctest: +SKIP
+    """
+
+    def __init__(self, optimizer, gamma, last_epoch=-1):
+        self.gamma = check_nonnegative("ExponentialLR", "gamma", gamma)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self.last_epoch == 0:
+            return [group["lr"] for group in self.optimizer.param_groups]
+        return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
+
+    def _get_closed_form_lr(self):
+        return [base_lr * self.gamma**self.last_epoch for base_lr in self.base_lrs]
+
+
+class CosineAnnealingLR(LRScheduler):
+    """Cosine annealing from the base rate to ``eta_min`` over ``T_max`` epochs (SGDR
+    without restarts): closed form, for epoch e,
+
+    ``lr_e = eta_min + (base_lr - eta_min) * (1 + cos(pi * e / T_max)) / 2``
+
+    computed, as PyTorch does, by the recursion
+
+    ``lr_e = eta_min + (lr_{e-1} - eta_min) * (1 + cos(pi e / T)) / (1 + cos(pi (e-1) / T))``
+
+    except where the denominator vanishes (e - 1 = T_max mod 2 T_max), where
+    ``lr_e = lr_{e-1} + (base_lr - eta_min) * (1 - cos(pi / T_max)) / 2``. After
+    ``T_max`` the rate climbs back up (the cosine continues), as in PyTorch.
+
+    >>> sched = CosineAnnealingLR(opt, T_max=100, eta_min=1e-5)  # doctest: +SKIP
+    """
+
+    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
+        self.T_max = _check_positive_int("CosineAnnealingLR", "T_max", T_max)
+        self.eta_min = check_nonnegative("CosineAnnealingLR", "eta_min", eta_min)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        groups = self.optimizer.param_groups
+        epoch, period, eta_min = self.last_epoch, self.T_max, self.eta_min
+        if epoch == 0:
+            return [group["lr"] for group in groups]
+        if self._step_count == 1 and epoch > 0:  # resumed: no previous rate to scale
+            return [eta_min + (base_lr - eta_min) * (1 + math.cos(epoch * math.pi / period)) / 2
+                    for base_lr in self.base_lrs]
+        if (epoch - 1 - period) % (2 * period) == 0:
+            return [group["lr"] + (base_lr - eta_min) * (1 - math.cos(math.pi / period)) / 2
+                    for base_lr, group in zip(self.base_lrs, groups)]
+        ratio = (1 + math.cos(math.pi * epoch / period)) / (
+            1 + math.cos(math.pi * (epoch - 1) / period)
+        )
+        return [ratio * (group["lr"] - eta_min) + eta_min for group in groups]
+
+    def _get_closed_form_lr(self):
+        return [
+            self.eta_min
+            + (base_lr - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+            for base_lr in self.base_lrs
+        ]
+
+
+class LambdaLR(LRScheduler):
+    """Set each group's rate to ``base_lr * lr_lambda(epoch)``.
+
+    ``lr_lambda`` is a function of the epoch, or a list of them, one per param group.
+    The slides' decay ``eta / sqrt(t + 1)``:
+    ``LambdaLR(opt, lambda t: 1 / math.sqrt(t + 1))``.
+
+    >>> sched = LambdaLR(opt, lambda epoch: 0.95 ** epoch)  # doctest: +SKIP
+    """
+
+    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+        _check_optimizer("LambdaLR", optimizer)
+        groups = optimizer.param_groups
+        if isinstance(lr_lambda, (list, tuple)):
+            if len(lr_lambda) != len(groups):
+                raise ValueError(
+                    f"LambdaLR: expected {len(groups)} lr_lambdas (one per param group), "
+                    f"but got {len(lr_lambda)}"
+                )
+            self.lr_lambdas = list(lr_lambda)
+        else:
+            self.lr_lambdas = [lr_lambda] * len(groups)
+        for i, fn in enumerate(self.lr_lambdas):
+            if not callable(fn):
+                raise TypeError(f"LambdaLR: lr_lambda[{i}] is not callable: {fn!r}")
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        return [base_lr * fn(self.last_epoch)
+                for fn, base_lr in zip(self.lr_lambdas, self.base_lrs)]
+
+    def state_dict(self):
+        """As PyTorch: plain functions are not saved; a callable object's ``__dict__`` is."""
+        state = {key: value for key, value in super().state_dict().items() if key != "lr_lambdas"}
+        state["lr_lambdas"] = [
+            None if isinstance(fn, types.FunctionType) else dict(getattr(fn, "__dict__", {}))
+            for fn in self.lr_lambdas
+        ]
+        return state
+
+    def load_state_dict(self, state_dict):
+        state_dict = dict(state_dict)
+        saved = state_dict.pop("lr_lambdas", None) or []
+        super().load_state_dict(state_dict)
+        for fn, attributes in zip(self.lr_lambdas, saved):
+            if attributes is not None:
+                fn.__dict__.update(attributes)
+
+
+class ReduceLROnPlateau(LRScheduler):
+    """Reduce the rate by ``factor`` when a metric stops improving.
+
+    Call ``scheduler.step(metric)`` after each validation. An epoch is an improvement
+    when ``metric < best * (1 - threshold)`` (mode ``"min"``, threshold_mode ``"rel"``),
+    ``metric < best - threshold`` (``"abs"``), or the mirror images for ``"max"``. After
+    more than ``patience`` epochs without one, each group's rate becomes
+    ``max(lr * factor, min_lr)`` (unless that changes it by less than ``eps``), then
+    ``cooldown`` epochs pass before bad epochs count again.
+
+    >>> sched = ReduceLROnPlateau(opt, mode="min", factor=0.5, patience=3)  # doctest: +SKIP
+    >>> sched.step(val_loss)                                                # doctest: +SKIP
+    """
+
+    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
+                 threshold_mode="rel", cooldown=0, min_lr=0, eps=1e-8):
+        owner = "ReduceLROnPlateau"
+        _check_optimizer(owner, optimizer)
+        factor_value = check_nonnegative(owner, "factor", factor)
+        if factor_value >= 1.0:
+            raise ValueError(f"{owner}: invalid factor={factor!r}; it must be < 1.0")
+        if isinstance(patience, bool) or not isinstance(patience, numbers.Integral) or patience < 0:
+            raise ValueError(f"{owner}: invalid patience={patience!r}; it must be an integer >= 0")
+        if isinstance(cooldown, bool) or not isinstance(cooldown, numbers.Integral) or cooldown < 0:
+            raise ValueError(f"{owner}: invalid cooldown={cooldown!r}; it must be an integer >= 0")
+        check_nonnegative(owner, "threshold", threshold)
+        check_nonnegative(owner, "eps", eps)
+        self.optimizer = optimizer
+        self.factor = factor_value
+        groups = optimizer.param_groups
+        if isinstance(min_lr, (list, tuple)):
+            if len(min_lr) != len(groups):
+                raise ValueError(
+                    f"{owner}: expected {len(groups)} min_lrs (one per param group), "
+                    f"got {len(min_lr)}"
+                )
+            self.default_min_lr = None
+            self.min_lrs = [check_nonnegative(owner, "min_lr", m) for m in min_lr]
+        else:
+            self.default_min_lr = check_nonnegative(owner, "min_lr", min_lr)
+            self.min_lrs = [self.default_min_lr] * len(groups)
+        self.patience = int(patience)
+        self.cooldown = int(cooldown)
+        self.cooldown_counter = 0
+        self.mode = mode
+        self.threshold = float(threshold)
+        self.threshold_mode = threshold_mode
+        self.eps = float(eps)
+        self.last_epoch = 0
+        self._last_lr = [group["lr"] for group in groups]
+        self._init_is_better()
+        self._reset()
+
+    def _init_is_better(self):
+        if self.mode not in ("min", "max"):
+            raise ValueError(f"ReduceLROnPlateau: invalid mode={self.mode!r}; use 'min' or 'max'")
+        if self.threshold_mode not in ("rel", "abs"):
+            raise ValueError(
+                f"ReduceLROnPlateau: invalid threshold_mode={self.threshold_mode!r}; use "
+                "'rel' or 'abs'"
+            )
+        self.mode_worse = math.inf if self.mode == "min" else -math.inf
+
+    def _reset(self):
+        self.best = self.mode_worse
+        self.cooldown_counter = 0
+        self.num_bad_epochs = 0
+
+    @property
+    def in_cooldown(self) -> bool:
+        return self.cooldown_counter > 0
+
+    def is_better(self, a: float, best: float) -> bool:
+        if self.mode == "min" and self.threshold_mode == "rel":
+            return a < best * (1.0 - self.threshold)
+        if self.mode == "min":
+            return a < best - self.threshold
+        if self.threshold_mode == "rel":
+            return a > best * (self.threshold + 1.0)
+        return a > best + self.threshold
+
+    def get_lr(self):
+        return [group["lr"] for group in self.optimizer.param_groups]
+
+    def step(self, metrics, epoch=None):
+        """Record this epoch's metric (a number or one-element Tensor/array)."""
+        current = float(metrics)
+        self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
+        if self.is_better(current, self.best):
+            self.best = current
+            self.num_bad_epochs = 0
+        else:
+            self.num_bad_epochs += 1
+        if self.in_cooldown:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0  # bad epochs during cooldown do not count
+        if self.num_bad_epochs > self.patience:
+            self._reduce_lr()
+            self.cooldown_counter = self.cooldown
+            self.num_bad_epochs = 0
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def _reduce_lr(self):
+        groups = self.optimizer.param_groups
+        if len(self.min_lrs) != len(groups):
+            if self.default_min_lr is None:
+                raise RuntimeError(
+                    "ReduceLROnPlateau: the optimizer has "
+                    f"{len(groups)} param groups but min_lr lists {len(self.min_lrs)}"
+                )
+            self.min_lrs = [self.default_min_lr] * len(groups)
+        for group, min_lr in zip(groups, self.min_lrs):
+            old_lr = float(group["lr"])
+            new_lr = max(old_lr * self.factor, min_lr)
+            if old_lr - new_lr > self.eps:
+                group["lr"] = new_lr
+
+    def load_state_dict(self, state_dict):
+        super().load_state_dict(state_dict)
+        self._init_is_better()
