@@ -30,6 +30,7 @@ The 1/sqrt(t) decay of the slides, ``eta_t = eta / sqrt(t + 1)``:
 import math
 import numbers
 import types
+import warnings
 from bisect import bisect_right
 from collections import Counter
 
@@ -81,7 +82,14 @@ class LRScheduler:
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
         self._step_count = 0
-        self.step()  # as PyTorch: moves to last_epoch + 1 and sets the first rates
+        # As PyTorch (2.x): the constructor steps once, to last_epoch + 1; the chainable
+        # schedulers keep the current rates in that step, so resuming with last_epoch
+        # does not move the rate one step ahead of itself.
+        self._is_initial = True
+        try:
+            self.step()
+        finally:
+            self._is_initial = False
 
     def get_lr(self) -> list:
         raise NotImplementedError
@@ -97,6 +105,12 @@ class LRScheduler:
             self.last_epoch += 1
             values = self.get_lr()
         else:
+            warnings.warn(
+                "scheduler.step(epoch) is deprecated (as in PyTorch): call step() once per "
+                "epoch; with an epoch the closed form is used",
+                UserWarning,
+                stacklevel=2,
+            )
             self.last_epoch = epoch
             closed_form = getattr(self, "_get_closed_form_lr", None)
             values = closed_form() if closed_form is not None else self.get_lr()
@@ -207,7 +221,7 @@ class ExponentialLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
-        if self.last_epoch == 0:
+        if self._is_initial:
             return [group["lr"] for group in self.optimizer.param_groups]
         return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
 
@@ -240,11 +254,8 @@ class CosineAnnealingLR(LRScheduler):
     def get_lr(self):
         groups = self.optimizer.param_groups
         epoch, period, eta_min = self.last_epoch, self.T_max, self.eta_min
-        if epoch == 0:
+        if self._is_initial:
             return [group["lr"] for group in groups]
-        if self._step_count == 1 and epoch > 0:  # resumed: no previous rate to scale
-            return [eta_min + (base_lr - eta_min) * (1 + math.cos(epoch * math.pi / period)) / 2
-                    for base_lr in self.base_lrs]
         if (epoch - 1 - period) % (2 * period) == 0:
             return [group["lr"] + (base_lr - eta_min) * (1 - math.cos(math.pi / period)) / 2
                     for base_lr, group in zip(self.base_lrs, groups)]
