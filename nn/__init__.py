@@ -1,0 +1,69 @@
+"""nn: layers, losses and models on autograd_core, shaped like ``torch.nn``.
+
+A PyTorch user's model code runs after changing the imports, and a PyTorch state
+dict (converted to NumPy arrays, or as it is) loads with ``load_state_dict``.
+
+>>> import nn
+>>> import nn.functional as F
+>>> from autograd_core import randn, manual_seed
+>>> _ = manual_seed(0)
+>>> model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+>>> loss = F.cross_entropy(model(randn(5, 4)), [0, 1, 2, 0, 1])
+>>> loss.backward()
+>>> model[0].weight.grad.shape
+(8, 4)
+
+Contents: ``Module``, ``Parameter`` and the containers; layers (``Linear``, ``Conv2d``,
+pooling, activations, ``Dropout``, normalisation, ``Maxout``, ``DropConnect``); losses;
+``nn.functional``; ``nn.init``; ``nn.utils``; ``nn.save`` / ``nn.load``.
+"""
+
+from nn import functional, init, utils
+from nn.activation import (
+    ELU,
+    SELU,
+    Hardtanh,
+    LeakyReLU,
+    LogSigmoid,
+    LogSoftmax,
+    PReLU,
+    ReLU,
+    ReLU6,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Tanh,
+)
+from nn.containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
+from nn.conv import Conv2d
+from nn.dropout import DropConnect, Dropout, Dropout2d
+from nn.linear import Flatten, Identity, Linear, Maxout, Unflatten
+from nn.loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    FocalLoss,
+    HuberLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
+from nn.module import IncompatibleKeys, Module, StateDictError
+from nn.normalization import BatchNorm1d, BatchNorm2d, InstanceNorm2d, LayerNorm
+from nn.parameter import Parameter
+from nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from nn.serialization import SerializationError, load, save
+
+__all__ = [
+    "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "ParameterList",
+    "ParameterDict", "Identity", "Flatten", "Unflatten", "Linear", "Conv2d", "MaxPool2d",
+    "AvgPool2d", "AdaptiveAvgPool2d", "ReLU", "ReLU6", "LeakyReLU", "PReLU", "ELU", "SELU",
+    "Sigmoid", "Tanh", "Softplus", "SiLU", "Hardtanh", "LogSigmoid", "Softmax", "LogSoftmax",
+    "Maxout", "Dropout", "Dropout2d", "DropConnect", "BatchNorm1d", "BatchNorm2d",
+    "LayerNorm", "InstanceNorm2d", "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss",
+    "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "FocalLoss", "functional",
+    "init", "utils", "save", "load", "SerializationError", "StateDictError",
+    "IncompatibleKeys",
+]

@@ -1,0 +1,166 @@
+"""Activation functions with a parameter or a piecewise form, one node each.
+
+(relu, sigmoid and tanh are in ``elementwise``.) The derivative sits next to each op;
+at the kinks the one-sided value PyTorch uses is taken, so gradients match it exactly.
+
+    leaky_relu  y = x (x > 0), s x (else)                   dy/dx = 1 or s
+    elu         y = x (x > 0), a (e^x - 1) (else)           dy/dx = 1 or y + a
+    selu        y = scale * elu(x, alpha) with fixed constants
+    softplus    y = log(1 + e^(b x)) / b  (x where b x > threshold)
+                                                             dy/dx = sigmoid(b x) or 1
+    prelu       y = x (x > 0), w_c x (else), one learnable slope per channel
+    silu        y = x sigmoid(x)                             dy/dx = s (1 + x (1 - s))
+    hardtanh    y = clip(x, lo, hi)                          dy/dx = 1 inside, 0 outside
+
+>>> from autograd_core import Tensor
+>>> from autograd_core.ops.activation import LeakyRelu
+>>> LeakyRelu.apply(Tensor([-2.0, 3.0]), negative_slope=0.1).tolist()
+[-0.20000000298023224, 3.0]
+"""
+
+import numpy as np
+
+from autograd_core.function import Function
+from autograd_core.ops.elementwise import sigmoid as _sigmoid
+
+__all__ = [
+    "LeakyRelu", "Elu", "Selu", "Softplus", "PRelu", "Silu", "Hardtanh",
+    "SELU_ALPHA", "SELU_SCALE",
+]
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+class LeakyRelu(Function):
+    """y = x if x > 0 else s x;  dy/dx = 1 if x > 0 else s (s at 0, as PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, x, *, negative_slope=0.01):
+        positive = x > 0
+        ctx.save_for_backward(positive)
+        return np.where(positive, x, x * negative_slope)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (positive,) = ctx.saved_tensors
+        return np.where(positive, grad, grad * ctx.options["negative_slope"])
+
+
+def _elu(x, alpha):
+    # expm1 is exact near 0; min(x, 0) keeps exp from overflowing for large positive x
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+
+
+class Elu(Function):
+    """y = x if x > 0 else a (e^x - 1);  dy/dx = 1 if x > 0 else y + a (= a e^x)."""
+
+    @staticmethod
+    def forward(ctx, x, *, alpha=1.0):
+        out = _elu(x, alpha)
+        ctx.save_for_backward(x > 0, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        positive, out = ctx.saved_tensors
+        return np.where(positive, grad, grad * (out + ctx.options["alpha"]))
+
+
+class Selu(Function):
+    """y = scale * elu(x, alpha) with PyTorch's constants;
+    dy/dx = scale if x > 0 else y + scale * alpha."""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = SELU_SCALE * _elu(x, SELU_ALPHA)
+        ctx.save_for_backward(x > 0, out)
+        return out.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        positive, out = ctx.saved_tensors
+        return np.where(positive, grad * SELU_SCALE, grad * (out + SELU_SCALE * SELU_ALPHA))
+
+
+class Softplus(Function):
+    """y = log(1 + e^(b x)) / b, or x where b x > threshold;  dy/dx = sigmoid(b x) or 1.
+
+    Stable form: log(1 + e^z) = max(z, 0) + log1p(e^-|z|), never overflowing.
+    """
+
+    @staticmethod
+    def forward(ctx, x, *, beta=1.0, threshold=20.0):
+        z = x * beta
+        linear = z > threshold
+        soft = (np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))) / beta
+        ctx.save_for_backward(z, linear)
+        return np.where(linear, x, soft).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        z, linear = ctx.saved_tensors
+        return np.where(linear, grad, grad * _sigmoid(z))
+
+
+def _channel_shape(x_ndim: int, channels: int) -> tuple:
+    """The shape that broadcasts a per-channel vector along dim 1 of an x_ndim input."""
+    if x_ndim < 2:
+        return (channels,)
+    return (1, channels) + (1,) * (x_ndim - 2)
+
+
+class PRelu(Function):
+    """y = x if x > 0 else w x, w one slope or one per channel (dim 1);
+    dy/dx = 1 or w,  dL/dw = sum over x <= 0 of g x (over all but the channel dim)."""
+
+    @staticmethod
+    def forward(ctx, x, weight):
+        w = weight.reshape(_channel_shape(x.ndim, weight.size)) if weight.size > 1 else weight
+        positive = x > 0
+        ctx.save_for_backward(x, positive, w)
+        return np.where(positive, x, x * w).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, positive, w = ctx.saved_tensors
+        need_x, need_w = ctx.needs_input_grad
+        grad_x = np.where(positive, grad, grad * w) if need_x else None
+        grad_w = None
+        if need_w:
+            contribution = np.where(positive, 0, grad * x)
+            if w.size == 1:
+                grad_w = np.reshape(contribution.sum(), w.shape)
+            else:
+                axes = (0,) + tuple(range(2, x.ndim)) if x.ndim >= 2 else ()
+                grad_w = contribution.sum(axis=axes) if axes else contribution
+        return grad_x, grad_w
+
+
+class Silu(Function):
+    """y = x sigmoid(x) (swish);  dy/dx = s + x s (1 - s) with s = sigmoid(x)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        s = _sigmoid(x)
+        ctx.save_for_backward(x, s)
+        return (x * s).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, s = ctx.saved_tensors
+        return grad * (s * (1 + x * (1 - s)))
+
+
+class Hardtanh(Function):
+    """y = clip(x, lo, hi);  dy/dx = 1 for lo < x < hi, else 0 (open interval, as PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, x, *, min_val=-1.0, max_val=1.0):
+        ctx.save_for_backward((x > min_val) & (x < max_val))
+        return np.clip(x, min_val, max_val)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (inside,) = ctx.saved_tensors
+        return grad * inside

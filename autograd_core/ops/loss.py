@@ -1,0 +1,369 @@
+"""Loss functions as one node each, numerically stable, with PyTorch's reductions.
+
+Every loss computes a per-element loss l and then reduces it: ``reduction="none"``
+returns l, ``"sum"`` its sum, ``"mean"`` its sum over a denominator D (the number of
+elements, or for class-index targets with class weights the sum of the weights of the
+targets, as PyTorch). Backward therefore starts from dL/dl = g (``"none"``), g
+(``"sum"``) or g / D (``"mean"``), broadcast over the elements.
+
+Classification losses take logits or log-probabilities with classes on axis 1
+((N, C), (N, C, d1, ...)) or on axis 0 for one unbatched sample of shape (C,).
+
+    cross entropy   l = -sum_c q_c log softmax(z)_c,  q = the target distribution
+                    dl/dz = softmax(z) sum_c q_c - q
+    nll             l = -w_y x_y                       dl/dx = -w_y at y
+    bce             l = -w (y log p + (1 - y) log(1 - p)),  logs clamped at -100
+    bce with logits l = w ((1 - y) z + (1 + (pw - 1) y) softplus(-z))
+                    dl/dz = w (sigmoid(z) (pw y + 1 - y) - pw y)
+    mse             l = (x - y)^2                      dl/dx = 2 (x - y)
+    l1              l = |x - y|                        dl/dx = sign(x - y)
+    huber           l = d^2 / 2 (|d| < delta), delta (|d| - delta / 2) else
+    focal           l = -alpha_y (1 - p_y)^gamma log p_y,  p = softmax(z)
+
+Cross entropy is never log(softmax): log softmax(z) = z - m - log sum exp(z - m) with
+m = max z cannot overflow or take the log of 0.
+
+>>> import numpy as np
+>>> from autograd_core import Tensor
+>>> from autograd_core.ops.loss import CrossEntropy
+>>> z = Tensor([[0.0, 0.0]], requires_grad=True)
+>>> round(CrossEntropy.apply(z, np.array([1]), None).item(), 4)   # log 2
+0.6931
+"""
+
+import numpy as np
+
+from autograd_core.function import Function
+from autograd_core.ops.elementwise import sigmoid as _sigmoid
+
+__all__ = [
+    "CrossEntropy", "NllLoss", "BinaryCrossEntropy", "BinaryCrossEntropyWithLogits",
+    "MseLoss", "L1Loss", "HuberLoss", "FocalLoss", "log_softmax",
+]
+
+
+def log_softmax(z: np.ndarray, axis: int) -> np.ndarray:
+    """log softmax(z) along ``axis``: z - m - log sum exp(z - m), m = max (stable)."""
+    m = np.max(z, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    shifted = z - m
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+def _reduce(loss: np.ndarray, reduction: str, denominator=None):
+    if reduction == "none":
+        return loss
+    total = np.sum(loss)
+    if reduction == "sum":
+        return total
+    count = loss.size if denominator is None else denominator
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (total / count).astype(loss.dtype)
+
+
+def _upstream(grad, reduction: str, denominator) -> np.ndarray:
+    """dL/dl for each element: g, or g / D for the mean (a 0-d array broadcasts)."""
+    if reduction == "mean":
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return grad / denominator
+    return grad
+
+
+def _class_axis(ndim: int) -> int:
+    return 1 if ndim >= 2 else 0
+
+
+def _channel(vector, ndim: int, axis: int):
+    """A per-class vector shaped to broadcast along ``axis`` of an ndim array."""
+    shape = [1] * ndim
+    shape[axis] = -1
+    return vector.reshape(shape)
+
+
+def _pick(values, index, axis):
+    """values[..., index, ...] along ``axis`` for one index per position."""
+    return np.take_along_axis(values, np.expand_dims(index, axis), axis).squeeze(axis)
+
+
+def _class_targets(target, ignore_index, weight, dtype):
+    """(safe index, valid mask, per-position weight w_y (0 where ignored))."""
+    valid = target != ignore_index
+    safe = np.where(valid, target, 0)
+    if weight is None:
+        w_y = valid.astype(dtype)
+    else:
+        w_y = np.where(valid, weight[safe], 0).astype(dtype)
+    return safe, valid, w_y
+
+
+class CrossEntropy(Function):
+    """Cross entropy of logits ``z`` against class indices or class probabilities.
+
+    ``forward(z, target, weight, ignore_index, reduction, label_smoothing)``. With class
+    indices y, smoothing e and C classes the target distribution is
+    q_c = (1 - e) w_y [c = y] + e w_c / C (zero at ignored positions); the mean divides
+    by the sum of w_y. With probabilities t: q_c = w_c ((1 - e) t_c + e / C) and the
+    mean divides by the number of positions.
+    """
+
+    @staticmethod
+    def forward(ctx, z, target, weight, *, ignore_index=-100, reduction="mean",
+                label_smoothing=0.0):
+        axis = _class_axis(z.ndim)
+        classes = z.shape[axis]
+        eps = float(label_smoothing)
+        logp = log_softmax(z, axis)
+        w_c = None if weight is None else _channel(weight, z.ndim, axis)
+        if target.dtype.kind in "iu":
+            safe, valid, w_y = _class_targets(target, ignore_index, weight, z.dtype)
+            loss = -(1.0 - eps) * w_y * _pick(logp, safe, axis)
+            if eps:
+                smooth = -np.sum(logp if w_c is None else logp * w_c, axis=axis)
+                loss = loss + (eps / classes) * smooth * valid
+            denominator = np.sum(w_y)
+            ctx.save_for_backward(logp, safe, valid, w_y, w_c, None)
+        else:
+            q = target if not eps else target * (1.0 - eps) + eps / classes
+            if w_c is not None:
+                q = q * w_c
+            loss = -np.sum(q * logp, axis=axis)
+            denominator = loss.size
+            ctx.save_for_backward(logp, None, None, None, w_c, q)
+        ctx.denominator = denominator
+        return _reduce(loss.astype(z.dtype, copy=False), reduction, denominator)
+
+    @staticmethod
+    def backward(ctx, grad):
+        logp, safe, valid, w_y, w_c, q = ctx.saved_tensors
+        opts = ctx.options
+        eps = float(opts["label_smoothing"])
+        axis = _class_axis(logp.ndim)
+        classes = logp.shape[axis]
+        g = _upstream(grad, opts["reduction"], ctx.denominator)
+        g_b = np.expand_dims(g, axis) if np.ndim(g) else g
+        softmax = np.exp(logp)
+        grad_z = grad_t = None
+        if q is None:  # class indices
+            q_sum = (1.0 - eps) * w_y
+            if eps:
+                total_w = classes if w_c is None else np.sum(w_c)
+                q_sum = q_sum + (eps / classes) * total_w * valid
+            grad_z = softmax * np.expand_dims(g * q_sum, axis)
+            if eps:
+                share = np.expand_dims(g * valid, axis) * (eps / classes)
+                grad_z -= share if w_c is None else share * w_c
+            index = np.expand_dims(safe, axis)
+            at_target = np.take_along_axis(grad_z, index, axis)
+            np.put_along_axis(
+                grad_z, index, at_target - np.expand_dims(g * (1.0 - eps) * w_y, axis), axis
+            )
+        else:
+            if ctx.needs_input_grad[0]:
+                grad_z = softmax * (g_b * np.sum(q, axis=axis, keepdims=True)) - g_b * q
+            if ctx.needs_input_grad[1]:
+                grad_t = -(1.0 - eps) * g_b * (logp if w_c is None else logp * w_c)
+        return grad_z, grad_t, None
+
+
+class NllLoss(Function):
+    """Negative log-likelihood of log-probabilities x: l = -w_y x_y (0 where ignored).
+
+    The mean divides by the sum of w_y over the positions that are not ignored.
+    """
+
+    @staticmethod
+    def forward(ctx, x, target, weight, *, ignore_index=-100, reduction="mean"):
+        axis = _class_axis(x.ndim)
+        safe, _, w_y = _class_targets(target, ignore_index, weight, x.dtype)
+        loss = -w_y * _pick(x, safe, axis)
+        denominator = np.sum(w_y)
+        ctx.save_for_backward(safe, w_y)
+        ctx.input_shape = x.shape
+        ctx.denominator = denominator
+        return _reduce(loss.astype(x.dtype, copy=False), reduction, denominator)
+
+    @staticmethod
+    def backward(ctx, grad):
+        safe, w_y = ctx.saved_tensors
+        axis = _class_axis(len(ctx.input_shape))
+        g = _upstream(grad, ctx.options["reduction"], ctx.denominator)
+        grad_x = np.zeros(ctx.input_shape, dtype=np.result_type(grad, w_y))
+        values = np.broadcast_to(-g * w_y, w_y.shape)
+        np.put_along_axis(grad_x, np.expand_dims(safe, axis), np.expand_dims(values, axis), axis)
+        return grad_x, None, None
+
+
+class BinaryCrossEntropy(Function):
+    """l = -w (y log p + (1 - y) log(1 - p)) for probabilities p, logs clamped at -100.
+
+    dl/dp = w (p - y) / max(p (1 - p), 1e-12);  dl/dy = -w (log p - log(1 - p)).
+    """
+
+    @staticmethod
+    def forward(ctx, p, y, weight, *, reduction="mean"):
+        with np.errstate(divide="ignore"):
+            log_p = np.maximum(np.log(p), -100.0)
+            log_q = np.maximum(np.log1p(-p), -100.0)
+        loss = -(y * log_p + (1 - y) * log_q)
+        if weight is not None:
+            loss = loss * weight
+        ctx.save_for_backward(p, y, weight, log_p, log_q)
+        ctx.denominator = loss.size
+        return _reduce(loss.astype(p.dtype, copy=False), reduction)
+
+    @staticmethod
+    def backward(ctx, grad):
+        p, y, weight, log_p, log_q = ctx.saved_tensors
+        g = _upstream(grad, ctx.options["reduction"], ctx.denominator)
+        if weight is not None:
+            g = g * weight
+        grad_p = grad_y = None
+        if ctx.needs_input_grad[0]:
+            grad_p = g * (p - y) / np.maximum(p * (1 - p), 1e-12)
+        if ctx.needs_input_grad[1]:
+            grad_y = -g * (log_p - log_q)
+        return grad_p, grad_y, None
+
+
+def _softplus(z):
+    """log(1 + e^z) without overflow."""
+    return np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
+
+
+class BinaryCrossEntropyWithLogits(Function):
+    """Sigmoid and binary cross entropy in one stable node (see the module docstring).
+
+    ``pos_weight`` (pw) weights the positive term, broadcast along the last axis.
+    """
+
+    @staticmethod
+    def forward(ctx, z, y, weight, pos_weight, *, reduction="mean"):
+        sp_neg = _softplus(-z)  # -log sigmoid(z)
+        if pos_weight is None:
+            loss = (1 - y) * z + sp_neg
+        else:
+            loss = (1 - y) * z + (1 + (pos_weight - 1) * y) * sp_neg
+        if weight is not None:
+            loss = loss * weight
+        ctx.save_for_backward(z, y, weight, pos_weight, sp_neg)
+        ctx.denominator = loss.size
+        return _reduce(loss.astype(z.dtype, copy=False), reduction)
+
+    @staticmethod
+    def backward(ctx, grad):
+        z, y, weight, pos_weight, sp_neg = ctx.saved_tensors
+        g = _upstream(grad, ctx.options["reduction"], ctx.denominator)
+        if weight is not None:
+            g = g * weight
+        grad_z = grad_y = None
+        if ctx.needs_input_grad[0]:
+            s = _sigmoid(z)
+            if pos_weight is None:
+                grad_z = g * (s - y)
+            else:
+                grad_z = g * (s * (pos_weight * y + 1 - y) - pos_weight * y)
+        if ctx.needs_input_grad[1]:
+            grad_y = g * (-z if pos_weight is None else (pos_weight - 1) * sp_neg - z)
+        return grad_z, grad_y, None, None
+
+
+class MseLoss(Function):
+    """l = (x - y)^2;  dl/dx = 2 (x - y), dl/dy = -2 (x - y)."""
+
+    @staticmethod
+    def forward(ctx, x, y, *, reduction="mean"):
+        diff = x - y
+        ctx.save_for_backward(diff)
+        return _reduce(np.square(diff), reduction)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (diff,) = ctx.saved_tensors
+        grad_x = 2 * _upstream(grad, ctx.options["reduction"], diff.size) * diff
+        return grad_x, (-grad_x if ctx.needs_input_grad[1] else None)
+
+
+class L1Loss(Function):
+    """l = |x - y|;  dl/dx = sign(x - y) (0 at 0), dl/dy = -sign(x - y)."""
+
+    @staticmethod
+    def forward(ctx, x, y, *, reduction="mean"):
+        diff = x - y
+        ctx.save_for_backward(diff)
+        return _reduce(np.abs(diff), reduction)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (diff,) = ctx.saved_tensors
+        grad_x = _upstream(grad, ctx.options["reduction"], diff.size) * np.sign(diff)
+        return grad_x, (-grad_x if ctx.needs_input_grad[1] else None)
+
+
+class HuberLoss(Function):
+    """d = x - y;  l = d^2 / 2 if |d| < delta else delta (|d| - delta / 2);
+    dl/dx = clip(d, -delta, delta), dl/dy = -dl/dx."""
+
+    @staticmethod
+    def forward(ctx, x, y, *, reduction="mean", delta=1.0):
+        diff = x - y
+        abs_diff = np.abs(diff)
+        loss = np.where(abs_diff < delta, 0.5 * diff * diff, delta * (abs_diff - 0.5 * delta))
+        ctx.save_for_backward(diff)
+        return _reduce(loss.astype(diff.dtype, copy=False), reduction)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (diff,) = ctx.saved_tensors
+        delta = ctx.options["delta"]
+        g = _upstream(grad, ctx.options["reduction"], diff.size)
+        grad_x = g * np.clip(diff, -delta, delta)
+        return grad_x, (-grad_x if ctx.needs_input_grad[1] else None)
+
+
+class FocalLoss(Function):
+    """Multi-class focal loss of logits z and class indices y (Lin et al., 2017).
+
+    With u = log p_y (from a stable log-softmax) and p_y = e^u:
+        l = -alpha_y (1 - p_y)^gamma u
+        dl/du = alpha_y (gamma (1 - p_y)^(gamma - 1) p_y u - (1 - p_y)^gamma)
+        dl/dz = dl/du ([c = y] - softmax(z)_c)
+    gamma = 0 and alpha = 1 give cross entropy. ``alpha`` is None, a 0-d array (one
+    factor) or one factor per class.
+    """
+
+    @staticmethod
+    def forward(ctx, z, target, alpha, *, gamma=2.0, reduction="mean"):
+        axis = _class_axis(z.ndim)
+        logp = log_softmax(z, axis)
+        u = _pick(logp, target, axis)
+        one_minus_p = -np.expm1(u)  # 1 - e^u, exact when p is close to 1
+        if alpha is None:
+            alpha_y = None
+        elif np.ndim(alpha) == 0:
+            alpha_y = alpha
+        else:
+            alpha_y = alpha[target]
+        loss = -(one_minus_p ** gamma) * u
+        if alpha_y is not None:
+            loss = loss * alpha_y
+        ctx.save_for_backward(logp, target, u, one_minus_p, alpha_y)
+        return _reduce(loss.astype(z.dtype, copy=False), reduction)
+
+    @staticmethod
+    def backward(ctx, grad):
+        logp, target, u, one_minus_p, alpha_y = ctx.saved_tensors
+        gamma = ctx.options["gamma"]
+        axis = _class_axis(logp.ndim)
+        g = _upstream(grad, ctx.options["reduction"], u.size)
+        p = 1.0 - one_minus_p
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # at p = 1 (u = 0) the first term is 0 * inf for gamma < 1; its limit is 0
+            focus = np.where(one_minus_p > 0, gamma * one_minus_p ** (gamma - 1) * p * u, 0.0)
+        dl_du = focus - one_minus_p ** gamma
+        if alpha_y is not None:
+            dl_du = dl_du * alpha_y
+        coef = np.expand_dims(g * dl_du, axis)
+        grad_z = -np.exp(logp) * coef
+        index = np.expand_dims(target, axis)
+        np.put_along_axis(grad_z, index, np.take_along_axis(grad_z, index, axis) + coef, axis)
+        return grad_z, None, None

@@ -1,0 +1,177 @@
+"""Normalisation layers as one node each: BatchNorm, LayerNorm, InstanceNorm.
+
+Each normalises x over a set of axes R (M = number of elements in R) and applies a
+learnable per-feature affine map:
+
+    mu = mean_R(x),  var = mean_R((x - mu)^2)  (biased),  r = 1 / sqrt(var + eps)
+    xhat = (x - mu) r,        y = w xhat + b
+
+    BatchNorm:     R = all axes but the channel axis 1; w, b per channel
+    LayerNorm:     R = the last k axes (the normalized shape); w, b of that shape
+    InstanceNorm:  R = the spatial axes 2, 3, ...; w, b per channel
+
+Backward, with g = dL/dy and dxhat = g w: mu and var depend on x too, which gives
+
+    dL/dx = r (dxhat - mean_R(dxhat) - xhat mean_R(dxhat xhat))
+    dL/dw = sum of g xhat,   dL/db = sum of g      (over every axis w is broadcast on)
+
+When normalising with fixed statistics (BatchNorm in eval mode: running estimates),
+mu and r are constants and dL/dx = dxhat r.
+
+The batch statistics of a training step are left on the node as ``ctx.batch_mean`` and
+``ctx.batch_var`` so ``nn.functional.batch_norm`` can update its running estimates
+without a second pass over the data.
+
+>>> import numpy as np
+>>> from autograd_core import Tensor
+>>> from autograd_core.ops.normalization import LayerNorm
+>>> y = LayerNorm.apply(Tensor([[1.0, 3.0]]), None, None, normalized_ndim=1, eps=0.0)
+>>> y.tolist()
+[[-1.0, 1.0]]
+"""
+
+import numpy as np
+
+from autograd_core.function import Function
+
+__all__ = ["BatchNorm", "LayerNorm", "InstanceNorm", "channel_shape"]
+
+
+def channel_shape(ndim: int, channels: int) -> tuple:
+    """The shape that broadcasts a per-channel vector along axis 1 of an ndim input."""
+    return (1, channels) + (1,) * (ndim - 2)
+
+
+def _statistics(x, axes, eps):
+    """(xhat, r, mu, var) over ``axes``, all with the reduced axes kept."""
+    mean = np.mean(x, axis=axes, keepdims=True)
+    centered = x - mean
+    var = np.mean(np.square(centered), axis=axes, keepdims=True)
+    invstd = 1.0 / np.sqrt(var + eps)
+    return centered * invstd, invstd, mean, var
+
+
+def _affine(xhat, weight, bias):
+    out = xhat * weight if weight is not None else xhat.copy()
+    if bias is not None:
+        out += bias
+    return out
+
+
+def _normalized_backward(grad, xhat, invstd, weight, axes):
+    """dL/dx through xhat = (x - mu) r with mu, r the statistics over ``axes``."""
+    count = xhat.size // invstd.size
+    # mean_R(dxhat) = w mean_R(g) and mean_R(dxhat xhat) = w mean_R(g xhat) for a w
+    # that is constant over R, which saves two full passes when it is.
+    mean_g = np.sum(grad, axis=axes, keepdims=True) / count
+    mean_gx = np.sum(grad * xhat, axis=axes, keepdims=True) / count
+    scale = invstd if weight is None else invstd * weight
+    return scale * (grad - mean_g - xhat * mean_gx)
+
+
+def _param_grads(ctx, grad, xhat, param_axes, param_shape):
+    _, need_w, need_b = ctx.needs_input_grad[:3]
+    grad_w = np.sum(grad * xhat, axis=param_axes).reshape(param_shape) if need_w else None
+    grad_b = np.sum(grad, axis=param_axes).reshape(param_shape) if need_b else None
+    return grad_w, grad_b
+
+
+class BatchNorm(Function):
+    """Batch normalisation over every axis but the channel axis 1 (see module docstring).
+
+    ``forward(x, weight, bias, running_mean, running_var, training, eps)``: with
+    ``training=True`` the batch statistics normalise (the running ones are not read);
+    otherwise ``running_mean`` and ``running_var`` do, as constants.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, running_mean, running_var, *, training, eps):
+        channels = x.shape[1]
+        shape = channel_shape(x.ndim, channels)
+        axes = (0,) + tuple(range(2, x.ndim))
+        w = None if weight is None else weight.reshape(shape)
+        b = None if bias is None else bias.reshape(shape)
+        if training:
+            xhat, invstd, mean, var = _statistics(x, axes, eps)
+            ctx.batch_mean = mean.reshape(channels)
+            ctx.batch_var = var.reshape(channels)
+        else:
+            invstd = (1.0 / np.sqrt(running_var + eps)).reshape(shape).astype(x.dtype)
+            xhat = (x - running_mean.reshape(shape)) * invstd
+        ctx.save_for_backward(xhat, invstd, w)
+        return _affine(xhat, w, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        xhat, invstd, w = ctx.saved_tensors
+        axes = (0,) + tuple(range(2, xhat.ndim))
+        grad_x = None
+        if ctx.needs_input_grad[0]:
+            if ctx.options["training"]:
+                grad_x = _normalized_backward(grad, xhat, invstd, w, axes)
+            else:
+                grad_x = grad * (invstd if w is None else invstd * w)
+        grad_w, grad_b = _param_grads(ctx, grad, xhat, axes, (xhat.shape[1],))
+        return grad_x, grad_w, grad_b, None, None
+
+
+class LayerNorm(Function):
+    """Layer normalisation over the last ``normalized_ndim`` axes (see module docstring).
+
+    ``weight`` and ``bias`` (or None) have the shape of those axes.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, *, normalized_ndim, eps):
+        axes = tuple(range(x.ndim - normalized_ndim, x.ndim))
+        xhat, invstd, _, _ = _statistics(x, axes, eps)
+        ctx.save_for_backward(xhat, invstd, weight)
+        return _affine(xhat, weight, bias)
+
+    @staticmethod
+    def backward(ctx, grad):
+        xhat, invstd, weight = ctx.saved_tensors
+        k = ctx.options["normalized_ndim"]
+        axes = tuple(range(xhat.ndim - k, xhat.ndim))
+        grad_x = None
+        if ctx.needs_input_grad[0]:
+            # w varies over R here, so dxhat = g w is formed explicitly
+            dxhat = grad if weight is None else grad * weight
+            count = xhat.size // invstd.size
+            mean_d = np.sum(dxhat, axis=axes, keepdims=True) / count
+            mean_dx = np.sum(dxhat * xhat, axis=axes, keepdims=True) / count
+            grad_x = invstd * (dxhat - mean_d - xhat * mean_dx)
+        leading = tuple(range(xhat.ndim - k))
+        grad_w, grad_b = _param_grads(ctx, grad, xhat, leading, xhat.shape[xhat.ndim - k:])
+        return grad_x, grad_w, grad_b
+
+
+class InstanceNorm(Function):
+    """Instance normalisation: each (sample, channel) plane over its spatial axes.
+
+    ``weight`` and ``bias`` (or None) are per channel. The per-instance statistics are
+    left on the node as ``ctx.batch_mean``/``ctx.batch_var`` of shape (N, C).
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, *, eps):
+        shape = channel_shape(x.ndim, x.shape[1])
+        axes = tuple(range(2, x.ndim))
+        w = None if weight is None else weight.reshape(shape)
+        b = None if bias is None else bias.reshape(shape)
+        xhat, invstd, mean, var = _statistics(x, axes, eps)
+        ctx.batch_mean = mean.reshape(x.shape[:2])
+        ctx.batch_var = var.reshape(x.shape[:2])
+        ctx.save_for_backward(xhat, invstd, w)
+        return _affine(xhat, w, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        xhat, invstd, w = ctx.saved_tensors
+        axes = tuple(range(2, xhat.ndim))
+        grad_x = None
+        if ctx.needs_input_grad[0]:
+            grad_x = _normalized_backward(grad, xhat, invstd, w, axes)
+        param_axes = (0,) + axes
+        grad_w, grad_b = _param_grads(ctx, grad, xhat, param_axes, (xhat.shape[1],))
+        return grad_x, grad_w, grad_b

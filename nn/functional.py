@@ -1,0 +1,686 @@
+"""Functional forms of the layers and losses, as ``torch.nn.functional`` (import as F).
+
+Each function takes Tensors (NumPy arrays and numbers are treated as constants),
+checks its arguments and names what is wrong, and builds one node of the graph where
+the maths allows (the ops live in ``autograd_core.ops``). Layers in ``nn`` are thin
+Modules around these.
+
+>>> import nn.functional as F
+>>> from autograd_core import Tensor
+>>> F.relu(Tensor([-1.0, 2.0])).tolist()
+[0.0, 2.0]
+"""
+
+import warnings
+
+import numpy as np
+
+from autograd_core.errors import DTypeError, ShapeError
+from autograd_core.ops import activation as _act
+from autograd_core.ops import cat as _cat
+from autograd_core.ops import elementwise as _ew
+from autograd_core.ops import linalg as _la
+from autograd_core.ops import loss as _loss
+from autograd_core.ops import normalization as _norm
+from autograd_core.ops import reduce as _red
+from autograd_core.ops._shapes import normalize_dim
+from autograd_core.ops.dropout import DropConnect as _DropConnect
+from autograd_core.ops.dropout import Dropout as _Dropout
+from autograd_core.ops.dropout import dropout_mask
+from autograd_core.random import get_generator
+from autograd_core.tensor import Tensor
+
+from nn._conv_ops import adaptive_avg_pool2d, avg_pool2d, conv2d, max_pool2d  # isort: skip
+
+__all__ = [
+    # convolution and pooling (the ops of autograd_core.ops.conv / .pool)
+    "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
+    # linear layers
+    "linear", "maxout", "drop_connect",
+    # activations
+    "relu", "relu6", "leaky_relu", "prelu", "elu", "selu", "softplus", "sigmoid", "tanh",
+    "silu", "hardtanh", "logsigmoid", "softmax", "log_softmax",
+    # regularisation and normalisation
+    "dropout", "dropout2d", "batch_norm", "layer_norm", "instance_norm", "normalize",
+    # losses
+    "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "cross_entropy", "nll_loss",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "focal_loss",
+    # utilities
+    "one_hot", "pad",
+]
+
+
+# --------------------------------------------------------------------------- helpers
+def _tensor(x, name: str, op: str) -> Tensor:
+    """``x`` as a Tensor (arrays and numbers wrapped, no copy of a float array)."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, np.ndarray):
+        if x.dtype.kind not in "biuf":
+            raise DTypeError(f"{op}: {name} has dtype {x.dtype}, which is not numeric")
+        return Tensor._make(x)
+    try:
+        return Tensor(x)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{op}: {name} must be a Tensor or an array, got {type(x).__name__}"
+                        f" ({error})") from None
+
+
+def _float_tensor(x, name: str, op: str) -> Tensor:
+    t = _tensor(x, name, op)
+    if t.dtype.kind != "f":
+        raise DTypeError(
+            f"{op}: {name} must be a floating-point tensor, got dtype {t.dtype} "
+            f"(convert it with .float())"
+        )
+    return t
+
+
+def _array(x) -> np.ndarray:
+    return x._data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _check_probability(p, op: str) -> float:
+    if isinstance(p, bool) or not isinstance(p, (int, float, np.floating, np.integer)):
+        raise TypeError(f"{op}: p must be a number, got {type(p).__name__}")
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{op}: dropout probability has to be between 0 and 1, but got {p}")
+    return float(p)
+
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduction(reduction, op: str, size_average=None, reduce=None) -> str:
+    """The reduction, translating PyTorch's deprecated size_average/reduce flags."""
+    if size_average is not None or reduce is not None:
+        warnings.warn(
+            f"{op}: size_average and reduce are deprecated; use reduction=",
+            DeprecationWarning, stacklevel=3,
+        )
+        size_average = True if size_average is None else size_average
+        reduce = True if reduce is None else reduce
+        reduction = "mean" if (reduce and size_average) else ("sum" if reduce else "none")
+    if reduction not in _REDUCTIONS:
+        raise ValueError(
+            f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}"
+        )
+    return reduction
+
+
+def _same_shape_or_warn(input, target, op: str):
+    if input.shape != target.shape:
+        try:
+            np.broadcast_shapes(input.shape, target.shape)
+        except ValueError:
+            raise ShapeError(
+                f"{op}: the input of shape {input.shape} and the target of shape "
+                f"{target.shape} do not broadcast"
+            ) from None
+        warnings.warn(
+            f"{op}: using a target of shape {target.shape} with an input of shape "
+            f"{input.shape}; they are broadcast together, which is rarely intended "
+            "(e.g. (N, 1) against (N,) gives (N, N)). Make the shapes equal.",
+            UserWarning, stacklevel=3,
+        )
+
+
+def _same_shape(input, target, op: str):
+    if input.shape != target.shape:
+        raise ShapeError(
+            f"{op}: the target's shape {target.shape} must equal the input's shape "
+            f"{input.shape}"
+        )
+
+
+# --------------------------------------------------------------------------- linear
+def linear(input, weight, bias=None) -> Tensor:
+    """y = x W^T + b in one node; x: (..., in), W: (out, in), b: (out,).
+
+    >>> import nn.functional as F; from autograd_core import ones
+    >>> F.linear(ones(2, 3), ones(4, 3)).shape
+    (2, 4)
+    """
+    w_shape = np.shape(weight)
+    x_shape = np.shape(input)
+    if len(w_shape) != 2:
+        raise ShapeError(f"linear: the weight must be 2-D (out, in), got shape {w_shape}")
+    if len(x_shape) == 0 or x_shape[-1] != w_shape[1]:
+        raise ShapeError(
+            f"linear: the input's last dim must equal in_features={w_shape[1]} of the weight "
+            f"{w_shape}, got input of shape {x_shape}"
+        )
+    if bias is not None and np.shape(bias) != (w_shape[0],):
+        raise ShapeError(
+            f"linear: the bias must have shape ({w_shape[0]},), got {np.shape(bias)}"
+        )
+    return _la.Linear.apply(input, weight, bias)
+
+
+def maxout(input, weight, bias, pieces: int) -> Tensor:
+    """Maxout: y_o = max_k (W_(o,k) x + b_(o,k)), W: (out * pieces, in), rows o*pieces + k."""
+    z = linear(input, weight, bias)
+    out_features = z.shape[-1] // pieces
+    return z.reshape(*z.shape[:-1], out_features, pieces).max(dim=-1)
+
+
+def drop_connect(input, weight, bias=None, p: float = 0.5, training: bool = True) -> Tensor:
+    """A linear layer whose weights are dropped (probability p, inverted scaling) in
+    training: y = x (W * M)^T + b, one mask M per call; all weights in eval."""
+    p = _check_probability(p, "drop_connect")
+    if training and p > 0:
+        w = _tensor(weight, "weight", "drop_connect")
+        mask = dropout_mask(w.shape, p, w.dtype, get_generator())
+        weight = _DropConnect.apply(w, mask)
+    return linear(input, weight, bias)
+
+
+# --------------------------------------------------------------------------- activations
+def relu(input, inplace: bool = False) -> Tensor:
+    """max(x, 0). ``inplace`` is accepted for PyTorch code and ignored (graphs are pure)."""
+    return _ew.Relu.apply(input)
+
+
+def relu6(input, inplace: bool = False) -> Tensor:
+    """min(max(x, 0), 6)."""
+    return _act.Hardtanh.apply(input, min_val=0.0, max_val=6.0)
+
+
+def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
+    """clip(x, min_val, max_val)."""
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val {min_val} exceeds max_val {max_val}")
+    return _act.Hardtanh.apply(input, min_val=float(min_val), max_val=float(max_val))
+
+
+def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x for x > 0, negative_slope * x otherwise."""
+    return _act.LeakyRelu.apply(input, negative_slope=float(negative_slope))
+
+
+def prelu(input, weight) -> Tensor:
+    """x for x > 0, w_c x otherwise; w has 1 element or one per channel (dim 1)."""
+    w_size = int(np.size(_array(weight)))
+    x_shape = np.shape(input)
+    if w_size != 1:
+        channels = x_shape[1] if len(x_shape) >= 2 else (x_shape[0] if x_shape else 1)
+        if w_size != channels:
+            raise ShapeError(
+                f"prelu: the weight has {w_size} elements but the input of shape {x_shape} "
+                f"has {channels} channels (dim 1); use 1 or {channels} parameters"
+            )
+    return _act.PRelu.apply(input, weight)
+
+
+def elu(input, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x for x > 0, alpha (e^x - 1) otherwise."""
+    return _act.Elu.apply(input, alpha=float(alpha))
+
+
+def selu(input, inplace: bool = False) -> Tensor:
+    """scale * elu(x, alpha) with scale ~ 1.0507, alpha ~ 1.6733 (self-normalising)."""
+    return _act.Selu.apply(input)
+
+
+def softplus(input, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + e^(beta x)) / beta, and x where beta x > threshold."""
+    if beta == 0:
+        raise ValueError("softplus: beta must not be 0")
+    return _act.Softplus.apply(input, beta=float(beta), threshold=float(threshold))
+
+
+def sigmoid(input) -> Tensor:
+    """1 / (1 + e^-x), without overflow."""
+    return _ew.Sigmoid.apply(input)
+
+
+def tanh(input) -> Tensor:
+    return _ew.Tanh.apply(input)
+
+
+def silu(input, inplace: bool = False) -> Tensor:
+    """x sigmoid(x) (swish)."""
+    return _act.Silu.apply(input)
+
+
+def logsigmoid(input) -> Tensor:
+    """log sigmoid(x) = -softplus(-x), stable for large |x|."""
+    return -_act.Softplus.apply(-_tensor(input, "input", "logsigmoid"), beta=1.0,
+                                threshold=np.inf)
+
+
+def _softmax_dim(ndim: int, dim, op: str) -> int:
+    if dim is None:
+        # PyTorch's legacy choice, with its warning
+        warnings.warn(
+            f"{op}: implicit dimension choice is deprecated; pass dim= explicitly",
+            UserWarning, stacklevel=3,
+        )
+        dim = 0 if ndim in (0, 1, 3) else 1
+    return normalize_dim(dim, ndim, op)
+
+
+def softmax(input, dim=None, dtype=None) -> Tensor:
+    """exp(x_i - m) / sum_j exp(x_j - m) along ``dim`` (m = max, so it never overflows)."""
+    x = _float_tensor(input, "input", "softmax")
+    if dtype is not None:
+        x = x.to(dtype)
+    return _red.Softmax.apply(x, dim=_softmax_dim(x.ndim, dim, "softmax"))
+
+
+def log_softmax(input, dim=None, dtype=None) -> Tensor:
+    """x - logsumexp(x) along ``dim``, stable (never the log of a rounded-to-0 softmax)."""
+    x = _float_tensor(input, "input", "log_softmax")
+    if dtype is not None:
+        x = x.to(dtype)
+    return _red.LogSoftmax.apply(x, dim=_softmax_dim(x.ndim, dim, "log_softmax"))
+
+
+# --------------------------------------------------------------------------- dropout
+def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Inverted dropout: zero each element with probability p, scale the rest by
+    1 / (1 - p); the identity when ``training`` is False or p = 0.
+
+    The mask comes from ``autograd_core.random.get_generator()`` (``manual_seed``).
+    """
+    p = _check_probability(p, "dropout")
+    if not training or p == 0.0:
+        return input
+    x = _float_tensor(input, "input", "dropout")
+    return _Dropout.apply(x, dropout_mask(x.shape, p, x.dtype, get_generator()))
+
+
+def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Channel dropout for (N, C, H, W) or (C, H, W): whole feature maps are zeroed."""
+    p = _check_probability(p, "dropout2d")
+    if not training or p == 0.0:
+        return input
+    x = _float_tensor(input, "input", "dropout2d")
+    if x.ndim not in (3, 4):
+        raise ShapeError(f"dropout2d: expected a 3-D or 4-D input, got shape {x.shape}")
+    mask_shape = x.shape[:-2] + (1, 1)
+    return _Dropout.apply(x, dropout_mask(mask_shape, p, x.dtype, get_generator()))
+
+
+# --------------------------------------------------------------------------- normalisation
+def _param_shape_check(value, shape: tuple, name: str, op: str):
+    if value is not None and np.shape(value) != shape:
+        raise ShapeError(f"{op}: {name} must have shape {shape}, got {np.shape(value)}")
+
+
+def _update_running(running, batch_stat, factor: float):
+    """running <- (1 - factor) running + factor batch_stat, in place (no graph)."""
+    if running is None:
+        return
+    data = running._data if isinstance(running, Tensor) else running
+    data *= 1.0 - factor
+    data += factor * batch_stat.astype(data.dtype, copy=False)
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None,
+               training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Batch normalisation over all axes but the channel axis 1, in one node.
+
+    Training: normalise with the batch mean and biased variance, and update the running
+    estimates in place: running = (1 - momentum) running + momentum * batch statistic,
+    with the *unbiased* batch variance (PyTorch's convention). Otherwise normalise with
+    ``running_mean`` and ``running_var``. y = w (x - mu) / sqrt(var + eps) + b.
+    """
+    x = _float_tensor(input, "input", "batch_norm")
+    if x.ndim < 2:
+        raise ShapeError(f"batch_norm: expected an input with 2 or more dims, got {x.shape}")
+    channels = x.shape[1]
+    for name, value in (("running_mean", running_mean), ("running_var", running_var),
+                        ("weight", weight), ("bias", bias)):
+        _param_shape_check(value, (channels,), name, "batch_norm")
+    count = x._data.size // channels
+    if training:
+        if count <= 1:
+            raise ValueError(
+                f"batch_norm: expected more than 1 value per channel when training, got input "
+                f"of shape {x.shape}"
+            )
+        out = _norm.BatchNorm.apply(x, weight, bias, None, None, training=True, eps=float(eps))
+        if running_mean is not None or running_var is not None:
+            ctx = out._ctx
+            if ctx is not None:
+                mean, var = ctx.batch_mean, ctx.batch_var
+            else:  # no graph was recorded (no_grad): compute the statistics again
+                axes = (0,) + tuple(range(2, x.ndim))
+                mean, var = x._data.mean(axis=axes), x._data.var(axis=axes)
+            _update_running(running_mean, mean, momentum)
+            _update_running(running_var, var * (count / (count - 1)), momentum)
+        return out
+    if running_mean is None or running_var is None:
+        raise ValueError("batch_norm: running_mean and running_var are needed when not training")
+    return _norm.BatchNorm.apply(
+        x, weight, bias, _array(running_mean), _array(running_var), training=False,
+        eps=float(eps),
+    )
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
+    """Normalise over the trailing ``normalized_shape`` axes of each sample, in one node:
+    y = w (x - mu) / sqrt(var + eps) + b, mu and the biased var over those axes."""
+    x = _float_tensor(input, "input", "layer_norm")
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(shape)
+    if k == 0 or x.shape[x.ndim - k:] != shape or x.ndim < k:
+        raise ShapeError(
+            f"layer_norm: expected an input whose trailing shape is {shape}, got input of "
+            f"shape {x.shape}"
+        )
+    _param_shape_check(weight, shape, "weight", "layer_norm")
+    _param_shape_check(bias, shape, "bias", "layer_norm")
+    return _norm.LayerNorm.apply(x, weight, bias, normalized_ndim=k, eps=float(eps))
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats: bool = True, momentum: float = 0.1,
+                  eps: float = 1e-5) -> Tensor:
+    """Normalise each (sample, channel) plane over its spatial axes, in one node.
+
+    With running estimates given and ``use_input_stats``, they are updated with the
+    batch average of the per-instance statistics (unbiased variance, as PyTorch);
+    ``use_input_stats=False`` normalises with them instead.
+    """
+    x = _float_tensor(input, "input", "instance_norm")
+    if x.ndim < 3:
+        raise ShapeError(
+            f"instance_norm: expected an input of shape (N, C, ...) with spatial dims, got "
+            f"{x.shape}"
+        )
+    channels = x.shape[1]
+    for name, value in (("running_mean", running_mean), ("running_var", running_var),
+                        ("weight", weight), ("bias", bias)):
+        _param_shape_check(value, (channels,), name, "instance_norm")
+    if not use_input_stats:
+        if running_mean is None or running_var is None:
+            raise ValueError("instance_norm: use_input_stats=False needs running estimates")
+        return _norm.BatchNorm.apply(
+            x, weight, bias, _array(running_mean), _array(running_var), training=False,
+            eps=float(eps),
+        )
+    count = x._data.size // (x.shape[0] * channels)
+    if count <= 1:
+        raise ValueError(
+            f"instance_norm: expected more than 1 spatial element per channel, got input of "
+            f"shape {x.shape}"
+        )
+    out = _norm.InstanceNorm.apply(x, weight, bias, eps=float(eps))
+    if running_mean is not None or running_var is not None:
+        ctx = out._ctx
+        if ctx is not None:
+            mean, var = ctx.batch_mean, ctx.batch_var
+        else:
+            axes = tuple(range(2, x.ndim))
+            mean, var = x._data.mean(axis=axes), x._data.var(axis=axes)
+        _update_running(running_mean, mean.mean(axis=0), momentum)
+        _update_running(running_var, (var * (count / (count - 1))).mean(axis=0), momentum)
+    return out
+
+
+def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
+    """x / max(||x||_p, eps) along ``dim``."""
+    x = _float_tensor(input, "input", "normalize")
+    axis = normalize_dim(dim, x.ndim, "normalize")
+    norm = (x.abs() ** p).sum(dim=axis, keepdim=True) ** (1.0 / p)
+    return x / norm.clamp(min=eps)
+
+
+# --------------------------------------------------------------------------- losses
+def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "mean"):
+    """Mean squared error: mean of (x - y)^2 (or its sum, or per element)."""
+    reduction = _reduction(reduction, "mse_loss", size_average, reduce)
+    x = _float_tensor(input, "input", "mse_loss")
+    y = _tensor(target, "target", "mse_loss")
+    _same_shape_or_warn(x, y, "mse_loss")
+    return _loss.MseLoss.apply(x, y, reduction=reduction)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean"):
+    """Mean absolute error: mean of |x - y|."""
+    reduction = _reduction(reduction, "l1_loss", size_average, reduce)
+    x = _float_tensor(input, "input", "l1_loss")
+    y = _tensor(target, "target", "l1_loss")
+    _same_shape_or_warn(x, y, "l1_loss")
+    return _loss.L1Loss.apply(x, y, reduction=reduction)
+
+
+def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0):
+    """Huber: d^2 / 2 for |d| < delta, delta (|d| - delta / 2) beyond (d = x - y)."""
+    reduction = _reduction(reduction, "huber_loss")
+    if not delta > 0:
+        raise ValueError(f"huber_loss: delta must be positive, got {delta}")
+    x = _float_tensor(input, "input", "huber_loss")
+    y = _tensor(target, "target", "huber_loss")
+    _same_shape_or_warn(x, y, "huber_loss")
+    return _loss.HuberLoss.apply(x, y, reduction=reduction, delta=float(delta))
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean",
+                   beta: float = 1.0):
+    """Smooth L1: d^2 / (2 beta) for |d| < beta, |d| - beta / 2 beyond (= huber / beta)."""
+    reduction = _reduction(reduction, "smooth_l1_loss", size_average, reduce)
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
+    if beta == 0:
+        return l1_loss(input, target, reduction=reduction)
+    return huber_loss(input, target, reduction=reduction, delta=beta) / float(beta)
+
+
+def _class_weight(weight, classes: int, op: str):
+    if weight is None:
+        return None
+    if isinstance(weight, str):
+        raise TypeError(
+            f"{op}: the third argument is the class weight; pass the reduction by keyword: "
+            f"reduction={weight!r}"
+        )
+    w = _array(weight)
+    if w.shape != (classes,):
+        raise ShapeError(
+            f"{op}: weight must have one entry per class, shape ({classes},), got {w.shape}"
+        )
+    return w
+
+
+def _check_class_indices(target: np.ndarray, input_shape: tuple, axis: int, classes: int,
+                         ignore_index: int, op: str):
+    expected = input_shape[:axis] + input_shape[axis + 1:]
+    if target.shape != expected:
+        raise ShapeError(
+            f"{op}: for input of shape {input_shape} (classes on dim {axis}) the class-index "
+            f"target must have shape {expected}, got {target.shape}"
+        )
+    bad = (target != ignore_index) & ((target < 0) | (target >= classes))
+    if bad.any():
+        value = target[bad].flat[0]
+        raise IndexError(
+            f"{op}: target value {value} is out of range for {classes} classes "
+            f"(class indices must be in [0, {classes - 1}]"
+            + (f", or ignore_index={ignore_index})" if ignore_index is not None else ")")
+        )
+
+
+def _classification_input(input, op: str):
+    z = _float_tensor(input, "input", op)
+    if z.ndim == 0:
+        raise ShapeError(f"{op}: the input needs a class dim; got a 0-d tensor")
+    axis = 1 if z.ndim >= 2 else 0
+    return z, axis, z.shape[axis]
+
+
+def _warn_all_ignored(target, ignore_index, reduction, op):
+    if reduction == "mean" and target.size and not np.any(target != ignore_index):
+        warnings.warn(
+            f"{op}: every target equals ignore_index={ignore_index}, so the mean loss is "
+            "0 / 0 = nan (as in PyTorch); use reduction='sum' to get 0 for such batches",
+            RuntimeWarning, stacklevel=3,
+        )
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index: int = -100,
+                  reduce=None, reduction: str = "mean", label_smoothing: float = 0.0):
+    """Cross entropy of logits (classes on dim 1, or dim 0 for a single (C,) sample)
+    against class indices or class probabilities (a float target of the input's shape).
+
+    One fused, stable node: loss = -sum_c q_c log_softmax(z)_c, with q the one-hot target
+    smoothed by ``label_smoothing`` e: q = (1 - e) onehot + e / C. ``weight`` (C,)
+    weights classes; positions whose target is ``ignore_index`` count for nothing. The
+    mean divides by the summed target weights (the number of non-ignored targets).
+
+    >>> import nn.functional as F; from autograd_core import Tensor
+    >>> round(F.cross_entropy(Tensor([[2.0, 0.0]]), [0]).item(), 4)
+    0.1269
+    """
+    op = "cross_entropy"
+    reduction = _reduction(reduction, op, size_average, reduce)
+    z, axis, classes = _classification_input(input, op)
+    w = _class_weight(weight, classes, op)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
+    t = target if isinstance(target, Tensor) else _tensor(target, "target", op)
+    kind = t.dtype.kind
+    if kind == "f" and t.shape == z.shape:
+        return _loss.CrossEntropy.apply(z, t, w, ignore_index=ignore_index,
+                                        reduction=reduction,
+                                        label_smoothing=float(label_smoothing))
+    if kind not in "iu":
+        raise DTypeError(
+            f"{op}: the target must hold integer class indices of shape "
+            f"{z.shape[:axis] + z.shape[axis + 1:]} or class probabilities of the input's "
+            f"shape {z.shape}; got dtype {t.dtype} and shape {t.shape}"
+            + (" (convert class indices with .long())" if kind == "f" else "")
+        )
+    indices = t._data
+    _check_class_indices(indices, z.shape, axis, classes, ignore_index, op)
+    _warn_all_ignored(indices, ignore_index, reduction, op)
+    return _loss.CrossEntropy.apply(z, indices, w, ignore_index=ignore_index,
+                                    reduction=reduction, label_smoothing=float(label_smoothing))
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = -100,
+             reduce=None, reduction: str = "mean"):
+    """Negative log-likelihood of log-probabilities: -w_y x_y, averaged over the summed
+    target weights. ``log_softmax`` then ``nll_loss`` equals ``cross_entropy``."""
+    op = "nll_loss"
+    reduction = _reduction(reduction, op, size_average, reduce)
+    x, axis, classes = _classification_input(input, op)
+    w = _class_weight(weight, classes, op)
+    t = _array(target)
+    if t.dtype.kind not in "iu":
+        raise DTypeError(f"{op}: the target must hold integer class indices, got dtype {t.dtype}")
+    _check_class_indices(t, x.shape, axis, classes, ignore_index, op)
+    _warn_all_ignored(t, ignore_index, reduction, op)
+    return _loss.NllLoss.apply(x, t, w, ignore_index=ignore_index, reduction=reduction)
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction: str = "mean"):
+    """-w (y log p + (1 - y) log(1 - p)) for probabilities p in [0, 1] (logs clamped at
+    -100, as PyTorch). Prefer ``binary_cross_entropy_with_logits``: it is stable."""
+    op = "binary_cross_entropy"
+    reduction = _reduction(reduction, op, size_average, reduce)
+    p = _float_tensor(input, "input", op)
+    y = _tensor(target, "target", op)
+    _same_shape(p, y, op)
+    data = p._data
+    if data.size and not ((data >= 0) & (data <= 1)).all():
+        bad = data[~((data >= 0) & (data <= 1))].flat[0]
+        raise ValueError(
+            f"{op}: all elements of the input must be probabilities in [0, 1], found {bad} "
+            "(apply sigmoid first, or use binary_cross_entropy_with_logits)"
+        )
+    return _loss.BinaryCrossEntropy.apply(p, y, None if weight is None else _array(weight),
+                                          reduction=reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
+                                     reduce=None, reduction: str = "mean", pos_weight=None):
+    """sigmoid + binary cross entropy in one stable node:
+    l = w ((1 - y) z + (1 + (pw - 1) y) log(1 + e^-z)), softplus computed without overflow.
+    ``pos_weight`` weights positives, broadcast along the last dim (one per class)."""
+    op = "binary_cross_entropy_with_logits"
+    reduction = _reduction(reduction, op, size_average, reduce)
+    z = _float_tensor(input, "input", op)
+    y = _tensor(target, "target", op)
+    _same_shape(z, y, op)
+    if y.dtype.kind != "f":
+        y = Tensor._make(y._data.astype(z.dtype))
+    pw = None if pos_weight is None else _array(pos_weight)
+    return _loss.BinaryCrossEntropyWithLogits.apply(
+        z, y, None if weight is None else _array(weight), pw, reduction=reduction
+    )
+
+
+def focal_loss(input, target, gamma: float = 2.0, alpha=None, reduction: str = "mean"):
+    """Multi-class focal loss: -alpha_y (1 - p_y)^gamma log p_y, p = softmax(logits).
+
+    Down-weights easy examples (p_y near 1); gamma = 0 gives cross entropy. ``alpha`` is
+    None, one number, or one weight per class. The mean is over the positions.
+    """
+    op = "focal_loss"
+    reduction = _reduction(reduction, op)
+    if gamma < 0:
+        raise ValueError(f"{op}: gamma must be non-negative, got {gamma}")
+    z, axis, classes = _classification_input(input, op)
+    t = _array(target)
+    if t.dtype.kind not in "iu":
+        raise DTypeError(f"{op}: the target must hold integer class indices, got dtype {t.dtype}")
+    _check_class_indices(t, z.shape, axis, classes, None, op)
+    a = None
+    if alpha is not None:
+        a = np.asarray(_array(alpha), dtype=z.dtype)
+        if a.ndim != 0 and a.shape != (classes,):
+            raise ShapeError(
+                f"{op}: alpha must be a number or have one entry per class ({classes},), "
+                f"got shape {a.shape}"
+            )
+    return _loss.FocalLoss.apply(z, t, a, gamma=float(gamma), reduction=reduction)
+
+
+# --------------------------------------------------------------------------- utilities
+def one_hot(tensor, num_classes: int = -1) -> Tensor:
+    """Class indices of shape (...) to an int64 tensor of shape (..., num_classes)."""
+    t = _array(tensor)
+    if t.dtype.kind not in "iu":
+        raise DTypeError(f"one_hot: expects integer class indices, got dtype {t.dtype}")
+    if num_classes == -1:
+        num_classes = int(t.max()) + 1 if t.size else 0
+    if t.size and (t.min() < 0 or t.max() >= num_classes):
+        bad = t[(t < 0) | (t >= num_classes)].flat[0]
+        raise IndexError(f"one_hot: class value {bad} is out of range for {num_classes} classes")
+    out = np.zeros(t.shape + (num_classes,), dtype=np.int64)
+    np.put_along_axis(out, t[..., None].astype(np.int64), 1, axis=-1)
+    return Tensor._make(out)
+
+
+def pad(input, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
+    """Pad (or, with negative sizes, crop) the last dims: ``pad = (left, right, top,
+    bottom, ...)`` starting from the last dim, as PyTorch. Constant mode only."""
+    if mode != "constant":
+        raise NotImplementedError(f"pad: only mode='constant' is implemented, not {mode!r}")
+    x = _tensor(input, "input", "pad")
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise ValueError(
+            f"pad: the padding {tuple(pad)} must have an even length of at most 2 * {x.ndim}"
+        )
+    for i in range(len(pad) // 2):
+        dim = x.ndim - 1 - i
+        before, after = int(pad[2 * i]), int(pad[2 * i + 1])
+        if before < 0 or after < 0:
+            index = [slice(None)] * x.ndim
+            index[dim] = slice(max(-before, 0), x.shape[dim] - max(-after, 0))
+            x = x[tuple(index)]
+            before, after = max(before, 0), max(after, 0)
+        parts = []
+        for size in (before, after):
+            shape = list(x.shape)
+            shape[dim] = size
+            parts.append(Tensor._make(np.full(shape, value, dtype=x.dtype)) if size else None)
+        pieces = [t for t in (parts[0], x, parts[1]) if t is not None]
+        if len(pieces) > 1:
+            x = _cat(pieces, dim=dim)
+    return x
+
