@@ -11,7 +11,10 @@ The update (PyTorch's documented algorithm), at step t for a parameter with grad
 State: ``step`` (int) and ``sum`` (s, starting at ``initial_accumulator_value``),
 created for every parameter when the optimizer is built, as PyTorch does.
 
->>> opt = Adagrad(model.parameters(), lr=1e-2)  # doctest: +SKIP
+>>> from autograd_core import Tensor
+>>> w = Tensor([1.0], requires_grad=True); w.grad = Tensor([2.0])
+>>> Adagrad([w], lr=0.1).step(); round(w.item(), 6)   # s = 4: 1 - 0.1 * 2 / 2
+0.9
 """
 
 import numpy as np

@@ -408,6 +408,9 @@ class ReduceLROnPlateau(LRScheduler):
     def step(self, metrics, epoch=None):
         """Record this epoch's metric (a number or one-element Tensor/array)."""
         current = float(metrics)
+        if epoch is not None:
+            warnings.warn("ReduceLROnPlateau.step(metrics, epoch): the epoch argument is "
+                          "deprecated (as in PyTorch)", UserWarning, stacklevel=2)
         self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
         if self.is_better(current, self.best):
             self.best = current

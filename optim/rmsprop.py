@@ -13,7 +13,10 @@ The update (PyTorch's documented algorithm), for a parameter with gradient g::
 State: ``step`` (int), ``square_avg`` (v), ``grad_avg`` (m, centered only),
 ``momentum_buffer`` (b, momentum > 0 only; starts at zero).
 
->>> opt = RMSprop(model.parameters(), lr=1e-2, alpha=0.99)  # doctest: +SKIP
+>>> from autograd_core import Tensor
+>>> w = Tensor([1.0], requires_grad=True); w.grad = Tensor([2.0])
+>>> RMSprop([w], lr=0.01).step(); round(w.item(), 6)   # v = 0.01 * 4: 1 - 0.01 * 2 / 0.2
+0.9
 """
 
 import numpy as np

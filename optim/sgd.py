@@ -12,7 +12,10 @@ The update (PyTorch's documented algorithm), for each parameter with gradient g:
 
 ``state[p]["momentum_buffer"]`` holds ``b`` (only when momentum != 0).
 
->>> opt = SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True)  # doctest: +SKIP
+>>> from autograd_core import Tensor
+>>> w = Tensor([1.0], requires_grad=True); w.grad = Tensor([2.0])
+>>> SGD([w], lr=0.1, momentum=0.9).step(); round(w.item(), 6)   # 1 - 0.1 * 2
+0.8
 """
 
 import numpy as np

@@ -342,3 +342,17 @@ def test_deepcopy_gives_an_independent_optimizer():
     assert clone_params[0] is not params[0]
     _train(clone, clone_params, 2)
     assert opt.state[params[0]]["step"] == 2 and clone.state[clone_params[0]]["step"] == 4
+
+
+@pytest.mark.parametrize("cls, kwargs", ALL, ids=ALL_IDS)
+def test_scalar_parameters_step_like_one_element_arrays(cls, kwargs):
+    """Micrograd-style 0-d parameters, trained through the engine."""
+    scalar = Tensor(np.float64(1.5), requires_grad=True)
+    vector = Tensor(np.array([1.5]), requires_grad=True)
+    optimizers = [(scalar, cls([scalar], **kwargs)), (vector, cls([vector], **kwargs))]
+    for _ in range(5):
+        for p, opt in optimizers:
+            opt.zero_grad()
+            (p * p * p - p).sum().backward()
+            opt.step()
+    assert scalar.data.shape == () and scalar.data.item() == vector.data.item() != 1.5
