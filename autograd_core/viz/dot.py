@@ -1,0 +1,564 @@
+"""draw_graph: the computation graph as a graphviz picture, annotated for teaching.
+
+Tensor nodes (boxes) show the name, shape and dtype, the value and, once backward has
+run, the gradient; op nodes (ellipses) show the op and its step number in the order
+backward visits it; each edge into an op carries the local derivative (``∂/∂a = b``)
+and, with gradients shown, the contribution that flows back along it. A tensor that
+feeds several ops shows every contribution and their sum.
+
+Gradients come from a replay of backward (see ``replay.py``), never from the graph's
+saved arrays, so drawing works before backward, after ``backward(retain_graph=True)``
+and after a plain ``backward()`` alike, and no ``.grad`` is touched. *Has backward
+run?* is decided as: some node of the graph was freed by a backward, or some tensor in
+it has a ``.grad``. ``show_grad=True`` shows the replayed gradients regardless,
+``show_grad=False`` never.
+
+The result is a ``graphviz.Digraph``: ``.source`` is the DOT text (always available),
+``.render()``/``.pipe()`` need Graphviz's ``dot`` program and raise
+:class:`DotNotFoundError` (saying how to install it) when it is missing; in a notebook
+the graph shows inline.
+
+>>> from autograd_core import Tensor
+>>> from autograd_core.viz import draw_graph
+>>> a = Tensor(2.0, requires_grad=True, name="a"); b = Tensor(-3.0, requires_grad=True, name="b")
+>>> c = a * b; c.backward()
+>>> "∂/∂a = b" in draw_graph(c).source
+True
+"""
+
+import html
+
+import graphviz
+import numpy as np
+
+from autograd_core.tensor import Tensor
+from autograd_core.viz._format import fmt_shape, fmt_value
+from autograd_core.viz._graph import GraphInfo, normalize_params
+from autograd_core.viz.check import check_node
+from autograd_core.viz.formulas import OpView, rule_for
+from autograd_core.viz.replay import Step, replay, rerun
+
+__all__ = ["draw_graph", "Graph", "DotNotFoundError", "backward_has_run"]
+
+INSTALL_HINT = (
+    "Install Graphviz (the program, not only the Python package): "
+    "`sudo apt-get install graphviz` (Debian/Ubuntu), `brew install graphviz` (macOS), "
+    "`conda install -c conda-forge graphviz` (conda), or from https://graphviz.org/download/; "
+    "then restart Python (or the notebook kernel)."
+)
+
+# Colours: leaves that learn, constant leaves, interior values, the output, ops.
+_PARAM, _CONST, _VALUE, _ROOT = "#dbeafe", "#eeeeee", "#ffffff", "#dcfce7"
+_OP, _OP_DONE, _ACTIVE, _FAIL, _HIGHLIGHT = "#fef3c7", "#e5e7eb", "#fb923c", "#fca5a5", "#f97316"
+
+
+class DotNotFoundError(graphviz.ExecutableNotFound):
+    """Rendering needs Graphviz's layout program (``dot``) and it is not installed."""
+
+    def __init__(self, program="dot"):
+        self.program = str(program)
+        RuntimeError.__init__(
+            self,
+            f"cannot render the graph: Graphviz's `{self.program}` program was not found on "
+            f"PATH. The DOT text is still available as `.source` (and "
+            f"autograd_core.viz.print_graph(root) prints the graph as text). {INSTALL_HINT}",
+        )
+
+
+def _program(graph) -> str:
+    return getattr(graph, "engine", None) or "dot"
+
+
+class Graph(graphviz.Digraph):
+    """A ``graphviz.Digraph`` whose rendering fails with a clear :class:`DotNotFoundError`.
+
+    In a notebook without ``dot`` it displays the plain-text graph and that message
+    instead of a traceback.
+    """
+
+    text_fallback = ""
+
+    def pipe(self, *args, **kwargs):
+        try:
+            return super().pipe(*args, **kwargs)
+        except graphviz.ExecutableNotFound as error:
+            raise DotNotFoundError(_program(self)) from error
+
+    def render(self, *args, **kwargs):
+        try:
+            return super().render(*args, **kwargs)
+        except graphviz.ExecutableNotFound as error:
+            raise DotNotFoundError(_program(self)) from error
+
+    def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
+        try:
+            return super()._repr_mimebundle_(include=include, exclude=exclude, **kwargs)
+        except DotNotFoundError as error:
+            return {"text/plain": f"{error}\n\n{self.text_fallback or self.source}"}
+
+
+# --------------------------------------------------------------------- helpers
+def backward_has_run(graph: GraphInfo) -> bool:
+    """True if a backward went through this graph: a node was freed or a grad exists."""
+    if any(t._ctx.freed for t in graph.order):
+        return True
+    return any(t._grad is not None for t in graph.tensors)
+
+
+def _esc(text) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _table(rows, fill, border_color="black", penwidth=1) -> str:
+    cells = "".join(f"<TR><TD>{row}</TD></TR>" for row in rows)
+    return (
+        f'<<TABLE BORDER="{penwidth}" COLOR="{border_color}" CELLBORDER="0" CELLSPACING="0" '
+        f'CELLPADDING="2" BGCOLOR="{fill}">{cells}</TABLE>>'
+    )
+
+
+def _lines(parts) -> str:
+    return "<" + "<BR/>".join(_esc(p) for p in parts) + ">"
+
+
+def _module_of(name: str, depth) -> str:
+    parts = name.split(".")[:-1]
+    if depth is not None:
+        parts = parts[:depth]
+    return ".".join(parts) or "model"
+
+
+def _module_groups(graph: GraphInfo, param_names: dict, depth) -> tuple:
+    """({id(op output): module}, {id(param): module}): which nodes make up each module.
+
+    A node belongs to module M when it uses one of M's parameters, or lies between two
+    nodes that do (e.g. the matmul between a weight's transpose and the bias add).
+    """
+    param_module = {key: _module_of(name, depth) for key, name in param_names.items()
+                    if key in graph.by_id}
+    anchors = {}
+    for t in graph.order:
+        for x in t._ctx.inputs:
+            if isinstance(x, Tensor) and id(x) in param_module:
+                anchors.setdefault(param_module[id(x)], []).append(t)
+                break
+    members = {}
+    for module, anchored in anchors.items():
+        below, stack = set(), list(anchored)  # descendants of the anchors
+        while stack:
+            t = stack.pop()
+            for consumer, _ in graph.consumers.get(id(t), ()):
+                if id(consumer) not in below:
+                    below.add(id(consumer))
+                    stack.append(consumer)
+        above, stack = set(), list(anchored)  # ancestors of the anchors
+        while stack:
+            t = stack.pop()
+            for x in t._ctx.inputs:
+                if isinstance(x, Tensor) and x._ctx is not None and id(x) not in above:
+                    above.add(id(x))
+                    stack.append(x)
+        for t in anchored:
+            members.setdefault(id(t), module)
+        for key in below & above:
+            members.setdefault(key, module)
+    return members, param_module
+
+
+class _Drawer:
+    def __init__(self, root, opts):
+        self.o = opts
+        self.graph = GraphInfo(root, opts["params"])
+        g = self.graph
+        self.digits = opts["digits"]
+        self.has_run = backward_has_run(g)
+        show_grad = opts["show_grad"]
+        self.frame = opts["frame"]
+        self.grads_on = self.has_run if show_grad is None else bool(show_grad)
+        if self.frame is not None:
+            self.grads_on = True
+        self.rep = replay(g, opts["grad"], errors="record")
+        self.step_of = {id(s.output): s for s in self.rep.steps}
+        self.active = None
+        if self.frame is not None:
+            self.active = self.rep.steps[self.frame - 1] if self.rep.steps else None
+        self.ids = {}
+        for k, t in enumerate(g.tensors):
+            self.ids[id(t)] = f"t{k}"
+        self.checks = {}
+        if opts["check"]:
+            for t in g.order:
+                names = [g.name.get(id(x), "const") if isinstance(x, Tensor) else "const"
+                         for x in t._ctx.inputs]
+                self.checks[id(t)] = check_node(t._ctx, t, input_names=names)
+        self.highlight = self._highlight_set(opts["highlight"])
+
+    # ---------------------------------------------------------------- gradients
+    def visible_contributions(self, tensor) -> list:
+        items = self.rep.contributions.get(id(tensor), [])
+        if self.frame is not None:
+            items = [(i, g) for i, g in items if i <= self.frame]
+        return items
+
+    def grad_text(self, tensor):
+        """The grad row of a tensor node, or None when it has no gradient to show."""
+        d = self.digits
+        if tensor is self.graph.root:
+            return f"grad {fmt_value(self.rep.seed, d)}"
+        items = self.visible_contributions(tensor)
+        if not items:
+            if self.frame is not None and id(tensor) in self.rep.contributions:
+                return "grad ?"
+            return None
+        total = items[0][1]
+        for _, g in items[1:]:
+            total = total + g
+        if len(items) == 1:
+            text = f"grad {fmt_value(total, d)}"
+        elif total.size == 1:
+            parts = " + ".join(fmt_value(g, d) for _, g in items)
+            text = f"grad {parts} = {fmt_value(total, d)}"
+        else:
+            text = f"grad (sum of {len(items)}) {fmt_value(total, d)}"
+        if self.frame is not None and len(items) < len(self.rep.contributions[id(tensor)]):
+            text += "  (so far)"
+        return text
+
+    def _highlight_set(self, highlight) -> set:
+        if highlight is None:
+            return set()
+        if isinstance(highlight, (Tensor, str, Step)):
+            highlight = [highlight]
+        wanted = set()
+        by_name = {name: key for key, name in self.graph.name.items()}
+        for item in highlight:
+            if isinstance(item, Step):
+                wanted.add(id(item.output))
+            elif isinstance(item, Tensor):
+                wanted.add(id(item))
+            elif isinstance(item, str) and item in by_name:
+                wanted.add(by_name[item])
+        return wanted
+
+    # ---------------------------------------------------------------- labels
+    def tensor_label(self, t):
+        g, o, d = self.graph, self.o, self.digits
+        rows = [f"<B>{_esc(g.name[id(t)])}</B>"]
+        if o["show_shape"]:
+            rows.append(_esc(fmt_shape(t.shape, t.dtype)))
+        if o["show_data"]:
+            rows.append(_esc("value " + fmt_value(t.data, d, o["max_elements"])))
+        if self.grads_on:
+            text = self.grad_text(t)
+            if text is not None:
+                rows.append(f'<FONT COLOR="#b45309">{_esc(text)}</FONT>')
+            stored = t._grad
+            if (self.frame is None and stored is not None and t._ctx is None
+                    and id(t) in self.rep.grads
+                    and not np.array_equal(stored._data, self.rep.grads[id(t)])):
+                rows.append(_esc(f".grad {fmt_value(stored._data, d)} (accumulated over "
+                                 "several backward calls)"))
+        if t._ctx is None:
+            fill = _PARAM if t.requires_grad else _CONST
+        else:
+            fill = _ROOT if t is g.root else _VALUE
+        border, pen = "black", 1
+        if id(t) in self.highlight:
+            border, pen = _HIGHLIGHT, 3
+        if self.active is not None and t is self.active.output:
+            border, pen = _ACTIVE, 3
+        return _table(rows, fill, border, pen)
+
+    def op_label(self, t):
+        ctx = t._ctx
+        rule = rule_for(ctx.fn)
+        symbol = getattr(rule, "symbol", "") if rule is not None else ""
+        head = f"<B>{_esc(ctx.name)}</B>"
+        if symbol and symbol != ctx.name and symbol.lower() != ctx.name.lower():
+            head += f" {_esc(symbol)}"
+        rows = [head]
+        step = self.step_of.get(id(t))
+        if self.o["show_order"]:
+            rows.append(f'<FONT POINT-SIZE="10">step {step.index}</FONT>' if step else
+                        '<FONT POINT-SIZE="10">(no gradient)</FONT>')
+        error = self.rep.errors.get(id(t))
+        if error:
+            rows.append(f'<FONT COLOR="#b91c1c">{_esc("✗ " + _short(error))}</FONT>')
+        check = self.checks.get(id(t))
+        if check is not None:
+            if check.ok is False:
+                rows.append(f'<FONT COLOR="#b91c1c">{_esc("✗ check failed: " + check.message)}'
+                            f'<BR/>{_esc("max error " + fmt_value(check.max_error, 3))}</FONT>')
+            elif check.ok:
+                rows.append('<FONT COLOR="#15803d" POINT-SIZE="10">✓ check</FONT>')
+        return "<" + "<BR/>".join(rows) + ">"
+
+    def op_style(self, t) -> dict:
+        fill, pen, color = _OP, "1", "black"
+        check = self.checks.get(id(t))
+        step = self.step_of.get(id(t))
+        if (check is not None and check.ok is False) or id(t) in self.rep.errors:
+            fill, color, pen = _FAIL, "#b91c1c", "2"
+        elif self.active is not None and step is self.active:
+            fill, color, pen = _ACTIVE, "#c2410c", "3"
+        elif self.frame is not None and step is not None and step.index < self.frame:
+            fill = _OP_DONE
+        if id(t) in self.highlight:
+            color, pen = _HIGHLIGHT, "3"
+        return {"fillcolor": fill, "color": color, "penwidth": pen}
+
+    def local_values(self, t) -> dict:
+        """{input position: d out / d input} for scalar outputs and scalar inputs."""
+        ctx = t._ctx
+        if t.data.size != 1:
+            return {}
+        wanted = [i for i, x in enumerate(ctx.inputs)
+                  if isinstance(x, Tensor) and x.data.size == 1 and x.dtype.kind == "f"]
+        if not wanted:
+            return {}
+        needs = tuple(isinstance(x, Tensor) and x.dtype.kind == "f" for x in ctx.inputs)
+        try:
+            _, raw = rerun(ctx, np.ones_like(t.data), needs=needs)
+        except Exception:  # a broken custom backward: the label says so elsewhere
+            return {}
+        return {i: raw[i] for i in wanted if raw[i] is not None and np.size(raw[i]) == 1}
+
+    def edge_label(self, t, pos, view, local_values):
+        x = t._ctx.inputs[pos]
+        parts = []
+        name = self.graph.name[id(x)]
+        if self.o["show_derivatives"]:
+            rule = rule_for(t._ctx.fn)
+            local = rule.local(view, pos) if rule is not None else None
+            text = f"∂/∂{name} = {local}" if local else f"∂/∂{name}: {t._ctx.name}.backward"
+            if self.o["show_data"] and pos in local_values and local != "1":
+                value = fmt_value(local_values[pos], self.digits)
+                if local != value:
+                    text += f" = {value}"
+            parts.append(text)
+        if self.grads_on:
+            step = self.step_of.get(id(t))
+            shown = step is not None and (self.frame is None or step.index <= self.frame)
+            if shown:
+                for j, p in enumerate(step.positions):
+                    if p == pos and step.grad_inputs[j] is not None:
+                        parts.append(f"grad += {fmt_value(step.grad_inputs[j], self.digits)}")
+        return parts
+
+    # ---------------------------------------------------------------- assembly
+    def build(self) -> Graph:
+        o, g = self.o, self.graph
+        dot = Graph(name="computation", graph_attr={
+            "rankdir": o["rankdir"], "fontname": "Helvetica", "nodesep": "0.25",
+            "ranksep": "0.35",
+        }, node_attr={"fontname": "Helvetica", "fontsize": "11"},
+            edge_attr={"fontname": "Helvetica", "fontsize": "9", "arrowsize": "0.7"})
+        if o["title"]:
+            dot.attr(label=o["title"], labelloc="t", fontsize="14")
+        collapse = o["collapse"]
+        param_names = normalize_params(o["params"])
+        members, param_module = {}, {}
+        if collapse:
+            members, param_module = _module_groups(g, param_names, o["collapse_depth"])
+        merge = bool(collapse) and collapse != "cluster"
+        hidden = set()
+        group_ids = {}
+        if merge:
+            hidden, group_ids = self._merge_groups(dot, members, param_module)
+        clusters = {}
+        if collapse == "cluster":
+            for key, module in list(members.items()) + list(param_module.items()):
+                clusters.setdefault(module, []).append(key)
+
+        def target(node_key, subgraphs):
+            module = members.get(node_key) if collapse == "cluster" else None
+            if module is None and collapse == "cluster":
+                module = param_module.get(node_key)
+            return subgraphs.get(module, dot)
+
+        subgraphs = {}
+        cluster_ctx = []
+        if clusters:
+            for k, module in enumerate(clusters):
+                sub = graphviz.Digraph(name=f"cluster_{k}")
+                sub.attr(label=module, style="rounded,dashed", color="#6b7280",
+                         fontname="Helvetica", fontsize="12")
+                subgraphs[module] = sub
+                cluster_ctx.append(sub)
+
+        # Tensor nodes.
+        for t in g.tensors:
+            key = id(t)
+            if key in hidden:
+                continue
+            target(key, subgraphs).node(self.ids[key], self.tensor_label(t), shape="plain")
+        # Constants, op nodes and edges.
+        const_count = 0
+        for t in g.order:
+            key = id(t)
+            if merge and key in members:
+                continue
+            ctx = t._ctx
+            op_id = f"op{self.ids[key][1:]}"
+            target(key, subgraphs).node(op_id, self.op_label(t), shape="ellipse",
+                                        style="filled", **self.op_style(t))
+            dot.edge(op_id, self.ids[key], arrowhead="normal")
+            view = OpView(ctx, t, lambda x: g.name[id(x)], mode="text")
+            local_values = self.local_values(t) if o["show_data"] else {}
+            for pos, x in enumerate(ctx.inputs):
+                if isinstance(x, Tensor):
+                    source = group_ids.get(id(x), self.ids[id(x)])
+                    label = self.edge_label(t, pos, view, local_values)
+                    style = {}
+                    if self.active is not None and t is self.active.output:
+                        style = {"color": _ACTIVE, "penwidth": "2.5", "fontcolor": "#c2410c"}
+                    dot.edge(source, op_id, label=_lines(label) if label else None, **style)
+                elif x is not None and not isinstance(x, (str, type)):
+                    const_id = f"c{const_count}"
+                    const_count += 1
+                    dot.node(const_id, _esc(fmt_value(x, self.digits, o["max_elements"])),
+                             shape="plaintext", fontcolor="#4b5563")
+                    dot.edge(const_id, op_id, style="dashed", color="#9ca3af")
+        for sub in cluster_ctx:
+            dot.subgraph(sub)
+        return dot
+
+    def _merge_groups(self, dot, members, param_module):
+        """One node per module; returns (hidden tensor ids, {tensor id: group node id})."""
+        g = self.graph
+        modules = []
+        for t in g.order:
+            module = members.get(id(t))
+            if module is not None and module not in modules:
+                modules.append(module)
+        group_node = {module: f"m{k}" for k, module in enumerate(modules)}
+        hidden, redirect = set(), {}
+        for t in g.order:
+            module = members.get(id(t))
+            if module is None:
+                continue
+            consumers = g.consumers.get(id(t), [])
+            inside = all(members.get(id(c)) == module for c, _ in consumers)
+            if consumers and inside and t is not g.root:
+                hidden.add(id(t))
+                redirect[id(t)] = group_node[module]
+        for key, module in param_module.items():
+            consumers = g.consumers.get(key, [])
+            if module in group_node and all(members.get(id(c)) == module for c, _ in consumers):
+                hidden.add(key)
+        # The group nodes, with their parameters and ops listed.
+        for module in modules:
+            ops = [t for t in g.order if members.get(id(t)) == module]
+            names = []
+            for t in ops:
+                if t._ctx.name not in names:
+                    names.append(t._ctx.name)
+            rows = [f"<B>{_esc(module)}</B>", _esc(" → ".join(names))]
+            for key, pmodule in param_module.items():
+                if pmodule != module:
+                    continue
+                p = g.by_id[key]
+                text = f"{g.name[key]} {fmt_shape(p.shape)}"
+                if self.grads_on and key in self.rep.grads:
+                    norm = float(np.sqrt(np.sum(np.square(self.rep.grads[key], dtype=np.float64))))
+                    text += f"  ‖grad‖ {fmt_value(norm, self.digits)}"
+                rows.append(_esc(text))
+            steps = sorted(self.step_of[id(t)].index for t in ops if id(t) in self.step_of)
+            if steps and self.o["show_order"]:
+                rows.append(_esc(f"steps {steps[0]}–{steps[-1]}" if len(steps) > 1
+                                 else f"step {steps[0]}"))
+            failed = [self.checks[id(t)] for t in ops
+                      if id(t) in self.checks and self.checks[id(t)].ok is False]
+            fill = _FAIL if failed else "#e0e7ff"
+            for check in failed:
+                rows.append(_esc(f"✗ {check.op}: {check.message}"))
+            dot.node(group_node[module], _table(rows, fill), shape="plain")
+            # Edges into the group and out of it.
+            seen = set()
+            for t in ops:
+                for x in t._ctx.inputs:
+                    if not isinstance(x, Tensor) or id(x) in seen:
+                        continue
+                    if members.get(id(x)) == module or param_module.get(id(x)) == module:
+                        continue
+                    seen.add(id(x))
+                    source = redirect.get(id(x), self.ids[id(x)])
+                    dot.edge(source, group_node[module])
+                if id(t) not in hidden:
+                    dot.edge(group_node[module], self.ids[id(t)])
+        return hidden, redirect
+
+
+def _short(text: str, limit: int = 90) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def draw_graph(root, *, show_data=True, show_grad=None, show_shape=True, show_order=True,
+               show_derivatives=True, rankdir="LR", params=None, collapse=False,
+               collapse_depth=None, highlight=None, check=False, grad=None, digits=3,
+               max_elements=12, title=None, _frame=None) -> Graph:
+    """Draw the graph that computed ``root``, annotated for teaching.
+
+    Parameters
+    ----------
+    root : Tensor
+        The output to draw the graph of (usually a loss).
+    show_data, show_shape : bool
+        Show each tensor's value (a number, a small array, or min/mean/max) and its
+        shape and dtype.
+    show_grad : bool or None
+        Gradients on tensors and edges. None (default): shown once backward has run
+        through the graph (a node was freed or a tensor has a ``.grad``); True: always
+        (replayed); False: never.
+    show_order : bool
+        Number the ops in the order backward visits them (step 1 is the root's op).
+    show_derivatives : bool
+        Label each edge with the local derivative, e.g. ``∂/∂a = b = -3``.
+    rankdir : str
+        Graphviz direction: ``"LR"`` (forward left to right), ``"TB"``, ...
+    params : dict or Module, optional
+        Names for parameters, e.g. ``dict(model.named_parameters())`` or the model.
+    collapse : bool or "cluster"
+        With ``params``: ``True`` merges each module's ops into one node (readable for a
+        CNN); ``"cluster"`` keeps every node but boxes each module's nodes together.
+    collapse_depth : int, optional
+        Group by the first ``collapse_depth`` parts of the module path
+        (``features.0.weight`` with depth 1 groups everything under ``features``).
+    highlight : Tensor, name, Step, or a list of them
+        Draw these nodes with a thick orange border.
+    check : bool
+        Check every op's backward against central differences (float64); a node that
+        disagrees is drawn red with the error in its label.
+    grad : array, optional
+        The gradient backward starts from (default: ones, as for ``root.sum()``).
+    digits, max_elements : int
+        Significant digits of numbers; arrays up to this size are shown in full.
+
+    Returns a :class:`Graph` (a ``graphviz.Digraph``). No ``.grad`` is changed.
+
+    >>> from autograd_core import Tensor
+    >>> x = Tensor(1.0, requires_grad=True, name="x")
+    >>> draw_graph((x * 2).sigmoid()).source.count("->")  # x, 2 -> Mul -> s0 -> Sigmoid -> s1
+    5
+    """
+    if not isinstance(root, Tensor):
+        raise TypeError(f"draw_graph expects a Tensor, got {type(root).__name__}")
+    if collapse not in (False, None, True, "cluster", "merge", "modules"):
+        raise ValueError(f"collapse must be False, True or 'cluster', got {collapse!r}")
+    if collapse and params is None:
+        raise ValueError("collapse groups nodes by module: pass params=dict("
+                         "model.named_parameters()) (or the model) too")
+    opts = dict(show_data=show_data, show_grad=show_grad, show_shape=show_shape,
+                show_order=show_order, show_derivatives=show_derivatives, rankdir=rankdir,
+                params=params, collapse=collapse, collapse_depth=collapse_depth,
+                highlight=highlight, check=check, grad=grad, digits=digits,
+                max_elements=max_elements, title=title, frame=_frame)
+    drawer = _Drawer(root, opts)
+    dot = drawer.build()
+    try:
+        from autograd_core.viz.text import format_graph
+
+        dot.text_fallback = format_graph(root, params=params)
+    except Exception:  # the text version is a nicety for notebooks without dot
+        dot.text_fallback = ""
+    return dot

@@ -1,0 +1,556 @@
+"""The teaching table: for each op, its formula, its local derivatives and flat code.
+
+One :class:`Rule` per op class, keyed by the class's dotted name (so rules for modules
+that are not imported cost nothing). A rule knows, for one recorded node:
+
+* ``forward(v)``: Python lines computing the output, mirroring the op's ``forward``
+  expression for expression (``s0 = w0 * x0``), so the flat code reproduces the
+  engine's values bit for bit;
+* ``backward(v, i)``: ``(setup_lines, expression)`` for the gradient the op's
+  ``backward`` returns for input ``i`` (``grad_s0 * x0``), again mirroring the code;
+* ``local(v, i)``: the local derivative as a student writes it (``x0``, ``σ(1−σ)``),
+  drawn on the graph's edges as ``∂/∂w0 = x0``.
+
+Each may return None: flat code then calls :func:`~autograd_core.viz.op_forward` /
+:func:`~autograd_core.viz.op_backward` by name, and the edge says which backward runs.
+A student's own Function needs no entry. To add one (say in a new ops module)::
+
+    from autograd_core.viz.formulas import register, Template
+    register("mypkg.ops.Cube", Template("³", "np.power({0}, 3)",
+                                        backward=["{g} * 3 * {0} ** 2"], local=["3{0}²"]))
+
+``v`` is an :class:`OpView`: ``v.args`` (one string per positional input: a name, or
+the constant as Python), ``v.out``, ``v.g`` (the name of dL/d(out)), ``v.opt`` (the
+options), shapes and dtypes, and ``v.tmp(suffix)`` for temporary names.
+"""
+
+import ast
+
+import numpy as np
+
+from autograd_core.tensor import Tensor
+from autograd_core.viz._format import dtype_literal, fmt_value, literal
+
+__all__ = ["Rule", "Template", "OpView", "register", "rule_for", "unbroadcast_code",
+           "index_code", "paren"]
+
+
+class OpView:
+    """One node seen through names: what a :class:`Rule` formats.
+
+    ``mode="code"`` gives Python identifiers and exact literals (flat code);
+    ``mode="text"`` gives display names and short numbers (graph labels).
+    """
+
+    def __init__(self, ctx, output, name_of, mode="code", grad_dtype=None, temp=None):
+        self.ctx = ctx
+        self.fn = ctx.fn
+        self.opt = ctx.options
+        self.inputs = ctx.inputs
+        self.mode = mode
+        self.out = name_of(output)
+        self.g = f"grad_{self.out}" if mode == "code" else f"∂L/∂{self.out}"
+        self.args = [name_of(x) if isinstance(x, Tensor) else self._constant(x)
+                     for x in ctx.inputs]
+        self.out_shape = output.shape
+        self.out_dtype = output.dtype
+        self.grad_dtype = np.dtype(grad_dtype) if grad_dtype is not None else output.dtype
+        self._temp = temp or (lambda base: base)
+        self.output = output
+
+    def _constant(self, x) -> str:
+        if self.mode == "text":
+            return fmt_value(x) if isinstance(x, (np.ndarray, np.generic, int, float)) else str(x)
+        text = literal(x)
+        return f"({text})" if text.startswith("-") else text
+
+    def shape(self, i) -> tuple:
+        x = self.inputs[i]
+        return x.shape if isinstance(x, Tensor) else np.shape(x)
+
+    def ndim(self, i) -> int:
+        return len(self.shape(i))
+
+    def value(self, i):
+        x = self.inputs[i]
+        return x._data if isinstance(x, Tensor) else x
+
+    def dtype(self, i):
+        x = self.inputs[i]
+        return x.dtype if isinstance(x, Tensor) else np.result_type(x)
+
+    def tmp(self, suffix: str) -> str:
+        return self._temp(f"{self.out}_{suffix}")
+
+    def fmt(self, template: str) -> str:
+        return template.format(*self.args, out=self.out, g=self.g)
+
+
+class Rule:
+    """Base rule: override what you can write; None means "use the fallback"."""
+
+    symbol = ""
+
+    def forward(self, v):
+        return None
+
+    def backward(self, v, i):
+        return None
+
+    def local(self, v, i):
+        return None
+
+
+class Template(Rule):
+    """A rule from format strings: ``{0}``, ``{1}`` the inputs, ``{out}``, ``{g}``.
+
+    ``forward`` is the right-hand side; ``backward`` and ``local`` hold one entry per
+    input (None where there is no gradient, e.g. a condition).
+    """
+
+    def __init__(self, symbol, forward, backward=(), local=(), helpers=()):
+        self.symbol = symbol
+        self._forward = forward
+        self._backward = tuple(backward)
+        self._local = tuple(local)
+        self.helpers = tuple(helpers)  # helper functions the flat code must define
+
+    def forward(self, v):
+        return [f"{v.out} = {v.fmt(self._forward)}"]
+
+    def backward(self, v, i):
+        if i >= len(self._backward) or self._backward[i] is None:
+            return None
+        return [], v.fmt(self._backward[i])
+
+    def local(self, v, i):
+        if i >= len(self._local) or self._local[i] is None:
+            return None
+        return v.fmt(self._local[i])
+
+
+class Custom(Rule):
+    """A rule from functions ``forward(v)``, ``backward(v, i)``, ``local(v, i)``."""
+
+    def __init__(self, symbol, forward=None, backward=None, local=None, helpers=()):
+        self.symbol = symbol
+        self._f, self._b, self._l = forward, backward, local
+        self.helpers = tuple(helpers)
+
+    def forward(self, v):
+        return self._f(v) if self._f else None
+
+    def backward(self, v, i):
+        if not self._b:
+            return None
+        code = self._b(v, i)
+        return ([], code) if isinstance(code, str) else code
+
+    def local(self, v, i):
+        if self._l is None:
+            return None
+        return self._l(v, i) if callable(self._l) else v.fmt(self._l[i])
+
+
+_RULES = {}
+
+
+def register(qualified_name: str, rule: Rule):
+    """Use ``rule`` for the op class ``module.ClassName``."""
+    _RULES[qualified_name] = rule
+
+
+def rule_for(fn):
+    """The rule for op class ``fn``, or None (exact class only: a subclass may differ)."""
+    return _RULES.get(f"{fn.__module__}.{fn.__qualname__}")
+
+
+# --------------------------------------------------------------------- code helpers
+def axis_code(dim) -> str:
+    return literal(tuple(dim) if isinstance(dim, list) else dim)
+
+
+def paren(expr: str) -> str:
+    """``expr`` made safe to call a method on: parenthesised unless it is a primary."""
+    try:
+        node = ast.parse(expr, mode="eval").body
+    except SyntaxError:
+        return f"({expr})"
+    primary = (ast.Name, ast.Call, ast.Attribute, ast.Subscript)
+    return expr if isinstance(node, primary) else f"({expr})"
+
+
+def unbroadcast_code(expr: str, from_shape, to_shape) -> str:
+    """Code for ``ops._shapes.unbroadcast``: sum the broadcast axes, reshape back."""
+    from_shape, to_shape = tuple(from_shape), tuple(to_shape)
+    if from_shape == to_shape:
+        return expr
+    extra = len(from_shape) - len(to_shape)
+    axes = tuple(range(extra)) + tuple(
+        extra + i for i, size in enumerate(to_shape)
+        if size == 1 and from_shape[extra + i] != 1
+    )
+    if axes:
+        expr = f"{paren(expr)}.sum(axis={literal(axes)}, keepdims=True)"
+    return f"{paren(expr)}.reshape({literal(to_shape)})"
+
+
+def _slice_code(s: slice) -> str:
+    def part(x):
+        return "" if x is None else literal(x)
+
+    text = f"{part(s.start)}:{part(s.stop)}"
+    return text + (f":{part(s.step)}" if s.step is not None else "")
+
+
+def index_code(index) -> str:
+    """An index as written between brackets: ``1:3, None, ...``."""
+    items = index if isinstance(index, tuple) else (index,)
+    if isinstance(index, tuple) and len(index) == 0:
+        return "()"
+    parts = []
+    for item in items:
+        if isinstance(item, slice):
+            parts.append(_slice_code(item))
+        elif item is None:
+            parts.append("None")
+        else:
+            parts.append(literal(item))
+    return ", ".join(parts)
+
+
+def _kept(v, name: str) -> str:
+    """``name`` with reduced axes put back (size 1), as the reductions' backward does."""
+    dim, keepdim = v.opt.get("dim"), v.opt.get("keepdim", False)
+    if keepdim or dim is None:
+        return name
+    return f"np.expand_dims({name}, {axis_code(dim)})"
+
+
+def _reduce_args(v) -> str:
+    dim, keepdim = v.opt.get("dim"), v.opt.get("keepdim", False)
+    if dim is None and not keepdim:
+        return ""
+    return f", axis={axis_code(dim)}, keepdims={keepdim!r}"
+
+
+def _count(shape, dim) -> int:
+    if dim is None:
+        return int(np.prod(shape))
+    return int(np.prod([shape[a] for a in dim]))
+
+
+SIGMOID_HELPER = '''def sigmoid(x):
+    """1 / (1 + e^-x), computed as the engine does (no overflow for large |x|)."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1, e) / (1 + e)'''
+
+STABLE_MAX_HELPER = '''def stable_max(x, axis):
+    """max over axis (kept), 0 where it is infinite: the shift that keeps exp finite."""
+    m = np.max(x, axis=axis, keepdims=True)
+    return np.where(np.isfinite(m), m, 0)'''
+
+HELPERS = {"sigmoid": SIGMOID_HELPER, "stable_max": STABLE_MAX_HELPER}
+
+# --------------------------------------------------------------------- elementwise
+_EW = "autograd_core.ops.elementwise."
+register(_EW + "Add", Template("+", "{0} + {1}", ["{g}", "{g}"], ["1", "1"]))
+register(_EW + "Sub", Template("−", "{0} - {1}", ["{g}", "-{g}"], ["1", "−1"]))
+register(_EW + "Mul", Template("×", "{0} * {1}", ["{g} * {1}", "{g} * {0}"], ["{1}", "{0}"]))
+register(_EW + "Div", Template("÷", "{0} / {1}", ["{g} / {1}", "-{g} * {out} / {1}"],
+                               ["1/{1}", "−{0}/{1}² = −{out}/{1}"]))
+register(_EW + "Neg", Template("−", "-{0}", ["-{g}"], ["−1"]))
+register(_EW + "Exp", Template("exp", "np.exp({0})", ["{g} * {out}"], ["exp({0}) = {out}"]))
+register(_EW + "Log", Template("ln", "np.log({0})", ["{g} / {0}"], ["1/{0}"]))
+register(_EW + "Sqrt", Template("√", "np.sqrt({0})", ["{g} / (2 * {out})"], ["1/(2√{0})"]))
+register(_EW + "Abs", Template("|·|", "np.abs({0})", ["{g} * np.sign({0})"], ["sign({0})"]))
+register(_EW + "Sin", Template("sin", "np.sin({0})", ["{g} * np.cos({0})"], ["cos {0}"]))
+register(_EW + "Cos", Template("cos", "np.cos({0})", ["-{g} * np.sin({0})"], ["−sin {0}"]))
+register(_EW + "Tanh", Template("tanh", "np.tanh({0})", ["{g} * (1 - {out} * {out})"],
+                                ["1 − tanh² = 1 − {out}²"]))
+register(_EW + "Sigmoid", Template("σ", "sigmoid({0})", ["{g} * {out} * (1 - {out})"],
+                                   ["σ(1−σ)"], helpers=["sigmoid"]))
+register(_EW + "Relu", Template("ReLU", "np.maximum({0}, 0)", ["{g} * ({out} > 0)"],
+                                ["1 if {0} > 0 else 0"]))
+_SHARE_MAX = "(({0} > {1}) + 0.5 * ({0} == {1}))"
+_SHARE_MIN = "(({0} < {1}) + 0.5 * ({0} == {1}))"
+register(_EW + "Maximum", Template(
+    "max", "np.maximum({0}, {1})", ["{g} * " + _SHARE_MAX, "{g} * (1 - " + _SHARE_MAX + ")"],
+    ["1 if {0} > {1} (½ on ties)", "1 if {1} > {0} (½ on ties)"]))
+register(_EW + "Minimum", Template(
+    "min", "np.minimum({0}, {1})", ["{g} * " + _SHARE_MIN, "{g} * (1 - " + _SHARE_MIN + ")"],
+    ["1 if {0} < {1} (½ on ties)", "1 if {1} < {0} (½ on ties)"]))
+register(_EW + "Where", Template(
+    "where", "np.where({0}, {1}, {2})", [None, "np.where({0}, {g}, 0)", "np.where({0}, 0, {g})"],
+    [None, "1 where {0}", "1 where not {0}"]))
+
+
+def _pow_backward(v, i):
+    if i == 0:
+        b = v.value(1)
+        if np.ndim(b) == 0 and b == 0:
+            return f"np.zeros_like({v.g})"
+        if np.ndim(b) == 0 and b == 2:
+            return v.fmt("{g} * 2 * {0}")  # the engine's shortcut for squares
+        return v.fmt("{g} * {1} * np.power({0}, {1} - 1)")
+    return v.fmt("{g} * {out} * np.where({0} == 0, 0, np.log(np.where({0} == 0, 1, {0})))")
+
+
+register(_EW + "Pow", Custom(
+    "^", lambda v: [f"{v.out} = {v.fmt('np.power({0}, {1})')}"], _pow_backward,
+    ["{1}·{0}^({1}−1)", "{out}·ln {0}"]))
+
+
+def _clamp_forward(v):
+    lo, hi = v.opt.get("min"), v.opt.get("max")
+    return [f"{v.out} = np.clip({v.args[0]}, {literal(lo)}, {literal(hi)})"]
+
+
+def _clamp_backward(v, i):
+    lo, hi = v.opt.get("min"), v.opt.get("max")
+    tests = []
+    if lo is not None:
+        tests.append(f"({v.args[0]} >= {literal(lo)})")
+    if hi is not None:
+        tests.append(f"({v.args[0]} <= {literal(hi)})")
+    if not tests:
+        return f"{v.g} * np.ones({literal(v.shape(0))}, dtype=bool)"
+    # The engine starts from np.ones(a.shape, bool) and &= each test: the same mask.
+    inside = tests[0] if len(tests) == 1 else "(" + " & ".join(tests) + ")"
+    return f"{v.g} * {inside}"
+
+
+def _clamp_local(v, i):
+    lo, hi = v.opt.get("min"), v.opt.get("max")
+    lo_text = "" if lo is None else f"{fmt_value(lo)} ≤ "
+    hi_text = "" if hi is None else f" ≤ {fmt_value(hi)}"
+    return f"1 if {lo_text}{v.args[0]}{hi_text} else 0"
+
+
+register(_EW + "Clamp", Custom("clamp", _clamp_forward, _clamp_backward, _clamp_local))
+register(_EW + "Cast", Custom(
+    "cast", lambda v: [f"{v.out} = {v.args[0]}.astype({literal(v.opt['dtype'])})"],
+    lambda v, i: v.g, lambda v, i: "1 (cast back)"))
+
+# --------------------------------------------------------------------- reductions
+_RED = "autograd_core.ops.reduce."
+
+
+def _sum_backward(v, i):
+    return f"np.broadcast_to({_kept(v, v.g)}, {literal(v.shape(0))})"
+
+
+register(_RED + "Sum", Custom(
+    "Σ", lambda v: [f"{v.out} = np.sum({v.args[0]}{_reduce_args(v)})"], _sum_backward,
+    lambda v, i: "1 (each summed element)"))
+
+
+def _mean_backward(v, i):
+    n = _count(v.shape(0), v.opt.get("dim"))
+    return f"np.broadcast_to({_kept(v, f'{v.g} / {n}')}, {literal(v.shape(0))})"
+
+
+register(_RED + "Mean", Custom(
+    "mean", lambda v: [f"{v.out} = np.mean({v.args[0]}{_reduce_args(v)})"], _mean_backward,
+    lambda v, i: f"1/{_count(v.shape(0), v.opt.get('dim'))}"))
+
+
+def _extreme_rule(np_name, arg_name, word):
+    def forward(v):
+        return [f"{v.out} = np.{np_name}({v.args[0]}{_reduce_args(v)})"]
+
+    def backward(v, i):
+        dim = v.opt.get("dim")
+        grad_keep = _kept(v, v.g)
+        x = v.args[0]
+        if dim is not None and len(dim) == 1:
+            axis = dim[0]
+            t = v.tmp("grad")
+            setup = [
+                f"{t} = np.zeros({literal(v.shape(0))}, dtype={dtype_literal(v.grad_dtype)})",
+                f"np.put_along_axis({t}, np.{arg_name}({x}, axis={axis}, keepdims=True), "
+                f"{grad_keep}, axis={axis})",
+            ]
+            return setup, t
+        out_keep = _kept(v, v.out)
+        hits = f"({x} == {out_keep})"
+        return f"{grad_keep} * {hits} / np.sum({hits}, axis={axis_code(dim)}, keepdims=True)"
+
+    return Custom(np_name, forward, backward, lambda v, i: f"1 at the {word}, else 0")
+
+
+register(_RED + "Max", _extreme_rule("max", "argmax", "max"))
+register(_RED + "Min", _extreme_rule("min", "argmin", "min"))
+
+
+def _var_forward(v):
+    dim, keepdim = v.opt.get("dim"), v.opt.get("keepdim", False)
+    dof = max(_count(v.shape(0), dim) - v.opt.get("correction", 1), 0)
+    c = v.tmp("centered")
+    return [
+        f"{c} = {v.args[0]} - np.mean({v.args[0]}, axis={axis_code(dim)}, keepdims=True)",
+        f"{v.out} = np.sum({c} * {c}, axis={axis_code(dim)}, keepdims={keepdim!r}) / {dof}",
+    ]
+
+
+def _var_backward(v, i):
+    dof = max(_count(v.shape(0), v.opt.get("dim")) - v.opt.get("correction", 1), 0)
+    return f"{_kept(v, v.g)} * (2 / {dof}) * {v.tmp('centered')}"
+
+
+register(_RED + "Var", Custom(
+    "var", _var_forward, _var_backward,
+    lambda v, i: f"2({v.args[0]} − mean)/{max(_count(v.shape(0), v.opt.get('dim')) - v.opt.get('correction', 1), 0)}"))  # noqa: E501
+
+
+def _lse_forward(v):
+    dim, keepdim = v.opt.get("dim"), v.opt.get("keepdim", False)
+    m, k = v.tmp("max"), v.tmp("keep")
+    x = v.args[0]
+    lines = [
+        f"{m} = stable_max({x}, {axis_code(dim)})",
+        f"{k} = {m} + np.log(np.sum(np.exp({x} - {m}), axis={axis_code(dim)}, keepdims=True))",
+    ]
+    if keepdim:
+        lines.append(f"{v.out} = {k}")
+    else:
+        lines.append(f"{v.out} = np.squeeze({k}, axis={axis_code(dim)})")
+    return lines
+
+
+register(_RED + "LogSumExp", Custom(
+    "logΣexp", _lse_forward,
+    lambda v, i: f"{_kept(v, v.g)} * np.exp({v.args[0]} - {v.tmp('keep')})",
+    lambda v, i: f"softmax({v.args[0]})", helpers=["stable_max"]))
+
+
+def _softmax_forward(v):
+    e, dim, x = v.tmp("exp"), v.opt["dim"], v.args[0]
+    return [f"{e} = np.exp({x} - stable_max({x}, {dim}))",
+            f"{v.out} = {e} / np.sum({e}, axis={dim}, keepdims=True)"]
+
+
+register(_RED + "Softmax", Custom(
+    "softmax", _softmax_forward,
+    lambda v, i: f"{v.out} * ({v.g} - np.sum({v.g} * {v.out}, axis={v.opt['dim']}, "
+                 "keepdims=True))",
+    lambda v, i: "diag(y) − y yᵀ", helpers=["stable_max"]))
+
+
+def _log_softmax_forward(v):
+    sh, dim, x = v.tmp("shifted"), v.opt["dim"], v.args[0]
+    return [f"{sh} = {x} - stable_max({x}, {dim})",
+            f"{v.out} = {sh} - np.log(np.sum(np.exp({sh}), axis={dim}, keepdims=True))"]
+
+
+register(_RED + "LogSoftmax", Custom(
+    "log_softmax", _log_softmax_forward,
+    lambda v, i: f"{v.g} - np.exp({v.out}) * np.sum({v.g}, axis={v.opt['dim']}, "
+                 "keepdims=True)",
+    lambda v, i: "1 − softmax", helpers=["stable_max"]))
+
+# --------------------------------------------------------------------- movement
+_MV = "autograd_core.ops.movement."
+register(_MV + "Reshape", Custom(
+    "reshape", lambda v: [f"{v.out} = np.reshape({v.args[0]}, {literal(v.opt['shape'])})"],
+    lambda v, i: f"np.reshape({v.g}, {literal(v.shape(0))})",
+    lambda v, i: "1 (reshaped back)"))
+register(_MV + "Permute", Custom(
+    "permute", lambda v: [f"{v.out} = np.transpose({v.args[0]}, {literal(tuple(v.opt['dims']))})"],
+    lambda v, i: f"np.transpose({v.g}, "
+                 f"{literal(tuple(int(d) for d in np.argsort(v.opt['dims'])))})",
+    lambda v, i: "1 (axes put back)"))
+register(_MV + "Expand", Custom(
+    "expand", lambda v: [f"{v.out} = np.broadcast_to({v.args[0]}, {literal(v.opt['shape'])})"],
+    lambda v, i: unbroadcast_code(v.g, v.out_shape, v.shape(0)),
+    lambda v, i: "1 (copies summed)"))
+
+
+def _getitem_backward(v, i):
+    from autograd_core.ops.movement import is_basic_index
+
+    index = v.opt["index"]
+    t = v.tmp("grad")
+    setup = [f"{t} = np.zeros({literal(v.shape(0))}, dtype={dtype_literal(v.grad_dtype)})"]
+    if is_basic_index(index):
+        setup.append(f"{t}[{index_code(index)}] = {v.g}")
+    else:
+        setup.append(f"np.add.at({t}, {literal(index)}, {v.g})  # repeated indices add up")
+    return setup, t
+
+
+register(_MV + "GetItem", Custom(
+    "[]", lambda v: [f"{v.out} = {v.args[0]}[{index_code(v.opt['index'])}]"],
+    _getitem_backward, lambda v, i: "1 at the picked elements"))
+
+
+def _cat_backward(v, i):
+    dim = v.opt["dim"]
+    sizes = [v.shape(k)[dim] for k in range(len(v.inputs))]
+    offsets = [int(o) for o in np.cumsum(sizes)[:-1]]
+    return f"np.split({v.g}, {literal(offsets)}, axis={dim})[{i}]"
+
+
+def _sequence(v) -> str:
+    inner = ", ".join(v.args)
+    return f"({inner},)" if len(v.args) == 1 else f"({inner})"
+
+
+register(_MV + "Cat", Custom(
+    "cat", lambda v: [f"{v.out} = np.concatenate({_sequence(v)}, axis={v.opt['dim']})"],
+    _cat_backward, lambda v, i: f"1 (slice {i})"))
+register(_MV + "Stack", Custom(
+    "stack", lambda v: [f"{v.out} = np.stack({_sequence(v)}, axis={v.opt['dim']})"],
+    lambda v, i: f"np.moveaxis({v.g}, {v.opt['dim']}, 0)[{i}]",
+    lambda v, i: f"1 (entry {i})"))
+
+# --------------------------------------------------------------------- linalg
+_LA = "autograd_core.ops.linalg."
+
+
+def _matmul_backward(v, i):
+    a, b, g = v.args[0], v.args[1], v.g
+    a1, b1 = v.ndim(0) == 1, v.ndim(1) == 1
+    if not a1 and not b1 and v.ndim(0) == 2 and v.ndim(1) == 2:
+        return f"{g} @ {b}.T" if i == 0 else f"{a}.T @ {g}"
+    g2 = g  # the promoted axes put back: the column of a 1-D b first, then the row
+    if b1:
+        g2 = f"np.expand_dims({g2}, -1)"
+    if a1:
+        g2 = f"np.expand_dims({g2}, -2)"
+    if i == 0:
+        b2 = f"{b}[:, np.newaxis]" if b1 else b
+        code = f"np.matmul({g2}, np.swapaxes({b2}, -1, -2))"
+        return f"np.squeeze({code}, -2)" if a1 else code
+    a2 = f"{a}[np.newaxis, :]" if a1 else a
+    code = f"np.matmul(np.swapaxes({a2}, -1, -2), {g2})"
+    return f"np.squeeze({code}, -1)" if b1 else code
+
+
+register(_LA + "MatMul", Custom(
+    "@", lambda v: [f"{v.out} = {v.args[0]} @ {v.args[1]}"], _matmul_backward,
+    ["G·{1}ᵀ", "{0}ᵀ·G"]))
+
+
+def _linear_forward(v):
+    x, w, b = v.args
+    if v.inputs[2] is None:
+        return [f"{v.out} = {x} @ {w}.T"]
+    product = np.result_type(v.dtype(0), v.dtype(1))
+    if np.result_type(product, v.dtype(2)) != product:
+        return None  # the engine adds in place (keeping the dtype): use the fallback
+    return [f"{v.out} = {x} @ {w}.T + {b}"]
+
+
+def _linear_backward(v, i):
+    x, w = v.args[0], v.args[1]
+    n_out, n_in = v.shape(1)
+    if i == 0:
+        return f"{v.g} @ {w}"
+    if i == 1:
+        return f"{v.g}.reshape(-1, {n_out}).T @ {x}.reshape(-1, {n_in})"
+    return f"{v.g}.reshape(-1, {n_out}).sum(axis=0)"
+
+
+register(_LA + "Linear", Custom(
+    "linear", _linear_forward, _linear_backward, ["G·{1}", "Gᵀ·{0}", "Σₙ G"]))
