@@ -176,13 +176,11 @@ class InstanceNorm2d(_NormBase):
                 f"{shape}"
             )
         use_input_stats = self.training or not self.track_running_stats
-        factor = self.momentum
-        if self.training and self.track_running_stats:
-            factor = self._update_factor()
+        # As PyTorch: the momentum is used as it is and num_batches_tracked stays 0.
         out = F.instance_norm(
             x, self.running_mean, self.running_var, self.weight, self.bias,
-            use_input_stats=use_input_stats, momentum=factor if factor is not None else 0.0,
-            eps=self.eps,
+            use_input_stats=use_input_stats,
+            momentum=self.momentum if self.momentum is not None else 0.0, eps=self.eps,
         )
         return out.squeeze(0) if unbatched else out
 
