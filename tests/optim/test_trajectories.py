@@ -4,6 +4,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import optim
 from autograd_core import Tensor
@@ -293,3 +295,40 @@ def test_training_through_the_engine_reduces_the_loss():
     assert loss.item() < first
     best = np.linalg.lstsq(x.data, y.data, rcond=None)[0]
     np.testing.assert_allclose(w.data, best, atol=1e-2)
+
+
+@pytest.mark.torch
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_random_hyperparameters_match_pytorch(torch_or_skip, data):
+    torch = torch_or_skip
+    name = data.draw(st.sampled_from(["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"]))
+    rate = st.floats(0.0, 0.05)
+    fraction = st.floats(0.0, 0.99)
+    flag = st.booleans()
+    if name == "SGD":
+        momentum = data.draw(st.floats(0.01, 0.95))
+        nesterov = data.draw(flag)
+        kwargs = dict(lr=data.draw(rate), momentum=momentum, nesterov=nesterov,
+                      dampening=0.0 if nesterov else data.draw(fraction))
+    elif name in ("Adam", "AdamW"):
+        kwargs = dict(lr=data.draw(rate), betas=(data.draw(fraction), data.draw(fraction)),
+                      eps=data.draw(st.floats(1e-10, 1e-3)), amsgrad=data.draw(flag))
+    elif name == "RMSprop":
+        # With a short memory (small alpha) the centered variance v - m^2 of slowly changing
+        # gradients decays like alpha^t below rounding noise, so both libraries divide by
+        # noise (alpha = 0 even gives NaN in PyTorch's fused multiply-add, 0 here).
+        kwargs = dict(lr=data.draw(st.floats(0.0, 0.01)), alpha=data.draw(st.floats(0.5, 0.99)),
+                      eps=data.draw(st.floats(1e-8, 1e-3)), momentum=data.draw(fraction),
+                      centered=data.draw(flag))
+    else:
+        kwargs = dict(lr=data.draw(rate), lr_decay=data.draw(st.floats(0.0, 1.0)),
+                      initial_accumulator_value=data.draw(st.floats(0.0, 1.0)),
+                      eps=data.draw(st.floats(1e-10, 1e-3)))
+    kwargs.update(weight_decay=data.draw(st.floats(0.0, 0.1)), maximize=data.draw(flag))
+    ours = run_ours(lambda p: getattr(optim, name)(p, **kwargs), 25)
+    theirs = run_torch(torch, lambda p: getattr(torch.optim, name)(p, foreach=False, **kwargs),
+                       25)
+    scale = max(1.0, max(float(np.abs(a).max()) for step in theirs for a in step))
+    assert max_difference(ours, theirs) < TOLERANCE * scale
