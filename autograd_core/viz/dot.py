@@ -416,8 +416,10 @@ class _Drawer:
                 elif x is not None and not isinstance(x, (str, type)):
                     const_id = f"c{const_count}"
                     const_count += 1
-                    dot.node(const_id, _esc(fmt_value(x, self.digits, o["max_elements"])),
-                             shape="plaintext", fontcolor="#4b5563")
+                    text = fmt_value(x, self.digits, o["max_elements"])
+                    if np.size(x) > o["max_elements"]:
+                        text = f"constant {fmt_shape(np.shape(x), np.result_type(x))}: {text}"
+                    dot.node(const_id, _esc(text), shape="plaintext", fontcolor="#4b5563")
                     dot.edge(const_id, op_id, style="dashed", color="#9ca3af")
         for sub in cluster_ctx:
             dot.subgraph(sub)

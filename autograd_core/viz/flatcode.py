@@ -187,13 +187,13 @@ def flat_code(root, *, params=None, grad=None, comments: bool = True, digits: in
         The output (a loss). Backward starts from 1 (ones for a non-scalar root, i.e.
         the gradient of ``root.sum()``), or from ``grad``.
     params : dict, optional
-        Names for parameters, e.g. ``dict(model.named_parameters())`` (``fc1.weight``
-        becomes the argument ``fc1_weight``).
+        Names for parameters, e.g. ``dict(model.named_parameters())`` or the model
+        (``fc1.weight`` becomes the argument ``fc1_weight`` and the key ``"fc1.weight"``).
     comments : bool
         Add the traced run's values as comments.
 
     Returns the source: ``exec`` it and call ``forward_backward(**leaf_arrays)``; it
-    returns ``(value, {leaf_name: gradient})`` for the leaves that require grad, equal
+    returns ``(value, {leaf name: gradient})`` for the leaves that require grad, equal
     to the engine's ``root`` and ``leaf.grad`` bit for bit (given the same arrays).
     Every leaf tensor is an argument (data included); constants are written inline.
     The graph may or may not have been through backward; no ``.grad`` changes.
@@ -231,7 +231,8 @@ def flat_code(root, *, params=None, grad=None, comments: bool = True, digits: in
             body.append(_with_comment(code, note(comment)))
 
     wanted = [t for t in graph.leaves if t.requires_grad and id(t) in rep.grads]
-    returned = ", ".join(f"{ident(t)!r}: grad_{ident(t)}" for t in wanted)
+    # Keys are the display names ("fc1.weight"), so they match named_parameters().
+    returned = ", ".join(f"{graph.name[id(t)]!r}: grad_{ident(t)}" for t in wanted)
     body.append("")
     body.append(f"    return {root_name}, {{{returned}}}")
 

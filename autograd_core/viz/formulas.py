@@ -554,3 +554,177 @@ def _linear_backward(v, i):
 
 register(_LA + "Linear", Custom(
     "linear", _linear_forward, _linear_backward, ["G·{1}", "Gᵀ·{0}", "Σₙ G"]))
+
+# --------------------------------------------------------------------- nn's fused ops
+# Activations, dropout and the simple losses get one-line formulas; normalisation and
+# the classification losses (several statistics, scatter into the target class) are
+# called by name in flat code and described on the edges.
+_ACT = "autograd_core.ops.activation."
+
+
+def _opt(v, key, default=None):
+    return literal(v.opt.get(key, default))
+
+
+register(_ACT + "LeakyRelu", Custom(
+    "LeakyReLU",
+    lambda v: [f"{v.out} = np.where({v.args[0]} > 0, {v.args[0]}, "
+               f"{v.args[0]} * {_opt(v, 'negative_slope', 0.01)})"],
+    lambda v, i: f"np.where({v.args[0]} > 0, {v.g}, {v.g} * {_opt(v, 'negative_slope', 0.01)})",
+    lambda v, i: f"1 if {v.args[0]} > 0 else {fmt_value(v.opt.get('negative_slope', 0.01))}"))
+register(_ACT + "Elu", Custom(
+    "ELU",
+    lambda v: [f"{v.out} = np.where({v.args[0]} > 0, {v.args[0]}, {_opt(v, 'alpha', 1.0)} * "
+               f"np.expm1(np.minimum({v.args[0]}, 0)))"],
+    lambda v, i: f"np.where({v.args[0]} > 0, {v.g}, {v.g} * ({v.out} + {_opt(v, 'alpha', 1.0)}))",
+    lambda v, i: f"1 if {v.args[0]} > 0 else {v.out} + α"))
+
+
+def _selu_constants():
+    from autograd_core.ops.activation import SELU_ALPHA, SELU_SCALE
+
+    return literal(float(SELU_SCALE)), literal(float(SELU_ALPHA))
+
+
+def _selu_forward(v):
+    scale, alpha = _selu_constants()
+    x = v.args[0]
+    return [f"{v.out} = ({scale} * np.where({x} > 0, {x}, {alpha} * np.expm1(np.minimum({x}, 0))))"
+            f".astype({dtype_literal(v.dtype(0))}, copy=False)"]
+
+
+def _selu_backward(v, i):
+    scale, alpha = _selu_constants()
+    return (f"np.where({v.args[0]} > 0, {v.g} * {scale}, "
+            f"{v.g} * ({v.out} + {scale} * {alpha}))")
+
+
+register(_ACT + "Selu", Custom("SELU", _selu_forward, _selu_backward,
+                               lambda v, i: f"λ if {v.args[0]} > 0 else {v.out} + λα"))
+
+
+def _softplus_forward(v):
+    z, x = v.tmp("z"), v.args[0]
+    beta, threshold = _opt(v, "beta", 1.0), _opt(v, "threshold", 20.0)
+    return [
+        f"{z} = {x} * {beta}",
+        f"{v.out} = np.where({z} > {threshold}, {x}, (np.maximum({z}, 0) + "
+        f"np.log1p(np.exp(-np.abs({z})))) / {beta}).astype({dtype_literal(v.dtype(0))}, "
+        "copy=False)",
+    ]
+
+
+register(_ACT + "Softplus", Custom(
+    "softplus", _softplus_forward,
+    lambda v, i: f"np.where({v.tmp('z')} > {_opt(v, 'threshold', 20.0)}, {v.g}, "
+                 f"{v.g} * sigmoid({v.tmp('z')}))",
+    lambda v, i: f"σ(β{v.args[0]})", helpers=["sigmoid"]))
+
+
+def _silu_forward(v):
+    s, x = v.tmp("sigmoid"), v.args[0]
+    return [f"{s} = sigmoid({x})",
+            f"{v.out} = ({x} * {s}).astype({dtype_literal(v.dtype(0))}, copy=False)"]
+
+
+register(_ACT + "Silu", Custom(
+    "SiLU", _silu_forward,
+    lambda v, i: f"{v.g} * ({v.tmp('sigmoid')} * (1 + {v.args[0]} * (1 - {v.tmp('sigmoid')})))",
+    lambda v, i: f"σ + {v.args[0]}σ(1−σ)", helpers=["sigmoid"]))
+register(_ACT + "Hardtanh", Custom(
+    "hardtanh",
+    lambda v: [f"{v.out} = np.clip({v.args[0]}, {_opt(v, 'min_val', -1.0)}, "
+               f"{_opt(v, 'max_val', 1.0)})"],
+    lambda v, i: f"{v.g} * (({v.args[0]} > {_opt(v, 'min_val', -1.0)}) & "
+                 f"({v.args[0]} < {_opt(v, 'max_val', 1.0)}))",
+    lambda v, i: f"1 if {fmt_value(v.opt.get('min_val', -1.0))} < {v.args[0]} < "
+                 f"{fmt_value(v.opt.get('max_val', 1.0))} else 0"))
+register(_ACT + "PRelu", Custom(
+    "PReLU", local=lambda v, i: (f"1 if {v.args[0]} > 0 else {v.args[1]}" if i == 0
+                                 else f"{v.args[0]} where {v.args[0]} ≤ 0")))
+
+_DROP = Custom("dropout", lambda v: [f"{v.out} = {v.args[0]} * {v.args[1]}"],
+               lambda v, i: f"{v.g} * {v.args[1]}" if i == 0 else None,
+               lambda v, i: "mask (0 or 1/(1−p))" if i == 0 else None)
+register("autograd_core.ops.dropout.Dropout", _DROP)
+register("autograd_core.ops.dropout.DropConnect", _DROP)
+
+_NORM = "autograd_core.ops.normalization."
+
+
+def _norm_local(v, i):
+    return ["(x̂ = (x − μ)/σ; μ, σ depend on x too)", "x̂", "1"][i] if i < 3 else None
+
+
+for _name in ("BatchNorm", "LayerNorm", "InstanceNorm"):
+    register(_NORM + _name, Custom("norm", local=_norm_local))
+
+_LOSS = "autograd_core.ops.loss."
+
+
+def _count_elements(v) -> int:
+    """How many per-element losses there are (the inputs broadcast together)."""
+    shapes = [v.shape(i) for i in range(min(2, len(v.inputs)))]
+    return int(np.prod(np.broadcast_shapes(*shapes)))
+
+
+def _per_element(v) -> str:
+    """g, or g / N for reduction='mean': what the per-element loss's backward starts from."""
+    if v.opt.get("reduction", "mean") == "mean":
+        return f"({v.g} / {_count_elements(v)})"
+    return v.g
+
+
+def _reduced(v, elementwise: str) -> str:
+    reduction = v.opt.get("reduction", "mean")
+    if reduction == "none":
+        return elementwise
+    if reduction == "sum":
+        return f"np.sum({elementwise})"
+    n = _count_elements(v)
+    return f"(np.sum({elementwise}) / {n}).astype({dtype_literal(v.out_dtype)})"
+
+
+def _mean_note(v) -> str:
+    return f" / {_count_elements(v)}" if v.opt.get("reduction", "mean") == "mean" else ""
+
+
+def _mean_over_targets(v) -> str:
+    # Classification losses divide by the (weighted) number of targets, not elements.
+    return " / N" if v.opt.get("reduction", "mean") == "mean" else ""
+
+
+def _pointwise_loss(symbol, per_element, derivative, local_text):
+    def forward(v):
+        return [f"{v.out} = {_reduced(v, per_element.format(*v.args))}"]
+
+    def backward(v, i):
+        grad_x = derivative.format(*v.args, up=_per_element(v))
+        return grad_x if i == 0 else f"-({grad_x})"
+
+    def local(v, i):
+        text = local_text.format(*v.args) + _mean_note(v)
+        return text if i == 0 else f"−{text}"
+
+    return Custom(symbol, forward, backward, local)
+
+
+register(_LOSS + "MseLoss", _pointwise_loss(
+    "MSE", "np.square({0} - {1})", "2 * {up} * ({0} - {1})", "2({0} − {1})"))
+register(_LOSS + "L1Loss", _pointwise_loss(
+    "L1", "np.abs({0} - {1})", "{up} * np.sign({0} - {1})", "sign({0} − {1})"))
+register(_LOSS + "HuberLoss", Custom(
+    "Huber", local=lambda v, i: ("" if i == 0 else "−")
+    + f"clip({v.args[0]} − {v.args[1]}, ±δ){_mean_note(v)}"))
+register(_LOSS + "CrossEntropy", Custom(
+    "CE", local=lambda v, i: f"softmax({v.args[0]}) − onehot(target){_mean_over_targets(v)}"
+    if i == 0 else "−log softmax"))
+register(_LOSS + "NllLoss", Custom(
+    "NLL", local=lambda v, i: f"−1 at the target class{_mean_over_targets(v)}"))
+register(_LOSS + "BinaryCrossEntropy", Custom(
+    "BCE", local=lambda v, i: f"({v.args[0]} − y)/({v.args[0]}(1 − {v.args[0]}))"
+    if i == 0 else f"−logit({v.args[0]})"))
+register(_LOSS + "BinaryCrossEntropyWithLogits", Custom(
+    "BCE", local=lambda v, i: f"σ({v.args[0]}) − y" if i == 0 else f"−{v.args[0]}"))
+register(_LOSS + "FocalLoss", Custom(
+    "focal", local=lambda v, i: "(1−p)^γ-weighted softmax − onehot"))

@@ -48,7 +48,7 @@ def assert_flat_code_matches_engine(root, **options):
         root.backward(retain_graph=True) if root.data.size == 1 else root.backward(
             ag.ones_like(root), retain_graph=True)
     assert_identical(value, root.data, "value")
-    expected = {graph.ident[id(t)]: t for t in graph.leaves
+    expected = {graph.name[id(t)]: t for t in graph.leaves
                 if t.requires_grad and t.grad is not None}
     assert set(grads) == set(expected), source
     for name, leaf in expected.items():
