@@ -262,18 +262,21 @@ BINARY = {
 def expressions(draw):
     n_leaves = draw(st.integers(1, 4))
     shapes = [draw(st.sampled_from(SHAPES)) for _ in range(n_leaves)]
+    dtypes = [draw(st.sampled_from([np.float64, np.float64, np.float32]))
+              for _ in range(n_leaves)]
     values = [draw(st.lists(st.floats(-3, 3, allow_nan=False, width=64),
                             min_size=int(np.prod(s)), max_size=int(np.prod(s))))
               for s in shapes]
     program = draw(st.lists(st.tuples(st.sampled_from(sorted(UNARY) + sorted(BINARY)),
                                       st.integers(0, 100), st.integers(0, 100)),
                             min_size=1, max_size=7))
-    return shapes, values, program
+    return shapes, dtypes, values, program
 
 
-def _build(shapes, values, program):
-    leaves = [Tensor(np.array(v, dtype=np.float64).reshape(s), requires_grad=True)
-              for s, v in zip(shapes, values)]
+def _build(shapes, dtypes, values, program):
+    # Mixed float32/float64 leaves make the engine cast gradients back: so must the code.
+    leaves = [Tensor(np.array(v, dtype=d).reshape(s), requires_grad=True)
+              for s, d, v in zip(shapes, dtypes, values)]
     pool = list(leaves)
     for name, i, j in program:
         if name in UNARY:
@@ -292,3 +295,19 @@ def test_flat_code_matches_the_engine_on_random_expressions(expression):
         return
     with np.errstate(all="ignore"):
         assert_flat_code_matches_engine(root)
+
+
+def test_awkward_names_become_valid_distinct_identifiers():
+    def named(name, value=1.5):
+        return Tensor(value, requires_grad=True, name=name, dtype="float64")
+
+    leaves = [named("np"), named("grad_x"), named("x"), named("x"), named("my var"),
+              named("1st"), named("lambda"), named("s0"), named("sigmoid")]
+    total = leaves[0]
+    for t in leaves[1:]:
+        total = total * t + 0.25
+    value, grads, source, graph = run_flat_code(total.sigmoid())
+    assert len(set(graph.ident.values())) == len(graph.ident)
+    assert set(grads) == {"np", "grad_x", "x", "x_2", "my var", "1st", "lambda", "s0",
+                          "sigmoid"}
+    assert_flat_code_matches_engine(total.sigmoid())
