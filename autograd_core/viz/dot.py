@@ -27,6 +27,7 @@ True
 """
 
 import html
+import weakref
 
 import graphviz
 import numpy as np
@@ -76,7 +77,20 @@ class Graph(graphviz.Digraph):
     instead of a traceback.
     """
 
-    text_fallback = ""
+    _text_source = None  # a weak reference to (root, params) for the text fallback
+
+    @property
+    def text_fallback(self) -> str:
+        """The graph as text (print_graph), shown in notebooks when dot is missing."""
+        source = self._text_source() if self._text_source is not None else None
+        if source is None:
+            return ""
+        from autograd_core.viz.text import format_graph
+
+        try:
+            return format_graph(source[0], params=source[1])
+        except Exception:  # the text version is a nicety; never fail the display
+            return ""
 
     def pipe(self, *args, **kwargs):
         try:
@@ -557,10 +571,7 @@ def draw_graph(root, *, show_data=True, show_grad=None, show_shape=True, show_or
                 max_elements=max_elements, title=title, frame=_frame)
     drawer = _Drawer(root, opts)
     dot = drawer.build()
-    try:
-        from autograd_core.viz.text import format_graph
-
-        dot.text_fallback = format_graph(root, params=params)
-    except Exception:  # the text version is a nicety for notebooks without dot
-        dot.text_fallback = ""
+    # Weak, so a drawing kept in a notebook output does not keep the graph alive.
+    root_ref = weakref.ref(root)
+    dot._text_source = lambda: (None if root_ref() is None else (root_ref(), params))
     return dot
