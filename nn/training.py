@@ -1,0 +1,376 @@
+"""A training loop: ``fit``, ``evaluate``, ``predict`` and two callbacks.
+
+``fit`` is the loop every PyTorch tutorial writes by hand, once, with the details
+handled: ``model.train()`` while training and ``model.eval()`` plus ``no_grad`` while
+validating, the scheduler stepped after the optimizer (with the validation loss for
+``ReduceLROnPlateau``), optional gradient clipping, per-epoch history, callbacks that
+can stop early and restore the best weights, and a tqdm progress bar with the running
+loss when the output is a terminal.
+
+>>> import numpy as np, nn, optim                                     # doctest: +SKIP
+>>> from nn.data import DataLoader, TensorDataset                     # doctest: +SKIP
+>>> model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2))  # doctest: +SKIP
+>>> history = fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), 1e-2),
+...               DataLoader(data, batch_size=32, shuffle=True), epochs=20)  # doctest: +SKIP
+>>> history["loss"][-1] < history["loss"][0]                       # doctest: +SKIP
+True
+"""
+
+import math
+import sys
+import time
+
+import numpy as np
+
+from autograd_core.grad_mode import no_grad
+from autograd_core.tensor import Tensor, as_tensor
+
+__all__ = ["fit", "evaluate", "predict", "History", "Callback", "EarlyStopping",
+           "ModelCheckpoint", "accuracy"]
+
+
+def accuracy(outputs, targets) -> float:
+    """Fraction of rows whose largest output is the target class.
+
+    ``targets`` are class indices (N,) or class probabilities (N, K) (e.g. from mixup),
+    in which case the most probable class counts.
+    """
+    out = outputs.data if isinstance(outputs, Tensor) else np.asarray(outputs)
+    tgt = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
+    if tgt.ndim == out.ndim and tgt.shape == out.shape:
+        tgt = tgt.argmax(axis=1)
+    return float(np.mean(out.argmax(axis=1) == tgt))
+
+
+_METRICS = {"accuracy": accuracy, "acc": accuracy}
+
+
+def _resolve_metrics(metrics):
+    resolved = {}
+    for metric in metrics or ():
+        if isinstance(metric, str):
+            if metric not in _METRICS:
+                raise ValueError(f"unknown metric {metric!r}; known: {sorted(_METRICS)} or a "
+                                 "callable fn(outputs, targets) -> float")
+            resolved["accuracy" if metric == "acc" else metric] = _METRICS[metric]
+        elif callable(metric):
+            resolved[getattr(metric, "__name__", "metric")] = metric
+        else:
+            raise TypeError(f"metrics must be names or callables, got {metric!r}")
+    return resolved
+
+
+def _split_batch(batch):
+    if isinstance(batch, (tuple, list)) and len(batch) == 2:
+        return as_tensor(batch[0]), as_tensor(batch[1])
+    raise ValueError(
+        "each batch must be a pair (inputs, targets); got "
+        f"{type(batch).__name__} of length {len(batch) if hasattr(batch, '__len__') else '?'}"
+    )
+
+
+class History:
+    """Per-epoch values: ``history["loss"]``, ``history["val_accuracy"]``, ... (lists)."""
+
+    def __init__(self):
+        self.history = {}
+        self.epochs = 0
+
+    def append(self, logs: dict):
+        for key, value in logs.items():
+            self.history.setdefault(key, []).append(value)
+        self.epochs += 1
+
+    def __getitem__(self, key):
+        return self.history[key]
+
+    def __contains__(self, key):
+        return key in self.history
+
+    def __repr__(self):
+        return f"History(epochs={self.epochs}, keys={list(self.history)})"
+
+
+class Callback:
+    """Hooks called by :func:`fit`. Set ``self.stop_training = True`` to stop after the
+    current epoch."""
+
+    stop_training = False
+
+    def on_train_begin(self, model):
+        pass
+
+    def on_epoch_end(self, epoch: int, logs: dict, model):
+        pass
+
+    def on_train_end(self, model):
+        pass
+
+
+def _improved(mode, value, best, min_delta):
+    if best is None:
+        return True
+    return value < best - min_delta if mode == "min" else value > best + min_delta
+
+
+def _mode_for(monitor, mode):
+    if mode not in ("auto", "min", "max"):
+        raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
+    if mode != "auto":
+        return mode
+    return "max" if "acc" in monitor else "min"
+
+
+def _snapshot(model) -> dict:
+    return {k: np.array(v.data if isinstance(v, Tensor) else v, copy=True)
+            for k, v in model.state_dict().items()}
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved for ``patience`` epochs.
+
+    With ``restore_best=True`` the weights of the best epoch are put back at the end,
+    so the model you keep is the one that validated best.
+    """
+
+    def __init__(self, monitor="val_loss", patience=5, min_delta=0.0, mode="auto",
+                 restore_best=True):
+        if patience < 0:
+            raise ValueError(f"EarlyStopping: patience must be >= 0, got {patience}")
+        self.monitor = monitor
+        self.patience = patience
+        self.min_delta = min_delta
+        self.mode = _mode_for(monitor, mode)
+        self.restore_best = restore_best
+
+    def on_train_begin(self, model):
+        self.best = None
+        self.best_epoch = None
+        self.best_state = None
+        self.wait = 0
+        self.stop_training = False
+        self.stopped_epoch = None
+
+    def on_epoch_end(self, epoch, logs, model):
+        if self.monitor not in logs:
+            raise KeyError(
+                f"EarlyStopping monitors {self.monitor!r}, which fit did not report; "
+                f"available: {sorted(logs)} (val_* needs a val_loader)"
+            )
+        value = logs[self.monitor]
+        if _improved(self.mode, value, self.best, self.min_delta):
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best:
+                self.best_state = _snapshot(model)
+        else:
+            self.wait += 1
+            if self.wait > self.patience:
+                self.stop_training = True
+                self.stopped_epoch = epoch
+
+    def on_train_end(self, model):
+        if self.restore_best and self.best_state is not None:
+            model.load_state_dict(self.best_state)
+
+
+class ModelCheckpoint(Callback):
+    """Save the model's state dict to ``path`` (``.npz`` via ``nn.save``) after each
+    epoch, or only when ``monitor`` improved (``save_best_only=True``, the default)."""
+
+    def __init__(self, path, monitor="val_loss", save_best_only=True, mode="auto"):
+        self.path = path
+        self.monitor = monitor
+        self.save_best_only = save_best_only
+        self.mode = _mode_for(monitor, mode)
+        self.best = None
+        self.saved_epochs = []
+
+    def on_epoch_end(self, epoch, logs, model):
+        from nn.serialization import save
+
+        if self.save_best_only:
+            if self.monitor not in logs:
+                raise KeyError(f"ModelCheckpoint monitors {self.monitor!r}, which fit did not "
+                               f"report; available: {sorted(logs)}")
+            if not _improved(self.mode, logs[self.monitor], self.best, 0.0):
+                return
+            self.best = logs[self.monitor]
+        save(model.state_dict(), self.path)
+        self.saved_epochs.append(epoch)
+
+
+def _progress_bar(total, desc, enabled):
+    if not enabled or not sys.stderr.isatty():
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, desc=desc, leave=False, unit="batch", dynamic_ncols=True)
+
+
+def _run_epoch(model, loss_fn, optimizer, loader, metrics, clip_grad_norm, bar):
+    model.train()
+    totals = {name: 0.0 for name in metrics}
+    loss_sum, seen = 0.0, 0
+    for batch in loader:
+        x, y = _split_batch(batch)
+        optimizer.zero_grad()
+        outputs = model(x)
+        loss = loss_fn(outputs, y)
+        value = float(loss.item())
+        if not math.isfinite(value):
+            raise FloatingPointError(
+                f"the training loss became {value}; lower the learning rate or clip "
+                "gradients (clip_grad_norm=...)"
+            )
+        loss.backward()
+        if clip_grad_norm is not None:
+            from nn.utils import clip_grad_norm_
+
+            clip_grad_norm_(model.parameters(), clip_grad_norm)
+        optimizer.step()
+        n = len(x)
+        loss_sum += value * n
+        seen += n
+        for name, fn in metrics.items():
+            totals[name] += fn(outputs, y) * n
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss_sum / seen:.4f}")
+    if seen == 0:
+        raise ValueError("the training loader produced no batches")
+    logs = {"loss": loss_sum / seen}
+    logs.update({name: total / seen for name, total in totals.items()})
+    return logs
+
+
+def evaluate(model, loss_fn, loader, metrics=("accuracy",)) -> dict:
+    """Average loss and metrics over ``loader`` in eval mode without recording a graph.
+
+    The model's train/eval mode is restored afterwards.
+    """
+    metrics = _resolve_metrics(metrics)
+    was_training = getattr(model, "training", False)
+    model.eval()
+    totals = {name: 0.0 for name in metrics}
+    loss_sum, seen = 0.0, 0
+    try:
+        with no_grad():
+            for batch in loader:
+                x, y = _split_batch(batch)
+                outputs = model(x)
+                n = len(x)
+                if loss_fn is not None:
+                    loss_sum += float(loss_fn(outputs, y).item()) * n
+                for name, fn in metrics.items():
+                    totals[name] += fn(outputs, y) * n
+                seen += n
+    finally:
+        model.train(was_training)
+    if seen == 0:
+        raise ValueError("evaluate: the loader produced no batches")
+    logs = {"loss": loss_sum / seen} if loss_fn is not None else {}
+    logs.update({name: total / seen for name, total in totals.items()})
+    return logs
+
+
+def predict(model, data, batch_size=256) -> np.ndarray:
+    """The model's outputs for ``data`` (an array/Tensor of inputs or a loader of
+    (inputs, targets) batches), in eval mode, as one NumPy array."""
+    was_training = getattr(model, "training", False)
+    model.eval()
+    outputs = []
+    try:
+        with no_grad():
+            if isinstance(data, (np.ndarray, Tensor)):
+                array = data.data if isinstance(data, Tensor) else data
+                for start in range(0, len(array), batch_size):
+                    outputs.append(model(Tensor._make(array[start:start + batch_size])).data)
+            else:
+                for batch in data:
+                    x = batch[0] if isinstance(batch, (tuple, list)) else batch
+                    outputs.append(model(as_tensor(x)).data)
+    finally:
+        model.train(was_training)
+    return np.concatenate(outputs) if outputs else np.zeros((0,))
+
+
+def _format_logs(epoch, epochs, logs, seconds):
+    parts = [f"epoch {epoch:>{len(str(epochs))}}/{epochs}"]
+    for key, value in logs.items():
+        if key == "lr":
+            parts.append(f"lr {value:.3g}")
+        else:
+            parts.append(f"{key} {value:.4f}")
+    parts.append(f"({seconds:.1f}s)")
+    return "  ".join(parts)
+
+
+def fit(model, loss_fn, optimizer, train_loader, epochs, val_loader=None, scheduler=None,
+        callbacks=(), metrics=("accuracy",), progress=True, clip_grad_norm=None,
+        log=print) -> History:
+    """Train ``model`` for ``epochs`` passes over ``train_loader``.
+
+    Parameters
+    ----------
+    model, loss_fn, optimizer
+        An ``nn.Module``, a loss ``fn(outputs, targets)`` and an ``optim`` optimizer.
+    train_loader, val_loader
+        Iterables of (inputs, targets) batches (``nn.data.DataLoader``).
+    scheduler
+        An ``optim.lr_scheduler`` scheduler, stepped once per epoch after training
+        (``ReduceLROnPlateau`` gets ``val_loss``, or ``loss`` without a val_loader).
+    callbacks
+        ``EarlyStopping``, ``ModelCheckpoint`` or any :class:`Callback`.
+    metrics
+        Names (``"accuracy"``) or callables ``fn(outputs, targets) -> float``.
+    progress
+        Show a progress bar (only on a terminal) and print one line per epoch.
+    clip_grad_norm
+        If given, clip the gradients' total 2-norm to this value before each step.
+
+    Returns a :class:`History` with ``loss``, each metric, ``val_*`` when validating,
+    and ``lr``.
+    """
+    if not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"fit: epochs must be a positive int, got {epochs!r}")
+    metrics = _resolve_metrics(metrics)
+    history = History()
+    callbacks = list(callbacks)
+    for callback in callbacks:
+        callback.on_train_begin(model)
+    try:
+        for epoch in range(1, epochs + 1):
+            start = time.perf_counter()
+            total = len(train_loader) if hasattr(train_loader, "__len__") else None
+            bar = _progress_bar(total, f"epoch {epoch}/{epochs}", progress)
+            try:
+                logs = _run_epoch(model, loss_fn, optimizer, train_loader, metrics,
+                                  clip_grad_norm, bar)
+            finally:
+                if bar is not None:
+                    bar.close()
+            if val_loader is not None:
+                val = evaluate(model, loss_fn, val_loader, metrics)
+                logs.update({f"val_{key}": value for key, value in val.items()})
+            logs["lr"] = float(optimizer.param_groups[0]["lr"])
+            if scheduler is not None:
+                if type(scheduler).__name__ == "ReduceLROnPlateau":
+                    scheduler.step(logs.get("val_loss", logs["loss"]))
+                else:
+                    scheduler.step()
+            history.append(logs)
+            if progress and log is not None:
+                log(_format_logs(epoch, epochs, logs, time.perf_counter() - start))
+            for callback in callbacks:
+                callback.on_epoch_end(epoch, logs, model)
+            if any(getattr(c, "stop_training", False) for c in callbacks):
+                if progress and log is not None:
+                    log(f"stopping early after epoch {epoch}")
+                break
+    finally:
+        for callback in callbacks:
+            callback.on_train_end(model)
+    return history
+

@@ -1,0 +1,166 @@
+"""fit / evaluate / predict, callbacks, and the main job's command line."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+import autograd_core as ag
+import nn
+import optim
+from nn.cli import main as cli_main
+from nn.data import DataLoader, TensorDataset
+from nn.datasets import make_moons
+from nn.training import EarlyStopping, ModelCheckpoint, accuracy, evaluate, fit, predict
+
+
+def _moons_loaders(n=400):
+    X, y = make_moons(n, noise=0.1, seed=0)
+    split = int(0.75 * n)
+    train = DataLoader(TensorDataset(X[:split], y[:split]), batch_size=32, shuffle=True)
+    val = DataLoader(TensorDataset(X[split:], y[split:]), batch_size=128)
+    return train, val
+
+
+def _mlp():
+    return nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, 2))
+
+
+def test_fit_decreases_the_loss_and_records_history():
+    ag.manual_seed(0)
+    train, val = _moons_loaders()
+    model = _mlp()
+    history = fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=0.02),
+                  train, epochs=15, val_loader=val, progress=False)
+    assert history.epochs == 15
+    assert set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy", "lr"}
+    assert history["loss"][-1] < 0.5 * history["loss"][0]
+    assert history["val_accuracy"][-1] > 0.95
+    assert model.training  # fit leaves the model in training mode
+
+
+def test_evaluate_and_predict_use_eval_mode_and_no_graph():
+    ag.manual_seed(1)
+    model = nn.Sequential(nn.Linear(2, 8), nn.Dropout(0.5), nn.Linear(8, 2))
+    X, y = make_moons(64, seed=1)
+    loader = DataLoader(TensorDataset(X, y), batch_size=16)
+    first = predict(model, X)
+    assert np.array_equal(first, predict(model, loader))  # dropout is off in eval mode
+    assert model.training
+    logs = evaluate(model, nn.CrossEntropyLoss(), loader)
+    expected = accuracy(first, y)
+    assert logs["accuracy"] == pytest.approx(expected)
+    manual = nn.CrossEntropyLoss()(ag.Tensor(first), ag.Tensor(y)).item()
+    assert logs["loss"] == pytest.approx(manual, rel=1e-5)
+
+
+def test_accuracy_with_soft_targets():
+    outputs = np.array([[2.0, 1.0], [0.0, 3.0]])
+    assert accuracy(outputs, np.array([0, 0])) == 0.5
+    assert accuracy(outputs, np.array([[0.9, 0.1], [0.2, 0.8]])) == 1.0
+
+
+def test_early_stopping_restores_the_best_weights():
+    ag.manual_seed(2)
+    train, val = _moons_loaders(200)
+    model = _mlp()
+    stopper = EarlyStopping(monitor="val_loss", patience=2)
+    # a learning rate this large makes the validation loss bounce: the best epoch is early
+    history = fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=3.0),
+                  train, epochs=30, val_loader=val, callbacks=[stopper], progress=False)
+    best = int(np.argmin(history["val_loss"]))
+    assert stopper.best_epoch == best + 1
+    assert history.epochs < 30 and stopper.stopped_epoch == history.epochs
+    restored = evaluate(model, nn.CrossEntropyLoss(), val)["loss"]
+    assert restored == pytest.approx(history["val_loss"][best], rel=1e-5)
+
+
+def test_model_checkpoint_writes_the_best_state(tmp_path):
+    ag.manual_seed(3)
+    train, val = _moons_loaders(200)
+    model = _mlp()
+    path = tmp_path / "best.npz"
+    checkpoint = ModelCheckpoint(path, monitor="val_accuracy")
+    fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=0.01), train,
+        epochs=4, val_loader=val, callbacks=[checkpoint], progress=False)
+    assert path.exists() and checkpoint.saved_epochs[0] == 1
+    state = nn.load(path)
+    assert set(state) == set(model.state_dict())
+
+
+def test_fit_with_scheduler_and_clipping():
+    ag.manual_seed(4)
+    train, _ = _moons_loaders(200)
+    model = _mlp()
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    scheduler = optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+    history = fit(model, nn.CrossEntropyLoss(), opt, train, epochs=5, scheduler=scheduler,
+                  clip_grad_norm=1.0, progress=False)
+    assert history["lr"] == [0.1, 0.1, 0.05, 0.05, 0.025]
+
+
+def test_fit_reports_a_diverging_loss_clearly():
+    ag.manual_seed(5)
+    train, _ = _moons_loaders(100)
+    model = _mlp()
+    with pytest.raises(FloatingPointError, match="lower the learning rate"):
+        fit(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=1e6),
+            DataLoader(TensorDataset(np.ones((8, 2), np.float32) * 1e3,
+                                     np.ones((8, 2), np.float32)), batch_size=8),
+            epochs=5, progress=False)
+
+
+def test_cli_runs_a_small_job_end_to_end(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = cli_main(["--epochs", "2", "--output-dir", str(out), "--no-progress"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "epoch 1/2" in printed and "val_accuracy" in printed and "test accuracy" in printed
+    for name in ("weights.npz", "curves.png", "graph.dot", "metrics.json"):
+        assert (out / name).exists(), name
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["model"] == "LeNet5" and len(metrics["history"]["loss"]) == 2
+    assert 0.0 <= metrics["test"]["accuracy"] <= 1.0
+    state = nn.load(out / "weights.npz")
+    assert "features.0.weight" in state
+    if os.path.exists("/usr/bin/dot") or any(
+            os.path.exists(os.path.join(p, "dot")) for p in os.environ["PATH"].split(":")):
+        assert (out / "graph.svg").exists()
+
+
+def test_cli_on_moons_with_an_mlp(tmp_path, capsys):
+    code = cli_main(["--dataset", "moons", "--model", "mlp", "--epochs", "3", "--quiet",
+                     "--output-dir", str(tmp_path)])
+    assert code == 0
+    assert "test accuracy" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--epochs", "0"], "positive integer"),
+    (["--lr", "-1"], "positive number"),
+    (["--model", "transformer"], "invalid choice"),
+    (["--batch-size", "many"], "positive integer"),
+])
+def test_cli_rejects_bad_options_without_a_traceback(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--dataset", "mnist"], "needs --data-dir"),
+    (["--dataset", "moons", "--model", "lenet5"], "needs images"),
+])
+def test_cli_reports_unusable_data_and_models(argv, message, capsys, tmp_path):
+    assert cli_main(argv + ["--output-dir", str(tmp_path)]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_cli_missing_mnist_files_say_which(capsys, tmp_path):
+    assert cli_main(["--dataset", "mnist", "--data-dir", str(tmp_path),
+                     "--output-dir", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "train-images-idx3-ubyte" in err and "Traceback" not in err
