@@ -1,0 +1,77 @@
+"""Numba kernels for convolution and pooling: NumPy arrays in and out, never a Tensor.
+
+This package is the only place in the project that imports numba.  Each public
+function validates its arguments (dtype float32/float64, shapes, geometry) and raises
+a clear ``ValueError``/``TypeError`` before an ``@njit`` kernel (leading underscore)
+runs, so a bad call never surfaces as a Numba typing error.
+
+Threads.  The kernels run their outer loops with ``prange`` on Numba's thread pool and
+alternate with multi-threaded OpenBLAS GEMMs.  With the OpenMP threading layer, idle
+OpenMP workers busy-wait by default, and on a two-core machine that starves the BLAS
+threads of the next GEMM (measured: a 64->64 3x3 conv became 4-8x slower).  The pool
+is therefore started here with ``OMP_WAIT_POLICY=PASSIVE`` (idle workers sleep),
+unless the user has set ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` themselves.  The
+variable is removed again right after the OpenMP runtime has read it, so other
+libraries in the process (PyTorch ships its own OpenMP runtime) are unaffected.
+
+Compilation is cached on disk (``cache=True``): next to the kernels, or in
+``NUMBA_CACHE_DIR`` when set, or, when the package directory is read-only, in Numba's
+per-user cache directory.  Where none of these is writable Numba would refuse to define
+the kernels at all; the package then caches into a private temporary directory for the
+life of the process (compiling once per process) instead of failing to import.
+"""
+
+import atexit
+import os
+import shutil
+import tempfile
+
+
+def _start_thread_pool():
+    import numba
+
+    user_choice = any(k in os.environ for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT"))
+    if user_choice:
+        return
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    try:
+        # Loads the threading layer (and with it the OpenMP runtime, which reads the
+        # environment once, when it is loaded) and starts the workers.
+        numba.get_num_threads()
+    except Exception:  # pragma: no cover - a broken threading layer fails later, clearly
+        pass
+    finally:
+        del os.environ["OMP_WAIT_POLICY"]
+
+
+def _cache_probe():  # pragma: no cover - never called, only located
+    return 0
+
+
+def _ensure_cache_location():
+    from numba import config, njit
+
+    try:
+        # Decorating locates the cache directory (nothing is compiled); it is the same
+        # directory as for the kernel modules beside this file.
+        njit(cache=True)(_cache_probe)
+    except RuntimeError:
+        fallback = tempfile.mkdtemp(prefix="autograd-core-numba-")
+        atexit.register(shutil.rmtree, fallback, ignore_errors=True)
+        config.CACHE_DIR = fallback
+
+
+_start_thread_pool()
+_ensure_cache_location()
+
+from .conv import (  # noqa: E402
+    CHUNK_BYTES,
+    MAX_WORKSPACE_BYTES,
+    ConvGeometry,
+    col2im,
+    conv2d_backward,
+    conv2d_forward,
+    conv_geometry,
+    conv_output_size,
+    im2col,
+)

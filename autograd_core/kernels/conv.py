@@ -1,0 +1,713 @@
+"""Convolution kernels: im2col / col2im around one BLAS GEMM per batch chunk.
+
+Geometry (PyTorch's cross-correlation): for an input side ``N``, padding ``P``,
+dilation ``d``, kernel side ``F`` and stride ``S`` the output side is
+``floor((N + 2P - d(F-1) - 1) / S) + 1``.  ``'same'`` padding may be asymmetric; the
+kernels only need the *top/left* padding, the bottom/right one is implied by the
+output size.
+
+Column layout.  The batch is processed in chunks of *output rows*: the flattened row
+index ``r = n * OH + oh`` runs over the whole batch, and a chunk is ``[r0, r1)``.
+Its column matrix is::
+
+    cols[(c * kh + i) * kw + j, (r - r0) * OW + ow] = x_pad[n, c, oh*sh + i*dh, ow*sw + j*dw]
+
+shape ``(C * kh * kw, (r1 - r0) * OW)`` ("caffe" layout, one row per weight tap).
+Why this layout:
+
+* the forward is then one GEMM ``W.reshape(OC, C*kh*kw) @ cols`` (one per group: a
+  group's rows are one contiguous block) with a very long ``N`` dimension, which is
+  where OpenBLAS is at its best, even for LeNet's tiny planes, because the batch is
+  folded into the GEMM instead of looping over per-sample GEMMs;
+* filling a row copies ``OW`` contiguous pixels of one input row (stride 1), which
+  vectorises, and rows are independent so ``prange`` over them never races;
+* a chunk is small enough (``CHUNK_BYTES``) to stay in the L2/L3 cache between the
+  im2col, the GEMM and the copy of the result back to NCHW, so the column matrix costs
+  cache bandwidth rather than DRAM bandwidth, and the workspace never exceeds
+  ``MAX_WORKSPACE_BYTES`` however large the batch is.
+
+The GEMM result ``(OC, rows * OW)`` is copied to NCHW (adding the bias) by a parallel
+kernel; backward gathers ``grad_out`` the other way round (summing ``grad_bias`` on
+the way), computes ``grad_weight += grad_rows @ cols.T`` and ``grad_cols = W.T @
+grad_rows``, and col2im adds ``grad_cols`` into ``grad_x`` with one thread per
+``(n, c)`` plane, so no two threads ever add into the same memory.
+
+Depthwise convolutions (``groups == C``) have one input channel per group, where a GEMM
+degenerates to a dot product of length ``kh*kw``; they use direct kernels instead.
+
+Example: ``conv2d_forward(x, w, None, (1, 1), (0, 0), (1, 1), 1)`` is
+``torch.nn.functional.conv2d(x, w)`` for NumPy arrays.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit, prange
+
+__all__ = [
+    "CHUNK_BYTES",
+    "MAX_WORKSPACE_BYTES",
+    "ConvGeometry",
+    "conv_geometry",
+    "conv_output_size",
+    "im2col",
+    "col2im",
+    "conv2d_forward",
+    "conv2d_backward",
+]
+
+#: Target size of one chunk's column matrix: small enough to stay in cache between the
+#: im2col, the GEMM and the copy back, large enough for an efficient GEMM.
+CHUNK_BYTES = 4 * 1024 * 1024
+#: Hard upper bound on the im2col workspace (columns plus GEMM result) of one call.
+MAX_WORKSPACE_BYTES = 256 * 1024 * 1024
+
+_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+# Reductions may be reassociated so LLVM can vectorise them; every sum is still done by
+# one thread in one fixed order, so results do not depend on the thread count.
+_REASSOC = {"reassoc", "nsz"}
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+def _pair(value, name):
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+    if isinstance(value, (int, np.integer)):
+        return int(value), int(value)
+    try:
+        items = tuple(value)
+    except TypeError:
+        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}") from None
+    if len(items) != 2 or not all(
+        isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in items
+    ):
+        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+    return int(items[0]), int(items[1])
+
+
+def conv_output_size(size, kernel, stride, pad_total, dilation):
+    """Output side of a convolution: ``floor((size + pad_total - d*(F-1) - 1) / S) + 1``.
+
+    ``pad_total`` is the sum of both sides' padding (``2P`` when symmetric).
+
+    >>> conv_output_size(6, 3, 1, 0, 1)
+    4
+    """
+    return (size + pad_total - dilation * (kernel - 1) - 1) // stride + 1
+
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    """Everything the kernels need to know about one conv2d call, validated."""
+
+    N: int
+    C: int
+    H: int
+    W: int
+    OC: int
+    kh: int
+    kw: int
+    stride: tuple
+    pad: tuple  # top, left (bottom/right are implied by OH, OW)
+    pad_total: tuple  # top+bottom, left+right
+    dilation: tuple
+    groups: int
+    OH: int
+    OW: int
+
+    @property
+    def flops(self):
+        """Multiply-adds times two of the forward pass."""
+        return (
+            2 * self.N * self.OC * (self.C // self.groups) * self.kh * self.kw * self.OH * self.OW
+        )
+
+
+def conv_geometry(x_shape, w_shape, stride=1, padding=0, dilation=1, groups=1):
+    """Validate conv2d arguments against 4-D shapes and return a :class:`ConvGeometry`.
+
+    ``padding`` is an int, a pair, ``'valid'`` (no padding) or ``'same'`` (output
+    size equals input size; stride must be 1; an odd total goes on the bottom/right,
+    as in PyTorch).  Raises ``ValueError`` naming the offending values.
+
+    >>> conv_geometry((1, 1, 6, 6), (2, 1, 3, 3)).OH
+    4
+    """
+    if len(x_shape) != 4:
+        raise ValueError(f"conv2d expects a 4-D input (N, C, H, W), got shape {tuple(x_shape)}")
+    if len(w_shape) != 4:
+        raise ValueError(
+            f"conv2d expects a 4-D weight (out_channels, in_channels/groups, kh, kw), "
+            f"got shape {tuple(w_shape)}"
+        )
+    N, C, H, W = (int(s) for s in x_shape)
+    OC, Cg, kh, kw = (int(s) for s in w_shape)
+    sh, sw = _pair(stride, "stride")
+    dh, dw = _pair(dilation, "dilation")
+    if sh <= 0 or sw <= 0:
+        raise ValueError(f"stride must be positive, got {(sh, sw)}")
+    if dh <= 0 or dw <= 0:
+        raise ValueError(f"dilation must be positive, got {(dh, dw)}")
+    if isinstance(groups, (bool, np.bool_)) or not isinstance(groups, (int, np.integer)):
+        raise ValueError(f"groups must be a positive int, got {groups!r}")
+    groups = int(groups)
+    if groups <= 0:
+        raise ValueError(f"groups must be a positive int, got {groups}")
+    if min(N, C, H, W) <= 0:
+        raise ValueError(f"conv2d input has an empty dimension: shape {tuple(x_shape)}")
+    if min(OC, Cg, kh, kw) <= 0:
+        raise ValueError(f"conv2d weight has an empty dimension: shape {tuple(w_shape)}")
+    if C % groups != 0:
+        raise ValueError(f"in_channels={C} is not divisible by groups={groups}")
+    if OC % groups != 0:
+        raise ValueError(f"out_channels={OC} is not divisible by groups={groups}")
+    if Cg * groups != C:
+        raise ValueError(
+            f"input has {C} channels but weight {tuple(w_shape)} with groups={groups} "
+            f"expects {Cg} * {groups} = {Cg * groups}"
+        )
+    if isinstance(padding, str):
+        mode = padding.lower()
+        if mode == "valid":
+            pads = ((0, 0), (0, 0))
+        elif mode == "same":
+            if (sh, sw) != (1, 1):
+                raise ValueError(f"padding='same' needs stride 1, got stride={(sh, sw)}")
+            pads = []
+            for k, d in ((kh, dh), (kw, dw)):
+                total = d * (k - 1)
+                pads.append((total // 2, total))
+            pads = tuple(pads)
+        else:
+            raise ValueError(f"padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
+    else:
+        ph, pw = _pair(padding, "padding")
+        if ph < 0 or pw < 0:
+            raise ValueError(f"padding must be non-negative, got {(ph, pw)}")
+        pads = ((ph, 2 * ph), (pw, 2 * pw))
+    (ph, pth), (pw, ptw) = pads
+    eff_h, eff_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
+    if eff_h > H + pth or eff_w > W + ptw:
+        raise ValueError(
+            f"kernel size {(kh, kw)} with dilation {(dh, dw)} (effective {(eff_h, eff_w)}) "
+            f"is larger than the padded input {(H + pth, W + ptw)}"
+        )
+    OH = conv_output_size(H, kh, sh, pth, dh)
+    OW = conv_output_size(W, kw, sw, ptw, dw)
+    return ConvGeometry(
+        N, C, H, W, OC, kh, kw, (sh, sw), (ph, pw), (pth, ptw), (dh, dw), groups, OH, OW
+    )
+
+
+def _check_array(a, name, ndim):
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{name} must be a NumPy array, got {type(a).__name__}")
+    if a.dtype not in _FLOAT_DTYPES:
+        raise TypeError(f"{name} must be float32 or float64, got dtype {a.dtype}")
+    if a.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {a.shape}")
+    return np.ascontiguousarray(a)
+
+
+def _check_same_dtype(**arrays):
+    dtypes = {name: a.dtype for name, a in arrays.items() if a is not None}
+    if len(set(dtypes.values())) > 1:
+        listed = ", ".join(f"{k}={v}" for k, v in dtypes.items())
+        raise TypeError(f"conv2d arrays must share one dtype, got {listed}")
+
+
+# ---------------------------------------------------------------------------- kernels
+#
+# Hot loops index flat views with unsigned indices (``_u(i)``): Numba then skips the
+# negative-index wraparound test on every access, which otherwise stops LLVM from
+# vectorising the copies (measured 3-4x on im2col).  Every index is non-negative by
+# construction; the signed arithmetic happens before the cast.
+
+_u = np.uintp
+
+
+@njit(cache=True)
+def _valid_range(out_size, in_size, offset, stride):
+    # Outputs o with 0 <= o*stride + offset < in_size form one range [lo, hi).
+    lo = 0
+    if offset < 0:
+        lo = (-offset + stride - 1) // stride
+    hi = 0
+    if in_size - offset > 0:
+        hi = (in_size - offset + stride - 1) // stride
+    if hi > out_size:
+        hi = out_size
+    if lo > hi:
+        lo = hi
+    return lo, hi
+
+
+@njit(cache=True, parallel=True)
+def _im2col_rows(x, cols, r0, r1, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
+    # One task per column-matrix row (c, i, j): rows are disjoint, so no races.
+    C, H, W = x.shape[1], x.shape[2], x.shape[3]
+    KK = kh * kw
+    xf = x.ravel()
+    cf = cols.ravel()
+    M = cols.shape[1]
+    n0 = r0 // OH
+    n1 = (r1 - 1) // OH + 1
+    for row in prange(C * KK):
+        c = row // KK
+        i = (row // kw) % kh
+        j = row % kw
+        oh_lo, oh_hi = _valid_range(OH, H, i * dh - ph, sh)
+        ow_lo, ow_hi = _valid_range(OW, W, j * dw - pw, sw)
+        L = ow_hi - ow_lo
+        w_first = ow_lo * sw + j * dw - pw
+        for n in range(n0, n1):
+            a = max(r0 - n * OH, 0)
+            b = min(r1 - n * OH, OH)
+            dst_n = row * M + (n * OH - r0) * OW
+            src_n = ((n * C + c) * H + i * dh - ph) * W + w_first
+            for oh in range(a, b):
+                d = dst_n + oh * OW
+                if oh < oh_lo or oh >= oh_hi:
+                    for t in range(OW):
+                        cf[_u(d + t)] = 0.0
+                    continue
+                for t in range(ow_lo):
+                    cf[_u(d + t)] = 0.0
+                s = src_n + oh * sh * W
+                d += ow_lo
+                if sw == 1:
+                    for t in range(L):
+                        cf[_u(d + t)] = xf[_u(s + t)]
+                else:
+                    for t in range(L):
+                        cf[_u(d + t)] = xf[_u(s + t * sw)]
+                for t in range(L, OW - ow_lo):
+                    cf[_u(d + t)] = 0.0
+
+
+@njit(cache=True, parallel=True)
+def _col2im_rows(cols, gx, r0, r1, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
+    # One task per (n, c) plane of gx, the only writer of that plane: the scatter-add
+    # needs no atomics and its order (hence the rounding) never depends on threads.
+    C, H, W = gx.shape[1], gx.shape[2], gx.shape[3]
+    KK = kh * kw
+    gf = gx.ravel()
+    cf = cols.ravel()
+    M = cols.shape[1]
+    n0 = r0 // OH
+    n1 = (r1 - 1) // OH + 1
+    for plane in prange((n1 - n0) * C):
+        n = n0 + plane // C
+        c = plane - (plane // C) * C
+        a = max(r0 - n * OH, 0)
+        b = min(r1 - n * OH, OH)
+        for i in range(kh):
+            oh_lo, oh_hi = _valid_range(OH, H, i * dh - ph, sh)
+            oh_lo = max(oh_lo, a)
+            oh_hi = min(oh_hi, b)
+            for j in range(kw):
+                row = c * KK + i * kw + j
+                ow_lo, ow_hi = _valid_range(OW, W, j * dw - pw, sw)
+                L = ow_hi - ow_lo
+                w_first = ow_lo * sw + j * dw - pw
+                src_n = row * M + (n * OH - r0) * OW + ow_lo
+                dst_n = ((n * C + c) * H + i * dh - ph) * W + w_first
+                for oh in range(oh_lo, oh_hi):
+                    s = src_n + oh * OW
+                    d = dst_n + oh * sh * W
+                    if sw == 1:
+                        for t in range(L):
+                            gf[_u(d + t)] += cf[_u(s + t)]
+                    else:
+                        for t in range(L):
+                            gf[_u(d + t * sw)] += cf[_u(s + t)]
+
+
+@njit(cache=True, parallel=True)
+def _rows_to_nchw(res, out, bias, r0, r1, OH, OW):
+    # out[n, oc, oh, :] = res[oc, (n*OH + oh - r0)*OW : ...] + bias[oc]
+    OC = out.shape[1]
+    rf = res.ravel()
+    of = out.ravel()
+    M = res.shape[1]
+    n0 = r0 // OH
+    n1 = (r1 - 1) // OH + 1
+    for plane in prange((n1 - n0) * OC):
+        n = n0 + plane // OC
+        oc = plane - (plane // OC) * OC
+        bv = bias[oc]
+        a = max(r0 - n * OH, 0)
+        b = min(r1 - n * OH, OH)
+        s = oc * M + (n * OH + a - r0) * OW
+        d = ((n * OC + oc) * OH + a) * OW
+        for t in range((b - a) * OW):
+            of[_u(d + t)] = rf[_u(s + t)] + bv
+
+
+@njit(cache=True, parallel=True, fastmath=_REASSOC)
+def _nchw_to_rows(src, rows, bias_acc, r0, r1, OH, OW):
+    # rows[oc, (n*OH + oh - r0)*OW + ow] = src[n, oc, oh, ow], and bias_acc[oc] += the
+    # sum of what was copied (skipped when bias_acc is empty).  One task per channel:
+    # each sum has one writer and a fixed order.
+    OC = src.shape[1]
+    sf = src.ravel()
+    rf = rows.ravel()
+    M = rows.shape[1]
+    want_sum = bias_acc.shape[0] > 0
+    n0 = r0 // OH
+    n1 = (r1 - 1) // OH + 1
+    for oc in prange(OC):
+        total = 0.0
+        for n in range(n0, n1):
+            a = max(r0 - n * OH, 0)
+            b = min(r1 - n * OH, OH)
+            s = ((n * OC + oc) * OH + a) * OW
+            d = oc * M + (n * OH + a - r0) * OW
+            part = 0.0
+            for t in range((b - a) * OW):
+                v = sf[_u(s + t)]
+                rf[_u(d + t)] = v
+                part += v
+            total += part
+        if want_sum:
+            bias_acc[oc] += total
+
+
+@njit(cache=True, parallel=True)
+def _depthwise_forward(x, w, bias, out, sh, sw, ph, pw, dh, dw):
+    # out[n, oc] (oc = c*mult + m) reads only x[n, c]: direct kernel, one task per
+    # output plane, rows accumulated in place (they stay in L1).
+    N, C, H, W = x.shape
+    OC, OH, OW = out.shape[1], out.shape[2], out.shape[3]
+    kh, kw = w.shape[2], w.shape[3]
+    mult = OC // C
+    xf = x.ravel()
+    of = out.ravel()
+    wf = w.ravel()
+    for plane in prange(N * OC):
+        n = plane // OC
+        oc = plane - n * OC
+        c = oc // mult
+        o_plane = plane * OH * OW
+        x_plane = (n * C + c) * H * W
+        bv = bias[oc]
+        for t in range(OH * OW):
+            of[_u(o_plane + t)] = bv
+        for i in range(kh):
+            oh_lo, oh_hi = _valid_range(OH, H, i * dh - ph, sh)
+            for j in range(kw):
+                wv = wf[_u((oc * kh + i) * kw + j)]
+                ow_lo, ow_hi = _valid_range(OW, W, j * dw - pw, sw)
+                L = ow_hi - ow_lo
+                w_first = ow_lo * sw + j * dw - pw
+                for oh in range(oh_lo, oh_hi):
+                    d = o_plane + oh * OW + ow_lo
+                    s = x_plane + (oh * sh + i * dh - ph) * W + w_first
+                    if sw == 1:
+                        for t in range(L):
+                            of[_u(d + t)] += wv * xf[_u(s + t)]
+                    else:
+                        for t in range(L):
+                            of[_u(d + t)] += wv * xf[_u(s + t * sw)]
+
+
+@njit(cache=True, parallel=True)
+def _depthwise_grad_input(go, w, gx, sh, sw, ph, pw, dh, dw):
+    # One task per input plane gx[n, c]: the only writer of it.
+    N, C, H, W = gx.shape
+    OC, OH, OW = go.shape[1], go.shape[2], go.shape[3]
+    kh, kw = w.shape[2], w.shape[3]
+    mult = OC // C
+    gof = go.ravel()
+    gxf = gx.ravel()
+    wf = w.ravel()
+    for plane in prange(N * C):
+        n = plane // C
+        c = plane - n * C
+        x_plane = plane * H * W
+        for t in range(H * W):
+            gxf[_u(x_plane + t)] = 0.0
+        for m in range(mult):
+            oc = c * mult + m
+            o_plane = (n * OC + oc) * OH * OW
+            for i in range(kh):
+                oh_lo, oh_hi = _valid_range(OH, H, i * dh - ph, sh)
+                for j in range(kw):
+                    wv = wf[_u((oc * kh + i) * kw + j)]
+                    ow_lo, ow_hi = _valid_range(OW, W, j * dw - pw, sw)
+                    L = ow_hi - ow_lo
+                    w_first = ow_lo * sw + j * dw - pw
+                    for oh in range(oh_lo, oh_hi):
+                        s = o_plane + oh * OW + ow_lo
+                        d = x_plane + (oh * sh + i * dh - ph) * W + w_first
+                        if sw == 1:
+                            for t in range(L):
+                                gxf[_u(d + t)] += wv * gof[_u(s + t)]
+                        else:
+                            for t in range(L):
+                                gxf[_u(d + t * sw)] += wv * gof[_u(s + t)]
+
+
+@njit(cache=True, parallel=True, fastmath=_REASSOC)
+def _depthwise_grad_weight(go, x, gw_partial, sh, sw, ph, pw, dh, dw):
+    # gw_partial[n, oc, i, j]: one writer per (n, oc); the caller sums over n in a
+    # fixed order, so the result does not depend on the thread count.
+    N, C, H, W = x.shape
+    OC, OH, OW = go.shape[1], go.shape[2], go.shape[3]
+    kh, kw = gw_partial.shape[2], gw_partial.shape[3]
+    mult = OC // C
+    gof = go.ravel()
+    xf = x.ravel()
+    pf = gw_partial.ravel()
+    for plane in prange(N * OC):
+        n = plane // OC
+        oc = plane - n * OC
+        c = oc // mult
+        o_plane = plane * OH * OW
+        x_plane = (n * C + c) * H * W
+        for i in range(kh):
+            oh_lo, oh_hi = _valid_range(OH, H, i * dh - ph, sh)
+            for j in range(kw):
+                ow_lo, ow_hi = _valid_range(OW, W, j * dw - pw, sw)
+                L = ow_hi - ow_lo
+                w_first = ow_lo * sw + j * dw - pw
+                acc = 0.0
+                for oh in range(oh_lo, oh_hi):
+                    s = o_plane + oh * OW + ow_lo
+                    d = x_plane + (oh * sh + i * dh - ph) * W + w_first
+                    part = 0.0
+                    for t in range(L):
+                        part += gof[_u(s + t)] * xf[_u(d + t * sw)]
+                    acc += part
+                pf[_u((plane * kh + i) * kw + j)] = acc
+
+
+# ------------------------------------------------------------------ Python wrappers
+
+
+def _chunks(geo, bytes_per_row, chunk_bytes):
+    """Split the flattened (n, oh) rows into chunks whose workspace fits the budgets."""
+    total = geo.N * geo.OH
+    budget = min(chunk_bytes, MAX_WORKSPACE_BYTES)
+    rows = max(1, min(total, budget // max(bytes_per_row, 1)))
+    # Whole samples per chunk when they fit, so a plane is finished by one chunk.
+    if rows >= geo.OH:
+        rows -= rows % geo.OH
+    nchunks = math.ceil(total / rows)
+    rows = math.ceil(total / nchunks)
+    if rows >= geo.OH and rows % geo.OH:
+        rows += geo.OH - rows % geo.OH
+    return [(r0, min(r0 + rows, total)) for r0 in range(0, total, rows)]
+
+
+def _kernel_args(geo):
+    return (
+        geo.kh,
+        geo.kw,
+        geo.stride[0],
+        geo.stride[1],
+        geo.pad[0],
+        geo.pad[1],
+        geo.dilation[0],
+        geo.dilation[1],
+        geo.OH,
+        geo.OW,
+    )
+
+
+def _is_depthwise(geo):
+    return geo.groups == geo.C and geo.groups > 1
+
+
+def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
+    """Column matrix of a whole batch, shape ``(C*kh*kw, N*OH*OW)`` (see module doc).
+
+    ``cols[(c*kh + i)*kw + j, (n*OH + oh)*OW + ow] = x_pad[n, c, oh*sh + i*dh, ow*sw + j*dw]``.
+    ``padding`` is an int or a pair (symmetric), or ``'valid'``/``'same'``.
+
+    >>> im2col(np.arange(9.0).reshape(1, 1, 3, 3), 2).shape
+    (4, 4)
+    """
+    x = _check_array(x, "x", 4)
+    kh, kw = _pair(kernel_size, "kernel_size")
+    geo = conv_geometry(x.shape, (1, x.shape[1], kh, kw), stride, padding, dilation, 1)
+    cols = np.empty((geo.C * kh * kw, geo.N * geo.OH * geo.OW), dtype=x.dtype)
+    _im2col_rows(x, cols, 0, geo.N * geo.OH, *_kernel_args(geo))
+    return cols
+
+
+def col2im(cols, x_shape, kernel_size, stride=1, padding=0, dilation=1):
+    """Adjoint of :func:`im2col`: sum every column entry back into its pixel.
+
+    Returns an array of shape ``x_shape``; pixels covered by several windows receive
+    the sum of their entries, padding entries are dropped.
+
+    >>> col2im(np.ones((4, 4)), (1, 1, 3, 3), 2)[0, 0]
+    array([[1., 2., 1.],
+           [2., 4., 2.],
+           [1., 2., 1.]])
+    """
+    cols = _check_array(cols, "cols", 2)
+    kh, kw = _pair(kernel_size, "kernel_size")
+    if len(x_shape) != 4:
+        raise ValueError(f"x_shape must have 4 entries (N, C, H, W), got {tuple(x_shape)}")
+    geo = conv_geometry(x_shape, (1, x_shape[1], kh, kw), stride, padding, dilation, 1)
+    expected = (geo.C * kh * kw, geo.N * geo.OH * geo.OW)
+    if cols.shape != expected:
+        raise ValueError(f"cols must have shape {expected} for x_shape {x_shape}, got {cols.shape}")
+    gx = np.zeros(tuple(x_shape), dtype=cols.dtype)
+    _col2im_rows(cols, gx, 0, geo.N * geo.OH, *_kernel_args(geo))
+    return gx
+
+
+def _prepare(x, weight, bias):
+    x = _check_array(x, "x", 4)
+    weight = _check_array(weight, "weight", 4)
+    if bias is not None:
+        bias = _check_array(bias, "bias", 1)
+        if bias.shape[0] != weight.shape[0]:
+            raise ValueError(
+                f"bias has {bias.shape[0]} entries but weight has {weight.shape[0]} out_channels"
+            )
+    _check_same_dtype(x=x, weight=weight, bias=bias)
+    return x, weight, bias
+
+
+def conv2d_forward(
+    x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, chunk_bytes=CHUNK_BYTES
+):
+    """conv2d on NumPy arrays (NCHW), PyTorch semantics; returns ``(N, OC, OH, OW)``.
+
+    ``out[n, o, p, q] = bias[o] + sum_{c,i,j} w[o, c, i, j] * x_pad[n, g*Cg + c, p*sh + i*dh,
+    q*sw + j*dw]`` with ``g = o // (OC/groups)``.
+
+    >>> conv2d_forward(np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2))).tolist()
+    [[[[4.0, 4.0], [4.0, 4.0]]]]
+    """
+    x, weight, bias = _prepare(x, weight, bias)
+    geo = conv_geometry(x.shape, weight.shape, stride, padding, dilation, groups)
+    dtype = x.dtype
+    # A zero bias costs one add per output and keeps a single kernel signature.
+    b = bias if bias is not None else np.zeros(geo.OC, dtype=dtype)
+    out = np.empty((geo.N, geo.OC, geo.OH, geo.OW), dtype=dtype)
+    if _is_depthwise(geo):
+        sh, sw = geo.stride
+        ph, pw = geo.pad
+        dh, dw = geo.dilation
+        _depthwise_forward(x, weight, b, out, sh, sw, ph, pw, dh, dw)
+        return out
+    G = geo.groups
+    K = geo.C * geo.kh * geo.kw
+    Kg, OCg = K // G, geo.OC // G
+    w2 = weight.reshape(G, OCg, Kg)
+    args = _kernel_args(geo)
+    chunks = _chunks(geo, (K + geo.OC) * geo.OW * dtype.itemsize, chunk_bytes)
+    m_max = max(r1 - r0 for r0, r1 in chunks) * geo.OW
+    # One workspace for all chunks: allocating per chunk would page-fault it in again.
+    cols_buf = np.empty(K * m_max, dtype=dtype)
+    res_buf = np.empty(geo.OC * m_max, dtype=dtype)
+    for r0, r1 in chunks:
+        m = (r1 - r0) * geo.OW
+        cols = cols_buf[: K * m].reshape(K, m)
+        res = res_buf[: geo.OC * m].reshape(geo.OC, m)
+        _im2col_rows(x, cols, r0, r1, *args)
+        for g in range(G):
+            np.matmul(w2[g], cols[g * Kg : (g + 1) * Kg], out=res[g * OCg : (g + 1) * OCg])
+        _rows_to_nchw(res, out, b, r0, r1, geo.OH, geo.OW)
+    return out
+
+
+def conv2d_backward(
+    grad_out,
+    x,
+    weight,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups=1,
+    need_input=True,
+    need_weight=True,
+    need_bias=True,
+    *,
+    chunk_bytes=CHUNK_BYTES,
+):
+    """Gradients of :func:`conv2d_forward`: ``(grad_x, grad_weight, grad_bias)``.
+
+    ``grad_x = col2im(W.T @ G)``, ``grad_weight = G @ cols.T``, ``grad_bias = sum G``
+    where ``G`` is ``grad_out`` as ``(OC, N*OH*OW)``; entries not asked for are ``None``.
+
+    >>> gx, gw, gb = conv2d_backward(np.ones((1, 1, 2, 2)), np.ones((1, 1, 3, 3)),
+    ...                              np.ones((1, 1, 2, 2)))
+    >>> gb.tolist()
+    [4.0]
+    """
+    x, weight, _ = _prepare(x, weight, None)
+    grad_out = _check_array(grad_out, "grad_out", 4)
+    _check_same_dtype(x=x, weight=weight, grad_out=grad_out)
+    geo = conv_geometry(x.shape, weight.shape, stride, padding, dilation, groups)
+    expected = (geo.N, geo.OC, geo.OH, geo.OW)
+    if grad_out.shape != expected:
+        raise ValueError(f"grad_out must have shape {expected}, got {grad_out.shape}")
+    dtype = x.dtype
+    if _is_depthwise(geo):
+        return _depthwise_backward(grad_out, x, weight, geo, need_input, need_weight, need_bias)
+    G = geo.groups
+    K = geo.C * geo.kh * geo.kw
+    Kg, OCg = K // G, geo.OC // G
+    w2 = weight.reshape(G, OCg, Kg)
+    gx = np.zeros(x.shape, dtype=dtype) if need_input else None
+    gw = np.zeros((G, OCg, Kg), dtype=dtype) if need_weight else None
+    gb_acc = np.zeros(geo.OC if need_bias else 0, dtype=np.float64)
+    if not (need_input or need_weight or need_bias):
+        return None, None, None
+    args = _kernel_args(geo)
+    per_row = (geo.OC + (K if need_input or need_weight else 0)) * geo.OW * dtype.itemsize
+    chunks = _chunks(geo, per_row, chunk_bytes)
+    m_max = max(r1 - r0 for r0, r1 in chunks) * geo.OW
+    rows_buf = np.empty(geo.OC * m_max, dtype=dtype)
+    # cols (for grad_weight) and grad_cols (for grad_input) share one buffer in turn.
+    cols_buf = np.empty(K * m_max if need_input or need_weight else 0, dtype=dtype)
+    gw_part = np.empty((OCg, Kg), dtype=dtype) if need_weight else None
+    for r0, r1 in chunks:
+        m = (r1 - r0) * geo.OW
+        g_rows = rows_buf[: geo.OC * m].reshape(geo.OC, m)
+        _nchw_to_rows(grad_out, g_rows, gb_acc, r0, r1, geo.OH, geo.OW)
+        if not (need_input or need_weight):
+            continue
+        cols = cols_buf[: K * m].reshape(K, m)
+        if need_weight:
+            _im2col_rows(x, cols, r0, r1, *args)
+            for g in range(G):
+                np.matmul(
+                    g_rows[g * OCg : (g + 1) * OCg], cols[g * Kg : (g + 1) * Kg].T, out=gw_part
+                )
+                gw[g] += gw_part
+        if need_input:
+            for g in range(G):
+                np.matmul(w2[g].T, g_rows[g * OCg : (g + 1) * OCg], out=cols[g * Kg : (g + 1) * Kg])
+            _col2im_rows(cols, gx, r0, r1, *args)
+    gw = gw.reshape(weight.shape) if need_weight else None
+    gb = gb_acc.astype(dtype) if need_bias else None
+    return gx, gw, gb
+
+
+def _depthwise_backward(grad_out, x, weight, geo, need_input, need_weight, need_bias):
+    sh, sw = geo.stride
+    ph, pw = geo.pad
+    dh, dw = geo.dilation
+    gx = gw = gb = None
+    if need_input:
+        gx = np.empty(x.shape, dtype=x.dtype)
+        _depthwise_grad_input(grad_out, weight, gx, sh, sw, ph, pw, dh, dw)
+    if need_weight:
+        partial = np.empty((geo.N,) + weight.shape[:1] + weight.shape[2:], dtype=x.dtype)
+        _depthwise_grad_weight(grad_out, x, partial, sh, sw, ph, pw, dh, dw)
+        gw = partial.sum(axis=0).reshape(weight.shape)
+    if need_bias:
+        gb = grad_out.sum(axis=(0, 2, 3), dtype=np.float64).astype(x.dtype)
+    return gx, gw, gb

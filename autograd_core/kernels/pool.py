@@ -1,0 +1,513 @@
+"""Pooling kernels: direct loops, one thread per (n, c) plane.
+
+Geometry (PyTorch's ``pooling_output_shape``): for an input side ``N``, padding ``P``,
+kernel ``F`` and stride ``S``::
+
+    out = floor((N + 2P - F) / S) + 1                       (ceil_mode=False)
+    out = ceil((N + 2P - F) / S) + 1, minus 1 if the last window would start at or
+          beyond N + P (i.e. entirely in the right padding)  (ceil_mode=True)
+
+``P`` must be at most ``F // 2``, as PyTorch requires.
+
+Every kernel takes one ``(n, c)`` plane per task, so a plane's writes (the forward
+output, or the scatter of the backward into ``grad_x``) come from one thread in a fixed
+order: results are bit-identical for any thread count, with no atomics.
+
+* max pool stores the argmax of every window as a plane-local flat index
+  ``h * W + w`` (int32) for the backward, which scatters ``grad_out`` there.  Ties go
+  to the first maximum in row-major order; NaN counts as the maximum (PyTorch's rule).
+* avg pool divides by the window area clipped to the padded input
+  (``count_include_pad=True``) or to the input itself (``False``); windows that
+  ``ceil_mode`` adds are clipped at the padded border, as in PyTorch.
+* adaptive avg pool uses PyTorch's bins ``start = floor(i*H/OH)``,
+  ``end = ceil((i+1)*H/OH)``; bins may overlap.
+
+Example: ``max_pool2d_forward(x, (2, 2), (2, 2), (0, 0), False)`` returns ``(out,
+argmax)`` for an ``(N, C, H, W)`` array.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit, prange
+
+__all__ = [
+    "PoolGeometry",
+    "pool_geometry",
+    "pool_output_size",
+    "adaptive_output_size",
+    "max_pool2d_forward",
+    "max_pool2d_backward",
+    "avg_pool2d_forward",
+    "avg_pool2d_backward",
+    "adaptive_avg_pool2d_forward",
+    "adaptive_avg_pool2d_backward",
+]
+
+_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_INDEX_DTYPE = np.int32
+_u = np.uintp  # unsigned indices: no wraparound test per access (see kernels/conv.py)
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+def _pair(value, name, allow_none=False):
+    def is_int(v):
+        return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+    if is_int(value):
+        return int(value), int(value)
+    try:
+        items = tuple(value)
+    except TypeError:
+        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}") from None
+    if len(items) != 2 or not all(is_int(v) or (allow_none and v is None) for v in items):
+        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+    return tuple(None if v is None else int(v) for v in items)
+
+
+def pool_output_size(size, kernel, stride, pad, ceil_mode):
+    """Pooled side length, PyTorch's rule (see the module docstring).
+
+    >>> pool_output_size(5, 2, 2, 0, False), pool_output_size(5, 2, 2, 0, True)
+    (2, 3)
+    """
+    numerator = size + 2 * pad - kernel + (stride - 1 if ceil_mode else 0)
+    out = numerator // stride + 1
+    if ceil_mode and (out - 1) * stride >= size + pad:
+        out -= 1
+    return out
+
+
+@dataclass(frozen=True)
+class PoolGeometry:
+    """A validated pooling window placement over an ``(N, C, H, W)`` input."""
+
+    N: int
+    C: int
+    H: int
+    W: int
+    kernel: tuple
+    stride: tuple
+    pad: tuple
+    OH: int
+    OW: int
+
+
+def pool_geometry(x_shape, kernel_size, stride=None, padding=0, ceil_mode=False):
+    """Validate pooling arguments for a 4-D shape; ``stride=None`` means ``kernel_size``.
+
+    >>> pool_geometry((1, 1, 5, 5), 2).OH
+    2
+    """
+    if len(x_shape) != 4:
+        raise ValueError(f"pooling expects a 4-D input (N, C, H, W), got shape {tuple(x_shape)}")
+    N, C, H, W = (int(s) for s in x_shape)
+    if min(N, C, H, W) <= 0:
+        raise ValueError(f"pooling input has an empty dimension: shape {tuple(x_shape)}")
+    kh, kw = _pair(kernel_size, "kernel_size")
+    if stride is None or (not isinstance(stride, (int, np.integer)) and len(tuple(stride)) == 0):
+        sh, sw = kh, kw
+    else:
+        sh, sw = _pair(stride, "stride")
+    ph, pw = _pair(padding, "padding")
+    if kh <= 0 or kw <= 0:
+        raise ValueError(f"kernel_size must be positive, got {(kh, kw)}")
+    if sh <= 0 or sw <= 0:
+        raise ValueError(f"stride must be positive, got {(sh, sw)}")
+    if ph < 0 or pw < 0:
+        raise ValueError(f"padding must be non-negative, got {(ph, pw)}")
+    if ph > kh // 2 or pw > kw // 2:
+        raise ValueError(f"padding {(ph, pw)} must be at most half the kernel size {(kh, kw)}")
+    OH = pool_output_size(H, kh, sh, ph, bool(ceil_mode))
+    OW = pool_output_size(W, kw, sw, pw, bool(ceil_mode))
+    if OH <= 0 or OW <= 0:
+        raise ValueError(
+            f"pooling output would be empty: input {(H, W)}, kernel {(kh, kw)}, "
+            f"stride {(sh, sw)}, padding {(ph, pw)} give {(OH, OW)}"
+        )
+    return PoolGeometry(N, C, H, W, (kh, kw), (sh, sw), (ph, pw), OH, OW)
+
+
+def adaptive_output_size(x_shape, output_size):
+    """Resolve ``output_size`` (int, or pair whose ``None`` entries keep the input size).
+
+    >>> adaptive_output_size((1, 3, 7, 9), (None, 2))
+    (7, 2)
+    """
+    if len(x_shape) != 4:
+        raise ValueError(
+            f"adaptive pooling expects a 4-D input (N, C, H, W), got shape {tuple(x_shape)}"
+        )
+    if min(x_shape) <= 0:
+        raise ValueError(f"pooling input has an empty dimension: shape {tuple(x_shape)}")
+    OH, OW = _pair(output_size, "output_size", allow_none=True)
+    OH = int(x_shape[2]) if OH is None else OH
+    OW = int(x_shape[3]) if OW is None else OW
+    if OH <= 0 or OW <= 0:
+        raise ValueError(f"output_size must be positive, got {(OH, OW)}")
+    return OH, OW
+
+
+def _check_input(x, name="x"):
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{name} must be a NumPy array, got {type(x).__name__}")
+    if x.dtype not in _FLOAT_DTYPES:
+        raise TypeError(f"{name} must be float32 or float64, got dtype {x.dtype}")
+    if x.ndim != 4:
+        raise ValueError(f"{name} must be 4-D (N, C, H, W), got shape {x.shape}")
+    return np.ascontiguousarray(x)
+
+
+def _check_grad(grad_out, like_dtype, shape):
+    grad_out = _check_input(grad_out, "grad_out")
+    if grad_out.dtype != like_dtype:
+        raise TypeError(f"grad_out has dtype {grad_out.dtype}, expected {like_dtype}")
+    if grad_out.shape != tuple(shape):
+        raise ValueError(f"grad_out must have shape {tuple(shape)}, got {grad_out.shape}")
+    return grad_out
+
+
+# ---------------------------------------------------------------------------- kernels
+
+
+@njit(cache=True)
+def _valid_range(out_size, in_size, offset, stride):
+    # Outputs o with 0 <= o*stride + offset < in_size form one range [lo, hi).
+    lo = 0
+    if offset < 0:
+        lo = (-offset + stride - 1) // stride
+    hi = 0
+    if in_size - offset > 0:
+        hi = (in_size - offset + stride - 1) // stride
+    if hi > out_size:
+        hi = out_size
+    if lo > hi:
+        lo = hi
+    return lo, hi
+
+
+@njit(cache=True, parallel=True)
+def _max_pool_forward(x, out, argmax, kh, kw, sh, sw, ph, pw):
+    # The window loops are outside the loop over a whole output row, so the compare and
+    # select run along ow (branch-free, vectorisable) instead of per window.  Every
+    # output still visits its window in row-major order, so ties and NaNs resolve as in
+    # PyTorch: strict '>' keeps the first maximum, a NaN always wins.
+    N, C, H, W = x.shape
+    OH, OW = out.shape[2], out.shape[3]
+    xf = x.ravel()
+    of = out.ravel()
+    af = argmax.ravel()
+    for plane in prange(N * C):
+        x0 = plane * H * W
+        for oh in range(OH):
+            o0 = (plane * OH + oh) * OW
+            h_start = oh * sh - ph
+            h_first = max(h_start, 0)
+            for ow in range(OW):
+                of[_u(o0 + ow)] = -np.inf
+                af[_u(o0 + ow)] = h_first * W + max(ow * sw - pw, 0)
+            for i in range(kh):
+                h = h_start + i
+                if h < 0 or h >= H:
+                    continue
+                for j in range(kw):
+                    lo, hi = _valid_range(OW, W, j - pw, sw)
+                    base = h * W + j - pw
+                    for ow in range(lo, hi):
+                        pos = base + ow * sw
+                        v = xf[_u(x0 + pos)]
+                        cur = of[_u(o0 + ow)]
+                        take = (v > cur) | (v != v)
+                        of[_u(o0 + ow)] = v if take else cur
+                        af[_u(o0 + ow)] = pos if take else af[_u(o0 + ow)]
+
+
+@njit(cache=True, parallel=True)
+def _max_pool_2x2_forward(x, out, argmax):
+    # The common kernel 2, stride 2, no padding: unrolled, no bounds arithmetic.
+    N, C, H, W = x.shape
+    OH, OW = out.shape[2], out.shape[3]
+    xf = x.ravel()
+    of = out.ravel()
+    af = argmax.ravel()
+    for plane in prange(N * C):
+        x0 = plane * H * W
+        o0 = plane * OH * OW
+        for oh in range(OH):
+            r0 = 2 * oh * W
+            r1 = r0 + W
+            for ow in range(OW):
+                c0 = 2 * ow
+                best = xf[_u(x0 + r0 + c0)]
+                best_at = r0 + c0
+                v = xf[_u(x0 + r0 + c0 + 1)]
+                if v > best or v != v:
+                    best = v
+                    best_at = r0 + c0 + 1
+                v = xf[_u(x0 + r1 + c0)]
+                if v > best or v != v:
+                    best = v
+                    best_at = r1 + c0
+                v = xf[_u(x0 + r1 + c0 + 1)]
+                if v > best or v != v:
+                    best = v
+                    best_at = r1 + c0 + 1
+                of[_u(o0 + oh * OW + ow)] = best
+                af[_u(o0 + oh * OW + ow)] = best_at
+
+
+@njit(cache=True, parallel=True)
+def _max_pool_backward(grad_out, argmax, grad_x):
+    N, C, H, W = grad_x.shape
+    OH, OW = grad_out.shape[2], grad_out.shape[3]
+    gf = grad_out.ravel()
+    af = argmax.ravel()
+    xf = grad_x.ravel()
+    for plane in prange(N * C):
+        x0 = plane * H * W
+        o0 = plane * OH * OW
+        for t in range(H * W):
+            xf[_u(x0 + t)] = 0.0
+        for t in range(OH * OW):
+            xf[_u(x0 + af[_u(o0 + t)])] += gf[_u(o0 + t)]
+
+
+@njit(cache=True)
+def _avg_window(oh, ow, kh, kw, sh, sw, ph, pw, H, W, count_include_pad):
+    # PyTorch's window: the divisor counts the part inside the *padded* input (or only
+    # the real input when count_include_pad is False); sums cover the real input.
+    h_start = oh * sh - ph
+    w_start = ow * sw - pw
+    h_end = min(h_start + kh, H + ph)
+    w_end = min(w_start + kw, W + pw)
+    size = (h_end - h_start) * (w_end - w_start)
+    h_start = max(h_start, 0)
+    w_start = max(w_start, 0)
+    h_end = min(h_end, H)
+    w_end = min(w_end, W)
+    if not count_include_pad:
+        size = (h_end - h_start) * (w_end - w_start)
+    return h_start, h_end, w_start, w_end, size
+
+
+@njit(cache=True, parallel=True)
+def _avg_pool_forward(x, out, kh, kw, sh, sw, ph, pw, count_include_pad):
+    # Row-at-a-time like max pooling; sums in float64 (PyTorch's CPU accumulator type).
+    N, C, H, W = x.shape
+    OH, OW = out.shape[2], out.shape[3]
+    xf = x.ravel()
+    of = out.ravel()
+    for plane in prange(N * C):
+        acc = np.empty(OW, dtype=np.float64)
+        x0 = plane * H * W
+        for oh in range(OH):
+            o0 = (plane * OH + oh) * OW
+            acc[:] = 0.0
+            h_start = oh * sh - ph
+            for i in range(kh):
+                h = h_start + i
+                if h < 0 or h >= H:
+                    continue
+                for j in range(kw):
+                    lo, hi = _valid_range(OW, W, j - pw, sw)
+                    base = x0 + h * W + j - pw
+                    for ow in range(lo, hi):
+                        acc[ow] += xf[_u(base + ow * sw)]
+            for ow in range(OW):
+                hs, he, ws, we, size = _avg_window(
+                    oh, ow, kh, kw, sh, sw, ph, pw, H, W, count_include_pad
+                )
+                of[_u(o0 + ow)] = acc[ow] / size if he > hs and we > ws else 0.0
+
+
+@njit(cache=True, parallel=True)
+def _avg_pool_backward(grad_out, grad_x, kh, kw, sh, sw, ph, pw, count_include_pad):
+    N, C, H, W = grad_x.shape
+    OH, OW = grad_out.shape[2], grad_out.shape[3]
+    gf = grad_out.ravel()
+    xf = grad_x.ravel()
+    for plane in prange(N * C):
+        share = np.empty(OW, dtype=grad_x.dtype)
+        x0 = plane * H * W
+        for t in range(H * W):
+            xf[_u(x0 + t)] = 0.0
+        for oh in range(OH):
+            o0 = (plane * OH + oh) * OW
+            for ow in range(OW):
+                hs, he, ws, we, size = _avg_window(
+                    oh, ow, kh, kw, sh, sw, ph, pw, H, W, count_include_pad
+                )
+                share[ow] = gf[_u(o0 + ow)] / size if he > hs and we > ws else 0.0
+            h_start = oh * sh - ph
+            for i in range(kh):
+                h = h_start + i
+                if h < 0 or h >= H:
+                    continue
+                for j in range(kw):
+                    lo, hi = _valid_range(OW, W, j - pw, sw)
+                    base = x0 + h * W + j - pw
+                    for ow in range(lo, hi):
+                        xf[_u(base + ow * sw)] += share[ow]
+
+
+@njit(cache=True, parallel=True)
+def _adaptive_avg_forward(x, out):
+    N, C, H, W = x.shape
+    OH, OW = out.shape[2], out.shape[3]
+    xf = x.ravel()
+    of = out.ravel()
+    for plane in prange(N * C):
+        x0 = plane * H * W
+        o0 = plane * OH * OW
+        for oh in range(OH):
+            hs = (oh * H) // OH
+            he = ((oh + 1) * H + OH - 1) // OH
+            for ow in range(OW):
+                ws = (ow * W) // OW
+                we = ((ow + 1) * W + OW - 1) // OW
+                total = 0.0
+                for h in range(hs, he):
+                    for w in range(ws, we):
+                        total += xf[_u(x0 + h * W + w)]
+                of[_u(o0 + oh * OW + ow)] = total / ((he - hs) * (we - ws))
+
+
+@njit(cache=True, parallel=True)
+def _adaptive_avg_backward(grad_out, grad_x):
+    N, C, H, W = grad_x.shape
+    OH, OW = grad_out.shape[2], grad_out.shape[3]
+    gf = grad_out.ravel()
+    xf = grad_x.ravel()
+    for plane in prange(N * C):
+        x0 = plane * H * W
+        o0 = plane * OH * OW
+        for t in range(H * W):
+            xf[_u(x0 + t)] = 0.0
+        for oh in range(OH):
+            hs = (oh * H) // OH
+            he = ((oh + 1) * H + OH - 1) // OH
+            for ow in range(OW):
+                ws = (ow * W) // OW
+                we = ((ow + 1) * W + OW - 1) // OW
+                g = gf[_u(o0 + oh * OW + ow)] / ((he - hs) * (we - ws))
+                for h in range(hs, he):
+                    for w in range(ws, we):
+                        xf[_u(x0 + h * W + w)] += g
+
+
+# ------------------------------------------------------------------ Python wrappers
+
+
+def max_pool2d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False):
+    """Max pooling of an NCHW array: ``(out, argmax)``.
+
+    ``out[n, c, i, j] = max over the window x_pad[n, c, i*sh : i*sh + kh, j*sw : j*sw + kw]``
+    (padding never wins: it is -inf); ``argmax`` (int32, same shape) holds the winner's
+    plane-local index ``h * W + w``.
+
+    >>> out, idx = max_pool2d_forward(np.arange(16.0).reshape(1, 1, 4, 4), 2)
+    >>> out[0, 0].tolist(), idx[0, 0].tolist()
+    ([[5.0, 7.0], [13.0, 15.0]], [[5, 7], [13, 15]])
+    """
+    x = _check_input(x)
+    geo = pool_geometry(x.shape, kernel_size, stride, padding, ceil_mode)
+    if geo.H * geo.W > np.iinfo(_INDEX_DTYPE).max:
+        raise ValueError(f"plane {(geo.H, geo.W)} too large for int32 argmax indices")
+    out = np.empty((geo.N, geo.C, geo.OH, geo.OW), dtype=x.dtype)
+    argmax = np.empty(out.shape, dtype=_INDEX_DTYPE)
+    if geo.kernel == (2, 2) and geo.stride == (2, 2) and geo.pad == (0, 0):
+        # No ceil_mode window can reach past the input here unless a side is odd.
+        if geo.OH * 2 <= geo.H and geo.OW * 2 <= geo.W:
+            _max_pool_2x2_forward(x, out, argmax)
+            return out, argmax
+    (kh, kw), (sh, sw), (ph, pw) = geo.kernel, geo.stride, geo.pad
+    _max_pool_forward(x, out, argmax, kh, kw, sh, sw, ph, pw)
+    return out, argmax
+
+
+def max_pool2d_backward(grad_out, argmax, x_shape):
+    """Scatter ``grad_out`` to the stored argmax positions; returns ``grad_x``.
+
+    A pixel that wins several (overlapping) windows receives the sum of their grads.
+
+    >>> max_pool2d_backward(np.ones((1, 1, 1, 1)), np.array([[[[3]]]], np.int32),
+    ...                     (1, 1, 2, 2))[0, 0].tolist()
+    [[0.0, 0.0], [0.0, 1.0]]
+    """
+    if not isinstance(argmax, np.ndarray) or argmax.dtype != _INDEX_DTYPE:
+        raise TypeError("argmax must be the int32 array returned by max_pool2d_forward")
+    grad_out = _check_input(grad_out, "grad_out")
+    if argmax.shape != grad_out.shape:
+        raise ValueError(f"argmax shape {argmax.shape} differs from grad_out {grad_out.shape}")
+    if len(x_shape) != 4 or tuple(x_shape[:2]) != grad_out.shape[:2]:
+        raise ValueError(f"x_shape {tuple(x_shape)} does not match grad_out {grad_out.shape}")
+    argmax = np.ascontiguousarray(argmax)
+    grad_x = np.empty(tuple(int(s) for s in x_shape), dtype=grad_out.dtype)
+    _max_pool_backward(grad_out, argmax, grad_x)
+    return grad_x
+
+
+def avg_pool2d_forward(
+    x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+):
+    """Average pooling of an NCHW array (PyTorch's divisor rules, module docstring).
+
+    >>> avg_pool2d_forward(np.arange(16.0).reshape(1, 1, 4, 4), 2)[0, 0].tolist()
+    [[2.5, 4.5], [10.5, 12.5]]
+    """
+    x = _check_input(x)
+    geo = pool_geometry(x.shape, kernel_size, stride, padding, ceil_mode)
+    out = np.empty((geo.N, geo.C, geo.OH, geo.OW), dtype=x.dtype)
+    (kh, kw), (sh, sw), (ph, pw) = geo.kernel, geo.stride, geo.pad
+    _avg_pool_forward(x, out, kh, kw, sh, sw, ph, pw, bool(count_include_pad))
+    return out
+
+
+def avg_pool2d_backward(
+    grad_out, x_shape, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+):
+    """Gradient of :func:`avg_pool2d_forward`: each window spreads ``g / divisor``.
+
+    >>> avg_pool2d_backward(np.ones((1, 1, 1, 1)), (1, 1, 2, 2), 2)[0, 0].tolist()
+    [[0.25, 0.25], [0.25, 0.25]]
+    """
+    grad_out = _check_input(grad_out, "grad_out")
+    geo = pool_geometry(x_shape, kernel_size, stride, padding, ceil_mode)
+    grad_out = _check_grad(grad_out, grad_out.dtype, (geo.N, geo.C, geo.OH, geo.OW))
+    grad_x = np.empty((geo.N, geo.C, geo.H, geo.W), dtype=grad_out.dtype)
+    (kh, kw), (sh, sw), (ph, pw) = geo.kernel, geo.stride, geo.pad
+    _avg_pool_backward(grad_out, grad_x, kh, kw, sh, sw, ph, pw, bool(count_include_pad))
+    return grad_x
+
+
+def adaptive_avg_pool2d_forward(x, output_size):
+    """Adaptive average pooling to ``output_size`` (bins ``floor(i*H/OH)..ceil((i+1)*H/OH)``).
+
+    >>> adaptive_avg_pool2d_forward(np.arange(6.0).reshape(1, 1, 2, 3), 1).ravel().tolist()
+    [2.5]
+    """
+    x = _check_input(x)
+    OH, OW = adaptive_output_size(x.shape, output_size)
+    out = np.empty(x.shape[:2] + (OH, OW), dtype=x.dtype)
+    _adaptive_avg_forward(x, out)
+    return out
+
+
+def adaptive_avg_pool2d_backward(grad_out, x_shape):
+    """Gradient of :func:`adaptive_avg_pool2d_forward` (``output_size`` is grad_out's).
+
+    >>> adaptive_avg_pool2d_backward(np.ones((1, 1, 1, 1)), (1, 1, 1, 2))[0, 0].tolist()
+    [[0.5, 0.5]]
+    """
+    grad_out = _check_input(grad_out, "grad_out")
+    if len(x_shape) != 4 or tuple(x_shape[:2]) != grad_out.shape[:2]:
+        raise ValueError(f"x_shape {tuple(x_shape)} does not match grad_out {grad_out.shape}")
+    grad_x = np.empty(tuple(int(s) for s in x_shape), dtype=grad_out.dtype)
+    if min(grad_x.shape) <= 0:
+        raise ValueError(f"x_shape has an empty dimension: {tuple(x_shape)}")
+    _adaptive_avg_backward(grad_out, grad_x)
+    return grad_x
