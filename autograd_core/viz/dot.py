@@ -28,6 +28,7 @@ True
 
 import html
 import weakref
+from dataclasses import dataclass, field
 
 import graphviz
 import numpy as np
@@ -51,6 +52,7 @@ INSTALL_HINT = (
 # Colours: leaves that learn, constant leaves, interior values, the output, ops.
 _PARAM, _CONST, _VALUE, _ROOT = "#dbeafe", "#eeeeee", "#ffffff", "#dcfce7"
 _OP, _OP_DONE, _ACTIVE, _FAIL, _HIGHLIGHT = "#fef3c7", "#e5e7eb", "#fb923c", "#fca5a5", "#f97316"
+_GROUP = "#e0e7ff"
 
 
 class DotNotFoundError(graphviz.ExecutableNotFound):
@@ -104,11 +106,30 @@ class Graph(graphviz.Digraph):
         except graphviz.ExecutableNotFound as error:
             raise DotNotFoundError(_program(self)) from error
 
+    scene = None  # what draw_graph drew, for the SVG that needs no Graphviz
+
+    def fallback_svg(self, note: str = "") -> str:
+        """The drawing as SVG laid out in pure Python (no ``dot`` needed; simpler).
+
+        ``draw_graph(...).fallback_svg()`` always works; notebooks use it by themselves
+        when ``dot`` is missing.
+        """
+        from autograd_core.viz.svg import scene_to_svg
+
+        if self.scene is None:
+            raise ValueError("fallback_svg: this graph was not made by draw_graph")
+        return scene_to_svg(self.scene, note=note or None)
+
     def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
         try:
             return super()._repr_mimebundle_(include=include, exclude=exclude, **kwargs)
         except DotNotFoundError as error:
-            return {"text/plain": f"{error}\n\n{self.text_fallback or self.source}"}
+            bundle = {"text/plain": f"{error}\n\n{self.text_fallback or self.source}"}
+            if self.scene is not None:
+                bundle["image/svg+xml"] = self.fallback_svg(
+                    f"Simplified layout: Graphviz's `{error.program}` was not found. "
+                    "Install it (apt-get/brew/conda install graphviz) for the full drawing.")
+            return bundle
 
 
 # --------------------------------------------------------------------- helpers
@@ -123,16 +144,102 @@ def _esc(text) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _table(rows, fill, border_color="black", penwidth=1) -> str:
-    cells = "".join(f"<TR><TD>{row}</TD></TR>" for row in rows)
-    return (
-        f'<<TABLE BORDER="{penwidth}" COLOR="{border_color}" CELLBORDER="0" CELLSPACING="0" '
-        f'CELLPADDING="2" BGCOLOR="{fill}">{cells}</TABLE>>'
-    )
+# --------------------------------------------------------------------- the scene
+# The drawer first builds a neutral description (nodes with styled text rows, edges with
+# label lines); dot.py writes it as DOT, svg.py lays it out itself when dot is missing.
+@dataclass
+class SceneNode:
+    id: str
+    kind: str  # "tensor", "op", "const" or "group"
+    rows: list  # each row: [(text, style), ...]; styles: plain bold grad small error ok
+    fill: str = "#ffffff"
+    border: str = "black"
+    penwidth: float = 1.0
+    cluster: object = None
 
 
-def _lines(parts) -> str:
-    return "<" + "<BR/>".join(_esc(p) for p in parts) + ">"
+@dataclass
+class SceneEdge:
+    src: str
+    dst: str
+    label: list = field(default_factory=list)  # lines of text
+    color: str = "black"
+    penwidth: float = 1.0
+    fontcolor: object = None
+    dashed: bool = False
+
+
+@dataclass
+class Scene:
+    nodes: list
+    edges: list
+    clusters: dict  # cluster key -> label
+    rankdir: str = "LR"
+    title: object = None
+
+
+_HTML_STYLE = {
+    "plain": ("", ""),
+    "bold": ("<B>", "</B>"),
+    "grad": ('<FONT COLOR="#b45309">', "</FONT>"),
+    "small": ('<FONT POINT-SIZE="10">', "</FONT>"),
+    "error": ('<FONT COLOR="#b91c1c">', "</FONT>"),
+    "ok": ('<FONT COLOR="#15803d" POINT-SIZE="10">', "</FONT>"),
+}
+
+
+def _html_row(row) -> str:
+    return "".join(_HTML_STYLE[style][0] + _esc(text) + _HTML_STYLE[style][1]
+                   for text, style in row)
+
+
+def scene_to_dot(scene: Scene) -> "Graph":
+    """Write a :class:`Scene` as a graphviz Digraph (HTML-like labels, all escaped)."""
+    dot = Graph(name="computation", graph_attr={
+        "rankdir": scene.rankdir, "fontname": "Helvetica", "nodesep": "0.25",
+        "ranksep": "0.35",
+    }, node_attr={"fontname": "Helvetica", "fontsize": "11"},
+        edge_attr={"fontname": "Helvetica", "fontsize": "9", "arrowsize": "0.7"})
+    if scene.title:
+        dot.attr(label=scene.title, labelloc="t", fontsize="14")
+    subgraphs = {}
+    for k, (key, label) in enumerate(scene.clusters.items()):
+        sub = graphviz.Digraph(name=f"cluster_{k}")
+        sub.attr(label=label, style="rounded,dashed", color="#6b7280", fontname="Helvetica",
+                 fontsize="12")
+        subgraphs[key] = sub
+    for node in scene.nodes:
+        target = subgraphs.get(node.cluster, dot)
+        if node.kind in ("tensor", "group"):
+            cells = "".join(f"<TR><TD>{_html_row(row)}</TD></TR>" for row in node.rows)
+            label = (
+                f'<<TABLE BORDER="{node.penwidth:g}" COLOR="{node.border}" CELLBORDER="0" '
+                f'CELLSPACING="0" CELLPADDING="2" BGCOLOR="{node.fill}">{cells}</TABLE>>'
+            )
+            target.node(node.id, label, shape="plain")
+        elif node.kind == "op":
+            label = "<" + "<BR/>".join(_html_row(row) for row in node.rows) + ">"
+            target.node(node.id, label, shape="ellipse", style="filled", fillcolor=node.fill,
+                        color=node.border, penwidth=f"{node.penwidth:g}")
+        else:
+            text = " ".join(text for row in node.rows for text, _ in row)
+            target.node(node.id, _esc(text), shape="plaintext", fontcolor="#4b5563")
+    for edge in scene.edges:
+        attrs = {}
+        if edge.label:
+            attrs["label"] = "<" + "<BR/>".join(_esc(line) for line in edge.label) + ">"
+        if edge.color != "black":
+            attrs["color"] = edge.color
+        if edge.penwidth != 1:
+            attrs["penwidth"] = f"{edge.penwidth:g}"
+        if edge.fontcolor:
+            attrs["fontcolor"] = edge.fontcolor
+        if edge.dashed:
+            attrs["style"] = "dashed"
+        dot.edge(edge.src, edge.dst, **attrs)
+    for sub in subgraphs.values():
+        dot.subgraph(sub)
+    return dot
 
 
 def _module_of(name: str, depth) -> str:
@@ -196,9 +303,7 @@ class _Drawer:
         self.active = None
         if self.frame is not None:
             self.active = self.rep.steps[self.frame - 1] if self.rep.steps else None
-        self.ids = {}
-        for k, t in enumerate(g.tensors):
-            self.ids[id(t)] = f"t{k}"
+        self.ids = {id(t): f"t{k}" for k, t in enumerate(g.tensors)}
         self.checks = {}
         if opts["check"]:
             for t in g.order:
@@ -254,72 +359,66 @@ class _Drawer:
                 wanted.add(by_name[item])
         return wanted
 
-    # ---------------------------------------------------------------- labels
-    def tensor_label(self, t):
+    # ---------------------------------------------------------------- nodes
+    def tensor_node(self, t, cluster=None) -> SceneNode:
         g, o, d = self.graph, self.o, self.digits
-        rows = [f"<B>{_esc(g.name[id(t)])}</B>"]
+        rows = [[(g.name[id(t)], "bold")]]
         if o["show_shape"]:
-            rows.append(_esc(fmt_shape(t.shape, t.dtype)))
+            rows.append([(fmt_shape(t.shape, t.dtype), "plain")])
         if o["show_data"]:
-            rows.append(_esc("value " + fmt_value(t.data, d, o["max_elements"])))
+            rows.append([("value " + fmt_value(t.data, d, o["max_elements"]), "plain")])
         if self.grads_on:
             text = self.grad_text(t)
             if text is not None:
-                rows.append(f'<FONT COLOR="#b45309">{_esc(text)}</FONT>')
+                rows.append([(text, "grad")])
             stored = t._grad
             if (self.frame is None and stored is not None and t._ctx is None
                     and id(t) in self.rep.grads
                     and not np.array_equal(stored._data, self.rep.grads[id(t)])):
-                rows.append(_esc(f".grad {fmt_value(stored._data, d)} (accumulated over "
-                                 "several backward calls)"))
+                rows.append([(f".grad {fmt_value(stored._data, d)} (accumulated over "
+                              "several backward calls)", "plain")])
         if t._ctx is None:
             fill = _PARAM if t.requires_grad else _CONST
         else:
             fill = _ROOT if t is g.root else _VALUE
-        border, pen = "black", 1
+        node = SceneNode(self.ids[id(t)], "tensor", rows, fill, cluster=cluster)
         if id(t) in self.highlight:
-            border, pen = _HIGHLIGHT, 3
+            node.border, node.penwidth = _HIGHLIGHT, 3
         if self.active is not None and t is self.active.output:
-            border, pen = _ACTIVE, 3
-        return _table(rows, fill, border, pen)
+            node.border, node.penwidth = _ACTIVE, 3
+        return node
 
-    def op_label(self, t):
+    def op_node(self, t, cluster=None) -> SceneNode:
         ctx = t._ctx
         rule = rule_for(ctx.fn)
         symbol = getattr(rule, "symbol", "") if rule is not None else ""
-        head = f"<B>{_esc(ctx.name)}</B>"
-        if symbol and symbol != ctx.name and symbol.lower() != ctx.name.lower():
-            head += f" {_esc(symbol)}"
+        head = [(ctx.name, "bold")]
+        if symbol and symbol.lower() != ctx.name.lower():
+            head.append((f" {symbol}", "plain"))
         rows = [head]
         step = self.step_of.get(id(t))
         if self.o["show_order"]:
-            rows.append(f'<FONT POINT-SIZE="10">step {step.index}</FONT>' if step else
-                        '<FONT POINT-SIZE="10">(no gradient)</FONT>')
+            rows.append([(f"step {step.index}" if step else "(no gradient)", "small")])
         error = self.rep.errors.get(id(t))
         if error:
-            rows.append(f'<FONT COLOR="#b91c1c">{_esc("✗ " + _short(error))}</FONT>')
+            rows.append([("✗ " + _short(error), "error")])
         check = self.checks.get(id(t))
         if check is not None:
             if check.ok is False:
-                rows.append(f'<FONT COLOR="#b91c1c">{_esc("✗ check failed: " + check.message)}'
-                            f'<BR/>{_esc("max error " + fmt_value(check.max_error, 3))}</FONT>')
+                rows.append([("✗ check failed: " + check.message, "error")])
+                rows.append([("max error " + fmt_value(check.max_error, 3), "error")])
             elif check.ok:
-                rows.append('<FONT COLOR="#15803d" POINT-SIZE="10">✓ check</FONT>')
-        return "<" + "<BR/>".join(rows) + ">"
-
-    def op_style(self, t) -> dict:
-        fill, pen, color = _OP, "1", "black"
-        check = self.checks.get(id(t))
-        step = self.step_of.get(id(t))
-        if (check is not None and check.ok is False) or id(t) in self.rep.errors:
-            fill, color, pen = _FAIL, "#b91c1c", "2"
+                rows.append([("✓ check", "ok")])
+        node = SceneNode(f"op{self.ids[id(t)][1:]}", "op", rows, _OP, cluster=cluster)
+        if (check is not None and check.ok is False) or error:
+            node.fill, node.border, node.penwidth = _FAIL, "#b91c1c", 2
         elif self.active is not None and step is self.active:
-            fill, color, pen = _ACTIVE, "#c2410c", "3"
+            node.fill, node.border, node.penwidth = _ACTIVE, "#c2410c", 3
         elif self.frame is not None and step is not None and step.index < self.frame:
-            fill = _OP_DONE
+            node.fill = _OP_DONE
         if id(t) in self.highlight:
-            color, pen = _HIGHLIGHT, "3"
-        return {"fillcolor": fill, "color": color, "penwidth": pen}
+            node.border, node.penwidth = _HIGHLIGHT, 3
+        return node
 
     def local_values(self, t) -> dict:
         """{input position: d out / d input} for scalar outputs and scalar inputs."""
@@ -337,7 +436,7 @@ class _Drawer:
             return {}
         return {i: raw[i] for i in wanted if raw[i] is not None and np.size(raw[i]) == 1}
 
-    def edge_label(self, t, pos, view, local_values):
+    def edge_label(self, t, pos, view, local_values) -> list:
         x = t._ctx.inputs[pos]
         parts = []
         name = self.graph.name[id(x)]
@@ -360,86 +459,60 @@ class _Drawer:
         return parts
 
     # ---------------------------------------------------------------- assembly
-    def build(self) -> Graph:
+    def scene(self) -> Scene:
         o, g = self.o, self.graph
-        dot = Graph(name="computation", graph_attr={
-            "rankdir": o["rankdir"], "fontname": "Helvetica", "nodesep": "0.25",
-            "ranksep": "0.35",
-        }, node_attr={"fontname": "Helvetica", "fontsize": "11"},
-            edge_attr={"fontname": "Helvetica", "fontsize": "9", "arrowsize": "0.7"})
-        if o["title"]:
-            dot.attr(label=o["title"], labelloc="t", fontsize="14")
+        nodes, edges = [], []
+        scene = Scene(nodes, edges, {}, o["rankdir"], o["title"])
         collapse = o["collapse"]
-        param_names = normalize_params(o["params"])
         members, param_module = {}, {}
         if collapse:
-            members, param_module = _module_groups(g, param_names, o["collapse_depth"])
+            members, param_module = _module_groups(
+                g, normalize_params(o["params"]), o["collapse_depth"])
         merge = bool(collapse) and collapse != "cluster"
-        hidden = set()
-        group_ids = {}
+        hidden, redirect = set(), {}
         if merge:
-            hidden, group_ids = self._merge_groups(dot, members, param_module)
-        clusters = {}
-        if collapse == "cluster":
-            for key, module in list(members.items()) + list(param_module.items()):
-                clusters.setdefault(module, []).append(key)
+            hidden, redirect = self._merge_groups(scene, members, param_module)
 
-        def target(node_key, subgraphs):
-            module = members.get(node_key) if collapse == "cluster" else None
-            if module is None and collapse == "cluster":
-                module = param_module.get(node_key)
-            return subgraphs.get(module, dot)
+        def cluster_of(key):
+            if collapse != "cluster":
+                return None
+            module = members.get(key, param_module.get(key))
+            if module is not None:
+                scene.clusters.setdefault(module, module)
+            return module
 
-        subgraphs = {}
-        cluster_ctx = []
-        if clusters:
-            for k, module in enumerate(clusters):
-                sub = graphviz.Digraph(name=f"cluster_{k}")
-                sub.attr(label=module, style="rounded,dashed", color="#6b7280",
-                         fontname="Helvetica", fontsize="12")
-                subgraphs[module] = sub
-                cluster_ctx.append(sub)
-
-        # Tensor nodes.
         for t in g.tensors:
-            key = id(t)
-            if key in hidden:
-                continue
-            target(key, subgraphs).node(self.ids[key], self.tensor_label(t), shape="plain")
-        # Constants, op nodes and edges.
+            if id(t) not in hidden:
+                nodes.append(self.tensor_node(t, cluster_of(id(t))))
         const_count = 0
         for t in g.order:
-            key = id(t)
-            if merge and key in members:
+            if merge and id(t) in members:
                 continue
+            op = self.op_node(t, cluster_of(id(t)))
+            nodes.append(op)
+            edges.append(SceneEdge(op.id, self.ids[id(t)]))
             ctx = t._ctx
-            op_id = f"op{self.ids[key][1:]}"
-            target(key, subgraphs).node(op_id, self.op_label(t), shape="ellipse",
-                                        style="filled", **self.op_style(t))
-            dot.edge(op_id, self.ids[key], arrowhead="normal")
             view = OpView(ctx, t, lambda x: g.name[id(x)], mode="text")
             local_values = self.local_values(t) if o["show_data"] else {}
+            active = self.active is not None and t is self.active.output
             for pos, x in enumerate(ctx.inputs):
                 if isinstance(x, Tensor):
-                    source = group_ids.get(id(x), self.ids[id(x)])
-                    label = self.edge_label(t, pos, view, local_values)
-                    style = {}
-                    if self.active is not None and t is self.active.output:
-                        style = {"color": _ACTIVE, "penwidth": "2.5", "fontcolor": "#c2410c"}
-                    dot.edge(source, op_id, label=_lines(label) if label else None, **style)
+                    edge = SceneEdge(redirect.get(id(x), self.ids[id(x)]), op.id,
+                                     self.edge_label(t, pos, view, local_values))
+                    if active:
+                        edge.color, edge.penwidth, edge.fontcolor = _ACTIVE, 2.5, "#c2410c"
+                    edges.append(edge)
                 elif x is not None and not isinstance(x, (str, type)):
-                    const_id = f"c{const_count}"
-                    const_count += 1
                     text = fmt_value(x, self.digits, o["max_elements"])
                     if np.size(x) > o["max_elements"]:
                         text = f"constant {fmt_shape(np.shape(x), np.result_type(x))}: {text}"
-                    dot.node(const_id, _esc(text), shape="plaintext", fontcolor="#4b5563")
-                    dot.edge(const_id, op_id, style="dashed", color="#9ca3af")
-        for sub in cluster_ctx:
-            dot.subgraph(sub)
-        return dot
+                    const_id = f"c{const_count}"
+                    const_count += 1
+                    nodes.append(SceneNode(const_id, "const", [[(text, "plain")]]))
+                    edges.append(SceneEdge(const_id, op.id, color="#9ca3af", dashed=True))
+        return scene
 
-    def _merge_groups(self, dot, members, param_module):
+    def _merge_groups(self, scene, members, param_module):
         """One node per module; returns (hidden tensor ids, {tensor id: group node id})."""
         g = self.graph
         modules = []
@@ -462,14 +535,13 @@ class _Drawer:
             consumers = g.consumers.get(key, [])
             if module in group_node and all(members.get(id(c)) == module for c, _ in consumers):
                 hidden.add(key)
-        # The group nodes, with their parameters and ops listed.
         for module in modules:
             ops = [t for t in g.order if members.get(id(t)) == module]
             names = []
             for t in ops:
                 if t._ctx.name not in names:
                     names.append(t._ctx.name)
-            rows = [f"<B>{_esc(module)}</B>", _esc(" → ".join(names))]
+            rows = [[(module, "bold")], [(" → ".join(names), "plain")]]
             for key, pmodule in param_module.items():
                 if pmodule != module:
                     continue
@@ -478,18 +550,17 @@ class _Drawer:
                 if self.grads_on and key in self.rep.grads:
                     norm = float(np.sqrt(np.sum(np.square(self.rep.grads[key], dtype=np.float64))))
                     text += f"  ‖grad‖ {fmt_value(norm, self.digits)}"
-                rows.append(_esc(text))
+                rows.append([(text, "plain")])
             steps = sorted(self.step_of[id(t)].index for t in ops if id(t) in self.step_of)
             if steps and self.o["show_order"]:
-                rows.append(_esc(f"steps {steps[0]}–{steps[-1]}" if len(steps) > 1
-                                 else f"step {steps[0]}"))
+                rows.append([(f"steps {steps[0]}–{steps[-1]}" if len(steps) > 1
+                              else f"step {steps[0]}", "plain")])
             failed = [self.checks[id(t)] for t in ops
                       if id(t) in self.checks and self.checks[id(t)].ok is False]
-            fill = _FAIL if failed else "#e0e7ff"
             for check in failed:
-                rows.append(_esc(f"✗ {check.op}: {check.message}"))
-            dot.node(group_node[module], _table(rows, fill), shape="plain")
-            # Edges into the group and out of it.
+                rows.append([(f"✗ {check.op}: {check.message}", "error")])
+            scene.nodes.append(SceneNode(group_node[module], "group", rows,
+                                         _FAIL if failed else _GROUP))
             seen = set()
             for t in ops:
                 for x in t._ctx.inputs:
@@ -498,10 +569,10 @@ class _Drawer:
                     if members.get(id(x)) == module or param_module.get(id(x)) == module:
                         continue
                     seen.add(id(x))
-                    source = redirect.get(id(x), self.ids[id(x)])
-                    dot.edge(source, group_node[module])
+                    scene.edges.append(SceneEdge(redirect.get(id(x), self.ids[id(x)]),
+                                                 group_node[module]))
                 if id(t) not in hidden:
-                    dot.edge(group_node[module], self.ids[id(t)])
+                    scene.edges.append(SceneEdge(group_node[module], self.ids[id(t)]))
         return hidden, redirect
 
 
@@ -569,8 +640,9 @@ def draw_graph(root, *, show_data=True, show_grad=None, show_shape=True, show_or
                 params=params, collapse=collapse, collapse_depth=collapse_depth,
                 highlight=highlight, check=check, grad=grad, digits=digits,
                 max_elements=max_elements, title=title, frame=_frame)
-    drawer = _Drawer(root, opts)
-    dot = drawer.build()
+    scene = _Drawer(root, opts).scene()
+    dot = scene_to_dot(scene)
+    dot.scene = scene
     # Weak, so a drawing kept in a notebook output does not keep the graph alive.
     root_ref = weakref.ref(root)
     dot._text_source = lambda: (None if root_ref() is None else (root_ref(), params))

@@ -85,5 +85,35 @@ def test_without_dot_the_source_works_and_rendering_says_how_to_install(no_dot, 
 def test_without_dot_a_notebook_shows_text_instead_of_a_traceback(no_dot):
     L, _ = neuron()
     bundle = draw_graph(L)._repr_mimebundle_()
-    assert "image/svg+xml" not in bundle
     assert "`dot`" in bundle["text/plain"] and "L ← Sigmoid [step 1]" in bundle["text/plain"]
+
+
+def test_fallback_svg_needs_no_program_and_is_well_formed(no_dot):
+    import xml.etree.ElementTree as ET
+
+    L, _ = neuron()
+    L.backward()
+    for options in ({}, {"rankdir": "TB", "title": "the <neuron>"}, {"_frame": 3}):
+        svg = draw_graph(L, **options).fallback_svg(note="drawn without dot")
+        root = ET.fromstring(svg)
+        assert root.tag.endswith("svg")
+        text = "".join(root.itertext())
+        assert "0.731" in text and "step 5" in text and "∂/∂w0 = x0 = -1" in text
+        assert "drawn without dot" in text
+
+
+def test_without_dot_a_notebook_still_shows_a_picture(no_dot):
+    L, _ = neuron()
+    bundle = draw_graph(L)._repr_mimebundle_()
+    assert bundle["image/svg+xml"].startswith("<svg")
+    assert "`dot` was not found" in bundle["image/svg+xml"]
+
+
+def test_fallback_svg_of_a_collapsed_model(rng):
+    from .test_draw import _lenet_like
+
+    loss, params = _lenet_like(rng)
+    svg = draw_graph(loss, params=params, collapse="cluster").fallback_svg()
+    assert svg.count("stroke-dasharray=\"5 3\"") == 3  # one box per module
+    svg = draw_graph(loss, params=params, collapse=True, show_grad=True).fallback_svg()
+    assert "Permute → MatMul → Add" in svg
