@@ -16,7 +16,8 @@ it has a ``.grad``. ``show_grad=True`` shows the replayed gradients regardless,
 The result is a ``graphviz.Digraph``: ``.source`` is the DOT text (always available),
 ``.render()``/``.pipe()`` need Graphviz's ``dot`` program and raise
 :class:`DotNotFoundError` (saying how to install it) when it is missing; in a notebook
-the graph shows inline.
+the graph shows inline, and without ``dot`` it shows a simpler picture laid out in
+pure Python (``.fallback_svg()``, see ``svg.py``) with a note on what is missing.
 
 >>> from autograd_core import Tensor
 >>> from autograd_core.viz import draw_graph
@@ -621,7 +622,8 @@ def draw_graph(root, *, show_data=True, show_grad=None, show_shape=True, show_or
     digits, max_elements : int
         Significant digits of numbers; arrays up to this size are shown in full.
 
-    Returns a :class:`Graph` (a ``graphviz.Digraph``). No ``.grad`` is changed.
+    Returns a :class:`Graph` (a ``graphviz.Digraph``; ``.fallback_svg()`` draws it
+    without Graphviz). No ``.grad`` is changed.
 
     >>> from autograd_core import Tensor
     >>> x = Tensor(1.0, requires_grad=True, name="x")

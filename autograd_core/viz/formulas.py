@@ -728,3 +728,16 @@ register(_LOSS + "BinaryCrossEntropyWithLogits", Custom(
     "BCE", local=lambda v, i: f"σ({v.args[0]}) − y" if i == 0 else f"−{v.args[0]}"))
 register(_LOSS + "FocalLoss", Custom(
     "focal", local=lambda v, i: "(1−p)^γ-weighted softmax − onehot"))
+
+# --------------------------------------------------------------------- conv and pooling
+# Called by name in flat code (im2col kernels); the edges say what flows back.
+register("autograd_core.ops.conv.Conv2d", Custom(
+    "conv", local=lambda v, i: [
+        "G ⋆ W (transposed convolution)", "G ⋆ x (correlation with the input)",
+        "Σ G over batch and positions"][i] if i < 3 else None))
+register("autograd_core.ops.pool.MaxPool2d", Custom(
+    "maxpool", local=lambda v, i: "1 at each window's max, else 0"))
+register("autograd_core.ops.pool.AvgPool2d", Custom(
+    "avgpool", local=lambda v, i: "1/window size, spread over each window"))
+register("autograd_core.ops.pool.AdaptiveAvgPool2d", Custom(
+    "adaptive avg", local=lambda v, i: "1/cell size, spread over each cell"))
