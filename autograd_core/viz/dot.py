@@ -394,7 +394,7 @@ class _Drawer:
         rule = rule_for(ctx.fn)
         symbol = getattr(rule, "symbol", "") if rule is not None else ""
         head = [(ctx.name, "bold")]
-        if symbol and symbol.lower() != ctx.name.lower():
+        if symbol and symbol.lower() not in ctx.name.lower():
             head.append((f" {symbol}", "plain"))
         rows = [head]
         step = self.step_of.get(id(t))

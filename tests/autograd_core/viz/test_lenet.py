@@ -1,0 +1,91 @@
+"""The viz tools on a real CNN (nn.models.LeNet5): readable collapsed drawing, exact
+flat code through the conv/pool ops called by name, numerical checks, rendering."""
+
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+pytest.importorskip("autograd_core.ops.conv", reason="the conv op has not landed yet")
+pytest.importorskip("autograd_core.ops.pool", reason="the pooling ops have not landed yet")
+
+import nn.functional as F  # noqa: E402
+from autograd_core import Tensor, manual_seed  # noqa: E402
+from autograd_core.viz import check_graph, draw_graph, flat_code  # noqa: E402
+from nn.models import LeNet5  # noqa: E402
+
+from .helpers import assert_flat_code_matches_engine  # noqa: E402
+
+
+@pytest.fixture
+def lenet_loss(rng):
+    manual_seed(0)
+    model = LeNet5(in_channels=1, num_classes=10, input_size=8).double()
+    images = Tensor(rng.normal(size=(3, 1, 8, 8)), name="images")
+    loss = F.cross_entropy(model(images), np.array([1, 7, 3]))
+    loss.name = "loss"
+    return model, loss
+
+
+def test_a_collapsed_lenet_has_one_node_per_layer(lenet_loss):
+    model, loss = lenet_loss
+    full = draw_graph(loss, params=model, show_grad=True).source
+    merged = draw_graph(loss, params=model, collapse=True, show_grad=True).source
+    for module in ("features.0", "features.3", "classifier.1", "classifier.3", "classifier.5"):
+        assert f"<B>{module}</B>" in merged
+    assert "features.0.weight (6, 1, 5, 5)" in merged
+    assert merged.count("->") < full.count("->")
+    by_stage = draw_graph(loss, params=model, collapse=True, collapse_depth=1).source
+    assert "<B>features</B>" in by_stage and "<B>classifier</B>" in by_stage
+    # images -> features -> relu, pool, flatten -> classifier -> cross entropy -> loss
+    assert by_stage.count("->") <= 14 and by_stage.count("shape=ellipse") == 4
+    if shutil.which("dot"):
+        result = subprocess.run(["dot", "-Tsvg"], input=merged.encode(), capture_output=True)
+        assert result.returncode == 0
+
+
+def test_flat_code_of_lenet_reproduces_the_engine(lenet_loss):
+    model, loss = lenet_loss
+    source = assert_flat_code_matches_engine(loss, params=model)
+    assert "op_backward('Conv2d'" in source or "Conv2d" in source
+    assert "features_0_weight" in flat_code(loss, params=model)
+
+
+def test_every_lenet_node_passes_the_numerical_check(lenet_loss):
+    _, loss = lenet_loss
+    results = check_graph(loss, max_elements=6)
+    assert not [c for c in results if c.ok is False], results
+    assert {c.op for c in results} >= {"Conv2d", "Relu", "Linear", "CrossEntropy"}
+
+
+def _conv_cases(rng):
+    def t(shape, name):
+        return Tensor(rng.normal(size=shape), requires_grad=True, name=name)
+
+    return {
+        "conv_stride_padding": lambda: F.conv2d(t((2, 3, 7, 7), "x"), t((4, 3, 3, 3), "w"),
+                                                t((4,), "b"), stride=2, padding=1).sum(),
+        "conv_dilation_groups": lambda: F.conv2d(t((1, 4, 8, 8), "x"), t((4, 2, 3, 3), "w"),
+                                                 None, dilation=2, groups=2).tanh().sum(),
+        "max_pool": lambda: (F.max_pool2d(t((2, 2, 6, 6), "x"), 2) * t((2, 2, 3, 3), "y")).sum(),
+        "max_pool_stride_pad": lambda: F.max_pool2d(t((1, 2, 7, 7), "x"), 3, stride=2,
+                                                    padding=1).sum(),
+        "avg_pool": lambda: F.avg_pool2d(t((2, 2, 6, 6), "x"), 3, stride=2, padding=1,
+                                         count_include_pad=False).exp().sum(),
+        "adaptive_avg_pool": lambda: F.adaptive_avg_pool2d(t((2, 3, 7, 5), "x"), (2, 3))
+        .sigmoid().sum(),
+    }
+
+
+CONV_CASES = sorted(_conv_cases(np.random.default_rng(0)))
+
+
+@pytest.mark.parametrize("case", CONV_CASES)
+def test_conv_and_pool_flat_code_checks_and_labels(case, rng):
+    loss = _conv_cases(rng)[case]()
+    source = assert_flat_code_matches_engine(loss)
+    assert "op_backward(" in source  # called by name
+    assert not [c for c in check_graph(loss, max_elements=8) if c.ok is False]
+    src = draw_graph(loss, show_grad=True).source
+    assert ".backward>" not in src and ".backward<BR/>" not in src  # every edge explained
