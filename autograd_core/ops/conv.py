@@ -1,0 +1,155 @@
+"""conv2d as one graph node, on the Numba im2col kernels (``autograd_core.kernels.conv``).
+
+Cross-correlation with PyTorch's layouts: x is (N, C, H, W) or unbatched (C, H, W), the
+weight (OC, C / groups, kh, kw), the bias (OC,).  Output side per dim:
+``floor((H + 2P - d(k-1) - 1) / S) + 1``.  With G = dL/dy laid out as
+(OC, N*OH*OW) and cols = im2col(x) as (C*kh*kw, N*OH*OW) (per group):
+
+    y = W cols + b,    dL/dW = G cols^T,    dL/dx = col2im(W^T G),    dL/db = sum G
+
+>>> import numpy as np
+>>> from autograd_core import Tensor
+>>> conv2d(Tensor(np.ones((1, 1, 3, 3))), Tensor(np.ones((1, 1, 2, 2)))).shape
+(1, 1, 2, 2)
+"""
+
+import numpy as np
+
+from autograd_core.errors import DTypeError, ShapeError
+from autograd_core.function import Function
+from autograd_core.kernels import conv as _k
+from autograd_core.tensor import Tensor, as_tensor
+
+__all__ = ["Conv2d", "conv2d"]
+
+
+def _as_4d(x):
+    return x[np.newaxis] if x.ndim == 3 else x
+
+
+class Conv2d(Function):
+    """y = conv2d(x, W) + b in one node (see the module docstring for the gradients).
+
+    Options: ``stride`` and ``dilation`` pairs, ``padding`` a pair or ``'same'`` /
+    ``'valid'``, ``groups`` an int.  An unbatched (C, H, W) input gives (OC, OH, OW).
+    """
+
+    @staticmethod
+    def forward(
+        ctx, x, weight, bias=None, *, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1
+    ):
+        # The public conv2d insists on one dtype (as PyTorch); a re-run of the node in
+        # float64 by the teaching tools may mix them, so promote here.
+        dtype = np.result_type(x, weight, *(() if bias is None else (bias,)))
+        x, weight = x.astype(dtype, copy=False), weight.astype(dtype, copy=False)
+        bias = None if bias is None else bias.astype(dtype, copy=False)
+        out = _k.conv2d_forward(_as_4d(x), weight, bias, stride, padding, dilation, groups)
+        ctx.save_for_backward(x, weight)
+        return out if x.ndim == 4 else out[0]
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad
+        o = ctx.options
+        grad_x, grad_w, grad_b = _k.conv2d_backward(
+            _as_4d(grad),
+            _as_4d(x),
+            weight,
+            o["stride"],
+            o["padding"],
+            o["dilation"],
+            o["groups"],
+            need_input=need_x,
+            need_weight=need_w,
+            need_bias=need_b,
+        )
+        if grad_x is not None and x.ndim == 3:
+            grad_x = grad_x[0]
+        return grad_x, grad_w, grad_b
+
+
+def _float_tensor(value, name):
+    t = as_tensor(value)
+    if t.dtype not in (np.float32, np.float64):
+        raise DTypeError(f"conv2d: {name} must be float32 or float64, got dtype {t.dtype}")
+    return t
+
+
+def _normalise_pair(value, name):
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"conv2d: {name} must be an int or a pair of ints, got {value!r}")
+    if isinstance(value, (int, np.integer)):
+        return int(value), int(value)
+    if isinstance(value, (tuple, list)) and len(value) == 1:
+        value = (value[0], value[0])
+    try:
+        a, b = value
+        if any(
+            isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) for v in (a, b)
+        ):
+            raise TypeError
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"conv2d: {name} must be an int or a pair of ints, got {value!r}"
+        ) from None
+    return int(a), int(b)
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
+    """2-D convolution (cross-correlation), ``torch.nn.functional.conv2d``'s semantics.
+
+    ``x``: (N, C, H, W) or unbatched (C, H, W); ``weight``: (OC, C // groups, kh, kw);
+    ``bias``: (OC,) or None; ``stride``, ``dilation``: int or pair; ``padding``: int,
+    pair, ``'valid'`` or ``'same'`` (stride 1; an odd total padding puts the extra row /
+    column at the bottom / right).  Output: (N, OC, OH, OW) with
+    ``OH = floor((H + 2P - d(kh-1) - 1) / S) + 1``.  Arguments are checked before any
+    kernel runs: shapes and geometry raise ``ShapeError`` (a ``ValueError``), dtypes
+    ``DTypeError`` (a ``TypeError``).
+
+    >>> import numpy as np
+    >>> img = np.arange(16.0).reshape(1, 1, 4, 4)
+    >>> conv2d(img, np.ones((1, 1, 3, 3)), padding=1).shape
+    (1, 1, 4, 4)
+    """
+    x = _float_tensor(x, "input")
+    weight = _float_tensor(weight, "weight")
+    if bias is not None:
+        bias = _float_tensor(bias, "bias")
+    dtypes = {t.dtype for t in (x, weight, bias) if t is not None}
+    if len(dtypes) > 1:
+        names = ", ".join(
+            f"{n}={t.dtype}"
+            for n, t in (("input", x), ("weight", weight), ("bias", bias))
+            if t is not None
+        )
+        raise DTypeError(f"conv2d: input, weight and bias must share one dtype, got {names}")
+    if x.ndim not in (3, 4):
+        raise ShapeError(
+            f"conv2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {x.shape}"
+        )
+    stride = _normalise_pair(stride, "stride")
+    dilation = _normalise_pair(dilation, "dilation")
+    if isinstance(padding, str):
+        if padding not in ("same", "valid"):
+            raise ValueError(
+                f"conv2d: padding must be an int, a pair, 'valid' or 'same', got {padding!r}"
+            )
+    else:
+        padding = _normalise_pair(padding, "padding")
+    if isinstance(groups, (bool, np.bool_)) or not isinstance(groups, (int, np.integer)):
+        raise ValueError(f"conv2d: groups must be a positive int, got {groups!r}")
+    groups = int(groups)
+    x_shape = x.shape if x.ndim == 4 else (1,) + x.shape
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ShapeError(
+            f"conv2d: bias must have shape ({weight.shape[0]},) for weight {weight.shape}, "
+            f"got {bias.shape}"
+        )
+    try:
+        _k.conv_geometry(x_shape, weight.shape, stride, padding, dilation, groups)
+    except ValueError as error:
+        raise ShapeError(f"conv2d: {error}") from None
+    return Conv2d.apply(
+        x, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups
+    )

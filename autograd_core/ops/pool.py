@@ -1,0 +1,189 @@
+"""Pooling as graph nodes on the Numba kernels (``autograd_core.kernels.pool``).
+
+Inputs are (N, C, H, W) or unbatched (C, H, W); PyTorch's output sizes, padding limit,
+``ceil_mode`` and divisor rules apply (see the kernels' docstring).  Gradients:
+
+    max:       dL/dx[argmax of a window] += dL/dy for that window (ties: the first max
+               in row-major order, as PyTorch; the argmax is stored by the forward)
+    avg:       every pixel of a window gets dL/dy / divisor
+    adaptive:  every pixel of bin (i, j) gets dL/dy[i, j] / area of the bin
+
+>>> import numpy as np
+>>> max_pool2d(np.arange(16.0).reshape(1, 1, 4, 4), 2).tolist()
+[[[[5.0, 7.0], [13.0, 15.0]]]]
+"""
+
+import numpy as np
+
+from autograd_core.errors import DTypeError, ShapeError
+from autograd_core.function import Function
+from autograd_core.kernels import pool as _k
+from autograd_core.tensor import Tensor, as_tensor
+
+__all__ = [
+    "MaxPool2d",
+    "AvgPool2d",
+    "AdaptiveAvgPool2d",
+    "max_pool2d",
+    "avg_pool2d",
+    "adaptive_avg_pool2d",
+]
+
+
+def _as_4d(x):
+    return x[np.newaxis] if x.ndim == 3 else x
+
+
+def _like_input(arr, x):
+    return arr if x.ndim == 4 else arr[0]
+
+
+class MaxPool2d(Function):
+    """y = max over each window; the window's argmax (stored) receives dL/dy."""
+
+    @staticmethod
+    def forward(ctx, x, *, kernel_size, stride, padding, ceil_mode=False):
+        out, argmax = _k.max_pool2d_forward(_as_4d(x), kernel_size, stride, padding, ceil_mode)
+        ctx.save_for_backward(argmax)
+        ctx.input_shape = x.shape
+        return _like_input(out, x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (argmax,) = ctx.saved_tensors
+        shape = ctx.input_shape
+        grad_x = _k.max_pool2d_backward(_as_4d(grad), argmax, (1,) * (4 - len(shape)) + shape)
+        return grad_x.reshape(shape)
+
+
+class AvgPool2d(Function):
+    """y = window sum / divisor; each window pixel receives dL/dy / divisor."""
+
+    @staticmethod
+    def forward(ctx, x, *, kernel_size, stride, padding, ceil_mode=False, count_include_pad=True):
+        ctx.input_shape = x.shape
+        out = _k.avg_pool2d_forward(
+            _as_4d(x), kernel_size, stride, padding, ceil_mode, count_include_pad
+        )
+        return _like_input(out, x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        shape = ctx.input_shape
+        o = ctx.options
+        grad_x = _k.avg_pool2d_backward(
+            _as_4d(grad),
+            (1,) * (4 - len(shape)) + shape,
+            o["kernel_size"],
+            o["stride"],
+            o["padding"],
+            o["ceil_mode"],
+            o["count_include_pad"],
+        )
+        return grad_x.reshape(shape)
+
+
+class AdaptiveAvgPool2d(Function):
+    """y[i, j] = mean of bin (i, j), bins ``floor(i*H/OH) .. ceil((i+1)*H/OH)``."""
+
+    @staticmethod
+    def forward(ctx, x, *, output_size):
+        ctx.input_shape = x.shape
+        return _like_input(_k.adaptive_avg_pool2d_forward(_as_4d(x), output_size), x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        shape = ctx.input_shape
+        grad_x = _k.adaptive_avg_pool2d_backward(_as_4d(grad), (1,) * (4 - len(shape)) + shape)
+        return grad_x.reshape(shape)
+
+
+# ------------------------------------------------------------ functional forms
+
+
+def _input(x, op):
+    t = as_tensor(x)
+    if t.dtype not in (np.float32, np.float64):
+        raise DTypeError(f"{op}: input must be float32 or float64, got dtype {t.dtype}")
+    if t.ndim not in (3, 4):
+        raise ShapeError(
+            f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {t.shape}"
+        )
+    return t
+
+
+def _geometry(x, op, kernel_size, stride, padding, ceil_mode):
+    shape = x.shape if x.ndim == 4 else (1,) + x.shape
+    try:
+        return _k.pool_geometry(shape, kernel_size, stride, padding, ceil_mode)
+    except ValueError as error:
+        raise ShapeError(f"{op}: {error}") from None
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, *, return_indices=False):
+    """Max pooling, ``torch.nn.functional.max_pool2d``'s semantics (no dilation).
+
+    ``stride`` defaults to ``kernel_size``; ``padding`` (never the maximum: it is -inf)
+    must be at most half the kernel; ``ceil_mode`` adds a last partial window when it
+    starts inside the input or the left padding.  With ``return_indices=True`` also
+    returns the int64 plane-local indices ``h * W + w`` of the maxima (as PyTorch).
+
+    >>> import numpy as np
+    >>> max_pool2d(np.arange(25.0).reshape(1, 1, 5, 5), 2, ceil_mode=True).shape
+    (1, 1, 3, 3)
+    """
+    x = _input(x, "max_pool2d")
+    geo = _geometry(x, "max_pool2d", kernel_size, stride, padding, ceil_mode)
+    out = MaxPool2d.apply(
+        x, kernel_size=geo.kernel, stride=geo.stride, padding=geo.pad, ceil_mode=bool(ceil_mode)
+    )
+    if return_indices:
+        # Recomputed rather than taken from the node, which exists only when recording.
+        _, argmax = _k.max_pool2d_forward(
+            _as_4d(x.data), geo.kernel, geo.stride, geo.pad, bool(ceil_mode)
+        )
+        return out, Tensor(_like_input(argmax, x.data).astype(np.int64))
+    return out
+
+
+def avg_pool2d(
+    x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+) -> Tensor:
+    """Average pooling, ``torch.nn.functional.avg_pool2d``'s semantics.
+
+    The divisor is the window area inside the padded input (``count_include_pad=True``)
+    or inside the input itself; a ``ceil_mode`` window is clipped at the padded border.
+
+    >>> import numpy as np
+    >>> float(avg_pool2d(np.ones((1, 1, 4, 4)), 3, 1, 1).data[0, 0, 0, 0])  # 4 ones / 9
+    0.4444444444444444
+    """
+    x = _input(x, "avg_pool2d")
+    geo = _geometry(x, "avg_pool2d", kernel_size, stride, padding, ceil_mode)
+    return AvgPool2d.apply(
+        x,
+        kernel_size=geo.kernel,
+        stride=geo.stride,
+        padding=geo.pad,
+        ceil_mode=bool(ceil_mode),
+        count_include_pad=bool(count_include_pad),
+    )
+
+
+def adaptive_avg_pool2d(x, output_size) -> Tensor:
+    """Adaptive average pooling to ``output_size`` (int or pair; ``None`` keeps a side).
+
+    Bin i of a side of length H covers ``floor(i*H/OH) .. ceil((i+1)*H/OH)``; global
+    average pooling is ``output_size=1``.
+
+    >>> import numpy as np
+    >>> adaptive_avg_pool2d(np.arange(12.0).reshape(1, 3, 4), (None, 2)).shape
+    (1, 3, 2)
+    """
+    x = _input(x, "adaptive_avg_pool2d")
+    shape = x.shape if x.ndim == 4 else (1,) + x.shape
+    try:
+        size = _k.adaptive_output_size(shape, output_size)
+    except ValueError as error:
+        raise ShapeError(f"adaptive_avg_pool2d: {error}") from None
+    return AdaptiveAvgPool2d.apply(x, output_size=size)

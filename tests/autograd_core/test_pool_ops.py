@@ -1,0 +1,125 @@
+"""Pooling as graph nodes: gradients (gradcheck, PyTorch), ties, shapes and errors."""
+
+import numpy as np
+import pytest
+
+from autograd_core import DTypeError, ShapeError, Tensor, gradcheck, no_grad
+from autograd_core.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from tests.reference.pool import avg_pool2d_ref, max_pool2d_ref
+
+
+def _x(shape, dtype=np.float64, seed=0, grad=True):
+    # distinct values keep max pooling differentiable for finite differences
+    rng = np.random.default_rng(seed)
+    data = rng.permutation(np.prod(shape)).reshape(shape).astype(dtype) / 7.0
+    return Tensor(data, requires_grad=grad)
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda x: max_pool2d(x, 2),
+        lambda x: max_pool2d(x, 3, 2, 1, ceil_mode=True),
+        lambda x: max_pool2d(x, (3, 2), (1, 2)),
+        lambda x: avg_pool2d(x, 3, 2, 1, ceil_mode=True),
+        lambda x: avg_pool2d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False),
+        lambda x: adaptive_avg_pool2d(x, (3, 2)),
+        lambda x: adaptive_avg_pool2d(x, 1),
+    ],
+)
+@pytest.mark.parametrize("shape", [(2, 3, 7, 6), (3, 5, 5)])
+def test_gradcheck(fn, shape):
+    assert gradcheck(fn, [_x(shape)])
+
+
+def test_nodes_and_options():
+    x = _x((1, 2, 6, 6))
+    y = max_pool2d(x, 3, 2, 1)
+    assert y.grad_fn.name == "MaxPool2d"
+    assert y.grad_fn.options == dict(
+        kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), ceil_mode=False
+    )
+    assert avg_pool2d(x, 2).grad_fn.name == "AvgPool2d"
+    assert adaptive_avg_pool2d(x, (None, 2)).grad_fn.options == dict(output_size=(6, 2))
+    with no_grad():
+        assert max_pool2d(x, 2).grad_fn is None
+
+
+def test_max_pool_gradient_goes_to_the_first_of_tied_maxima():
+    x = Tensor(np.array([[[[1.0, 1.0], [1.0, 0.0]]]]), requires_grad=True)
+    max_pool2d(x, 2).sum().backward()
+    np.testing.assert_array_equal(x.grad.data[0, 0], [[1, 0], [0, 0]])
+
+
+def test_overlapping_windows_accumulate():
+    x = Tensor(
+        np.array([[[[0.0, 0.0, 0.0], [0.0, 9.0, 0.0], [0.0, 0.0, 0.0]]]]), requires_grad=True
+    )
+    max_pool2d(x, 2, 1).sum().backward()  # the 9 wins all four windows
+    assert x.grad.data[0, 0, 1, 1] == 4.0
+
+
+def test_against_reference_and_return_indices():
+    x = _x((2, 3, 7, 7), np.float32)
+    y, idx = max_pool2d(x, 3, 2, 1, ceil_mode=True, return_indices=True)
+    ref, ridx = max_pool2d_ref(x.data, (3, 3), (2, 2), (1, 1), True)
+    np.testing.assert_array_equal(y.data, ref)
+    np.testing.assert_array_equal(idx.data, ridx)
+    assert idx.dtype == np.int64 and y.dtype == np.float32
+    a = avg_pool2d(x, (3, 2), (2, 1), (1, 1), count_include_pad=False)
+    np.testing.assert_allclose(
+        a.data, avg_pool2d_ref(x.data, (3, 2), (2, 1), (1, 1), False, False), rtol=1e-6
+    )
+
+
+def test_unbatched_and_array_inputs():
+    y = max_pool2d(np.arange(32.0).reshape(2, 4, 4), 2)
+    assert isinstance(y, Tensor) and y.shape == (2, 2, 2)
+    assert adaptive_avg_pool2d(np.ones((3, 5, 5), np.float32), 1).shape == (3, 1, 1)
+    assert avg_pool2d(np.ones((3, 5, 5)), 2, ceil_mode=True).shape == (3, 3, 3)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_matches_torch(torch_or_skip, dtype):
+    torch = torch_or_skip
+    F = torch.nn.functional
+    x = _x((2, 3, 9, 8), dtype)
+    cases = [
+        (
+            lambda t: max_pool2d(t, 3, 2, 1, ceil_mode=True),
+            lambda t: F.max_pool2d(t, 3, 2, 1, ceil_mode=True),
+        ),
+        (lambda t: avg_pool2d(t, 2, ceil_mode=True), lambda t: F.avg_pool2d(t, 2, ceil_mode=True)),
+        (
+            lambda t: avg_pool2d(t, 3, 2, 1, count_include_pad=False),
+            lambda t: F.avg_pool2d(t, 3, 2, 1, count_include_pad=False),
+        ),
+        (lambda t: adaptive_avg_pool2d(t, (4, 3)), lambda t: F.adaptive_avg_pool2d(t, (4, 3))),
+    ]
+    for ours, theirs in cases:
+        mine = Tensor(x.data.copy(), requires_grad=True)
+        tx = torch.tensor(x.data, requires_grad=True)
+        y, ty = ours(mine), theirs(tx)
+        go = np.random.default_rng(0).standard_normal(y.shape).astype(dtype)
+        y.backward(Tensor(go))
+        ty.backward(torch.tensor(go))
+        np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-6)
+        np.testing.assert_allclose(mine.grad.data, tx.grad.numpy(), rtol=1e-6, atol=1e-7)
+        assert mine.grad.dtype == dtype
+
+
+@pytest.mark.parametrize(
+    "call,error,match",
+    [
+        (lambda: max_pool2d(np.ones((4, 4)), 2), ShapeError, "3-D"),
+        (lambda: max_pool2d(np.ones((1, 1, 4, 4)), 2, padding=2), ShapeError, "at most half"),
+        (lambda: max_pool2d(np.ones((1, 1, 4, 4)), 5), ShapeError, "empty"),
+        (lambda: avg_pool2d(np.ones((1, 1, 4, 4)), 2, stride=0), ShapeError, "stride"),
+        (lambda: avg_pool2d(np.ones((1, 1, 4, 4)), 2, padding=-1), ShapeError, "non-negative"),
+        (lambda: adaptive_avg_pool2d(np.ones((1, 1, 4, 4)), (0, 2)), ShapeError, "positive"),
+        (lambda: max_pool2d(np.ones((1, 1, 4, 4), np.int64), 2), DTypeError, "int64"),
+    ],
+)
+def test_errors(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
