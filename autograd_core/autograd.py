@@ -29,7 +29,7 @@ from autograd_core.errors import ShapeError
 from autograd_core.ops._shapes import unbroadcast
 from autograd_core.tensor import Tensor
 
-__all__ = ["topological_order", "backward", "grad"]
+__all__ = ["topological_order", "backward", "grad", "conform_gradient"]
 
 
 _DONE = object()  # stack marker: the tensor below it has had all its inputs ordered
@@ -92,6 +92,23 @@ def _seed_gradient(root: Tensor, grad_output, op: str) -> np.ndarray:
     return seed
 
 
+def conform_gradient(grad, data: np.ndarray, op: str = "backward") -> np.ndarray:
+    """One gradient returned by an op's backward, brought to the shape and dtype of its
+    input's array ``data``.
+
+    Sums the dims that broadcasting added (``unbroadcast``) and casts to the input's
+    dtype: exactly what backward does with each returned gradient (the teaching tools'
+    replay calls it too, so both agree to the bit).
+    """
+    if type(grad) is not np.ndarray:
+        grad = np.asarray(grad)
+    if grad.shape != data.shape:
+        grad = unbroadcast(grad, data.shape, op)
+    if grad.dtype != data.dtype:
+        grad = grad.astype(data.dtype)
+    return grad
+
+
 def _run(roots, seeds, retain_graph: bool, op: str, wanted=None) -> dict:
     """Backpropagate ``seeds`` from ``roots``; returns {id(tensor): (tensor, grad)}.
 
@@ -139,13 +156,7 @@ def _run(roots, seeds, retain_graph: bool, op: str, wanted=None) -> dict:
         for parent, grad in zip(ctx.inputs, input_grads):
             if grad is None or not isinstance(parent, Tensor) or not parent._requires_grad:
                 continue
-            if type(grad) is not np.ndarray:
-                grad = np.asarray(grad)
-            data = parent._data
-            if grad.shape != data.shape:
-                grad = unbroadcast(grad, data.shape, ctx.name)
-            if grad.dtype != data.dtype:
-                grad = grad.astype(data.dtype)
+            grad = conform_gradient(grad, parent._data, ctx.name)
             pkey = id(parent)
             previous = grads.get(pkey)
             if previous is None:

@@ -94,7 +94,9 @@ class Linear(Function):
         ctx.save_for_backward(x, weight)
         out = np.matmul(x, weight.T)
         if bias is not None:
-            out += bias
+            # in place when the dtypes agree (the common case); else promote as x W^T + b
+            out = np.add(out, bias, out=out) if np.result_type(out, bias) == out.dtype \
+                else out + bias
         return out
 
     @staticmethod

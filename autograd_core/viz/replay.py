@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from autograd_core.autograd import conform_gradient
 from autograd_core.function import Context, Function
-from autograd_core.ops._shapes import unbroadcast
 from autograd_core.tensor import Tensor
 
 __all__ = ["Step", "Replay", "replay", "op_forward", "op_backward", "resolve_function"]
@@ -124,14 +124,8 @@ def rerun(ctx, grad_output=None, needs=None, arrays=None):
 
 
 def conform(grad, data: np.ndarray, name: str) -> np.ndarray:
-    """A returned gradient brought to its input's shape and dtype (as the engine does)."""
-    if type(grad) is not np.ndarray:
-        grad = np.asarray(grad)
-    if grad.shape != data.shape:
-        grad = unbroadcast(grad, data.shape, name)
-    if grad.dtype != data.dtype:
-        grad = grad.astype(data.dtype)
-    return grad
+    """A returned gradient brought to its input's shape and dtype (the engine's code)."""
+    return conform_gradient(grad, data, name)
 
 
 def seed_gradient(root: Tensor, grad=None) -> np.ndarray:
