@@ -1,0 +1,257 @@
+"""conv2d forward, backward and both, over a named shape set, float32 and float64.
+
+Contenders (same input arrays for all):
+
+* ``ours``: ``autograd_core.ops.conv.conv2d`` on Tensors, as a user calls it.  Forward:
+  inputs without grad.  Backward: ``out.backward(grad, retain_graph=True)`` on a graph
+  built once (grads reset to None before each call).  Both: build and backward.
+* ``torch``: ``torch.nn.functional.conv2d`` (oneDNN/ATen CPU kernels), the same three
+  ways (forward under ``no_grad``), with as many threads as Numba.
+* ``numpy``: :mod:`benchmarks.baselines` im2col by strided slicing + batched GEMM;
+  its backward reuses the forward's column matrix, as a NumPy layer caches it.
+* ``naive``: pure-Python loops, only where the forward has at most ``NAIVE_MAX_FLOPS``.
+
+Before any timing the forward output and the three gradients of every contender are
+compared with PyTorch's (NumPy's without PyTorch); a contender that disagrees is not
+timed.  Work is counted as the GEMM FLOPs of the definition: forward ``2*N*OC*(C/g)*
+kh*kw*OH*OW``, backward twice that (grad_x and grad_w), both three times; GFLOP/s are
+also shown as a fraction of the matmul peak of the same dtype.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from benchmarks import baselines
+from benchmarks.ours import Missing, conv_ops
+
+SECTION = "conv"
+NAIVE_MAX_FLOPS = 4e5
+RTOL = {"float32": 1e-3, "float64": 1e-9}
+
+
+@dataclass(frozen=True)
+class ConvShape:
+    """One conv2d case: input (N, C, H, W), OC filters of k x k."""
+
+    name: str
+    N: int
+    C: int
+    H: int
+    W: int
+    OC: int
+    k: int
+    stride: int = 1
+    pad: int = 0
+    groups: int = 1
+    dilation: int = 1
+    #: Counted in the target's geometric mean (the tiny cases exist for the naive loops).
+    in_target: bool = True
+
+    @property
+    def out_hw(self):
+        return tuple(baselines.conv_out_size(s, self.k, self.stride, self.pad, self.dilation)
+                     for s in (self.H, self.W))
+
+    @property
+    def flops(self) -> float:
+        OH, OW = self.out_hw
+        return 2.0 * self.N * self.OC * (self.C // self.groups) * self.k**2 * OH * OW
+
+    def describe(self) -> str:
+        extra = "".join([
+            f" s{self.stride}" if self.stride != 1 else "",
+            f" p{self.pad}" if self.pad else "",
+            f" g{self.groups}" if self.groups != 1 else "",
+        ])
+        return (f"N{self.N} {self.C}->{self.OC} {self.k}x{self.k}{extra} "
+                f"on {self.H}x{self.W}")
+
+
+#: The full shape set: LeNet's two layers, CIFAR-style 3x3 stacks, downsampling, 1x1,
+#: depthwise, 5x5, batch 1 and batch 128, and two tiny cases the naive loops can do.
+FULL_SHAPES = (
+    ConvShape("lenet_c1", 128, 1, 28, 28, 6, 5, pad=2),
+    ConvShape("lenet_c2", 128, 6, 14, 14, 16, 5),
+    ConvShape("cifar_3x32", 64, 3, 32, 32, 32, 3, pad=1),
+    ConvShape("conv_32x64", 32, 32, 32, 32, 64, 3, pad=1),
+    ConvShape("conv_64x64", 32, 64, 16, 16, 64, 3, pad=1),
+    ConvShape("down_s2", 32, 64, 16, 16, 128, 3, stride=2, pad=1),
+    ConvShape("pointwise_1x1", 32, 64, 16, 16, 128, 1),
+    ConvShape("depthwise_3x3", 32, 64, 32, 32, 64, 3, pad=1, groups=64),
+    ConvShape("conv_5x5", 32, 32, 16, 16, 32, 5, pad=2),
+    ConvShape("batch1_64x64", 1, 64, 32, 32, 64, 3, pad=1),
+    ConvShape("batch128_32x32", 128, 32, 16, 16, 32, 3, pad=1),
+    ConvShape("tiny_lenet_b1", 1, 1, 28, 28, 6, 5, pad=2, in_target=False),
+    ConvShape("tiny_3x8_b1", 1, 3, 16, 16, 8, 3, pad=1, in_target=False),
+)
+
+#: Quick mode (CI): every code path (padding, stride, groups, 1x1, naive) on tiny inputs.
+QUICK_SHAPES = (
+    ConvShape("lenet_c1", 8, 1, 28, 28, 6, 5, pad=2),
+    ConvShape("down_s2", 4, 8, 12, 12, 16, 3, stride=2, pad=1),
+    ConvShape("depthwise_3x3", 4, 8, 12, 12, 8, 3, pad=1, groups=8),
+    ConvShape("tiny_3x8_b1", 1, 3, 8, 8, 4, 3, pad=1, in_target=False),
+)
+
+MODES = ("fwd", "bwd", "fwd+bwd")
+FLOP_FACTOR = {"fwd": 1, "bwd": 2, "fwd+bwd": 3}
+
+
+def make_inputs(shape: ConvShape, dtype: str, seed: int = 0):
+    """x, weight (scaled by 1/sqrt(fan_in), so outputs are O(1)), bias, grad_out."""
+    rng = np.random.default_rng(seed)
+    fan_in = (shape.C // shape.groups) * shape.k**2
+    x = rng.standard_normal((shape.N, shape.C, shape.H, shape.W)).astype(dtype)
+    w = (rng.standard_normal((shape.OC, shape.C // shape.groups, shape.k, shape.k))
+         / np.sqrt(fan_in)).astype(dtype)
+    b = rng.standard_normal(shape.OC).astype(dtype)
+    g = rng.standard_normal((shape.N, shape.OC) + shape.out_hw).astype(dtype)
+    return x, w, b, g
+
+
+def _geometry_args(s: ConvShape):
+    return s.stride, s.pad, s.dilation, s.groups
+
+
+def ours_contenders(conv2d, x, w, b, g, s: ConvShape):
+    """(fwd, bwd, both, check) closures for the Tensor API."""
+    from autograd_core import Tensor
+
+    args = _geometry_args(s)
+    xc, wc, bc = Tensor(x), Tensor(w), Tensor(b)
+    xg, wg, bg = (Tensor(a, requires_grad=True) for a in (x, w, b))
+    gt = Tensor(g)
+    leaves = (xg, wg, bg)
+
+    def fwd():
+        return conv2d(xc, wc, bc, *args)
+
+    graph = conv2d(xg, wg, bg, *args)
+
+    def bwd():
+        for t in leaves:
+            t.grad = None
+        graph.backward(gt, retain_graph=True)
+
+    def both():
+        for t in leaves:
+            t.grad = None
+        conv2d(xg, wg, bg, *args).backward(gt)
+
+    def check():
+        both()
+        return [fwd(), xg.grad, wg.grad, bg.grad]
+
+    return fwd, bwd, both, check
+
+
+def torch_contenders(torch, x, w, b, g, s: ConvShape):
+    F = torch.nn.functional
+    args = _geometry_args(s)
+    xc, wc, bc, gt = (torch.from_numpy(a) for a in (x, w, b, g))
+    xg, wg, bg = (torch.from_numpy(a.copy()).requires_grad_() for a in (x, w, b))
+    leaves = (xg, wg, bg)
+
+    def fwd():
+        with torch.no_grad():
+            return F.conv2d(xc, wc, bc, *args)
+
+    graph = F.conv2d(xg, wg, bg, *args)
+
+    def bwd():
+        for t in leaves:
+            t.grad = None
+        graph.backward(gt, retain_graph=True)
+
+    def both():
+        for t in leaves:
+            t.grad = None
+        F.conv2d(xg, wg, bg, *args).backward(gt)
+
+    def check():
+        both()
+        return [fwd(), xg.grad, wg.grad, bg.grad]
+
+    return fwd, bwd, both, check
+
+
+def numpy_contenders(x, w, b, g, s: ConvShape):
+    args = _geometry_args(s)
+    _, cols = baselines.numpy_conv2d_forward(x, w, b, *args)
+
+    def fwd():
+        return baselines.numpy_conv2d_forward(x, w, b, *args)[0]
+
+    def bwd():
+        return baselines.numpy_conv2d_backward(g, x, w, cols, *args)
+
+    def both():
+        out, c = baselines.numpy_conv2d_forward(x, w, b, *args)
+        return out, baselines.numpy_conv2d_backward(g, x, w, c, *args)
+
+    def check():
+        out, grads = both()
+        return [out, *grads]
+
+    return fwd, bwd, both, check
+
+
+def naive_contenders(x, w, b, g, s: ConvShape):
+    args = _geometry_args(s)
+
+    def fwd():
+        return baselines.naive_conv2d_forward(x, w, b, *args)
+
+    def bwd():
+        return baselines.naive_conv2d_backward(g, x, w, *args)
+
+    def both():
+        return fwd(), bwd()
+
+    def check():
+        out, grads = both()
+        return [out, *grads]
+
+    return fwd, bwd, both, check
+
+
+def run(ctx) -> None:
+    try:
+        conv2d = conv_ops()
+    except Missing as why:
+        ctx.note(SECTION, f"ours skipped: {why}")
+        conv2d = None
+    shapes = QUICK_SHAPES if ctx.quick else FULL_SHAPES
+    for s in shapes:
+        for dtype in ("float32", "float64"):
+            run_case(ctx, conv2d, s, dtype)
+
+
+def run_case(ctx, conv2d, s: ConvShape, dtype: str) -> None:
+    x, w, b, g = make_inputs(s, dtype)
+    sets = {}
+    if conv2d is not None:
+        sets["ours"] = ours_contenders(conv2d, x, w, b, g, s)
+    if ctx.torch is not None:
+        sets["torch"] = torch_contenders(ctx.torch, x, w, b, g, s)
+    sets["numpy"] = numpy_contenders(x, w, b, g, s)
+    if s.flops <= NAIVE_MAX_FLOPS:
+        sets["naive"] = naive_contenders(x, w, b, g, s)
+    reference = "torch" if "torch" in sets else "numpy"
+    outputs = {name: fns[3]() for name, fns in sets.items()}
+    agree = ctx.check(SECTION, f"{s.name} {dtype}", outputs, reference=reference,
+                      rtol=RTOL[dtype])
+    print(f"  conv {s.name:16s} {dtype}  {s.describe()}", flush=True)
+    for k, mode in enumerate(MODES):
+        res = ctx.compare({name: sets[name][k] for name in agree})
+        ctx.record(
+            SECTION, s.name, f"{dtype} {mode}", res, params={**asdict(s), "dtype": dtype,
+                                                             "mode": mode,
+                                                             "describe": s.describe()},
+            flops=s.flops * FLOP_FACTOR[mode], peak_key=dtype,
+            ratios=[("ours", "torch"), ("ours", "numpy"), ("ours", "naive"),
+                    ("numpy", "torch")],
+        )

@@ -1,0 +1,114 @@
+"""The targets of issue 8, evaluated on a run's records (goals, never assertions).
+
+Each target is a summary number (mostly a geometric mean of paired ratios) with a limit
+and a goal.  Status: ``goal met`` (at or better than the goal), ``met`` (within the
+limit), ``missed``, or ``not measured`` (a contender or section was absent).
+"""
+
+from __future__ import annotations
+
+from benchmarks.timing import geomean
+
+__all__ = ["evaluate", "summaries"]
+
+
+def _ratios(records, section, key, *, case_prefix="", variant_suffix="", target_only=False):
+    out = []
+    for r in records:
+        if r["section"] != section or not r["case"].startswith(case_prefix):
+            continue
+        if not r["variant"].endswith(variant_suffix):
+            continue
+        if target_only and not r.get("params", {}).get("in_target", True):
+            continue
+        if key in r["ratios"]:
+            out.append(r["ratios"][key]["median"])
+    return out
+
+
+def summaries(records) -> dict:
+    """Geometric means per section/variant (ratios below 1: ours is faster)."""
+    out = {}
+    for dtype in ("float32", "float64"):
+        for mode in ("fwd", "bwd", "fwd+bwd"):
+            for key in ("ours/torch", "ours/numpy"):
+                vals = _ratios(records, "conv", key, variant_suffix=f"{dtype} {mode}",
+                               target_only=True)
+                if vals:
+                    out[f"conv {dtype} {mode} {key}"] = {"geomean": geomean(vals),
+                                                         "cases": len(vals)}
+    for kind in ("max_pool2d", "avg_pool2d"):
+        for mode in ("fwd", "bwd", "fwd+bwd"):
+            for key in ("ours/torch", "ours/numpy"):
+                vals = _ratios(records, "pool", key, case_prefix=kind,
+                               variant_suffix=f" {mode}")
+                vals = [v for v in vals if v is not None]
+                if vals:
+                    out[f"{kind} {mode} {key}"] = {"geomean": geomean(vals), "cases": len(vals)}
+    for mode in ("fwd", "fwd+bwd"):
+        vals = _ratios(records, "engine", "ours/torch", variant_suffix=f" {mode}")
+        if vals:
+            out[f"tiny ops {mode} ours/torch"] = {"geomean": geomean(vals), "cases": len(vals)}
+    for op in ("im2col", "col2im"):
+        for key in ("ours/numpy", "ours/copy"):
+            vals = _ratios(records, "kernels", key, variant_suffix=op)
+            if vals:
+                out[f"{op} {key}"] = {"geomean": geomean(vals), "cases": len(vals)}
+    return out
+
+
+def _status(value, limit, goal, higher_is_better=False):
+    if value is None:
+        return "not measured"
+    better = (lambda a, b: a >= b) if higher_is_better else (lambda a, b: a <= b)
+    if goal is not None and better(value, goal):
+        return "goal met"
+    if better(value, limit):
+        return "met"
+    return "missed"
+
+
+def _first(records, section, case, variant_part):
+    for r in records:
+        if r["section"] == section and r["case"] == case and variant_part in r["variant"]:
+            return r
+    return None
+
+
+def evaluate(records) -> list[dict]:
+    """The targets with their measured values and status."""
+    s = summaries(records)
+    targets = []
+
+    def add(name, value, limit, goal, unit, how, higher=False):
+        targets.append({"name": name, "value": value, "limit": limit, "goal": goal,
+                        "unit": unit, "how": how, "higher_is_better": higher,
+                        "status": _status(value, limit, goal, higher)})
+
+    conv_torch = s.get("conv float32 fwd+bwd ours/torch", {}).get("geomean")
+    add("conv2d fwd+bwd vs PyTorch", conv_torch, 1.5, 1.0, "x time",
+        "geomean over the float32 shape set of median paired ratios t(ours)/t(torch)")
+    conv_np = s.get("conv float32 fwd+bwd ours/numpy", {}).get("geomean")
+    add("conv2d fwd+bwd speed-up over NumPy im2col", 1 / conv_np if conv_np else None, 3.0,
+        None, "x faster", "1 / geomean over the float32 shape set of t(ours)/t(numpy)",
+        higher=True)
+    pool = s.get("max_pool2d fwd+bwd ours/torch", {}).get("geomean")
+    add("max_pool2d fwd+bwd vs PyTorch", pool, 0.8, 0.5, "x time",
+        "geomean over the pool shapes of t(ours)/t(torch)")
+    lenet = _first(records, "training", "lenet", "train step")
+    value = lenet["ratios"].get("ours/torch", {}).get("median") if lenet else None
+    add("LeNet training step vs PyTorch", value, 2.0, 1.2, "x time",
+        "median paired ratio t(ours)/t(torch), batch 128, SGD momentum")
+    tiny = s.get("tiny ops fwd+bwd ours/torch", {}).get("geomean")
+    add("tiny-op overhead vs PyTorch eager", tiny, 2.0, 1.5, "x time",
+        "geomean over 0-d and 2x2 ops of t(ours)/t(torch), forward+backward")
+    scalar = next((r for r in records if r["section"] == "scalar"), None)
+    value = scalar["ratios"].get("ours/micrograd", {}).get("median") if scalar else None
+    add("scalar graphs vs micrograd (time per node)", value, 1.0, None, "x time",
+        "median paired ratio t(ours)/t(micrograd) on the same moons MLP graph")
+    warm = next((r for r in records if r["section"] == "compile"
+                 and r["variant"].startswith("warm")), None)
+    value = warm["contenders"]["ours"]["first_call_s"] if warm else None
+    add("first call with a warm Numba cache", value, 1.0, None, "s",
+        "first conv2d+max_pool2d forward+backward in a fresh process (import not included)")
+    return targets
