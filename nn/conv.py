@@ -106,20 +106,6 @@ class Conv2d(Module):
             bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
             init.uniform_(self.bias, -bound, bound)
 
-    def _padding_for(self, x_shape):
-        """(padding for the op, extra (left, right, top, bottom) padding or None)."""
-        if self.padding == "valid":
-            return (0, 0), None
-        if self.padding != "same":
-            return self.padding, None
-        totals = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size)]
-        before = [t // 2 for t in totals]
-        if all(t % 2 == 0 for t in totals):
-            return tuple(before), None
-        # odd total: PyTorch puts the extra row/column at the bottom/right
-        after = [t - b for t, b in zip(totals, before)]
-        return (0, 0), (before[1], after[1], before[0], after[0])
-
     def forward(self, x):
         shape = np.shape(x)
         if len(shape) not in (3, 4):
@@ -133,15 +119,8 @@ class Conv2d(Module):
                 f"Conv2d: expected input with in_channels={self.in_channels} (dim "
                 f"{len(shape) - 3}), got input of shape {shape} with {channels} channels"
             )
-        unbatched = len(shape) == 3
-        if unbatched:
-            x = F._tensor(x, "input", "Conv2d").unsqueeze(0)
-        padding, extra = self._padding_for(shape)
-        if extra is not None:
-            x = F.pad(x, extra)
-        out = F.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation,
-                       self.groups)
-        return out.squeeze(0) if unbatched else out
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                         self.groups)
 
     def extra_repr(self):
         text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "

@@ -24,13 +24,13 @@ from autograd_core.ops import loss as _loss
 from autograd_core.ops import normalization as _norm
 from autograd_core.ops import reduce as _red
 from autograd_core.ops._shapes import normalize_dim
+from autograd_core.ops.conv import conv2d
 from autograd_core.ops.dropout import DropConnect as _DropConnect
 from autograd_core.ops.dropout import Dropout as _Dropout
 from autograd_core.ops.dropout import dropout_mask
+from autograd_core.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from autograd_core.random import get_generator
 from autograd_core.tensor import Tensor
-
-from nn._conv_ops import adaptive_avg_pool2d, avg_pool2d, conv2d, max_pool2d  # isort: skip
 
 __all__ = [
     # convolution and pooling (the ops of autograd_core.ops.conv / .pool)

@@ -15,7 +15,8 @@ __all__ = ["MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d"]
 class MaxPool2d(Module):
     """The maximum over each kernel window; ``stride`` defaults to ``kernel_size``.
 
-    The gradient goes to the (first) maximum of each window.
+    The gradient goes to the (first) maximum of each window. With
+    ``return_indices=True`` it returns ``(output, indices)`` as PyTorch.
     """
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1,
@@ -23,8 +24,6 @@ class MaxPool2d(Module):
         super().__init__()
         if dilation not in (1, (1, 1)):
             raise NotImplementedError("MaxPool2d: dilation other than 1 is not implemented")
-        if return_indices:
-            raise NotImplementedError("MaxPool2d: return_indices=True is not implemented")
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding = padding
@@ -33,7 +32,8 @@ class MaxPool2d(Module):
         self.ceil_mode = ceil_mode
 
     def forward(self, x):
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode)
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            return_indices=self.return_indices)
 
     def extra_repr(self):
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
