@@ -145,3 +145,20 @@ def test_maxout_is_max_of_affine_pieces(rng, torch_or_skip):
     assert repr(layer) == "Maxout(in_features=4, out_features=3, pieces=2, bias=True)"
     with pytest.raises(ValueError, match="pieces must be a positive integer"):
         nn.Maxout(2, 2, 0)
+
+
+@pytest.mark.parametrize("fn,negative_slope", [
+    (lambda x: F.leaky_relu(x, 0.01), 0.01), (lambda x: F.leaky_relu(x, 1.7), 1.7),
+    (lambda x: F.leaky_relu(x, -0.3), -0.3),
+    (lambda x: F.prelu(x, Tensor(np.array([0.013], dtype=x.dtype))), 0.013),
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_piecewise_slopes_are_exact(fn, negative_slope, dtype):
+    # the ops blend with a 0/1 mask instead of np.where (speed); slopes stay exact
+    x = Tensor(np.array([-3.0, -0.5, 0.0, 0.25, 7.0], dtype=dtype), requires_grad=True)
+    fn(x).sum().backward()
+    slope = dtype(negative_slope)
+    np.testing.assert_array_equal(x.grad.numpy(), np.array([slope, slope, slope, 1, 1], dtype))
+    y = Tensor(np.array([-2.0, 3.0], dtype=dtype), requires_grad=True)
+    F.elu(y, alpha=0.3).sum().backward()
+    assert y.grad.numpy()[1] == 1.0
