@@ -124,7 +124,7 @@ class BenchContext:
         rec = {
             "section": section, "case": case, "variant": variant, "params": params or {},
             "flops": flops, "bytes": bytes_moved, "contenders": contenders,
-            "ratios": ratio_entries,
+            "ratios": ratio_entries, "elapsed_s": comparison.elapsed_s,
         }
         if extra:
             rec.update(extra)

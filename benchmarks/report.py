@@ -77,6 +77,15 @@ def section_table(records, with_range: bool = False):
                  fmt_time(r["contenders"]["ours"]["second_call_s"]),
                  fmt_time(r["contenders"]["ours"]["process_wall_s"])] for r in records]
         return header, rows
+    if section == "peak":
+        header = ["case", "variant", "time", "rate"]
+        rows = []
+        for r in records:
+            (entry,) = r["contenders"].values()
+            rate = (f"{entry['gflops']:.1f} GFLOP/s" if "gflops" in entry
+                    else f"{entry.get('gbs', 0):.1f} GB/s")
+            rows.append([r["case"], r["variant"], fmt_time(entry["median_s"]), rate])
+        return header, rows
     names = _contender_names(records)
     ratio_keys = []
     for r in records:
@@ -243,7 +252,10 @@ def markdown_report(doc, plots=()) -> str:
         for r in records:
             if "peak_memory_bytes" in r:
                 lines += [f"Peak traced memory of one `{r['case']}` step (ours, "
-                          f"tracemalloc): {r['peak_memory_bytes'] / 2**20:.1f} MiB.", ""]
+                          f"tracemalloc): {r['peak_memory_bytes'] / 2**20:.1f} MiB; the "
+                          f"outputs of all its layers take "
+                          f"{r.get('activation_bytes', 0) / 2**20:.1f} MiB, the input batch "
+                          f"{r.get('input_bytes', 0) / 2**20:.2f} MiB.", ""]
         for note in doc["notes"].get(section, []):
             lines.append(f"- {note}")
         if doc["notes"].get(section):
