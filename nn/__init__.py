@@ -15,8 +15,12 @@ dict (converted to NumPy arrays, or as it is) loads with ``load_state_dict``.
 
 Contents: ``Module``, ``Parameter`` and the containers; layers (``Linear``, ``Conv2d``,
 pooling, activations, ``Dropout``, normalisation, ``Maxout``, ``DropConnect``); losses;
-``nn.functional``; ``nn.init``; ``nn.utils``; ``nn.save`` / ``nn.load``.
+``nn.functional``; ``nn.init``; ``nn.utils``; ``nn.save`` / ``nn.load``. The data,
+model-zoo and training modules (``nn.data``, ``nn.datasets``, ``nn.transforms``,
+``nn.models``, ``nn.training`` and its ``nn.fit``) are imported on first use.
 """
+
+import importlib
 
 from nn import functional, init, utils
 from nn.activation import (
@@ -67,3 +71,14 @@ __all__ = [
     "init", "utils", "save", "load", "SerializationError", "StateDictError",
     "IncompatibleKeys",
 ]
+
+_LAZY_MODULES = ("data", "datasets", "transforms", "models", "training", "cli")
+
+
+def __getattr__(name):
+    # Imported on first access: `import nn` stays light, and these modules may import nn.
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f"nn.{name}")
+    if name == "fit":
+        return importlib.import_module("nn.training").fit
+    raise AttributeError(f"module 'nn' has no attribute {name!r}")

@@ -264,3 +264,12 @@ def test_seeded_initialisation_is_reproducible():
     b = Net().state_dict()
     for key in a:
         np.testing.assert_array_equal(a[key].numpy(), b[key].numpy())
+
+
+def test_data_and_training_modules_load_on_first_use():
+    import types
+
+    assert isinstance(nn.data, types.ModuleType) and isinstance(nn.training, types.ModuleType)
+    assert callable(nn.fit)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        nn.nope  # noqa: B018
