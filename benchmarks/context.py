@@ -12,12 +12,7 @@ import numpy as np
 
 from benchmarks.timing import Comparison, Settings, compare
 
-__all__ = ["BenchContext", "CheckFailed", "to_numpy"]
-
-
-class CheckFailed(AssertionError):
-    """A contender disagreed with the reference: it is not timed."""
-
+__all__ = ["BenchContext", "to_numpy"]
 
 def to_numpy(value) -> np.ndarray:
     """An ndarray from a NumPy array, an autograd_core/PyTorch tensor or a float."""

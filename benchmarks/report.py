@@ -184,6 +184,17 @@ def machine_line(m: dict) -> str:
     return "; ".join(parts)
 
 
+def loaded(machine: dict) -> bool:
+    """True when others kept the machine busy: judged from the 1-minute load averages.
+
+    At the start only other processes count (above half the cores is busy); at the
+    end the run itself has kept up to all cores busy, so only load beyond that counts.
+    """
+    cores = machine.get("usable_cpus") or 1
+    start, end = machine.get("loadavg_start"), machine.get("loadavg_end")
+    return bool((start and start[0] > 0.5 * cores + 0.5) or (end and end[0] > cores + 1.0))
+
+
 def console_summary(doc) -> str:
     """The plain-text tables printed at the end of a run."""
     out = [f"Benchmarks ({doc['mode']} mode), {doc['machine']['date_utc']}",
@@ -204,6 +215,9 @@ def console_summary(doc) -> str:
         if info["status"] != "ok":
             out.append(f"section {section}: {info['status']} {info.get('reason', '')}".rstrip())
     out.append(f"Total {doc['duration_s']:.1f} s")
+    if loaded(doc["machine"]):
+        out.append(f"WARNING: the machine was busy (load {doc['machine']['loadavg_start']} -> "
+                   f"{doc['machine']['loadavg_end']}): numbers are distorted")
     return "\n".join(out)
 
 
@@ -227,6 +241,11 @@ def markdown_report(doc, plots=()) -> str:
     if all(load):
         lines += [f"Load average (1, 5, 15 min) at start {load[0]}, at end {load[1]} "
                   f"on {m.get('usable_cpus')} cores.", ""]
+        if loaded(m):
+            lines += ["**Warning: other processes kept the machine busy during this run** "
+                      "(1-minute load above half the cores). Multi-threaded kernels wait "
+                      "at every parallel region for a descheduled thread, so times and "
+                      "ratios of this run are distorted; rerun on a quiet machine.", ""]
     peak = doc.get("peak") or {}
     if peak.get("matmul"):
         lines += ["Reference limits of this machine, measured in the same run: "
