@@ -309,7 +309,7 @@ def _format_logs(epoch, epochs, logs, seconds):
 
 def fit(model, loss_fn, optimizer, train_loader, epochs, val_loader=None, scheduler=None,
         callbacks=(), metrics=("accuracy",), progress=True, clip_grad_norm=None,
-        log=print) -> History:
+        verbose=None, log=print) -> History:
     """Train ``model`` for ``epochs`` passes over ``train_loader``.
 
     Parameters
@@ -326,9 +326,11 @@ def fit(model, loss_fn, optimizer, train_loader, epochs, val_loader=None, schedu
     metrics
         Names (``"accuracy"``) or callables ``fn(outputs, targets) -> float``.
     progress
-        Show a progress bar (only on a terminal) and print one line per epoch.
+        Show a progress bar with the running loss (only when stderr is a terminal).
     clip_grad_norm
         If given, clip the gradients' total 2-norm to this value before each step.
+    verbose
+        Print one line per epoch with ``log`` (default: as ``progress``).
 
     Returns a :class:`History` with ``loss``, each metric, ``val_*`` when validating,
     and ``lr``.
@@ -336,6 +338,9 @@ def fit(model, loss_fn, optimizer, train_loader, epochs, val_loader=None, schedu
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"fit: epochs must be a positive int, got {epochs!r}")
     metrics = _resolve_metrics(metrics)
+    verbose = progress if verbose is None else verbose
+    if log is None:
+        verbose = False
     history = History()
     callbacks = list(callbacks)
     for callback in callbacks:
@@ -361,12 +366,12 @@ def fit(model, loss_fn, optimizer, train_loader, epochs, val_loader=None, schedu
                 else:
                     scheduler.step()
             history.append(logs)
-            if progress and log is not None:
+            if verbose:
                 log(_format_logs(epoch, epochs, logs, time.perf_counter() - start))
             for callback in callbacks:
                 callback.on_epoch_end(epoch, logs, model)
             if any(getattr(c, "stop_training", False) for c in callbacks):
-                if progress and log is not None:
+                if verbose:
                     log(f"stopping early after epoch {epoch}")
                 break
     finally:

@@ -42,7 +42,7 @@ def test_documented_parameter_counts(model, count):
     (lambda: LeNet5(in_channels=3, input_size=32), (2, 3, 32, 32)),
     (lambda: SmallVGG(), (2, 1, 8, 8)),
     (lambda: ResNet(), (2, 1, 8, 8)),
-    (lambda: ResNet(in_channels=3, blocks=(1, 1)), (2, 3, 32, 32)),
+    (lambda: ResNet(in_channels=3, blocks=(1, 1), widths=(8, 16)), (2, 3, 32, 32)),
 ])
 def test_models_map_batches_to_logits_and_backprop(model, shape):
     ag.manual_seed(0)
