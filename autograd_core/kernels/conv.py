@@ -41,11 +41,13 @@ Example: ``conv2d_forward(x, w, None, (1, 1), (0, 0), (1, 1), 1)`` is
 
 from __future__ import annotations
 
-import math
+import os
 from dataclasses import dataclass
 
 import numpy as np
 from numba import njit, prange
+
+from ._threads import run_chunks
 
 __all__ = [
     "CHUNK_BYTES",
@@ -59,11 +61,16 @@ __all__ = [
     "conv2d_backward",
 ]
 
-#: Target size of one chunk's column matrix: small enough to stay in cache between the
-#: im2col, the GEMM and the copy back, large enough for an efficient GEMM.
-CHUNK_BYTES = 4 * 1024 * 1024
-#: Hard upper bound on the im2col workspace (columns plus GEMM result) of one call.
+#: Target size of one chunk's workspace (column matrix plus GEMM result): one core's
+#: L2-sized share, between the im2col, the GEMM and the copy back, yet large enough for
+#: an efficient single-threaded GEMM.
+CHUNK_BYTES = 1024 * 1024
+#: Hard upper bound on one chunk's workspace, whatever ``chunk_bytes`` asks for; at
+#: most one chunk per thread is alive at a time.
 MAX_WORKSPACE_BYTES = 256 * 1024 * 1024
+#: The batch is cut into at most this many lanes (tasks), a number that does not depend
+#: on the thread count, so grad_weight sums the same partials in the same order always.
+_LANES = max(8, os.cpu_count() or 1)
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 # Reductions may be reassociated so LLVM can vectorise them; every sum is still done by
@@ -247,7 +254,7 @@ def _valid_range(out_size, in_size, offset, stride):
     return lo, hi
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def _im2col_rows(x, cols, r0, r1, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
     # One task per column-matrix row (c, i, j): rows are disjoint, so no races.
     C, H, W = x.shape[1], x.shape[2], x.shape[3]
@@ -290,7 +297,7 @@ def _im2col_rows(x, cols, r0, r1, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
                     cf[_u(d + t)] = 0.0
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def _col2im_rows(cols, gx, r0, r1, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
     # One task per (n, c) plane of gx, the only writer of that plane: the scatter-add
     # needs no atomics and its order (hence the rounding) never depends on threads.
@@ -328,7 +335,7 @@ def _col2im_rows(cols, gx, r0, r1, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
                             gf[_u(d + t * sw)] += cf[_u(s + t)]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def _rows_to_nchw(res, out, bias, r0, r1, OH, OW):
     # out[n, oc, oh, :] = res[oc, (n*OH + oh - r0)*OW : ...] + bias[oc]
     OC = out.shape[1]
@@ -349,7 +356,7 @@ def _rows_to_nchw(res, out, bias, r0, r1, OH, OW):
             of[_u(d + t)] = rf[_u(s + t)] + bv
 
 
-@njit(cache=True, parallel=True, fastmath=_REASSOC)
+@njit(cache=True, nogil=True, parallel=True, fastmath=_REASSOC)
 def _nchw_to_rows(src, rows, bias_acc, r0, r1, OH, OW):
     # rows[oc, (n*OH + oh - r0)*OW + ow] = src[n, oc, oh, ow], and bias_acc[oc] += the
     # sum of what was copied (skipped when bias_acc is empty).  One task per channel:
@@ -378,7 +385,7 @@ def _nchw_to_rows(src, rows, bias_acc, r0, r1, OH, OW):
             bias_acc[oc] += total
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def _depthwise_forward(x, w, bias, out, sh, sw, ph, pw, dh, dw):
     # out[n, oc] (oc = c*mult + m) reads only x[n, c]: direct kernel, one task per
     # output plane, rows accumulated in place (they stay in L1).
@@ -416,7 +423,7 @@ def _depthwise_forward(x, w, bias, out, sh, sw, ph, pw, dh, dw):
                             of[_u(d + t)] += wv * xf[_u(s + t * sw)]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def _depthwise_grad_input(go, w, gx, sh, sw, ph, pw, dh, dw):
     # One task per input plane gx[n, c]: the only writer of it.
     N, C, H, W = gx.shape
@@ -453,7 +460,7 @@ def _depthwise_grad_input(go, w, gx, sh, sw, ph, pw, dh, dw):
                                 gxf[_u(d + t * sw)] += wv * gof[_u(s + t)]
 
 
-@njit(cache=True, parallel=True, fastmath=_REASSOC)
+@njit(cache=True, nogil=True, parallel=True, fastmath=_REASSOC)
 def _depthwise_grad_weight(go, x, gw_partial, sh, sw, ph, pw, dh, dw):
     # gw_partial[n, oc, i, j]: one writer per (n, oc); the caller sums over n in a
     # fixed order, so the result does not depend on the thread count.
@@ -490,19 +497,50 @@ def _depthwise_grad_weight(go, x, gw_partial, sh, sw, ph, pw, dh, dw):
 # ------------------------------------------------------------------ Python wrappers
 
 
-def _chunks(geo, bytes_per_row, chunk_bytes):
-    """Split the flattened (n, oh) rows into chunks whose workspace fits the budgets."""
+def _plan(geo, bytes_per_row, chunk_bytes):
+    """Cut the flattened (n, oh) rows into lanes (tasks) and lanes into chunks.
+
+    Returns ``(chunks, lanes, split)``: ``chunks`` a list of row ranges ``(r0, r1)``
+    whose workspace fits ``chunk_bytes`` (whole samples when one fits), ``lanes`` a list
+    of ``(first, stop)`` slices of ``chunks``, and ``split`` whether lane boundaries
+    fall inside samples.  That happens only for batches smaller than the lane count
+    (batch 1): lanes then hold at least a kernel's height of input rows, so lanes ``i``
+    and ``i + 2`` never touch the same input row and the col2im of even lanes, then of
+    odd lanes, can each run in parallel.  The plan depends on the shapes only, never on
+    the thread count, so results are identical with any number of threads.
+    """
+    budget = max(1, min(chunk_bytes, MAX_WORKSPACE_BYTES))
     total = geo.N * geo.OH
-    budget = min(chunk_bytes, MAX_WORKSPACE_BYTES)
-    rows = max(1, min(total, budget // max(bytes_per_row, 1)))
-    # Whole samples per chunk when they fit, so a plane is finished by one chunk.
-    if rows >= geo.OH:
-        rows -= rows % geo.OH
-    nchunks = math.ceil(total / rows)
-    rows = math.ceil(total / nchunks)
-    if rows >= geo.OH and rows % geo.OH:
-        rows += geo.OH - rows % geo.OH
-    return [(r0, min(r0 + rows, total)) for r0 in range(0, total, rows)]
+    per_sample = bytes_per_row * geo.OH
+    rows_per_chunk = max(1, budget // bytes_per_row)
+    if geo.N >= _LANES:
+        step = -(-geo.N // _LANES)
+        bounds = [(n * geo.OH, min(n + step, geo.N) * geo.OH) for n in range(0, geo.N, step)]
+        split = False
+    else:
+        sh, dh, kh = geo.stride[0], geo.dilation[0], geo.kh
+        halo = -(-(dh * (kh - 1) + 1) // sh)  # output rows whose inputs overlap
+        n_lanes = max(1, min(_LANES, total // max(halo, 1)))
+        cuts = [total * i // n_lanes for i in range(n_lanes + 1)]
+        bounds = [(cuts[i], cuts[i + 1]) for i in range(n_lanes) if cuts[i + 1] > cuts[i]]
+        split = len(bounds) > 1
+    chunks, lanes = [], []
+    for lane_r0, lane_r1 in bounds:
+        first = len(chunks)
+        r = lane_r0
+        while r < lane_r1:
+            n = r // geo.OH
+            sample_end = min((n + 1) * geo.OH, lane_r1)
+            if r == n * geo.OH and per_sample <= budget and sample_end == (n + 1) * geo.OH:
+                # whole samples, as many as fit
+                count = max(1, min(budget // per_sample, (lane_r1 - r) // geo.OH))
+                stop = r + count * geo.OH
+            else:
+                stop = min(r + rows_per_chunk, sample_end)
+            chunks.append((r, stop))
+            r = stop
+        lanes.append((first, len(chunks)))
+    return chunks, lanes, split
 
 
 def _kernel_args(geo):
@@ -578,13 +616,99 @@ def _prepare(x, weight, bias):
     return x, weight, bias
 
 
+class _Conv:
+    """One conv2d call's arrays and geometry, and the per-chunk pipelines."""
+
+    def __init__(self, geo, x, weight, chunk_bytes):
+        self.geo, self.x, self.dtype = geo, x, x.dtype
+        G = geo.groups
+        self.K = geo.C * geo.kh * geo.kw
+        self.Kg, self.OCg = self.K // G, geo.OC // G
+        self.w3 = weight.reshape(G, self.OCg, self.Kg)
+        self.args = _kernel_args(geo)
+        self.L = geo.OH * geo.OW
+        # 1x1, stride 1, no padding: a sample's column matrix is the sample itself.
+        self.pointwise = (geo.kh, geo.kw, *geo.stride, *geo.pad_total) == (
+            1,
+            1,
+            1,
+            1,
+            0,
+            0,
+        ) and self.L >= 64
+        per_row = (self.K + geo.OC) * geo.OW * self.dtype.itemsize
+        if self.pointwise:
+            chunk_bytes = 1  # one sample per chunk: no gather or scatter at all
+        self.chunks, self.lanes, self.split = _plan(geo, per_row, chunk_bytes)
+
+    def _whole_sample(self, r0, r1):
+        OH = self.geo.OH
+        return r0 % OH == 0 and r1 - r0 == OH
+
+    def _cols(self, r0, r1, m):
+        if self.pointwise and self._whole_sample(r0, r1):
+            return self.x[r0 // self.geo.OH].reshape(self.K, m)
+        cols = np.empty((self.K, m), dtype=self.dtype)
+        _im2col_rows(self.x, cols, r0, r1, *self.args)
+        return cols
+
+    def forward_chunk(self, r0, r1, bias, out):
+        geo, G, Kg, OCg = self.geo, self.geo.groups, self.Kg, self.OCg
+        m = (r1 - r0) * geo.OW
+        cols = self._cols(r0, r1, m)
+        direct = self._whole_sample(r0, r1)
+        if direct:  # the GEMM writes straight into the output sample
+            res = out[r0 // geo.OH].reshape(geo.OC, m)
+        else:
+            res = np.empty((geo.OC, m), dtype=self.dtype)
+        for g in range(G):
+            np.matmul(self.w3[g], cols[g * Kg : (g + 1) * Kg], out=res[g * OCg : (g + 1) * OCg])
+        if direct:
+            res += bias[:, None]
+        else:
+            _rows_to_nchw(res, out, bias, r0, r1, geo.OH, geo.OW)
+
+    def backward_chunk(self, r0, r1, grad_out, gx, gw, gb, need_x, need_w):
+        geo, G, Kg, OCg = self.geo, self.geo.groups, self.Kg, self.OCg
+        m = (r1 - r0) * geo.OW
+        if self._whole_sample(r0, r1):
+            g_rows = grad_out[r0 // geo.OH].reshape(geo.OC, m)
+            if gb is not None:
+                gb += g_rows.sum(axis=1, dtype=np.float64)
+        else:
+            g_rows = np.empty((geo.OC, m), dtype=self.dtype)
+            _nchw_to_rows(
+                grad_out, g_rows, gb if gb is not None else _NO_SUM, r0, r1, geo.OH, geo.OW
+            )
+        if need_w:
+            cols = self._cols(r0, r1, m)
+            for g in range(G):
+                gw[g] += g_rows[g * OCg : (g + 1) * OCg] @ cols[g * Kg : (g + 1) * Kg].T
+        if need_x:
+            pointwise = self.pointwise and self._whole_sample(r0, r1)
+            if pointwise:  # grad_cols is the gradient of the sample itself
+                gcols = gx[r0 // geo.OH].reshape(self.K, m)
+            else:
+                gcols = np.empty((self.K, m), dtype=self.dtype)
+            for g in range(G):
+                np.matmul(
+                    self.w3[g].T, g_rows[g * OCg : (g + 1) * OCg], out=gcols[g * Kg : (g + 1) * Kg]
+                )
+            if not pointwise:
+                _col2im_rows(gcols, gx, r0, r1, *self.args)
+
+
+_NO_SUM = np.empty(0, dtype=np.float64)
+
+
 def conv2d_forward(
     x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, chunk_bytes=CHUNK_BYTES
 ):
     """conv2d on NumPy arrays (NCHW), PyTorch semantics; returns ``(N, OC, OH, OW)``.
 
     ``out[n, o, p, q] = bias[o] + sum_{c,i,j} w[o, c, i, j] * x_pad[n, g*Cg + c, p*sh + i*dh,
-    q*sw + j*dw]`` with ``g = o // (OC/groups)``.
+    q*sw + j*dw]`` with ``g = o // (OC/groups)``.  ``chunk_bytes`` bounds one chunk's
+    column matrix (see the module docstring).
 
     >>> conv2d_forward(np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2))).tolist()
     [[[[4.0, 4.0], [4.0, 4.0]]]]
@@ -601,24 +725,13 @@ def conv2d_forward(
         dh, dw = geo.dilation
         _depthwise_forward(x, weight, b, out, sh, sw, ph, pw, dh, dw)
         return out
-    G = geo.groups
-    K = geo.C * geo.kh * geo.kw
-    Kg, OCg = K // G, geo.OC // G
-    w2 = weight.reshape(G, OCg, Kg)
-    args = _kernel_args(geo)
-    chunks = _chunks(geo, (K + geo.OC) * geo.OW * dtype.itemsize, chunk_bytes)
-    m_max = max(r1 - r0 for r0, r1 in chunks) * geo.OW
-    # One workspace for all chunks: allocating per chunk would page-fault it in again.
-    cols_buf = np.empty(K * m_max, dtype=dtype)
-    res_buf = np.empty(geo.OC * m_max, dtype=dtype)
-    for r0, r1 in chunks:
-        m = (r1 - r0) * geo.OW
-        cols = cols_buf[: K * m].reshape(K, m)
-        res = res_buf[: geo.OC * m].reshape(geo.OC, m)
-        _im2col_rows(x, cols, r0, r1, *args)
-        for g in range(G):
-            np.matmul(w2[g], cols[g * Kg : (g + 1) * Kg], out=res[g * OCg : (g + 1) * OCg])
-        _rows_to_nchw(res, out, b, r0, r1, geo.OH, geo.OW)
+    conv = _Conv(geo, x, weight, chunk_bytes)
+
+    def lane(i):
+        for r0, r1 in conv.chunks[slice(*conv.lanes[i])]:
+            conv.forward_chunk(r0, r1, b, out)
+
+    run_chunks(lane, len(conv.lanes))
     return out
 
 
@@ -653,46 +766,47 @@ def conv2d_backward(
     expected = (geo.N, geo.OC, geo.OH, geo.OW)
     if grad_out.shape != expected:
         raise ValueError(f"grad_out must have shape {expected}, got {grad_out.shape}")
+    if not (need_input or need_weight or need_bias):
+        return None, None, None
     dtype = x.dtype
     if _is_depthwise(geo):
         return _depthwise_backward(grad_out, x, weight, geo, need_input, need_weight, need_bias)
-    G = geo.groups
-    K = geo.C * geo.kh * geo.kw
-    Kg, OCg = K // G, geo.OC // G
-    w2 = weight.reshape(G, OCg, Kg)
+    if not (need_input or need_weight):
+        gb = grad_out.sum(axis=(0, 2, 3), dtype=np.float64).astype(dtype)
+        return None, None, gb
+    conv = _Conv(geo, x, weight, chunk_bytes)
     gx = np.zeros(x.shape, dtype=dtype) if need_input else None
-    gw = np.zeros((G, OCg, Kg), dtype=dtype) if need_weight else None
-    gb_acc = np.zeros(geo.OC if need_bias else 0, dtype=np.float64)
-    if not (need_input or need_weight or need_bias):
-        return None, None, None
-    args = _kernel_args(geo)
-    per_row = (geo.OC + (K if need_input or need_weight else 0)) * geo.OW * dtype.itemsize
-    chunks = _chunks(geo, per_row, chunk_bytes)
-    m_max = max(r1 - r0 for r0, r1 in chunks) * geo.OW
-    rows_buf = np.empty(geo.OC * m_max, dtype=dtype)
-    # cols (for grad_weight) and grad_cols (for grad_input) share one buffer in turn.
-    cols_buf = np.empty(K * m_max if need_input or need_weight else 0, dtype=dtype)
-    gw_part = np.empty((OCg, Kg), dtype=dtype) if need_weight else None
-    for r0, r1 in chunks:
-        m = (r1 - r0) * geo.OW
-        g_rows = rows_buf[: geo.OC * m].reshape(geo.OC, m)
-        _nchw_to_rows(grad_out, g_rows, gb_acc, r0, r1, geo.OH, geo.OW)
-        if not (need_input or need_weight):
-            continue
-        cols = cols_buf[: K * m].reshape(K, m)
-        if need_weight:
-            _im2col_rows(x, cols, r0, r1, *args)
-            for g in range(G):
-                np.matmul(
-                    g_rows[g * OCg : (g + 1) * OCg], cols[g * Kg : (g + 1) * Kg].T, out=gw_part
-                )
-                gw[g] += gw_part
-        if need_input:
-            for g in range(G):
-                np.matmul(w2[g].T, g_rows[g * OCg : (g + 1) * OCg], out=cols[g * Kg : (g + 1) * Kg])
-            _col2im_rows(cols, gx, r0, r1, *args)
-    gw = gw.reshape(weight.shape) if need_weight else None
-    gb = gb_acc.astype(dtype) if need_bias else None
+    n_lanes = len(conv.lanes)
+    # One partial per lane, summed in lane order: the same sums with any thread count.
+    gw_parts = [
+        np.zeros((geo.groups, conv.OCg, conv.Kg), dtype=dtype) if need_weight else None
+        for _ in range(n_lanes)
+    ]
+    gb_parts = [np.zeros(geo.OC, dtype=np.float64) if need_bias else None for _ in range(n_lanes)]
+
+    def lane(i):
+        for r0, r1 in conv.chunks[slice(*conv.lanes[i])]:
+            conv.backward_chunk(
+                r0, r1, grad_out, gx, gw_parts[i], gb_parts[i], need_input, need_weight
+            )
+
+    if conv.split:  # lanes inside samples: neighbouring lanes' col2im may overlap
+        evens, odds = range(0, n_lanes, 2), range(1, n_lanes, 2)
+        run_chunks(lambda i: lane(evens[i]), len(evens))
+        run_chunks(lambda i: lane(odds[i]), len(odds))
+    else:
+        run_chunks(lane, n_lanes)
+    gw = gb = None
+    if need_weight:
+        gw = gw_parts[0]
+        for part in gw_parts[1:]:
+            gw += part
+        gw = gw.reshape(weight.shape)
+    if need_bias:
+        gb = gb_parts[0]
+        for part in gb_parts[1:]:
+            gb += part
+        gb = gb.astype(dtype)
     return gx, gw, gb
 
 

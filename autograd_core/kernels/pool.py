@@ -190,7 +190,7 @@ def _valid_range(out_size, in_size, offset, stride):
     return lo, hi
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def _max_pool_forward(x, out, argmax, kh, kw, sh, sw, ph, pw):
     # The window loops are outside the loop over a whole output row, so the compare and
     # select run along ow (branch-free, vectorisable) instead of per window.  Every
@@ -226,7 +226,7 @@ def _max_pool_forward(x, out, argmax, kh, kw, sh, sw, ph, pw):
                         af[_u(o0 + ow)] = pos if take else af[_u(o0 + ow)]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def _max_pool_2x2_forward(x, out, argmax):
     # The common kernel 2, stride 2, no padding: unrolled, no bounds arithmetic.
     N, C, H, W = x.shape
@@ -260,7 +260,7 @@ def _max_pool_2x2_forward(x, out, argmax):
                 af[_u(o0 + oh * OW + ow)] = best_at
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def _max_pool_backward(grad_out, argmax, grad_x):
     N, C, H, W = grad_x.shape
     OH, OW = grad_out.shape[2], grad_out.shape[3]
@@ -294,7 +294,7 @@ def _avg_window(oh, ow, kh, kw, sh, sw, ph, pw, H, W, count_include_pad):
     return h_start, h_end, w_start, w_end, size
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def _avg_pool_forward(x, out, kh, kw, sh, sw, ph, pw, count_include_pad):
     # Row-at-a-time like max pooling; sums in float64 (PyTorch's CPU accumulator type).
     N, C, H, W = x.shape
@@ -324,7 +324,7 @@ def _avg_pool_forward(x, out, kh, kw, sh, sw, ph, pw, count_include_pad):
                 of[_u(o0 + ow)] = acc[ow] / size if he > hs and we > ws else 0.0
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def _avg_pool_backward(grad_out, grad_x, kh, kw, sh, sw, ph, pw, count_include_pad):
     N, C, H, W = grad_x.shape
     OH, OW = grad_out.shape[2], grad_out.shape[3]
@@ -354,7 +354,7 @@ def _avg_pool_backward(grad_out, grad_x, kh, kw, sh, sw, ph, pw, count_include_p
                         xf[_u(base + ow * sw)] += share[ow]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def _adaptive_avg_forward(x, out):
     N, C, H, W = x.shape
     OH, OW = out.shape[2], out.shape[3]
@@ -376,7 +376,7 @@ def _adaptive_avg_forward(x, out):
                 of[_u(o0 + oh * OW + ow)] = total / ((he - hs) * (we - ws))
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def _adaptive_avg_backward(grad_out, grad_x):
     N, C, H, W = grad_x.shape
     OH, OW = grad_out.shape[2], grad_out.shape[3]

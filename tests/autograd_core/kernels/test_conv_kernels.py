@@ -109,6 +109,21 @@ def test_conv_matches_reference(dtype, N, C, H, W, OC, k, stride, padding, dilat
     _check_against_reference(x, w, b, stride, padding, dilation, groups)
 
 
+@pytest.mark.parametrize(
+    "N,C,H,W,OC,k,stride,padding,groups",
+    [
+        (3, 4, 9, 8, 6, (1, 1), 1, 0, 2),  # grouped 1x1: GEMMs on the samples themselves
+        (1, 3, 11, 9, 4, (3, 3), 1, 1, 1),  # batch 1: lanes split the sample's rows
+        (2, 2, 13, 5, 3, (5, 3), (2, 1), 2, 1),  # batch 2, tall kernel, stride 2
+        (11, 2, 6, 6, 3, (3, 3), 1, 0, 1),  # more samples than lanes
+    ],
+)
+def test_default_chunking_paths(N, C, H, W, OC, k, stride, padding, groups):
+    rng = np.random.default_rng(10)
+    x, w, b = _case(rng, N, C, H, W, OC, k[0], k[1], groups, np.float64)
+    _check_against_reference(x, w, b, stride, padding, 1, groups)
+
+
 @pytest.mark.parametrize("chunk_bytes", [1, 200, 5000])
 def test_chunking_inside_and_across_samples(chunk_bytes):
     # Tiny budgets split the flattened (n, oh) rows inside samples, not just between.
@@ -260,19 +275,29 @@ def _two_threads_or_skip():
         pytest.skip("Numba was started with a single thread")
 
 
-@pytest.mark.parametrize("groups,C,OC", [(1, 6, 8), (2, 6, 8), (6, 6, 12)])
-def test_bit_identical_with_one_and_two_threads(groups, C, OC):
+@pytest.mark.parametrize(
+    "N,groups,C,OC,k,chunk_bytes",
+    [
+        (5, 1, 6, 8, 3, 3000),
+        (5, 2, 6, 8, 3, K.CHUNK_BYTES),
+        (5, 6, 6, 12, 3, K.CHUNK_BYTES),  # depthwise
+        (1, 1, 4, 8, 3, K.CHUNK_BYTES),  # batch 1: two phases of lanes
+        (20, 1, 8, 16, 1, K.CHUNK_BYTES),  # pointwise, more samples than lanes
+    ],
+)
+def test_bit_identical_with_one_and_two_threads(N, groups, C, OC, k, chunk_bytes):
     _two_threads_or_skip()
     rng = np.random.default_rng(8)
-    x, w, b = _case(rng, 5, C, 13, 11, OC, 3, 3, groups, np.float32)
-    go = rng.standard_normal((5, OC, 13, 11)).astype(np.float32)
+    x, w, b = _case(rng, N, C, 13, 11, OC, k, k, groups, np.float32)
+    pad = k // 2
+    go = rng.standard_normal((N, OC, 13, 11)).astype(np.float32)
     results = []
     before = numba.get_num_threads()
     try:
         for threads in (1, 2):
             numba.set_num_threads(threads)
-            out = K.conv2d_forward(x, w, b, 1, 1, 1, groups, chunk_bytes=3000)
-            grads = K.conv2d_backward(go, x, w, 1, 1, 1, groups, chunk_bytes=3000)
+            out = K.conv2d_forward(x, w, b, 1, pad, 1, groups, chunk_bytes=chunk_bytes)
+            grads = K.conv2d_backward(go, x, w, 1, pad, 1, groups, chunk_bytes=chunk_bytes)
             results.append((out,) + grads)
     finally:
         numba.set_num_threads(before)
