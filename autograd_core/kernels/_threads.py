@@ -15,10 +15,10 @@ a chunk's data stays in one core's cache.
 
 The BLAS thread count is process-wide, so it is lowered to 1 while chunks run and
 restored afterwards (reference-counted, so concurrent callers cannot leave it at 1).
-Where the BLAS library cannot be controlled (it is not OpenBLAS, or not found), or only
-one thread is allowed, the chunks run one after the other on the calling thread with
-multi-threaded kernels and BLAS instead.  Either way every chunk computes the same
-thing, so results do not depend on which thread ran it.
+Where the BLAS library cannot be controlled (it is not OpenBLAS, or not found), the
+chunks run one after the other on the calling thread, with multi-threaded BLAS and
+single-threaded kernels (never the two pools taking turns).  Either way every chunk
+computes the same thing, so results do not depend on which thread ran it.
 """
 
 from __future__ import annotations
@@ -136,9 +136,18 @@ def run_chunks(fn, n_tasks):
     Tasks must be independent (they write disjoint memory).  Exceptions propagate.
     """
     threads = numba.get_num_threads()
-    if threads <= 1 or n_tasks <= 1 or not blas_threads_controllable():
+    if threads <= 1 or n_tasks <= 1:
         for i in range(n_tasks):
             fn(i)
+        return
+    if not blas_threads_controllable():
+        # Multi-threaded BLAS, single-threaded kernels: the two pools never alternate.
+        numba.set_num_threads(1)
+        try:
+            for i in range(n_tasks):
+                fn(i)
+        finally:
+            numba.set_num_threads(threads)
         return
     threads = min(threads, n_tasks)
     counter = itertools.count()

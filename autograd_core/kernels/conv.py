@@ -638,7 +638,7 @@ class _Conv:
         ) and self.L >= 64
         per_row = (self.K + geo.OC) * geo.OW * self.dtype.itemsize
         if self.pointwise:
-            chunk_bytes = 1  # one sample per chunk: no gather or scatter at all
+            chunk_bytes = per_row * geo.OH  # one sample per chunk: no gather, no scatter
         self.chunks, self.lanes, self.split = _plan(geo, per_row, chunk_bytes)
 
     def _whole_sample(self, r0, r1):

@@ -192,38 +192,55 @@ def _valid_range(out_size, in_size, offset, stride):
 
 @njit(cache=True, nogil=True, parallel=True)
 def _max_pool_forward(x, out, argmax, kh, kw, sh, sw, ph, pw):
-    # The window loops are outside the loop over a whole output row, so the compare and
-    # select run along ow (branch-free, vectorisable) instead of per window.  Every
-    # output still visits its window in row-major order, so ties and NaNs resolve as in
-    # PyTorch: strict '>' keeps the first maximum, a NaN always wins.
+    # Separable: first the max of every input row's horizontal windows, then the max of
+    # kh of those down each output column.  The vertical pass runs along contiguous rows
+    # (branch-free selects, vectorised); the horizontal one is short scalar chains.
+    # Row-major "first maximum wins" survives the split: each row keeps its first
+    # maximum, rows are merged top to bottom with a strict '>'.  A NaN always wins
+    # (PyTorch's rule), the last one in row-major order, in both passes.
     N, C, H, W = x.shape
     OH, OW = out.shape[2], out.shape[3]
     xf = x.ravel()
     of = out.ravel()
     af = argmax.ravel()
     for plane in prange(N * C):
+        row_max = np.empty(H * OW, dtype=x.dtype)
+        row_arg = np.empty(H * OW, dtype=np.int32)
         x0 = plane * H * W
-        for oh in range(OH):
-            o0 = (plane * OH + oh) * OW
-            h_start = oh * sh - ph
-            h_first = max(h_start, 0)
+        for h in range(H):
+            src = x0 + h * W
+            dst = h * OW
             for ow in range(OW):
-                of[_u(o0 + ow)] = -np.inf
-                af[_u(o0 + ow)] = h_first * W + max(ow * sw - pw, 0)
-            for i in range(kh):
-                h = h_start + i
-                if h < 0 or h >= H:
-                    continue
-                for j in range(kw):
-                    lo, hi = _valid_range(OW, W, j - pw, sw)
-                    base = h * W + j - pw
-                    for ow in range(lo, hi):
-                        pos = base + ow * sw
-                        v = xf[_u(x0 + pos)]
-                        cur = of[_u(o0 + ow)]
-                        take = (v > cur) | (v != v)
-                        of[_u(o0 + ow)] = v if take else cur
-                        af[_u(o0 + ow)] = pos if take else af[_u(o0 + ow)]
+                w_start = ow * sw - pw
+                w_end = min(w_start + kw, W)
+                w_start = max(w_start, 0)
+                best = xf[_u(src + w_start)]
+                best_at = w_start
+                for w in range(w_start + 1, w_end):
+                    v = xf[_u(src + w)]
+                    take = (v > best) | (v != v)
+                    best = v if take else best
+                    best_at = w if take else best_at
+                row_max[_u(dst + ow)] = best
+                row_arg[_u(dst + ow)] = best_at
+        o0 = plane * OH * OW
+        for oh in range(OH):
+            h_start = oh * sh - ph
+            h_end = min(h_start + kh, H)
+            h_start = max(h_start, 0)
+            d = o0 + oh * OW
+            s = h_start * OW
+            for ow in range(OW):
+                of[_u(d + ow)] = row_max[_u(s + ow)]
+                af[_u(d + ow)] = h_start * W + row_arg[_u(s + ow)]
+            for h in range(h_start + 1, h_end):
+                s = h * OW
+                for ow in range(OW):
+                    v = row_max[_u(s + ow)]
+                    cur = of[_u(d + ow)]
+                    take = (v > cur) | (v != v)
+                    of[_u(d + ow)] = v if take else cur
+                    af[_u(d + ow)] = h * W + row_arg[_u(s + ow)] if take else af[_u(d + ow)]
 
 
 @njit(cache=True, nogil=True, parallel=True)
