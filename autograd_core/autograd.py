@@ -116,13 +116,16 @@ def _run(roots, seeds, retain_graph: bool, op: str, wanted=None) -> dict:
     ``retain_grad()``, and of every tensor listed in ``wanted``.
     """
     order = topological_order(roots)
+    # Check the whole graph before computing anything, so an error changes no .grad.
     for tensor in order:
-        if tensor._ctx.freed:
+        ctx = tensor._ctx
+        if ctx.freed:
             raise RuntimeError(
                 "backward: trying to backward through the graph a second time (through "
-                f"{tensor._ctx.name}); the first backward() freed the arrays it saved. "
+                f"{ctx.name}); the first backward() freed the arrays it saved. "
                 "Pass retain_graph=True to the first backward() to run it again."
             )
+        ctx.check_versions()
     wanted = wanted or set()
     grads = {}
     owned = set()  # ids whose gradient array was created here (safe to add into in place)

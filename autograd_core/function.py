@@ -71,14 +71,15 @@ class Context:
         For each positional input, whether a gradient is wanted for it.
     """
 
-    __slots__ = ("fn", "inputs", "options", "needs_input_grad", "_saved", "freed", "__dict__",
-                 "__weakref__")
+    __slots__ = ("fn", "inputs", "options", "needs_input_grad", "versions", "_saved", "freed",
+                 "__dict__", "__weakref__")
 
-    def __init__(self, fn, inputs, options, needs_input_grad):
+    def __init__(self, fn, inputs, options, needs_input_grad, versions=None):
         self.fn = fn
         self.inputs = inputs
         self.options = options
         self.needs_input_grad = needs_input_grad
+        self.versions = versions  # each Tensor input's _version at forward time
         self._saved = ()
         self.freed = False
 
@@ -101,6 +102,25 @@ class Context:
     def parents(self):
         """The inputs that are Tensors (constants are not part of the graph)."""
         return tuple(x for x in self.inputs if isinstance(x, Tensor))
+
+    def check_versions(self):
+        """Raise if an input whose array was saved for backward changed in place since.
+
+        Each in-place change of a Tensor (``+=``, ``t[i] = v``, an optimizer step, ...)
+        bumps its ``_version``; a saved array that changed would give wrong gradients.
+        """
+        if self.versions is None:
+            return
+        for i, (x, version) in enumerate(zip(self.inputs, self.versions)):
+            if version is not None and x._version != version and any(
+                    saved is x._data for saved in self._saved):
+                raise RuntimeError(
+                    f"backward: input {i} of {self.name} (shape {x.shape}) was modified in "
+                    f"place after the forward pass (it is at version {x._version}, the "
+                    f"graph saved version {version}), so its gradients would be wrong. Make "
+                    "in-place changes (e.g. optimizer.step()) after backward(), or use an "
+                    "out-of-place op."
+                )
 
     def free(self):
         """Drop what was saved for backward; the graph's structure stays (for drawing)."""
@@ -143,9 +163,10 @@ class Function:
         record = requires_grad and _state.enabled
         if record:
             needs = tuple(isinstance(x, Tensor) and x._requires_grad for x in inputs)
+            versions = tuple(x._version if isinstance(x, Tensor) else None for x in inputs)
+            ctx = Context(cls, inputs, options, needs, versions)
         else:
-            needs = (False,) * len(inputs)
-        ctx = Context(cls, inputs, options, needs)
+            ctx = Context(cls, inputs, options, (False,) * len(inputs))
         try:
             data = cls.forward(ctx, *arrays, **options)
         except ValueError as error:
@@ -157,7 +178,9 @@ class Function:
         if type(data) is not np.ndarray:
             data = np.asarray(data)
         out = Tensor._make(data)
-        if record:
+        # Only floating-point results are differentiable (a cast to int or bool ends the
+        # graph, as in PyTorch).
+        if record and data.dtype.kind == "f":
             out._ctx = ctx
             out._requires_grad = True
         return out

@@ -12,6 +12,7 @@ False
 """
 
 import functools
+import inspect
 import threading
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled"]
@@ -31,10 +32,73 @@ def is_grad_enabled() -> bool:
     return _state.enabled
 
 
+def _with_mode(fn, mode: bool):
+    """``fn`` wrapped so that its body runs with grad mode ``mode``.
+
+    A generator function gets the mode each time it resumes and the caller's mode back
+    each time it yields, so code between ``next()`` calls is unaffected.
+    """
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def generator_wrapper(*args, **kwargs):
+            previous = _state.enabled
+            _state.enabled = mode
+            try:
+                gen = fn(*args, **kwargs)
+                value = next(gen)
+            except StopIteration as stop:
+                return stop.value
+            finally:
+                _state.enabled = previous
+            while True:
+                try:
+                    sent = yield value
+                except GeneratorExit:
+                    gen.close()
+                    raise
+                except BaseException as error:  # noqa: BLE001 - forwarded into the generator
+                    previous = _state.enabled
+                    _state.enabled = mode
+                    try:
+                        value = gen.throw(error)
+                    except StopIteration as stop:
+                        return stop.value
+                    finally:
+                        _state.enabled = previous
+                    continue
+                previous = _state.enabled
+                _state.enabled = mode
+                try:
+                    value = gen.send(sent)
+                except StopIteration as stop:
+                    return stop.value
+                finally:
+                    _state.enabled = previous
+
+        return generator_wrapper
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        previous = _state.enabled
+        _state.enabled = mode
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _state.enabled = previous
+
+    return wrapper
+
+
 class _GradModeContext:
-    """Base for context managers that also work as decorators."""
+    """Base for context managers that also work as decorators (with or without ())."""
 
     _mode: bool
+
+    def __new__(cls, *args):
+        # `@no_grad` without parentheses: the class is called with the function itself
+        if len(args) == 1 and callable(args[0]) and cls is not set_grad_enabled:
+            return _with_mode(args[0], cls._mode)
+        return super().__new__(cls)
 
     def __enter__(self):
         self._previous = _state.enabled
@@ -46,18 +110,7 @@ class _GradModeContext:
         return False
 
     def __call__(self, fn):
-        mode = self._mode
-
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            previous = _state.enabled
-            _state.enabled = mode
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                _state.enabled = previous
-
-        return wrapper
+        return _with_mode(fn, self._mode)
 
 
 class no_grad(_GradModeContext):
@@ -85,3 +138,8 @@ class set_grad_enabled(_GradModeContext):
 
     def __enter__(self):
         return self
+
+    def __call__(self, fn):
+        # used as a decorator: undo the switch made by __init__, apply it per call
+        _state.enabled = self._previous
+        return _with_mode(fn, self._mode)

@@ -74,7 +74,7 @@ class Tensor:
     """
 
     __slots__ = ("_data", "_grad", "_requires_grad", "_ctx", "name", "_retains_grad",
-                 "__weakref__")
+                 "_version", "__weakref__")
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
         self._data = _to_array(data, dtype)
@@ -83,6 +83,7 @@ class Tensor:
         self._ctx = None
         self.name = name
         self._retains_grad = False
+        self._version = 0  # bumped by every in-place change (see Context.check_versions)
         if requires_grad:
             self.requires_grad_(True)
 
@@ -96,6 +97,7 @@ class Tensor:
         t._ctx = None
         t.name = None
         t._retains_grad = False
+        t._version = 0
         return t
 
     # ----------------------------------------------------------------- attributes
@@ -298,22 +300,37 @@ class Tensor:
     def retains_grad(self) -> bool:
         return self._retains_grad
 
-    # ----------------------------------------------------------------- in place (no graph)
+    # ----------------------------------------------------------------- in place
+    # In-place changes bump ``_version``; backward refuses to use an array that was
+    # saved for it and changed since (see Context.check_versions). A leaf that requires
+    # grad may only change in place under ``no_grad()`` (e.g. a hand-written SGD step).
     def _check_in_place(self, op):
         if self._requires_grad and _state.enabled:
             raise RuntimeError(
                 f"{op}: in-place change of a tensor that requires grad; wrap it in "
-                "`with no_grad():` (e.g. for initialisation) or use an out-of-place op"
+                "`with no_grad():` (e.g. for initialisation or a manual update) or use an "
+                "out-of-place op"
             )
+
+    def _writable_data(self, op) -> np.ndarray:
+        data = self._data
+        if not data.flags.writeable:
+            raise ValueError(
+                f"{op}: this tensor's array is read-only (e.g. the result of expand()); "
+                "make a copy first"
+            )
+        return data
 
     def zero_(self):
         self._check_in_place("zero_")
-        self._data[...] = 0
+        self._writable_data("zero_")[...] = 0
+        self._version += 1
         return self
 
     def fill_(self, value):
         self._check_in_place("fill_")
-        self._data[...] = value
+        self._writable_data("fill_")[...] = _unwrap(value)
+        self._version += 1
         return self
 
     def copy_(self, source):
@@ -321,16 +338,82 @@ class Tensor:
         self._check_in_place("copy_")
         source = _unwrap(source)
         try:
-            np.copyto(self._data, np.broadcast_to(source, self._data.shape), casting="unsafe")
+            np.copyto(self._writable_data("copy_"), np.broadcast_to(source, self._data.shape),
+                      casting="unsafe")
         except ValueError:
             raise ShapeError(
                 f"copy_: cannot copy shape {np.shape(source)} into shape {self.shape}"
             ) from None
+        self._version += 1
         return self
 
     def __setitem__(self, index, value):
-        self._check_in_place("__setitem__")
-        self._data[_normalize_index(index)] = _unwrap(value)
+        """``t[index] = value``. When ``value`` requires grad (grad mode on), ``t``
+        becomes the output of a ``SetItem`` node, so gradients reach both the old
+        contents of ``t`` (outside ``index``) and ``value``, as in PyTorch."""
+        index = _normalize_index(index)
+        value_grad = isinstance(value, Tensor) and value._requires_grad
+        if _state.enabled and (self._requires_grad or value_grad):
+            if self._ctx is None and self._requires_grad:
+                self._check_in_place("__setitem__")
+            old = Tensor._make(self._data)  # the tensor as it was: keeps the old node
+            old._ctx, old._requires_grad, old.name = self._ctx, self._requires_grad, self.name
+            old._version = self._version
+            result = _mv.SetItem.apply(old, value, index=index)
+            self._data, self._ctx = result._data, result._ctx
+            self._requires_grad = result._requires_grad
+        else:
+            data = self._writable_data("__setitem__")
+            try:
+                data[index] = _unwrap(value)
+            except ValueError as error:
+                raise ShapeError(
+                    f"__setitem__: cannot assign shape {np.shape(_unwrap(value))} to "
+                    f"index {index!r} of a tensor of shape {self.shape}: {error}"
+                ) from None
+        self._version += 1
+
+    def _in_place(self, other, op_class, ufunc, symbol):
+        """``self <symbol>= other``: in place when no graph is involved, else as
+        ``self = self <symbol> other`` (the name is rebound to a new node)."""
+        other_grad = isinstance(other, Tensor) and other._requires_grad
+        if _state.enabled and (self._requires_grad or other_grad):
+            if self._ctx is None and self._requires_grad:
+                raise RuntimeError(
+                    f"{symbol}=: a leaf tensor that requires grad cannot be changed in place "
+                    "while grad mode is on; do manual updates under `with no_grad():`, e.g. "
+                    "`with no_grad(): p -= lr * p.grad`"
+                )
+            return op_class.apply(self, other)
+        other_data = _unwrap(other)
+        data = self._writable_data(f"{symbol}=")
+        try:
+            ufunc(data, other_data, out=data, casting="same_kind")
+        except TypeError:
+            raise DTypeError(
+                f"{symbol}=: the result of {self.dtype} {symbol} "
+                f"{np.result_type(other_data)} cannot be stored in place in a "
+                f"{self.dtype} tensor"
+            ) from None
+        except ValueError:
+            raise ShapeError(
+                f"{symbol}=: cannot update shape {self.shape} in place with shape "
+                f"{np.shape(other_data)} (the result would have another shape)"
+            ) from None
+        self._version += 1
+        return self
+
+    def __iadd__(self, other):
+        return self._in_place(other, _ew.Add, np.add, "+")
+
+    def __isub__(self, other):
+        return self._in_place(other, _ew.Sub, np.subtract, "-")
+
+    def __imul__(self, other):
+        return self._in_place(other, _ew.Mul, np.multiply, "*")
+
+    def __itruediv__(self, other):
+        return self._in_place(other, _ew.Div, np.true_divide, "/")
 
     # ----------------------------------------------------------------- arithmetic
     def __add__(self, other):
@@ -730,6 +813,7 @@ def _with_indices(out, source, dim, keepdim, pick):
     result = object.__new__(_ReductionResult)
     result._data, result._grad, result._ctx = out._data, None, out._ctx
     result._requires_grad, result.name, result._retains_grad = out._requires_grad, None, False
+    result._version = 0
     result.indices = _arg_extreme(source, dim, keepdim, pick, "max")
     return result
 

@@ -79,6 +79,7 @@ def _fill(tensor: Tensor, values) -> Tensor:
     data = tensor._data
     if data.flags.writeable:
         np.copyto(data, values, casting="unsafe")
+        tensor._version += 1
     else:
         tensor._data = np.array(np.broadcast_to(values, data.shape), dtype=data.dtype)
     return tensor

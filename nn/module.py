@@ -596,6 +596,7 @@ class Module:
                     target._data = np.array(value, dtype=target._data.dtype)
                 elif target._data.flags.writeable:
                     np.copyto(target._data, value, casting="unsafe")
+                    target._version += 1
                 else:
                     target._data = np.array(value, dtype=target._data.dtype)
         return IncompatibleKeys(missing, unexpected)

@@ -43,6 +43,7 @@ class Parameter(Tensor):
             self._ctx = None
             self.name = name
             self._retains_grad = False
+            self._version = 0
             if requires_grad:
                 self.requires_grad_(True)
         else:

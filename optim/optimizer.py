@@ -262,6 +262,9 @@ class Optimizer:
                 loss = closure()
         for group in self.param_groups:
             self._update_group(group)
+            for p in group["params"]:
+                if p._grad is not None:
+                    p._version += 1  # changed in place: graphs that saved it must not use it
         return loss
 
     def _update_group(self, group: dict):

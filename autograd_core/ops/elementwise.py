@@ -1,7 +1,9 @@
 """Elementwise ops: arithmetic, math functions, activations, comparisons' relatives.
 
 Each class is one forward/backward pair; the derivative is written next to the op.
-Inputs broadcast as in NumPy; backward may return gradients in the broadcast shape,
+Inputs broadcast as in NumPy and promote as in PyTorch (``_dtypes.promote``: a float32
+tensor stays float32 next to a NumPy float64 scalar; integer inputs of float functions
+give float32); backward may return gradients in the broadcast shape,
 and the engine sums them back to each input's shape (``ops._shapes.unbroadcast``).
 Where the derivative is cheapest from the output (exp, sqrt, tanh, sigmoid), the
 output is what ``forward`` saves.
@@ -16,6 +18,7 @@ output is what ``forward`` saves.
 import numpy as np
 
 from autograd_core.function import Function
+from autograd_core.ops._dtypes import promote, to_float
 
 __all__ = [
     "Add", "Sub", "Mul", "Div", "Neg", "Pow", "Exp", "Log", "Sqrt", "Abs", "Sin", "Cos",
@@ -28,6 +31,7 @@ class Add(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        a, b = promote(a, b)
         return a + b
 
     @staticmethod
@@ -40,6 +44,7 @@ class Sub(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        a, b = promote(a, b)
         return a - b
 
     @staticmethod
@@ -52,6 +57,7 @@ class Mul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        a, b = promote(a, b)
         ctx.save_for_backward(a, b)
         return a * b
 
@@ -67,6 +73,8 @@ class Div(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        a, b = promote(a, b)
+        a, b = to_float(a), to_float(b)  # true division of integers gives float32
         out = a / b
         ctx.save_for_backward(b, out)
         return out
@@ -97,6 +105,7 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        a, b = promote(a, b)
         out = np.power(a, b)
         ctx.save_for_backward(a, b, out)
         return out
@@ -125,7 +134,7 @@ class Exp(Function):
 
     @staticmethod
     def forward(ctx, a):
-        out = np.exp(a)
+        out = np.exp(to_float(a))
         ctx.save_for_backward(out)
         return out
 
@@ -140,6 +149,7 @@ class Log(Function):
 
     @staticmethod
     def forward(ctx, a):
+        a = to_float(a)
         ctx.save_for_backward(a)
         return np.log(a)
 
@@ -154,7 +164,7 @@ class Sqrt(Function):
 
     @staticmethod
     def forward(ctx, a):
-        out = np.sqrt(a)
+        out = np.sqrt(to_float(a))
         ctx.save_for_backward(out)
         return out
 
@@ -183,6 +193,7 @@ class Sin(Function):
 
     @staticmethod
     def forward(ctx, a):
+        a = to_float(a)
         ctx.save_for_backward(a)
         return np.sin(a)
 
@@ -197,6 +208,7 @@ class Cos(Function):
 
     @staticmethod
     def forward(ctx, a):
+        a = to_float(a)
         ctx.save_for_backward(a)
         return np.cos(a)
 
@@ -211,7 +223,7 @@ class Tanh(Function):
 
     @staticmethod
     def forward(ctx, a):
-        out = np.tanh(a)
+        out = np.tanh(to_float(a))
         ctx.save_for_backward(out)
         return out
 
@@ -235,7 +247,7 @@ class Sigmoid(Function):
 
     @staticmethod
     def forward(ctx, a):
-        out = sigmoid(a)
+        out = sigmoid(to_float(a))
         ctx.save_for_backward(out)
         return out
 
@@ -285,6 +297,7 @@ class Maximum(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        a, b = promote(a, b)
         ctx.save_for_backward(a, b)
         return np.maximum(a, b)
 
@@ -301,6 +314,7 @@ class Minimum(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        a, b = promote(a, b)
         ctx.save_for_backward(a, b)
         return np.minimum(a, b)
 
@@ -318,6 +332,7 @@ class Where(Function):
     @staticmethod
     def forward(ctx, cond, a, b):
         cond = np.asarray(cond, dtype=bool)
+        a, b = promote(a, b)
         ctx.save_for_backward(cond)
         return np.where(cond, a, b)
 

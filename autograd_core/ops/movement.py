@@ -17,7 +17,8 @@ import numpy as np
 from autograd_core.function import Function
 from autograd_core.ops._shapes import unbroadcast
 
-__all__ = ["Reshape", "Permute", "Expand", "GetItem", "Cat", "Stack", "is_basic_index"]
+__all__ = ["Reshape", "Permute", "Expand", "GetItem", "SetItem", "Cat", "Stack",
+           "is_basic_index"]
 
 
 class Reshape(Function):
@@ -88,6 +89,30 @@ class GetItem(Function):
         else:
             np.add.at(grad_x, index, grad)
         return grad_x
+
+
+class SetItem(Function):
+    """y = x with y[index] = v (``x[index] = v`` on a tensor in a graph).
+
+    dL/dx = dL/dy with zeros at ``index`` (those elements were overwritten);
+    dL/dv = dL/dy[index] (summed back to v's shape where v was broadcast).
+    """
+
+    @staticmethod
+    def forward(ctx, x, value, *, index):
+        out = np.array(x, copy=True)  # never the saved array: other nodes may hold it
+        out[index] = value
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        index = ctx.options["index"]
+        need_x, need_value = ctx.needs_input_grad
+        grad_x = None
+        if need_x:
+            grad_x = np.array(grad, copy=True)
+            grad_x[index] = 0
+        return grad_x, (grad[index] if need_value else None)
 
 
 class Cat(Function):

@@ -80,7 +80,8 @@ def _extreme_backward(ctx, grad, pick):
         grad_x = np.zeros(x.shape, dtype=grad.dtype)
         np.put_along_axis(grad_x, index, grad_keep, axis=axis)
         return grad_x
-    hits = x == out_keep
+    # A NaN is the maximum of anything it is in (as in PyTorch): it gets the gradient.
+    hits = (x == out_keep) | (np.isnan(x) & np.isnan(out_keep))
     counts = np.sum(hits, axis=dim, keepdims=True)
     return grad_keep * hits / counts
 
@@ -137,8 +138,9 @@ class Var(Function):
         (centered,) = ctx.saved_tensors
         dim, keepdim = ctx.options["dim"], ctx.options["keepdim"]
         grad = grad if keepdim or dim is None else np.expand_dims(grad, dim)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return grad * (2 / ctx.dof) * centered
+        # n - correction = 0 (one value, unbiased): nan, as PyTorch, not ZeroDivisionError
+        scale = 2 / ctx.dof if ctx.dof else np.nan
+        return grad * scale * centered
 
 
 def _stable_max(x: np.ndarray, dim) -> np.ndarray:
@@ -163,7 +165,11 @@ class LogSumExp(Function):
         x, out_keep = ctx.saved_tensors
         dim, keepdim = ctx.options["dim"], ctx.options["keepdim"]
         grad = grad if keepdim or dim is None else np.expand_dims(grad, dim)
-        return grad * np.exp(x - out_keep)
+        # a slice of only -inf has logsumexp -inf and weights exp(-inf - -inf) = nan;
+        # its elements have no influence, so their gradient is 0 (as PyTorch)
+        with np.errstate(invalid="ignore"):
+            weights = np.exp(x - out_keep)
+        return grad * np.where(np.isneginf(out_keep), 0, weights)
 
 
 class Softmax(Function):

@@ -28,6 +28,7 @@ import ast
 
 import numpy as np
 
+from autograd_core.ops import _dtypes, elementwise
 from autograd_core.tensor import Tensor
 from autograd_core.viz._format import dtype_literal, fmt_value, literal
 
@@ -52,11 +53,39 @@ class OpView:
         self.g = f"grad_{self.out}" if mode == "code" else f"∂L/∂{self.out}"
         self.args = [name_of(x) if isinstance(x, Tensor) else self._constant(x)
                      for x in ctx.inputs]
+        if mode == "code":
+            self._cast_promoted_args()
         self.out_shape = output.shape
         self.out_dtype = output.dtype
         self.grad_dtype = np.dtype(grad_dtype) if grad_dtype is not None else output.dtype
         self._temp = temp or (lambda base: base)
         self.output = output
+
+    def _cast_promoted_args(self):
+        """Write the engine's dtype promotion into the arguments (``x.astype(...)``).
+
+        The elementwise ops promote their operands as PyTorch does before NumPy computes
+        (``ops._dtypes``); where that changes an operand's dtype, the flat code casts it
+        the same way, so its numbers stay identical to the engine's.
+        """
+        positions = _PROMOTED_INPUTS.get(self.fn)
+        if positions is None:
+            return
+        values = [self.value(i) for i in positions]
+        if len(positions) == 2:
+            promoted = _dtypes.promote(*values)
+        else:
+            promoted = tuple(values)
+        if self.fn in _FLOAT_ONLY:
+            promoted = tuple(_dtypes.to_float(x) for x in promoted)
+        for i, before, after in zip(positions, values, promoted):
+            if after is before:
+                continue
+            target = dtype_literal(np.result_type(after))
+            if isinstance(self.inputs[i], Tensor) or isinstance(before, np.ndarray):
+                self.args[i] = f"{self.args[i]}.astype({target})"
+            else:
+                self.args[i] = f"np.asarray({self.args[i]}, dtype={target})"
 
     def _constant(self, x) -> str:
         if self.mode == "text":
@@ -285,6 +314,18 @@ register(_EW + "Where", Template(
     [None, "1 where {0}", "1 where not {0}"]))
 
 
+_PROMOTED_INPUTS = {
+    elementwise.Add: (0, 1), elementwise.Sub: (0, 1), elementwise.Mul: (0, 1),
+    elementwise.Div: (0, 1), elementwise.Pow: (0, 1), elementwise.Maximum: (0, 1),
+    elementwise.Minimum: (0, 1), elementwise.Where: (1, 2),
+    elementwise.Exp: (0,), elementwise.Log: (0,), elementwise.Sqrt: (0,),
+    elementwise.Sin: (0,), elementwise.Cos: (0,), elementwise.Tanh: (0,),
+    elementwise.Sigmoid: (0,),
+}
+_FLOAT_ONLY = {elementwise.Div, elementwise.Exp, elementwise.Log, elementwise.Sqrt,
+               elementwise.Sin, elementwise.Cos, elementwise.Tanh, elementwise.Sigmoid}
+
+
 def _pow_backward(v, i):
     if i == 0:
         b = v.value(1)
@@ -374,6 +415,8 @@ def _extreme_rule(np_name, arg_name, word):
             return setup, t
         out_keep = _kept(v, v.out)
         hits = f"({x} == {out_keep})"
+        if np.isnan(v.value(0)).any():  # the engine lets a NaN maximum take the gradient
+            hits = f"(({x} == {out_keep}) | (np.isnan({x}) & np.isnan({out_keep})))"
         return f"{grad_keep} * {hits} / np.sum({hits}, axis={axis_code(dim)}, keepdims=True)"
 
     return Custom(np_name, forward, backward, lambda v, i: f"1 at the {word}, else 0")
@@ -395,7 +438,8 @@ def _var_forward(v):
 
 def _var_backward(v, i):
     dof = max(_count(v.shape(0), v.opt.get("dim")) - v.opt.get("correction", 1), 0)
-    return f"{_kept(v, v.g)} * (2 / {dof}) * {v.tmp('centered')}"
+    scale = f"(2 / {dof})" if dof else "np.nan"  # no degrees of freedom: nan, as the engine
+    return f"{_kept(v, v.g)} * {scale} * {v.tmp('centered')}"
 
 
 register(_RED + "Var", Custom(
@@ -418,9 +462,15 @@ def _lse_forward(v):
     return lines
 
 
+def _lse_backward(v, i):
+    weights = f"np.exp({v.args[0]} - {v.tmp('keep')})"
+    if np.isneginf(v.output._data).any():  # slices of only -inf get 0, as in the engine
+        weights = f"np.where(np.isneginf({v.tmp('keep')}), 0, {weights})"
+    return f"{_kept(v, v.g)} * {weights}"
+
+
 register(_RED + "LogSumExp", Custom(
-    "logΣexp", _lse_forward,
-    lambda v, i: f"{_kept(v, v.g)} * np.exp({v.args[0]} - {v.tmp('keep')})",
+    "logΣexp", _lse_forward, _lse_backward,
     lambda v, i: f"softmax({v.args[0]})", helpers=["stable_max"]))
 
 

@@ -351,3 +351,34 @@ class TestCustomFunction:
         a = ag.Tensor([1.0, 2.0], requires_grad=True)
         with pytest.raises(ValueError, match=r"BadShape.*\(5,\).*\(2,\)"):
             BadShape.apply(a).sum().backward()
+
+
+class TestGradModeDecorators:
+    def test_set_grad_enabled_as_a_decorator_does_not_leak(self):
+        @ag.set_grad_enabled(False)
+        def frozen(t):
+            return (t * 2).requires_grad
+
+        assert ag.is_grad_enabled()
+        assert frozen(ag.Tensor(1.0, requires_grad=True)) is False
+        assert ag.is_grad_enabled()
+
+    def test_bare_no_grad_decorator(self):
+        @ag.no_grad
+        def frozen(t):
+            return (t * 2).requires_grad
+
+        assert frozen(ag.Tensor(1.0, requires_grad=True)) is False and ag.is_grad_enabled()
+
+    def test_no_grad_on_a_generator_applies_inside_it_only(self):
+        x = ag.Tensor(1.0, requires_grad=True)
+
+        @ag.no_grad()
+        def rows():
+            for _ in range(2):
+                yield (x * 2).requires_grad
+
+        seen = []
+        for inside in rows():
+            seen.append((inside, (x * 2).requires_grad))
+        assert seen == [(False, True), (False, True)]
