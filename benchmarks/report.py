@@ -161,8 +161,10 @@ def _target_rows(doc):
             f"{t['value']:.2f} {t['unit']}" if t["unit"] != "s" else fmt_time(t["value"]))
         limit = ("<= " if not t["higher_is_better"] else ">= ") + f"{t['limit']}"
         goal = "-" if t["goal"] is None else f"{t['goal']}"
-        rows.append([t["name"], value, limit, goal, t["status"]])
-    return ["target", "measured", "limit", "goal", "status"], rows
+        best = t.get("value_of_best")
+        best = "-" if best is None else f"{best:.2f}"
+        rows.append([t["name"], value, best, limit, goal, t["status"]])
+    return ["target", "measured", "best samples", "limit", "goal", "status"], rows
 
 
 def machine_line(m: dict) -> str:
@@ -256,8 +258,10 @@ def markdown_report(doc, plots=()) -> str:
     summaries = doc.get("summaries") or {}
     if summaries:
         lines += ["## Summary (geometric means of median paired ratios)", "",
-                  _md_table(["summary", "geomean", "cases"],
-                            [[k, f"{v['geomean']:.2f}", str(v["cases"])]
+                  _md_table(["summary", "geomean", "of best samples", "cases"],
+                            [[k, f"{v['geomean']:.2f}",
+                              "-" if v.get("geomean_of_best") is None
+                              else f"{v['geomean_of_best']:.2f}", str(v["cases"])]
                              for k, v in summaries.items()]), ""]
     for section, records in _by_section(doc).items():
         lines += [f"## {SECTION_TITLES.get(section, section)}", ""]

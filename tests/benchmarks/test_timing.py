@@ -16,10 +16,10 @@ def test_interleaving_alternates_order():
 
 
 def test_ratio_is_median_of_pairs():
-    a = Stats(0, 0, 0, 1, [1.0, 2.0, 10.0])
-    b = Stats(0, 0, 0, 1, [2.0, 1.0, 10.0])
+    a = Stats(2.0, 1.0, 10.0, 1, [1.0, 2.0, 10.0])
+    b = Stats(2.0, 1.0, 10.0, 1, [2.0, 1.0, 10.0])
     r = Comparison({"a": a, "b": b}, ["a", "b"]).ratio("a", "b")
-    assert (r.median, r.min, r.max) == (1.0, 0.5, 2.0)
+    assert (r.median, r.min, r.max, r.of_best) == (1.0, 0.5, 2.0, 1.0)
 
 
 def test_hooks_run_outside_samples():
