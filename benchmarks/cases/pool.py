@@ -57,7 +57,6 @@ FULL_SHAPES = (
     PoolShape("tiny_b1", 1, 6, 28, 28, 2, 2),
 )
 QUICK_SHAPES = (
-    PoolShape("lenet_p1", 8, 6, 28, 28, 2, 2),
     PoolShape("stem_3x3s2", 4, 8, 15, 15, 3, 2, 1),
     PoolShape("tiny_b1", 1, 2, 8, 8, 2, 2),
 )

@@ -53,7 +53,7 @@ def run(ctx) -> None:
     try:
         conv2d = conv_ops()
         shapes = conv_case.QUICK_SHAPES if ctx.quick else conv_case.FULL_SHAPES
-        for s in shapes:
+        for s in shapes[:1] if ctx.quick else shapes:
             if ctx.quick or s.name in CONV_CASES:
                 x, w, b, g = conv_case.make_inputs(s, "float32")
                 ours = conv_case.ours_contenders(conv2d, x, w, b, g, s)[2]
