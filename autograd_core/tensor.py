@@ -233,7 +233,22 @@ class Tensor:
         return getattr(ufunc, method)(*arrays, **kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
-        """Other NumPy functions (``np.mean(t)``, ...) see the arrays and return arrays."""
+        """NumPy functions on Tensors.
+
+        When an argument requires grad (and grad mode is on), the functions with a
+        graph equivalent (``np.sum``, ``np.mean``, ``np.clip``, ``np.concatenate``,
+        ``np.stack``, ``np.where``, ``np.reshape``, ``np.transpose``, ``np.max``,
+        ``np.min``) run as the engine's ops, so the gradient still flows. Any other
+        function sees the plain arrays and returns arrays (outside the graph).
+        """
+        if _state.enabled and _any_requires_grad(args, kwargs):
+            graph_op = _NUMPY_FUNCTIONS.get(func)
+            if graph_op is not None:
+                try:
+                    return graph_op(*args, **kwargs)
+                except TypeError:
+                    pass  # NumPy-only arguments (out=, dtype=, ...): fall back to arrays
+
         def unwrap_all(value):
             if isinstance(value, Tensor):
                 return value._data
@@ -722,6 +737,44 @@ class Tensor:
 
 
 # --------------------------------------------------------------------- helpers
+def _any_requires_grad(args, kwargs) -> bool:
+    def check(value):
+        if isinstance(value, Tensor):
+            return value._requires_grad
+        if isinstance(value, (list, tuple)):
+            return any(check(v) for v in value)
+        return False
+
+    return check(args) or check(tuple(kwargs.values()))
+
+
+def _np_reduction(method):
+    def reduce(a, axis=None, keepdims=False):
+        return getattr(as_tensor(a), method)(dim=axis, keepdim=keepdims)
+    return reduce
+
+
+def _np_clip(a, a_min=None, a_max=None):
+    return as_tensor(a).clamp(_plain(a_min), _plain(a_max))
+
+
+def _np_transpose(a, axes=None):
+    t = as_tensor(a)
+    return t.permute(*(axes if axes is not None else reversed(range(t.ndim))))
+
+
+def _np_where(condition, x, y):
+    from autograd_core.ops import where
+    return where(condition, x, y)
+
+
+def _np_join(name):
+    def join(arrays, axis=0):
+        from autograd_core import ops
+        return getattr(ops, name)(list(arrays), dim=axis)
+    return join
+
+
 def _plain(value):
     """A bound given as a 0-d Tensor or NumPy scalar, as a Python number."""
     if isinstance(value, Tensor):
@@ -848,6 +901,16 @@ from autograd_core.ops import elementwise as _ew  # noqa: E402
 from autograd_core.ops import linalg as _la  # noqa: E402
 from autograd_core.ops import movement as _mv  # noqa: E402
 from autograd_core.ops import reduce as _red  # noqa: E402
+
+_NUMPY_FUNCTIONS = {
+    np.sum: _np_reduction("sum"), np.mean: _np_reduction("mean"),
+    np.max: _np_reduction("max"), np.min: _np_reduction("min"),
+    np.amax: _np_reduction("max"), np.amin: _np_reduction("min"),
+    np.clip: _np_clip, np.where: _np_where, np.transpose: _np_transpose,
+    np.reshape: lambda a, shape=None, newshape=None: as_tensor(a).reshape(
+        shape if shape is not None else newshape),
+    np.concatenate: _np_join("cat"), np.stack: _np_join("stack"),
+}
 
 _UFUNC_OPS = {
     np.add: lambda a, b: _ew.Add.apply(a, b),

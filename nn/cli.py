@@ -107,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _load_data(args):
     """(train, val, test) datasets and the input kind: 'image' or 'points'."""
-    from nn.data import TensorDataset, random_split
+    from nn.data import Subset, TensorDataset, random_split
     from nn.datasets import load_digits, load_mnist, make_moons, make_spirals
 
     if args.dataset == "digits":
@@ -131,6 +131,9 @@ def _load_data(args):
             raise UsageError(str(error)) from None
         n_val = max(1, len(full) // 12)
         train, val = random_split(full, [len(full) - n_val, n_val])
+        # Give the training split its own dataset object (sharing the arrays), so that
+        # --augment transforms training images only, never the validation split.
+        train = Subset(TensorDataset(*full.arrays), train.indices)
         return train, val, test, "image"
     maker = make_moons if args.dataset == "moons" else make_spirals
     X, y = maker(1200, noise=0.1 if args.dataset == "moons" else 0.15, seed=args.seed)

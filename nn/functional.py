@@ -23,6 +23,7 @@ from autograd_core.ops import linalg as _la
 from autograd_core.ops import loss as _loss
 from autograd_core.ops import normalization as _norm
 from autograd_core.ops import reduce as _red
+from autograd_core.ops import where as _where
 from autograd_core.ops._shapes import normalize_dim
 from autograd_core.ops.conv import conv2d
 from autograd_core.ops.dropout import DropConnect as _DropConnect
@@ -421,10 +422,17 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
 
 
 def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
-    """x / max(||x||_p, eps) along ``dim``."""
+    """x / max(||x||_p, eps) along ``dim``.
+
+    A zero row has norm 0, where d||x||/dx is undefined (0 * inf); the norm is taken
+    through ``where`` on both sides so its gradient there is 0 and the row's gradient
+    is the 1/eps of the division alone, as in PyTorch.
+    """
     x = _float_tensor(input, "input", "normalize")
     axis = normalize_dim(dim, x.ndim, "normalize")
-    norm = (x.abs() ** p).sum(dim=axis, keepdim=True) ** (1.0 / p)
+    total = (x.abs() ** p).sum(dim=axis, keepdim=True)
+    positive = total > 0
+    norm = _where(positive, _where(positive, total, 1.0) ** (1.0 / p), 0.0)
     return x / norm.clamp(min=eps)
 
 

@@ -127,7 +127,10 @@ def _snapshot(model) -> dict:
 
 
 class EarlyStopping(Callback):
-    """Stop when ``monitor`` has not improved for ``patience`` epochs.
+    """Stop when ``monitor`` has not improved for ``patience`` epochs in a row.
+
+    With ``patience=2`` and validation losses 1.0, 1.2, 1.1 training stops after the
+    third epoch (two epochs without beating 1.0), as Keras does.
 
     With ``restore_best=True`` the weights of the best epoch are put back at the end,
     so the model you keep is the one that validated best.
@@ -164,7 +167,7 @@ class EarlyStopping(Callback):
                 self.best_state = _snapshot(model)
         else:
             self.wait += 1
-            if self.wait > self.patience:
+            if self.wait >= self.patience:  # `patience` epochs in a row without improvement
                 self.stop_training = True
                 self.stopped_epoch = epoch
 
@@ -235,6 +238,9 @@ def _run_epoch(model, loss_fn, optimizer, loader, metrics, clip_grad_norm, bar):
         seen += n
         for name, fn in metrics.items():
             totals[name] += fn(outputs, y) * n
+        # Drop this step's graph now, not when the next forward rebinds the names:
+        # otherwise two batches of activations are alive at once.
+        del outputs, loss
         if bar is not None:
             bar.update(1)
             bar.set_postfix(loss=f"{loss_sum / seen:.4f}")

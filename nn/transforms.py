@@ -67,7 +67,7 @@ class Compose:
 
 
 class Normalize:
-    """Per channel: (x - mean[c]) / std[c]."""
+    """Per channel: (x - mean[c]) / std[c] (float32 output for integer images)."""
 
     def __init__(self, mean, std):
         self.mean = np.atleast_1d(np.asarray(mean, dtype=np.float64))
@@ -89,7 +89,9 @@ class Normalize:
             )
         shape = (1, -1, 1, 1)
         out = (batch - self.mean.reshape(shape)) / self.std.reshape(shape)
-        return _restore(out, single, is_tensor, batch.dtype)
+        # normalised values are fractions: integer images (e.g. uint8) become float32
+        dtype = batch.dtype if batch.dtype.kind == "f" else np.float32
+        return _restore(out, single, is_tensor, dtype)
 
     def __repr__(self):
         return f"Normalize(mean={self.mean.tolist()}, std={self.std.tolist()})"

@@ -11,7 +11,6 @@ in order of first use, and gives every tensor a display name and a Python identi
 """
 
 import keyword
-import re
 
 from autograd_core.autograd import topological_order
 from autograd_core.tensor import Tensor
@@ -54,8 +53,10 @@ def _auto_leaf_names():
 
 
 def _identifier(name: str) -> str:
-    ident = re.sub(r"\W", "_", name)
-    if not ident or ident[0].isdigit():
+    # \w accepts characters (e.g. "²") that Python identifiers do not: keep only those
+    # that are valid in an identifier, so the flat code always compiles.
+    ident = "".join(c if ("a" + c).isidentifier() else "_" for c in name)
+    if not ident or not ident.isidentifier():
         ident = "_" + ident
     if keyword.iskeyword(ident) or ident in RESERVED:
         ident += "_"

@@ -189,3 +189,20 @@ class TestConstructorsAndSeeding:
         uniform = ag.rand(100_000).data
         assert abs(normal.mean()) < 0.02 and abs(normal.std() - 1) < 0.02
         assert uniform.min() >= 0 and uniform.max() < 1 and abs(uniform.mean() - 0.5) < 0.01
+
+
+class TestNumpyFunctions:
+    def test_graph_equivalents_keep_the_gradient(self):
+        w = ag.Tensor([1.0, 2.0, 3.0], requires_grad=True)
+        clipped = np.clip(w * 1.0, -1, 2.5)
+        mean = np.mean(w * 2)
+        joined = np.concatenate([w, w * 2])
+        assert all(isinstance(t, Tensor) and t.requires_grad for t in (clipped, mean, joined))
+        (clipped.sum() + mean + joined.sum() + np.sum(np.where(w > 1.5, w, 0.0))).backward()
+        np.testing.assert_allclose(w.grad.data, [1 + 2 / 3 + 3, 1 + 2 / 3 + 3 + 1,
+                                                 2 / 3 + 3 + 1], rtol=1e-6)
+
+    def test_without_grad_numpy_functions_return_arrays(self):
+        t = ag.Tensor([1.0, 2.0])
+        assert isinstance(np.mean(t), np.floating) and isinstance(np.clip(t, 0, 1), np.ndarray)
+        assert np.allclose(ag.Tensor([1.0], requires_grad=True), [1.0])

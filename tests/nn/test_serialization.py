@@ -8,6 +8,7 @@ import zipfile
 import numpy as np
 import pytest
 
+import autograd_core as ag
 import nn
 from autograd_core import Tensor
 
@@ -57,12 +58,15 @@ def test_numpy_can_read_it_and_plain_npz_loads(tmp_path):
 
 def test_save_rejects_objects(tmp_path):
     with pytest.raises(TypeError, match="only Tensors, NumPy arrays and numbers"):
-        nn.save({"x": [1, 2]}, tmp_path / "x.npz")
+        nn.save({"x": {1, 2}}, tmp_path / "x.npz")
+    with pytest.raises(TypeError, match="only Tensors, NumPy arrays and numbers"):
+        nn.save({"x": [object()]}, tmp_path / "x.npz")
     with pytest.raises(TypeError, match="cannot be saved without pickle"):
         nn.save({"x": np.array([object()])}, tmp_path / "x.npz")
-    with pytest.raises(TypeError, match="strings"):
-        nn.save({1: np.zeros(1)}, tmp_path / "x.npz")
     assert not any(p.name.startswith(".tmp") for p in tmp_path.iterdir())
+    # lists and int keys are nested structure, saved without pickle (as JSON)
+    nn.save({1: np.zeros(1), "x": [1, 2]}, tmp_path / "x.npz")
+    assert nn.load(tmp_path / "x.npz")["x"] == [1, 2]
 
 
 def test_pickled_member_is_refused(tmp_path):
@@ -115,3 +119,47 @@ def test_save_to_file_object_path_types(tmp_path):
     nn.save({"b": np.ones(1)}, os.fspath(path))
     assert list(nn.load(path)) == ["b"]
     assert isinstance(io.BytesIO(path.read_bytes()).read(2), bytes)
+
+
+def test_a_header_promising_more_than_the_file_holds_is_refused_before_allocating(tmp_path):
+    import zipfile
+
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f8", "fortran_order": False, "shape": (10**13,)})
+    path = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("w.npy", header.getvalue())
+    with pytest.raises(nn.SerializationError, match=r"promises shape \(10000000000000,\)"):
+        nn.load(path)
+
+
+def test_nested_state_dicts_round_trip_exactly(tmp_path):
+    state = {"state": {0: {"step": 3, "exp_avg": np.arange(3.0)}, 1: {}},
+             "param_groups": [{"lr": 0.1, "betas": (0.9, 0.999), "params": [0, 1],
+                               "name": "all", "foreach": None, "eps": float("inf")}],
+             "weights": ag.Tensor([1.0, 2.0])}
+    path = tmp_path / "nested.npz"
+    nn.save(state, path)
+    back = nn.load(path)
+    assert back["state"][0]["step"] == 3 and list(back["state"]) == [0, 1]
+    np.testing.assert_array_equal(back["state"][0]["exp_avg"], np.arange(3.0))
+    group = back["param_groups"][0]
+    assert group["betas"] == (0.9, 0.999) and group["params"] == [0, 1]
+    assert group["foreach"] is None and group["eps"] == float("inf") and group["name"] == "all"
+    assert isinstance(back["weights"], ag.Tensor) and back["weights"].tolist() == [1.0, 2.0]
+
+
+def test_an_optimizer_resumes_from_a_saved_state_dict(tmp_path):
+    import optim
+
+    ag.manual_seed(0)
+    model = nn.Linear(3, 2)
+    opt = optim.Adam(model.parameters(), lr=0.01)
+    model(ag.randn(4, 3)).sum().backward()
+    opt.step()
+    nn.save(opt.state_dict(), tmp_path / "opt.npz")
+    fresh = optim.Adam(model.parameters(), lr=0.01)
+    fresh.load_state_dict(nn.load(tmp_path / "opt.npz"))
+    np.testing.assert_array_equal(fresh.state[model.weight]["exp_avg"],
+                                  opt.state[model.weight]["exp_avg"])

@@ -164,3 +164,35 @@ def test_cli_missing_mnist_files_say_which(capsys, tmp_path):
                      "--output-dir", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "train-images-idx3-ubyte" in err and "Traceback" not in err
+
+
+def test_early_stopping_counts_patience_in_epochs_without_improvement():
+    stopper = EarlyStopping(monitor="val_loss", patience=2, restore_best=False)
+    stopper.on_train_begin(None)
+    for epoch, value in enumerate([1.0, 2.0, 2.0, 2.0], start=1):
+        stopper.on_epoch_end(epoch, {"val_loss": value}, None)
+        if stopper.stop_training:
+            break
+    assert stopper.stopped_epoch == 3 and stopper.best_epoch == 1
+
+
+def test_mnist_augmentation_never_touches_the_validation_split(tmp_path):
+    import argparse
+    import struct
+
+    from nn.cli import _load_data
+
+    rng = np.random.default_rng(0)
+    for stem, array in [("train-images-idx3-ubyte", rng.integers(0, 255, (24, 28, 28))),
+                        ("train-labels-idx1-ubyte", rng.integers(0, 10, 24)),
+                        ("t10k-images-idx3-ubyte", rng.integers(0, 255, (6, 28, 28))),
+                        ("t10k-labels-idx1-ubyte", rng.integers(0, 10, 6))]:
+        array = array.astype(np.uint8)
+        header = bytes([0, 0, 8, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+        (tmp_path / stem).write_bytes(header + array.tobytes())
+    args = argparse.Namespace(dataset="mnist", data_dir=str(tmp_path), seed=0)
+    train, val, test, kind = _load_data(args)
+    assert kind == "image" and len(train) + len(val) == 24 and len(test) == 6
+    assert train.dataset is not val.dataset
+    train.dataset.transform = lambda x: x * 0
+    assert val[0][0].data.max() > 0

@@ -27,8 +27,15 @@ def _load(path):
     return nbformat.read(path, as_version=4)
 
 
-def test_there_are_notebooks():
-    assert len(NOTEBOOKS) >= 1
+EXPECTED = [
+    "01_backprop_by_hand", "02_micrograd_style_mlp", "03_vectorized_backprop",
+    "04_activations", "05_weight_init", "06_losses_and_batches", "07_optimizers",
+    "08_regularization", "09_cnn_and_im2col", "10_architectures_and_transfer",
+]
+
+
+def test_every_lecture_has_its_notebook():
+    assert [p.stem for p in NOTEBOOKS] == EXPECTED
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -311,3 +311,19 @@ def test_awkward_names_become_valid_distinct_identifiers():
     assert set(grads) == {"np", "grad_x", "x", "x_2", "my var", "1st", "lambda", "s0",
                           "sigmoid"}
     assert_flat_code_matches_engine(total.sigmoid())
+
+
+def test_names_that_are_not_identifiers_still_give_code_that_runs():
+    import numpy as np
+
+    from autograd_core import Tensor
+    from autograd_core.viz import flat_code
+
+    x = Tensor(2.0, requires_grad=True, name="x²")
+    y = Tensor(1.0, requires_grad=True, name="1st value")
+    out = (x * y).sigmoid()
+    namespace = {}
+    exec(flat_code(out), namespace)
+    value, grads = namespace["forward_backward"](np.float32(2.0), np.float32(1.0))
+    out.backward()
+    assert grads["x²"] == x.grad.item() and value == out.item()
