@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numba
 
-__all__ = ["run_chunks", "blas_threads_controllable"]
+__all__ = ["run_chunks", "run_planes", "blas_threads_controllable"]
 
 _lock = threading.Lock()
 _blas = None  # (get, set) ctypes functions, False when unavailable, None before lookup
@@ -130,17 +130,18 @@ def _pool(workers):
         return pool
 
 
-def run_chunks(fn, n_tasks):
+def run_chunks(fn, n_tasks, uses_blas=True):
     """Call ``fn(i)`` for ``i in range(n_tasks)``, on all Numba threads when possible.
 
     Tasks must be independent (they write disjoint memory).  Exceptions propagate.
+    ``uses_blas=False`` says the tasks call no BLAS, so it need not be controllable.
     """
     threads = numba.get_num_threads()
     if threads <= 1 or n_tasks <= 1:
         for i in range(n_tasks):
             fn(i)
         return
-    if not blas_threads_controllable():
+    if uses_blas and not blas_threads_controllable():
         # Multi-threaded BLAS, single-threaded kernels: the two pools never alternate.
         numba.set_num_threads(1)
         try:
@@ -168,7 +169,8 @@ def run_chunks(fn, n_tasks):
         finally:
             numba.set_num_threads(before)
 
-    _blas_single_threaded_enter()
+    if uses_blas:
+        _blas_single_threaded_enter()
     try:
         futures = [_pool(threads - 1).submit(drain) for _ in range(threads - 1)]
         try:
@@ -179,4 +181,34 @@ def run_chunks(fn, n_tasks):
         if failed:
             raise failed[0]
     finally:
-        _blas_single_threaded_exit()
+        if uses_blas:
+            _blas_single_threaded_exit()
+
+
+#: Below this many elements touched, a plane kernel runs on the calling thread alone:
+#: waking a worker costs more than the work.
+SMALL_WORK = 1 << 16
+#: Plane ranges per call: more than the threads, so a stalled core delays little.
+_PLANE_TASKS = 16
+
+
+def run_planes(kernel, n_planes, args, work):
+    """Run ``kernel(*args, p0, p1)`` over the planes ``[0, n_planes)`` on all threads.
+
+    The kernel's ``prange(p0, p1)`` loop is split into contiguous ranges taken by the
+    worker threads like conv chunks (each range runs single-threaded); ``work``, the
+    number of elements the call touches, keeps tiny calls on the calling thread.
+    """
+    threads = numba.get_num_threads()
+    if threads <= 1 or n_planes <= 1 or work < SMALL_WORK:
+        if threads > 1:
+            numba.set_num_threads(1)
+        try:
+            kernel(*args, 0, n_planes)
+        finally:
+            if threads > 1:
+                numba.set_num_threads(threads)
+        return
+    n_tasks = min(n_planes, _PLANE_TASKS)
+    cuts = [n_planes * i // n_tasks for i in range(n_tasks + 1)]
+    run_chunks(lambda i: kernel(*args, cuts[i], cuts[i + 1]), n_tasks, uses_blas=False)

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
+from ._threads import run_planes
+
 __all__ = [
     "PoolGeometry",
     "pool_geometry",
@@ -191,7 +193,7 @@ def _valid_range(out_size, in_size, offset, stride):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _max_pool_forward(x, out, argmax, kh, kw, sh, sw, ph, pw):
+def _max_pool_forward(x, out, argmax, kh, kw, sh, sw, ph, pw, p0, p1):
     # Separable: first the max of every input row's horizontal windows, then the max of
     # kh of those down each output column.  The vertical pass runs along contiguous rows
     # (branch-free selects, vectorised); the horizontal one is short scalar chains.
@@ -203,7 +205,7 @@ def _max_pool_forward(x, out, argmax, kh, kw, sh, sw, ph, pw):
     xf = x.ravel()
     of = out.ravel()
     af = argmax.ravel()
-    for plane in prange(N * C):
+    for plane in prange(p0, p1):
         row_max = np.empty(H * OW, dtype=x.dtype)
         row_arg = np.empty(H * OW, dtype=np.int32)
         x0 = plane * H * W
@@ -244,14 +246,14 @@ def _max_pool_forward(x, out, argmax, kh, kw, sh, sw, ph, pw):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _max_pool_2x2_forward(x, out, argmax):
+def _max_pool_2x2_forward(x, out, argmax, p0, p1):
     # The common kernel 2, stride 2, no padding: unrolled, no bounds arithmetic.
     N, C, H, W = x.shape
     OH, OW = out.shape[2], out.shape[3]
     xf = x.ravel()
     of = out.ravel()
     af = argmax.ravel()
-    for plane in prange(N * C):
+    for plane in prange(p0, p1):
         x0 = plane * H * W
         o0 = plane * OH * OW
         for oh in range(OH):
@@ -278,13 +280,13 @@ def _max_pool_2x2_forward(x, out, argmax):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _max_pool_backward(grad_out, argmax, grad_x):
+def _max_pool_backward(grad_out, argmax, grad_x, p0, p1):
     N, C, H, W = grad_x.shape
     OH, OW = grad_out.shape[2], grad_out.shape[3]
     gf = grad_out.ravel()
     af = argmax.ravel()
     xf = grad_x.ravel()
-    for plane in prange(N * C):
+    for plane in prange(p0, p1):
         x0 = plane * H * W
         o0 = plane * OH * OW
         for t in range(H * W):
@@ -312,13 +314,13 @@ def _avg_window(oh, ow, kh, kw, sh, sw, ph, pw, H, W, count_include_pad):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _avg_pool_forward(x, out, kh, kw, sh, sw, ph, pw, count_include_pad):
+def _avg_pool_forward(x, out, kh, kw, sh, sw, ph, pw, count_include_pad, p0, p1):
     # Row-at-a-time like max pooling; sums in float64 (PyTorch's CPU accumulator type).
     N, C, H, W = x.shape
     OH, OW = out.shape[2], out.shape[3]
     xf = x.ravel()
     of = out.ravel()
-    for plane in prange(N * C):
+    for plane in prange(p0, p1):
         acc = np.empty(OW, dtype=np.float64)
         x0 = plane * H * W
         for oh in range(OH):
@@ -342,12 +344,12 @@ def _avg_pool_forward(x, out, kh, kw, sh, sw, ph, pw, count_include_pad):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _avg_pool_backward(grad_out, grad_x, kh, kw, sh, sw, ph, pw, count_include_pad):
+def _avg_pool_backward(grad_out, grad_x, kh, kw, sh, sw, ph, pw, count_include_pad, p0, p1):
     N, C, H, W = grad_x.shape
     OH, OW = grad_out.shape[2], grad_out.shape[3]
     gf = grad_out.ravel()
     xf = grad_x.ravel()
-    for plane in prange(N * C):
+    for plane in prange(p0, p1):
         share = np.empty(OW, dtype=grad_x.dtype)
         x0 = plane * H * W
         for t in range(H * W):
@@ -372,12 +374,12 @@ def _avg_pool_backward(grad_out, grad_x, kh, kw, sh, sw, ph, pw, count_include_p
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _adaptive_avg_forward(x, out):
+def _adaptive_avg_forward(x, out, p0, p1):
     N, C, H, W = x.shape
     OH, OW = out.shape[2], out.shape[3]
     xf = x.ravel()
     of = out.ravel()
-    for plane in prange(N * C):
+    for plane in prange(p0, p1):
         x0 = plane * H * W
         o0 = plane * OH * OW
         for oh in range(OH):
@@ -394,12 +396,12 @@ def _adaptive_avg_forward(x, out):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _adaptive_avg_backward(grad_out, grad_x):
+def _adaptive_avg_backward(grad_out, grad_x, p0, p1):
     N, C, H, W = grad_x.shape
     OH, OW = grad_out.shape[2], grad_out.shape[3]
     gf = grad_out.ravel()
     xf = grad_x.ravel()
-    for plane in prange(N * C):
+    for plane in prange(p0, p1):
         x0 = plane * H * W
         o0 = plane * OH * OW
         for t in range(H * W):
@@ -439,10 +441,11 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False):
     if geo.kernel == (2, 2) and geo.stride == (2, 2) and geo.pad == (0, 0):
         # No ceil_mode window can reach past the input here unless a side is odd.
         if geo.OH * 2 <= geo.H and geo.OW * 2 <= geo.W:
-            _max_pool_2x2_forward(x, out, argmax)
+            run_planes(_max_pool_2x2_forward, geo.N * geo.C, (x, out, argmax), x.size)
             return out, argmax
     (kh, kw), (sh, sw), (ph, pw) = geo.kernel, geo.stride, geo.pad
-    _max_pool_forward(x, out, argmax, kh, kw, sh, sw, ph, pw)
+    args = (x, out, argmax, kh, kw, sh, sw, ph, pw)
+    run_planes(_max_pool_forward, geo.N * geo.C, args, x.size + out.size * kh * kw)
     return out, argmax
 
 
@@ -464,7 +467,12 @@ def max_pool2d_backward(grad_out, argmax, x_shape):
         raise ValueError(f"x_shape {tuple(x_shape)} does not match grad_out {grad_out.shape}")
     argmax = np.ascontiguousarray(argmax)
     grad_x = np.empty(tuple(int(s) for s in x_shape), dtype=grad_out.dtype)
-    _max_pool_backward(grad_out, argmax, grad_x)
+    run_planes(
+        _max_pool_backward,
+        grad_x.shape[0] * grad_x.shape[1],
+        (grad_out, argmax, grad_x),
+        grad_x.size,
+    )
     return grad_x
 
 
@@ -480,7 +488,8 @@ def avg_pool2d_forward(
     geo = pool_geometry(x.shape, kernel_size, stride, padding, ceil_mode)
     out = np.empty((geo.N, geo.C, geo.OH, geo.OW), dtype=x.dtype)
     (kh, kw), (sh, sw), (ph, pw) = geo.kernel, geo.stride, geo.pad
-    _avg_pool_forward(x, out, kh, kw, sh, sw, ph, pw, bool(count_include_pad))
+    args = (x, out, kh, kw, sh, sw, ph, pw, bool(count_include_pad))
+    run_planes(_avg_pool_forward, geo.N * geo.C, args, x.size + out.size * kh * kw)
     return out
 
 
@@ -497,7 +506,8 @@ def avg_pool2d_backward(
     grad_out = _check_grad(grad_out, grad_out.dtype, (geo.N, geo.C, geo.OH, geo.OW))
     grad_x = np.empty((geo.N, geo.C, geo.H, geo.W), dtype=grad_out.dtype)
     (kh, kw), (sh, sw), (ph, pw) = geo.kernel, geo.stride, geo.pad
-    _avg_pool_backward(grad_out, grad_x, kh, kw, sh, sw, ph, pw, bool(count_include_pad))
+    args = (grad_out, grad_x, kh, kw, sh, sw, ph, pw, bool(count_include_pad))
+    run_planes(_avg_pool_backward, geo.N * geo.C, args, grad_x.size + grad_out.size * kh * kw)
     return grad_x
 
 
@@ -510,7 +520,7 @@ def adaptive_avg_pool2d_forward(x, output_size):
     x = _check_input(x)
     OH, OW = adaptive_output_size(x.shape, output_size)
     out = np.empty(x.shape[:2] + (OH, OW), dtype=x.dtype)
-    _adaptive_avg_forward(x, out)
+    run_planes(_adaptive_avg_forward, x.shape[0] * x.shape[1], (x, out), x.size + out.size)
     return out
 
 
@@ -526,5 +536,10 @@ def adaptive_avg_pool2d_backward(grad_out, x_shape):
     grad_x = np.empty(tuple(int(s) for s in x_shape), dtype=grad_out.dtype)
     if min(grad_x.shape) <= 0:
         raise ValueError(f"x_shape has an empty dimension: {tuple(x_shape)}")
-    _adaptive_avg_backward(grad_out, grad_x)
+    run_planes(
+        _adaptive_avg_backward,
+        grad_x.shape[0] * grad_x.shape[1],
+        (grad_out, grad_x),
+        grad_x.size + grad_out.size,
+    )
     return grad_x
