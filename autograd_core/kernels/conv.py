@@ -1,4 +1,4 @@
-"""Convolution kernels: im2col / col2im around one BLAS GEMM per batch chunk.
+"""Convolution kernels: im2col / col2im around BLAS GEMMs, chunk by chunk on all cores.
 
 Geometry (PyTorch's cross-correlation): for an input side ``N``, padding ``P``,
 dilation ``d``, kernel side ``F`` and stride ``S`` the output side is
@@ -13,27 +13,33 @@ Its column matrix is::
     cols[(c * kh + i) * kw + j, (r - r0) * OW + ow] = x_pad[n, c, oh*sh + i*dh, ow*sw + j*dw]
 
 shape ``(C * kh * kw, (r1 - r0) * OW)`` ("caffe" layout, one row per weight tap).
-Why this layout:
+Why this layout (measured against per-sample and NHWC-style ``(rows, C*kh*kw)``
+layouts on this machine):
 
-* the forward is then one GEMM ``W.reshape(OC, C*kh*kw) @ cols`` (one per group: a
-  group's rows are one contiguous block) with a very long ``N`` dimension, which is
-  where OpenBLAS is at its best, even for LeNet's tiny planes, because the batch is
-  folded into the GEMM instead of looping over per-sample GEMMs;
-* filling a row copies ``OW`` contiguous pixels of one input row (stride 1), which
-  vectorises, and rows are independent so ``prange`` over them never races;
-* a chunk is small enough (``CHUNK_BYTES``) to stay in the L2/L3 cache between the
-  im2col, the GEMM and the copy of the result back to NCHW, so the column matrix costs
-  cache bandwidth rather than DRAM bandwidth, and the workspace never exceeds
-  ``MAX_WORKSPACE_BYTES`` however large the batch is.
+* the forward is one GEMM ``W.reshape(OC, C*kh*kw) @ cols`` per chunk (one per group:
+  a group's rows are one contiguous block); several small samples share a chunk, so
+  even LeNet's 8x8 planes give GEMMs with thousands of columns;
+* filling a row copies runs of contiguous input pixels (for stride 1 and 'same'
+  padding a tap is a single shifted span of the input plane), which vectorises;
+* when a chunk is exactly one sample, the GEMM writes straight into the NCHW output
+  (``(OC, OH*OW)`` *is* the sample's layout) and 1x1 convolutions need no im2col at
+  all; otherwise a kernel copies the ``(OC, rows*OW)`` result back to NCHW.
 
-The GEMM result ``(OC, rows * OW)`` is copied to NCHW (adding the bias) by a parallel
-kernel; backward gathers ``grad_out`` the other way round (summing ``grad_bias`` on
-the way), computes ``grad_weight += grad_rows @ cols.T`` and ``grad_cols = W.T @
-grad_rows``, and col2im adds ``grad_cols`` into ``grad_x`` with one thread per
-``(n, c)`` plane, so no two threads ever add into the same memory.
+Chunks and threads.  A chunk's workspace is bounded by ``CHUNK_BYTES`` (about a core's
+L2 share, so the column matrix is written and read from cache, never from DRAM) and by
+``MAX_WORKSPACE_BYTES`` whatever the caller asks; memory is independent of the batch.
+Chunks are grouped into at most ``_LANES`` lanes; worker threads take whole lanes and
+run the pipeline single-threaded (see ``_threads``), so there is no barrier between the
+steps and no second thread pool spinning while the other works.  Backward per chunk:
+``G`` = grad_out as ``(OC, rows*OW)`` (summing grad_bias on the way),
+``grad_weight += G @ cols.T`` into the lane's own partial (partials are added in lane
+order at the end: the same sums whatever the thread count), ``grad_cols = W.T @ G``,
+and col2im adds ``grad_cols`` into ``grad_x``, one thread per ``(n, c)`` plane: lanes
+hold whole samples, or (batch 1) rows far enough apart that even and odd lanes run in
+two phases without ever adding into the same memory.
 
-Depthwise convolutions (``groups == C``) have one input channel per group, where a GEMM
-degenerates to a dot product of length ``kh*kw``; they use direct kernels instead.
+Depthwise convolutions (one input channel per group) would make a GEMM a dot product
+of ``kh*kw`` terms; they use direct kernels, one task per plane, instead.
 
 Example: ``conv2d_forward(x, w, None, (1, 1), (0, 0), (1, 1), 1)`` is
 ``torch.nn.functional.conv2d(x, w)`` for NumPy arrays.
@@ -592,8 +598,10 @@ def _plan(geo, bytes_per_row, chunk_bytes):
             n = r // geo.OH
             sample_end = min((n + 1) * geo.OH, lane_r1)
             if r == n * geo.OH and per_sample <= budget and sample_end == (n + 1) * geo.OH:
-                # whole samples, as many as fit
-                count = max(1, min(budget // per_sample, (lane_r1 - r) // geo.OH))
+                # whole samples, as many as fit, the lane's chunks balanced in size
+                left = (lane_r1 - r) // geo.OH
+                fit = max(1, budget // per_sample)
+                count = -(-left // -(-left // fit))
                 stop = r + count * geo.OH
             else:
                 stop = min(r + rows_per_chunk, sample_end)

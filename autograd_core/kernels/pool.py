@@ -9,9 +9,11 @@ kernel ``F`` and stride ``S``::
 
 ``P`` must be at most ``F // 2``, as PyTorch requires.
 
-Every kernel takes one ``(n, c)`` plane per task, so a plane's writes (the forward
+Every kernel loops over a range of ``(n, c)`` planes, and a plane's writes (the forward
 output, or the scatter of the backward into ``grad_x``) come from one thread in a fixed
-order: results are bit-identical for any thread count, with no atomics.
+order: results are bit-identical for any thread count, with no atomics.  The ranges
+are handed to the worker threads of ``_threads.run_planes`` (no OpenMP barrier; tiny
+calls stay on the calling thread).
 
 * max pool stores the argmax of every window as a plane-local flat index
   ``h * W + w`` (int32) for the backward, which scatters ``grad_out`` there.  Ties go
