@@ -5,14 +5,17 @@ function validates its arguments (dtype float32/float64, shapes, geometry) and r
 a clear ``ValueError``/``TypeError`` before an ``@njit`` kernel (leading underscore)
 runs, so a bad call never surfaces as a Numba typing error.
 
-Threads.  The kernels run their outer loops with ``prange`` on Numba's thread pool and
-alternate with multi-threaded OpenBLAS GEMMs.  With the OpenMP threading layer, idle
-OpenMP workers busy-wait by default, and on a two-core machine that starves the BLAS
-threads of the next GEMM (measured: a 64->64 3x3 conv became 4-8x slower).  The pool
-is therefore started here with ``OMP_WAIT_POLICY=PASSIVE`` (idle workers sleep),
-unless the user has set ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` themselves.  The
-variable is removed again right after the OpenMP runtime has read it, so other
-libraries in the process (PyTorch ships its own OpenMP runtime) are unaffected.
+Threads.  Convolution chunks and ranges of pooling planes are spread over Python
+worker threads (``_threads``), each running a single-threaded pipeline with
+single-threaded BLAS: no barrier between steps, and no two thread pools taking turns.
+Numba's own OpenMP pool is used only where a kernel runs on a whole batch at once (the
+public ``im2col``/``col2im``) or where NumPy's BLAS cannot be controlled.  With the
+OpenMP layer, idle workers busy-wait by default, and on a two-core machine that starves
+the BLAS threads of the next GEMM (measured: a 64->64 3x3 conv became 4-8x slower), so
+the pool is started here with ``OMP_WAIT_POLICY=PASSIVE`` (idle workers sleep), unless
+the user has set ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` themselves.  The variable is
+removed again right after the OpenMP runtime has read it, so other libraries in the
+process (PyTorch ships its own OpenMP runtime) are unaffected.
 
 Compilation is cached on disk (``cache=True``): next to the kernels, or in
 ``NUMBA_CACHE_DIR`` when set, or, when the package directory is read-only, in Numba's

@@ -195,8 +195,10 @@ _PLANE_TASKS = 16
 def run_planes(kernel, n_planes, args, work):
     """Run ``kernel(*args, p0, p1)`` over the planes ``[0, n_planes)`` on all threads.
 
-    The kernel's ``prange(p0, p1)`` loop is split into contiguous ranges taken by the
-    worker threads like conv chunks (each range runs single-threaded); ``work``, the
+    The kernel's ``prange(p0, p1)`` runs on one thread (Numba's count is set to 1
+    there; ``parallel=True`` is kept because its outlined loop body vectorises, measured
+    9x faster than the same loop compiled serially); the planes are split into
+    contiguous ranges taken by the worker threads like conv lanes.  ``work``, the
     number of elements the call touches, keeps tiny calls on the calling thread.
     """
     threads = numba.get_num_threads()
