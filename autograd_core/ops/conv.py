@@ -52,6 +52,7 @@ class Conv2d(Function):
         x, weight = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
         o = ctx.options
+        grad = grad.astype(x.dtype, copy=False)  # a caller's float64 seed on a float32 node
         grad_x, grad_w, grad_b = _k.conv2d_backward(
             _as_4d(grad),
             _as_4d(x),

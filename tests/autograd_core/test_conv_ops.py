@@ -153,3 +153,11 @@ def test_mixed_dtypes_inside_the_node_are_promoted():
         groups=1,
     )
     assert out.dtype == np.float64
+
+
+def test_backward_accepts_a_grad_of_another_dtype():
+    rng = np.random.default_rng(5)
+    x, w, b = _tensors(rng, (2, 3, 5, 5), (2, 3, 3, 3), np.float32)
+    y = conv2d(x, w, b, padding=1)
+    y.backward(Tensor(np.ones(y.shape, np.float64)))
+    assert w.grad.dtype == np.float32 and x.grad.shape == x.shape
