@@ -43,8 +43,12 @@ class Conv2d(Function):
         dtype = np.result_type(x, weight, *(() if bias is None else (bias,)))
         x, weight = x.astype(dtype, copy=False), weight.astype(dtype, copy=False)
         bias = None if bias is None else bias.astype(dtype, copy=False)
-        out = _k.conv2d_forward(_as_4d(x), weight, bias, stride, padding, dilation, groups)
         ctx.save_for_backward(x, weight)
+        if x.ndim == 4 and x.shape[0] == 0:  # an empty batch (e.g. a last batch of 0)
+            geo = _k.conv_geometry((1,) + x.shape[1:], weight.shape, stride, padding,
+                                   dilation, groups)
+            return np.zeros((0, geo.OC, geo.OH, geo.OW), dtype=dtype)
+        out = _k.conv2d_forward(_as_4d(x), weight, bias, stride, padding, dilation, groups)
         return out if x.ndim == 4 else out[0]
 
     @staticmethod
@@ -53,6 +57,10 @@ class Conv2d(Function):
         need_x, need_w, need_b = ctx.needs_input_grad
         o = ctx.options
         grad = grad.astype(x.dtype, copy=False)  # a caller's float64 seed on a float32 node
+        if x.ndim == 4 and x.shape[0] == 0:
+            return (np.zeros_like(x) if need_x else None,
+                    np.zeros_like(weight) if need_w else None,
+                    np.zeros(weight.shape[0], dtype=x.dtype) if need_b else None)
         grad_x, grad_w, grad_b = _k.conv2d_backward(
             _as_4d(grad),
             _as_4d(x),
@@ -142,6 +150,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> T
         raise ValueError(f"conv2d: groups must be a positive int, got {groups!r}")
     groups = int(groups)
     x_shape = x.shape if x.ndim == 4 else (1,) + x.shape
+    x_shape = (max(x_shape[0], 1),) + tuple(x_shape[1:])  # an empty batch is allowed
     if bias is not None and bias.shape != (weight.shape[0],):
         raise ShapeError(
             f"conv2d: bias must have shape ({weight.shape[0]},) for weight {weight.shape}, "

@@ -16,7 +16,7 @@ Inputs are (N, C, H, W) or unbatched (C, H, W); PyTorch's output sizes, padding 
 import numpy as np
 
 from autograd_core.errors import DTypeError, ShapeError
-from autograd_core.function import Function
+from autograd_core.function import Context, Function
 from autograd_core.kernels import pool as _k
 from autograd_core.tensor import Tensor, as_tensor
 
@@ -34,6 +34,15 @@ def _as_4d(x):
     return x[np.newaxis] if x.ndim == 3 else x
 
 
+def _empty_batch(x) -> bool:
+    """An (0, C, H, W) input: the kernels are skipped and the result is empty too."""
+    return x.ndim == 4 and x.shape[0] == 0
+
+
+def _empty_output(x, out_hw):
+    return np.zeros((0, x.shape[1]) + tuple(out_hw), dtype=x.dtype)
+
+
 def _like_input(arr, x):
     return arr if x.ndim == 4 else arr[0]
 
@@ -43,15 +52,23 @@ class MaxPool2d(Function):
 
     @staticmethod
     def forward(ctx, x, *, kernel_size, stride, padding, ceil_mode=False):
-        out, argmax = _k.max_pool2d_forward(_as_4d(x), kernel_size, stride, padding, ceil_mode)
-        ctx.save_for_backward(argmax)
         ctx.input_shape = x.shape
+        if _empty_batch(x):
+            geo = _k.pool_geometry((1,) + x.shape[1:], kernel_size, stride, padding, ceil_mode)
+            out, argmax = _empty_output(x, (geo.OH, geo.OW)), np.zeros((0,), np.int32)
+        else:
+            out, argmax = _k.max_pool2d_forward(_as_4d(x), kernel_size, stride, padding,
+                                                ceil_mode)
+        ctx.save_for_backward(argmax)
+        ctx.argmax = argmax  # for max_pool2d(..., return_indices=True); freed with the node
         return _like_input(out, x)
 
     @staticmethod
     def backward(ctx, grad):
         (argmax,) = ctx.saved_tensors
         shape = ctx.input_shape
+        if len(shape) == 4 and shape[0] == 0:
+            return np.zeros(shape, dtype=grad.dtype)
         grad_x = _k.max_pool2d_backward(_as_4d(grad), argmax, (1,) * (4 - len(shape)) + shape)
         return grad_x.reshape(shape)
 
@@ -62,6 +79,9 @@ class AvgPool2d(Function):
     @staticmethod
     def forward(ctx, x, *, kernel_size, stride, padding, ceil_mode=False, count_include_pad=True):
         ctx.input_shape = x.shape
+        if _empty_batch(x):
+            geo = _k.pool_geometry((1,) + x.shape[1:], kernel_size, stride, padding, ceil_mode)
+            return _empty_output(x, (geo.OH, geo.OW))
         out = _k.avg_pool2d_forward(
             _as_4d(x), kernel_size, stride, padding, ceil_mode, count_include_pad
         )
@@ -70,6 +90,8 @@ class AvgPool2d(Function):
     @staticmethod
     def backward(ctx, grad):
         shape = ctx.input_shape
+        if len(shape) == 4 and shape[0] == 0:
+            return np.zeros(shape, dtype=grad.dtype)
         o = ctx.options
         grad_x = _k.avg_pool2d_backward(
             _as_4d(grad),
@@ -89,11 +111,15 @@ class AdaptiveAvgPool2d(Function):
     @staticmethod
     def forward(ctx, x, *, output_size):
         ctx.input_shape = x.shape
+        if _empty_batch(x):
+            return _empty_output(x, output_size)
         return _like_input(_k.adaptive_avg_pool2d_forward(_as_4d(x), output_size), x)
 
     @staticmethod
     def backward(ctx, grad):
         shape = ctx.input_shape
+        if len(shape) == 4 and shape[0] == 0:
+            return np.zeros(shape, dtype=grad.dtype)
         grad_x = _k.adaptive_avg_pool2d_backward(_as_4d(grad), (1,) * (4 - len(shape)) + shape)
         return grad_x.reshape(shape)
 
@@ -114,6 +140,7 @@ def _input(x, op):
 
 def _geometry(x, op, kernel_size, stride, padding, ceil_mode):
     shape = x.shape if x.ndim == 4 else (1,) + x.shape
+    shape = (max(shape[0], 1),) + tuple(shape[1:])  # an empty batch is allowed
     try:
         return _k.pool_geometry(shape, kernel_size, stride, padding, ceil_mode)
     except ValueError as error:
@@ -134,16 +161,22 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, *, retur
     """
     x = _input(x, "max_pool2d")
     geo = _geometry(x, "max_pool2d", kernel_size, stride, padding, ceil_mode)
-    out = MaxPool2d.apply(
-        x, kernel_size=geo.kernel, stride=geo.stride, padding=geo.pad, ceil_mode=bool(ceil_mode)
-    )
-    if return_indices:
-        # Recomputed rather than taken from the node, which exists only when recording.
-        _, argmax = _k.max_pool2d_forward(
-            _as_4d(x.data), geo.kernel, geo.stride, geo.pad, bool(ceil_mode)
-        )
-        return out, Tensor(_like_input(argmax, x.data).astype(np.int64))
-    return out
+    options = dict(kernel_size=geo.kernel, stride=geo.stride, padding=geo.pad,
+                   ceil_mode=bool(ceil_mode))
+    if not return_indices:
+        return MaxPool2d.apply(x, **options)
+    if x.requires_grad:
+        out = MaxPool2d.apply(x, **options)
+        argmax = out.grad_fn.argmax if out.grad_fn is not None else None
+    else:
+        out, argmax = None, None
+    if argmax is None:  # no node was recorded: run the forward once, by hand
+        ctx = Context(MaxPool2d, (x,), options, (False,))
+        out = Tensor._make(MaxPool2d.forward(ctx, x.data, **options))
+        argmax = ctx.argmax
+    shape = out.shape if out.ndim == 4 else (1,) + out.shape
+    indices = argmax.reshape(shape).astype(np.int64)
+    return out, Tensor._make(indices if out.ndim == 4 else indices[0])
 
 
 def avg_pool2d(
@@ -182,6 +215,7 @@ def adaptive_avg_pool2d(x, output_size) -> Tensor:
     """
     x = _input(x, "adaptive_avg_pool2d")
     shape = x.shape if x.ndim == 4 else (1,) + x.shape
+    shape = (max(shape[0], 1),) + tuple(shape[1:])  # an empty batch is allowed
     try:
         size = _k.adaptive_output_size(shape, output_size)
     except ValueError as error:

@@ -123,3 +123,34 @@ def test_matches_torch(torch_or_skip, dtype):
 def test_errors(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_an_empty_batch_gives_an_empty_result_and_zero_gradients():
+    import autograd_core as ag
+    from autograd_core.ops.conv import conv2d
+    from autograd_core.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+
+    x = ag.randn(0, 3, 6, 6, requires_grad=True)
+    w = ag.randn(4, 3, 3, 3, requires_grad=True)
+    y = conv2d(x, w, padding=1)
+    assert y.shape == (0, 4, 6, 6)
+    total = (y.sum() + max_pool2d(x, 2).sum() + avg_pool2d(x, 3, 1, 1).sum()
+             + adaptive_avg_pool2d(x, 2).sum())
+    total.backward()
+    assert x.grad.shape == (0, 3, 6, 6) and not w.grad.data.any()
+    assert max_pool2d(x, 2).shape == (0, 3, 3, 3)
+
+
+def test_return_indices_comes_from_one_forward_and_matches_torch(torch_or_skip):
+    import autograd_core as ag
+    from autograd_core.ops.pool import max_pool2d
+
+    torch = torch_or_skip
+    a = np.random.default_rng(0).standard_normal((2, 3, 5, 5)).astype(np.float32)
+    for leaf in (ag.Tensor(a, requires_grad=True), ag.Tensor(a), ag.Tensor(a[0])):
+        out, indices = max_pool2d(leaf, 2, ceil_mode=True, return_indices=True)
+        ref, ref_indices = torch.nn.functional.max_pool2d(
+            torch.tensor(leaf.data), 2, ceil_mode=True, return_indices=True)
+        np.testing.assert_array_equal(indices.data, ref_indices.numpy())
+        np.testing.assert_array_equal(out.data, ref.numpy())
+        assert out.requires_grad == leaf.requires_grad
