@@ -22,7 +22,7 @@ from pathlib import Path
 from benchmarks import report
 from benchmarks.cases import SECTIONS
 from benchmarks.context import BenchContext
-from benchmarks.machine import machine_info, optional_module
+from benchmarks.machine import CpuMeter, machine_info, optional_module
 from benchmarks.timing import Settings
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
@@ -74,6 +74,7 @@ def run(argv=None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
     load_start = _loadavg()
+    cpu_meter = CpuMeter()
     # The kernels first: they start Numba's thread pool with their own settings before
     # PyTorch loads its OpenMP runtime.
     optional_module("autograd_core.kernels")
@@ -123,7 +124,8 @@ def run(argv=None) -> int:
         "mode": mode,
         "argv": list(sys.argv[1:] if argv is None else argv),
         "settings": dataclasses.asdict(settings) | {"threads": threads},
-        "machine": machine_info() | {"loadavg_start": load_start, "loadavg_end": _loadavg()},
+        "machine": machine_info() | {"loadavg_start": load_start, "loadavg_end": _loadavg(),
+                                     "others_cpu_cores": cpu_meter.others_cores()},
         "peak": ctx.peak,
         "sections": sections,
         "records": ctx.records,

@@ -18,7 +18,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["machine_info", "thread_limits", "default_threads", "optional_module", "git_commit"]
+__all__ = ["machine_info", "thread_limits", "default_threads", "optional_module", "git_commit",
+           "CpuMeter"]
 
 _REPO = Path(__file__).resolve().parent.parent
 
@@ -199,3 +200,48 @@ def thread_limits(n: int, torch=None):
                 numba.set_num_threads(old_numba)
             if torch is not None:
                 torch.set_num_threads(old_torch)
+
+
+class CpuMeter:
+    """How much CPU *other* processes used while the suite ran, in cores.
+
+    The machine-wide busy time (``/proc/stat``: user, nice, system, irq, softirq,
+    steal) minus this process's own CPU time (and its waited-for children, the
+    compile-cost subprocesses) over the wall time.  0 means the suite had the machine
+    to itself; 1 on a two-core machine means another process kept one core busy, and
+    every multi-threaded number of the run is then distorted.  None where
+    ``/proc/stat`` is missing.
+    """
+
+    def __init__(self):
+        self.start = self._snapshot()
+
+    @staticmethod
+    def _snapshot():
+        import time
+
+        try:
+            with open("/proc/stat") as f:
+                fields = f.readline().split()[1:]
+        except OSError:
+            return None
+        ticks = [int(v) for v in fields]
+        # user nice system idle iowait irq softirq steal ...
+        busy = ticks[0] + ticks[1] + ticks[2] + ticks[5] + ticks[6] + \
+            (ticks[7] if len(ticks) > 7 else 0)
+        own = os.times()
+        return (busy / os.sysconf("SC_CLK_TCK"),
+                own.user + own.system + own.children_user + own.children_system,
+                time.perf_counter())
+
+    def others_cores(self):
+        """Average number of cores kept busy by other processes since construction."""
+        end = self._snapshot()
+        if self.start is None or end is None:
+            return None
+        busy = end[0] - self.start[0]
+        own = end[1] - self.start[1]
+        wall = end[2] - self.start[2]
+        if wall <= 0:
+            return None
+        return round(max(0.0, busy - own) / wall, 2)

@@ -187,14 +187,18 @@ def machine_line(m: dict) -> str:
 
 
 def loaded(machine: dict) -> bool:
-    """True when others kept the machine busy: judged from the 1-minute load averages.
+    """True when other processes kept more than a quarter of a core busy on average.
 
-    At the start only other processes count (above half the cores is busy); at the
-    end the run itself has kept up to all cores busy, so only load beyond that counts.
+    Measured from ``/proc/stat`` minus the suite's own CPU time (``others_cpu_cores``);
+    without it, judged from the load average at the end (beyond what the run itself,
+    using every core, accounts for).
     """
+    others = machine.get("others_cpu_cores")
+    if others is not None:
+        return others > 0.25
     cores = machine.get("usable_cpus") or 1
-    start, end = machine.get("loadavg_start"), machine.get("loadavg_end")
-    return bool((start and start[0] > 0.5 * cores + 0.5) or (end and end[0] > cores + 1.0))
+    end = machine.get("loadavg_end")
+    return bool(end and end[0] > cores + 1.0)
 
 
 def console_summary(doc) -> str:
@@ -218,8 +222,10 @@ def console_summary(doc) -> str:
             out.append(f"section {section}: {info['status']} {info.get('reason', '')}".rstrip())
     out.append(f"Total {doc['duration_s']:.1f} s")
     if loaded(doc["machine"]):
-        out.append(f"WARNING: the machine was busy (load {doc['machine']['loadavg_start']} -> "
-                   f"{doc['machine']['loadavg_end']}): numbers are distorted")
+        out.append(f"WARNING: the machine was busy (other processes used "
+                   f"{doc['machine'].get('others_cpu_cores')} cores on average, load "
+                   f"{doc['machine']['loadavg_start']} -> {doc['machine']['loadavg_end']}): "
+                   "numbers are distorted")
     return "\n".join(out)
 
 
@@ -243,11 +249,14 @@ def markdown_report(doc, plots=()) -> str:
     if all(load):
         lines += [f"Load average (1, 5, 15 min) at start {load[0]}, at end {load[1]} "
                   f"on {m.get('usable_cpus')} cores.", ""]
-        if loaded(m):
-            lines += ["**Warning: other processes kept the machine busy during this run** "
-                      "(1-minute load above half the cores). Multi-threaded kernels wait "
-                      "at every parallel region for a descheduled thread, so times and "
-                      "ratios of this run are distorted; rerun on a quiet machine.", ""]
+    if m.get("others_cpu_cores") is not None:
+        lines += [f"Other processes used {m['others_cpu_cores']:.2f} of the "
+                  f"{m.get('usable_cpus')} cores on average during the run.", ""]
+    if loaded(m):
+        lines += ["**Warning: other processes kept the machine busy during this run.** "
+                  "A multi-threaded kernel then waits for a descheduled thread and gets one "
+                  "core where it expected two, so times and ratios of this run are "
+                  "distorted; rerun on a quiet machine.", ""]
     peak = doc.get("peak") or {}
     if peak.get("matmul"):
         lines += ["Reference limits of this machine, measured in the same run: "
