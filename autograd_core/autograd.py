@@ -159,7 +159,10 @@ def _run(roots, seeds, retain_graph: bool, op: str, wanted=None) -> dict:
         for parent, grad in zip(ctx.inputs, input_grads):
             if grad is None or not isinstance(parent, Tensor) or not parent._requires_grad:
                 continue
-            grad = conform_gradient(grad, parent._data, ctx.name)
+            data = parent._data
+            if type(grad) is not np.ndarray or grad.shape != data.shape or \
+                    grad.dtype != data.dtype:
+                grad = conform_gradient(grad, data, ctx.name)
             pkey = id(parent)
             previous = grads.get(pkey)
             if previous is None:

@@ -43,6 +43,7 @@ Example, a custom op with its derivative d/dx x^3 = 3 x^2::
 
 import numpy as np
 
+from autograd_core import tensor as _tensor_module
 from autograd_core.errors import ShapeError
 from autograd_core.grad_mode import _state
 from autograd_core.tensor import Tensor
@@ -71,15 +72,15 @@ class Context:
         For each positional input, whether a gradient is wanted for it.
     """
 
-    __slots__ = ("fn", "inputs", "options", "needs_input_grad", "versions", "_saved", "freed",
+    __slots__ = ("fn", "inputs", "options", "needs_input_grad", "epoch", "_saved", "freed",
                  "__dict__", "__weakref__")
 
-    def __init__(self, fn, inputs, options, needs_input_grad, versions=None):
+    def __init__(self, fn, inputs, options, needs_input_grad):
         self.fn = fn
         self.inputs = inputs
         self.options = options
         self.needs_input_grad = needs_input_grad
-        self.versions = versions  # each Tensor input's _version at forward time
+        self.epoch = _tensor_module._mutation_epoch  # in-place changes made before this node
         self._saved = ()
         self.freed = False
 
@@ -107,17 +108,17 @@ class Context:
         """Raise if an input whose array was saved for backward changed in place since.
 
         Each in-place change of a Tensor (``+=``, ``t[i] = v``, an optimizer step, ...)
-        bumps its ``_version``; a saved array that changed would give wrong gradients.
+        gives it a new ``_version`` epoch (``tensor.mark_modified``); an input whose epoch
+        is later than this node's and whose array was saved would give wrong gradients.
         """
-        if self.versions is None:
-            return
-        for i, (x, version) in enumerate(zip(self.inputs, self.versions)):
-            if version is not None and x._version != version and any(
+        if self.epoch == _tensor_module._mutation_epoch:
+            return  # nothing anywhere changed in place since this node was recorded
+        for i, x in enumerate(self.inputs):
+            if isinstance(x, Tensor) and x._version > self.epoch and any(
                     saved is x._data for saved in self._saved):
                 raise RuntimeError(
                     f"backward: input {i} of {self.name} (shape {x.shape}) was modified in "
-                    f"place after the forward pass (it is at version {x._version}, the "
-                    f"graph saved version {version}), so its gradients would be wrong. Make "
+                    "place after the forward pass, so its gradients would be wrong. Make "
                     "in-place changes (e.g. optimizer.step()) after backward(), or use an "
                     "out-of-place op."
                 )
@@ -153,20 +154,17 @@ class Function:
     def apply(cls, *inputs, **options) -> Tensor:
         """Run the op on Tensors (or constants); record a node when gradients are wanted."""
         arrays = []
-        requires_grad = False
+        needs = []
         for x in inputs:
             if isinstance(x, Tensor):
                 arrays.append(x._data)
-                requires_grad = requires_grad or x._requires_grad
+                needs.append(x._requires_grad)
             else:
                 arrays.append(x)
-        record = requires_grad and _state.enabled
-        if record:
-            needs = tuple(isinstance(x, Tensor) and x._requires_grad for x in inputs)
-            versions = tuple(x._version if isinstance(x, Tensor) else None for x in inputs)
-            ctx = Context(cls, inputs, options, needs, versions)
-        else:
-            ctx = Context(cls, inputs, options, (False,) * len(inputs))
+                needs.append(False)
+        record = True in needs and _state.enabled
+        ctx = Context(cls, inputs, options,
+                      tuple(needs) if record else (False,) * len(inputs))
         try:
             data = cls.forward(ctx, *arrays, **options)
         except ValueError as error:

@@ -27,7 +27,7 @@ import numpy as np
 from autograd_core.errors import DTypeError, ShapeError
 from autograd_core.grad_mode import _state
 
-__all__ = ["Tensor", "tensor", "as_tensor", "from_numpy"]
+__all__ = ["Tensor", "tensor", "as_tensor", "from_numpy", "mark_modified"]
 
 _SCALAR_TYPES = (numbers.Number, np.generic)
 
@@ -83,7 +83,7 @@ class Tensor:
         self._ctx = None
         self.name = name
         self._retains_grad = False
-        self._version = 0  # bumped by every in-place change (see Context.check_versions)
+        self._version = 0  # raised by every in-place change (see mark_modified)
         if requires_grad:
             self.requires_grad_(True)
 
@@ -316,8 +316,8 @@ class Tensor:
         return self._retains_grad
 
     # ----------------------------------------------------------------- in place
-    # In-place changes bump ``_version``; backward refuses to use an array that was
-    # saved for it and changed since (see Context.check_versions). A leaf that requires
+    # In-place changes go through mark_modified; backward refuses to use an array that
+    # was saved for it and changed since (see Context.check_versions). A leaf that requires
     # grad may only change in place under ``no_grad()`` (e.g. a hand-written SGD step).
     def _check_in_place(self, op):
         if self._requires_grad and _state.enabled:
@@ -339,13 +339,13 @@ class Tensor:
     def zero_(self):
         self._check_in_place("zero_")
         self._writable_data("zero_")[...] = 0
-        self._version += 1
+        mark_modified(self)
         return self
 
     def fill_(self, value):
         self._check_in_place("fill_")
         self._writable_data("fill_")[...] = _unwrap(value)
-        self._version += 1
+        mark_modified(self)
         return self
 
     def copy_(self, source):
@@ -359,7 +359,7 @@ class Tensor:
             raise ShapeError(
                 f"copy_: cannot copy shape {np.shape(source)} into shape {self.shape}"
             ) from None
-        self._version += 1
+        mark_modified(self)
         return self
 
     def __setitem__(self, index, value):
@@ -386,7 +386,7 @@ class Tensor:
                     f"__setitem__: cannot assign shape {np.shape(_unwrap(value))} to "
                     f"index {index!r} of a tensor of shape {self.shape}: {error}"
                 ) from None
-        self._version += 1
+        mark_modified(self)
 
     def _in_place(self, other, op_class, ufunc, symbol):
         """``self <symbol>= other``: in place when no graph is involved, else as
@@ -415,7 +415,7 @@ class Tensor:
                 f"{symbol}=: cannot update shape {self.shape} in place with shape "
                 f"{np.shape(other_data)} (the result would have another shape)"
             ) from None
-        self._version += 1
+        mark_modified(self)
         return self
 
     def __iadd__(self, other):
@@ -734,6 +734,29 @@ class Tensor:
         if self.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self._data.shape[0]))
+
+
+# --------------------------------------------------------------------- versions
+_mutation_epoch = 0  # how many in-place changes the process has made so far
+
+
+def mark_modified(tensor: "Tensor") -> None:
+    """Record that ``tensor``'s array was changed in place (call after the change).
+
+    ``tensor._version`` becomes a new epoch, larger than every earlier one. A graph
+    node remembers the epoch at which it was recorded; backward compares the two and
+    refuses to use an array that was saved for it and changed since. While nothing
+    changes in place (the usual case between a forward and its backward) that check
+    costs one integer comparison per node.
+    """
+    global _mutation_epoch
+    _mutation_epoch += 1
+    tensor._version = _mutation_epoch
+
+
+def current_epoch() -> int:
+    """The number of in-place changes so far (see :func:`mark_modified`)."""
+    return _mutation_epoch
 
 
 # --------------------------------------------------------------------- helpers

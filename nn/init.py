@@ -27,7 +27,7 @@ import math
 import numpy as np
 
 from autograd_core.random import get_generator
-from autograd_core.tensor import Tensor
+from autograd_core.tensor import Tensor, mark_modified
 
 __all__ = [
     "calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_",
@@ -79,7 +79,7 @@ def _fill(tensor: Tensor, values) -> Tensor:
     data = tensor._data
     if data.flags.writeable:
         np.copyto(data, values, casting="unsafe")
-        tensor._version += 1
+        mark_modified(tensor)
     else:
         tensor._data = np.array(np.broadcast_to(values, data.shape), dtype=data.dtype)
     return tensor

@@ -38,7 +38,7 @@ import numpy as np
 
 from autograd_core.errors import DTypeError
 from autograd_core.grad_mode import no_grad
-from autograd_core.tensor import Tensor
+from autograd_core.tensor import Tensor, mark_modified
 from nn.parameter import Parameter
 
 __all__ = ["Module", "IncompatibleKeys", "StateDictError", "RemovableHandle", "check_device"]
@@ -596,7 +596,7 @@ class Module:
                     target._data = np.array(value, dtype=target._data.dtype)
                 elif target._data.flags.writeable:
                     np.copyto(target._data, value, casting="unsafe")
-                    target._version += 1
+                    mark_modified(target)
                 else:
                     target._data = np.array(value, dtype=target._data.dtype)
         return IncompatibleKeys(missing, unexpected)

@@ -30,7 +30,7 @@ from collections import defaultdict
 import numpy as np
 
 from autograd_core.grad_mode import enable_grad
-from autograd_core.tensor import Tensor
+from autograd_core.tensor import Tensor, mark_modified
 
 __all__ = ["Optimizer"]
 
@@ -264,7 +264,7 @@ class Optimizer:
             self._update_group(group)
             for p in group["params"]:
                 if p._grad is not None:
-                    p._version += 1  # changed in place: graphs that saved it must not use it
+                    mark_modified(p)  # changed in place: graphs that saved it must not use it
         return loss
 
     def _update_group(self, group: dict):
