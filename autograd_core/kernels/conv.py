@@ -77,6 +77,10 @@ MAX_WORKSPACE_BYTES = 256 * 1024 * 1024
 #: The batch is cut into at most this many lanes (tasks), a number that does not depend
 #: on the thread count, so grad_weight sums the same partials in the same order always.
 _LANES = max(8, os.cpu_count() or 1)
+#: Forward FLOPs per lane below which a conv gets fewer lanes (measured on LeNet's
+#: layers at batch 32 and 256: 0.5 MFLOP; a 0.6 MFLOP conv then runs as one lane,
+#: inline, twice as fast as cut in eight).
+LANE_MIN_FLOPS = 500_000
 #: Up to this many products per output (C/groups * kh * kw) the direct kernels are
 #: used instead of im2col + GEMM.  Measured: the GEMM path wins already at 25 (LeNet's
 #: 1->6 5x5: 4.1/12.2 ms against 6.4/16.3 ms forward/backward), the direct kernels win
@@ -579,14 +583,19 @@ def _plan(geo, bytes_per_row, chunk_bytes):
     total = geo.N * geo.OH
     per_sample = bytes_per_row * geo.OH
     rows_per_chunk = max(1, budget // bytes_per_row)
-    if geo.N >= _LANES:
-        step = -(-geo.N // _LANES)
+    # Small problems get fewer lanes (one below 2 * LANE_MIN_FLOPS): a lane costs a
+    # chunk's fixed overhead and, run on another thread, a handoff of ~50 us, which a
+    # tiny conv (LeNet on 8x8 digits) does not earn back. Still a function of the shapes
+    # alone, so results stay identical with any thread count.
+    lanes_wanted = max(1, min(_LANES, geo.flops // LANE_MIN_FLOPS))
+    if geo.N >= lanes_wanted:
+        step = -(-geo.N // lanes_wanted)
         bounds = [(n * geo.OH, min(n + step, geo.N) * geo.OH) for n in range(0, geo.N, step)]
         split = False
     else:
         sh, dh, kh = geo.stride[0], geo.dilation[0], geo.kh
         halo = -(-(dh * (kh - 1) + 1) // sh)  # output rows whose inputs overlap
-        n_lanes = max(1, min(_LANES, total // max(halo, 1)))
+        n_lanes = max(1, min(lanes_wanted, total // max(halo, 1)))
         cuts = [total * i // n_lanes for i in range(n_lanes + 1)]
         bounds = [(cuts[i], cuts[i + 1]) for i in range(n_lanes) if cuts[i + 1] > cuts[i]]
         split = len(bounds) > 1
