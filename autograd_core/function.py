@@ -124,13 +124,14 @@ class Context:
                 )
 
     def free(self):
-        """Drop what was saved for backward; the graph's structure stays (for drawing)."""
+        """Drop the arrays saved for backward; the graph's structure stays (for drawing).
+
+        As in PyTorch, attributes a forward set on ``ctx`` itself (shapes, small
+        statistics) are kept until the graph is dropped; large arrays belong in
+        :meth:`save_for_backward`.
+        """
         self._saved = ()
         self.freed = True
-        extra = self.__dict__
-        if extra:
-            for key in [k for k, v in extra.items() if isinstance(v, np.ndarray)]:
-                del extra[key]
 
     def __repr__(self):
         return f"<{self.name}>"

@@ -59,8 +59,7 @@ class MaxPool2d(Function):
         else:
             out, argmax = _k.max_pool2d_forward(_as_4d(x), kernel_size, stride, padding,
                                                 ceil_mode)
-        ctx.save_for_backward(argmax)
-        ctx.argmax = argmax  # for max_pool2d(..., return_indices=True); freed with the node
+        ctx.save_for_backward(argmax)  # also read by max_pool2d(..., return_indices=True)
         return _like_input(out, x)
 
     @staticmethod
@@ -167,13 +166,13 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, *, retur
         return MaxPool2d.apply(x, **options)
     if x.requires_grad:
         out = MaxPool2d.apply(x, **options)
-        argmax = out.grad_fn.argmax if out.grad_fn is not None else None
+        argmax = out.grad_fn.saved_tensors[0] if out.grad_fn is not None else None
     else:
         out, argmax = None, None
     if argmax is None:  # no node was recorded: run the forward once, by hand
         ctx = Context(MaxPool2d, (x,), options, (False,))
         out = Tensor._make(MaxPool2d.forward(ctx, x.data, **options))
-        argmax = ctx.argmax
+        argmax = ctx.saved_tensors[0]
     shape = out.shape if out.ndim == 4 else (1,) + out.shape
     indices = argmax.reshape(shape).astype(np.int64)
     return out, Tensor._make(indices if out.ndim == 4 else indices[0])
