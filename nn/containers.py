@@ -205,40 +205,57 @@ class ModuleList(Module):
         return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
 
 
-class ModuleDict(Module):
+class _StringKeyed:
+    """The mapping methods of ModuleDict and ParameterDict over one of the Module's
+    registries (``_modules`` or ``_parameters``, named by ``_registry``)."""
+
+    _registry: str
+
+    def _items_store(self):
+        return getattr(self, self._registry)
+
+    def __getitem__(self, key):
+        return self._items_store()[key]
+
+    def __delitem__(self, key):
+        del self._items_store()[key]
+
+    def __len__(self):
+        return len(self._items_store())
+
+    def __iter__(self):
+        return iter(self._items_store())
+
+    def __contains__(self, key):
+        return key in self._items_store()
+
+    def keys(self):
+        return self._items_store().keys()
+
+    def items(self):
+        return self._items_store().items()
+
+    def values(self):
+        return self._items_store().values()
+
+    def update(self, entries):
+        items = entries.items() if hasattr(entries, "items") else entries
+        for key, value in items:
+            self[key] = value
+
+
+class ModuleDict(_StringKeyed, Module):
     """Modules under string keys, in insertion order: ``ModuleDict({"enc": m, ...})``."""
+
+    _registry = "_modules"
 
     def __init__(self, modules=None):
         super().__init__()
         if modules is not None:
             self.update(modules)
 
-    def __getitem__(self, key):
-        return self._modules[key]
-
     def __setitem__(self, key, module):
         self.add_module(key, module)
-
-    def __delitem__(self, key):
-        del self._modules[key]
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules)
-
-    def __contains__(self, key):
-        return key in self._modules
-
-    def keys(self):
-        return self._modules.keys()
-
-    def items(self):
-        return self._modules.items()
-
-    def values(self):
-        return self._modules.values()
 
     def clear(self):
         self._modules.clear()
@@ -247,11 +264,6 @@ class ModuleDict(Module):
         module = self._modules[key]
         del self._modules[key]
         return module
-
-    def update(self, modules):
-        items = modules.items() if hasattr(modules, "items") else modules
-        for key, module in items:
-            self[key] = module
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ModuleDict has no forward(): index it in your forward")
@@ -298,45 +310,18 @@ class ParameterList(Module):
         )
 
 
-class ParameterDict(Module):
+class ParameterDict(_StringKeyed, Module):
     """Parameters under string keys, in insertion order (tensors are wrapped)."""
+
+    _registry = "_parameters"
 
     def __init__(self, parameters=None):
         super().__init__()
         if parameters is not None:
             self.update(parameters)
 
-    def __getitem__(self, key):
-        return self._parameters[key]
-
     def __setitem__(self, key, value):
         self.register_parameter(key, value if isinstance(value, Parameter) else Parameter(value))
-
-    def __delitem__(self, key):
-        del self._parameters[key]
-
-    def __len__(self):
-        return len(self._parameters)
-
-    def __iter__(self):
-        return iter(self._parameters)
-
-    def __contains__(self, key):
-        return key in self._parameters
-
-    def keys(self):
-        return self._parameters.keys()
-
-    def items(self):
-        return self._parameters.items()
-
-    def values(self):
-        return self._parameters.values()
-
-    def update(self, parameters):
-        items = parameters.items() if hasattr(parameters, "items") else parameters
-        for key, value in items:
-            self[key] = value
 
     def extra_repr(self):
         return "\n".join(

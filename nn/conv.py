@@ -11,7 +11,6 @@ behind ``autograd_core.ops.conv.conv2d``.
 ((6, 1, 5, 5), Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1), padding=(2, 2)))
 """
 
-import math
 
 import numpy as np
 
@@ -100,11 +99,7 @@ class Conv2d(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init.calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-            init.uniform_(self.bias, -bound, bound)
+        init.default_init_(self.weight, self.bias)
 
     def forward(self, x):
         shape = np.shape(x)

@@ -30,6 +30,7 @@ from autograd_core.random import get_generator
 from autograd_core.tensor import Tensor, mark_modified
 
 __all__ = [
+    "default_init_",
     "calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_",
     "eye_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
     "orthogonal_", "calculate_fan_in_and_fan_out",
@@ -211,3 +212,22 @@ def orthogonal_(tensor, gain: float = 1.0):
     if rows < cols:
         q = q.T
     return _fill(tensor, gain * q.reshape(tensor.shape))
+
+
+def default_init_(weight, bias=None):
+    """PyTorch's default initialisation of Linear and Conv layers, in place.
+
+    weight ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (PyTorch writes it as ``kaiming_uniform_``
+    with ``a = sqrt(5)``), and the bias from the same range (0 when fan_in is 0).
+
+    >>> from autograd_core import zeros
+    >>> w = default_init_(zeros(3, 4))
+    >>> bool((abs(w.data) <= 0.5).all())
+    True
+    """
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        uniform_(bias, -bound, bound)
+    return weight

@@ -9,7 +9,6 @@ initialisation is PyTorch's: weight and bias from U(-1/sqrt(in), 1/sqrt(in)).
 ((2, 3), (2,))
 """
 
-import math
 
 import numpy as np
 
@@ -65,19 +64,10 @@ class Linear(Module):
         check_device(device, type(self).__name__)
         self.in_features = _positive_int(in_features, "in_features", "Linear")
         self.out_features = _positive_int(out_features, "out_features", "Linear")
-        self.weight = Parameter(_empty((out_features, in_features), dtype))
-        if bias:
-            self.bias = Parameter(_empty((out_features,), dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        _add_linear_parameters(self, out_features, in_features, bias, dtype)
 
     def reset_parameters(self):
-        # kaiming_uniform_ with a = sqrt(5) is PyTorch's spelling of U(-1/sqrt(fan_in), ..)
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            bound = 1 / math.sqrt(self.in_features)
-            init.uniform_(self.bias, -bound, bound)
+        init.default_init_(self.weight, self.bias)
 
     def forward(self, x):
         check_features(x, self.in_features, "Linear")
@@ -86,6 +76,16 @@ class Linear(Module):
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")
+
+
+def _add_linear_parameters(module, rows, in_features, bias, dtype):
+    """Register ``weight`` (rows, in_features) and ``bias`` (rows,) or None, initialised."""
+    module.weight = Parameter(_empty((rows, in_features), dtype))
+    if bias:
+        module.bias = Parameter(_empty((rows,), dtype))
+    else:
+        module.register_parameter("bias", None)
+    module.reset_parameters()
 
 
 class Maxout(Module):
@@ -102,19 +102,10 @@ class Maxout(Module):
         self.in_features = _positive_int(in_features, "in_features", "Maxout")
         self.out_features = _positive_int(out_features, "out_features", "Maxout")
         self.pieces = _positive_int(pieces, "pieces", "Maxout")
-        units = out_features * pieces
-        self.weight = Parameter(_empty((units, in_features), dtype))
-        if bias:
-            self.bias = Parameter(_empty((units,), dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        _add_linear_parameters(self, out_features * pieces, in_features, bias, dtype)
 
     def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            bound = 1 / math.sqrt(self.in_features)
-            init.uniform_(self.bias, -bound, bound)
+        init.default_init_(self.weight, self.bias)
 
     def forward(self, x):
         check_features(x, self.in_features, "Maxout")

@@ -53,6 +53,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
+from ._indexing import _u, _valid_range
 from ._threads import run_chunks, run_planes
 
 __all__ = [
@@ -250,23 +251,6 @@ def _check_same_dtype(**arrays):
 # vectorising the copies (measured 3-4x on im2col).  Every index is non-negative by
 # construction; the signed arithmetic happens before the cast.
 
-_u = np.uintp
-
-
-@njit(cache=True)
-def _valid_range(out_size, in_size, offset, stride):
-    # Outputs o with 0 <= o*stride + offset < in_size form one range [lo, hi).
-    lo = 0
-    if offset < 0:
-        lo = (-offset + stride - 1) // stride
-    hi = 0
-    if in_size - offset > 0:
-        hi = (in_size - offset + stride - 1) // stride
-    if hi > out_size:
-        hi = out_size
-    if lo > hi:
-        lo = hi
-    return lo, hi
 
 
 @njit(cache=True, nogil=True, parallel=True)

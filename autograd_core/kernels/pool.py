@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
+from ._indexing import _u, _valid_range
 from ._threads import run_planes
 
 __all__ = [
@@ -52,7 +53,6 @@ __all__ = [
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _INDEX_DTYPE = np.int32
-_u = np.uintp  # unsigned indices: no wraparound test per access (see kernels/conv.py)
 
 
 # --------------------------------------------------------------------------- geometry
@@ -176,22 +176,6 @@ def _check_grad(grad_out, like_dtype, shape):
 
 
 # ---------------------------------------------------------------------------- kernels
-
-
-@njit(cache=True)
-def _valid_range(out_size, in_size, offset, stride):
-    # Outputs o with 0 <= o*stride + offset < in_size form one range [lo, hi).
-    lo = 0
-    if offset < 0:
-        lo = (-offset + stride - 1) // stride
-    hi = 0
-    if in_size - offset > 0:
-        hi = (in_size - offset + stride - 1) // stride
-    if hi > out_size:
-        hi = out_size
-    if lo > hi:
-        lo = hi
-    return lo, hi
 
 
 @njit(cache=True, nogil=True, parallel=True)

@@ -292,38 +292,39 @@ class Clamp(Function):
         return grad * inside
 
 
-class Maximum(Function):
+class _Extremum(Function):
+    """Elementwise max or min of two inputs: the gradient goes to the chosen input,
+    half to each on ties (as PyTorch)."""
+
+    pick_fn = staticmethod(np.maximum)
+    wins = staticmethod(np.greater)  # where a is chosen over b
+
+    @classmethod
+    def forward(cls, ctx, a, b):
+        a, b = promote(a, b)
+        ctx.save_for_backward(a, b)
+        return cls.pick_fn(a, b)
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        a, b = ctx.saved_tensors
+        share_a = cls.wins(a, b) + 0.5 * (a == b)
+        need_a, need_b = ctx.needs_input_grad
+        return (grad * share_a if need_a else None), (grad * (1 - share_a) if need_b else None)
+
+
+class Maximum(_Extremum):
     """y = max(a, b) elementwise;  the gradient goes to the larger input, half each on ties."""
 
-    @staticmethod
-    def forward(ctx, a, b):
-        a, b = promote(a, b)
-        ctx.save_for_backward(a, b)
-        return np.maximum(a, b)
-
-    @staticmethod
-    def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        share_a = (a > b) + 0.5 * (a == b)
-        need_a, need_b = ctx.needs_input_grad
-        return (grad * share_a if need_a else None), (grad * (1 - share_a) if need_b else None)
+    pick_fn = staticmethod(np.maximum)
+    wins = staticmethod(np.greater)
 
 
-class Minimum(Function):
+class Minimum(_Extremum):
     """y = min(a, b) elementwise;  the gradient goes to the smaller input, half each on ties."""
 
-    @staticmethod
-    def forward(ctx, a, b):
-        a, b = promote(a, b)
-        ctx.save_for_backward(a, b)
-        return np.minimum(a, b)
-
-    @staticmethod
-    def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        share_a = (a < b) + 0.5 * (a == b)
-        need_a, need_b = ctx.needs_input_grad
-        return (grad * share_a if need_a else None), (grad * (1 - share_a) if need_b else None)
+    pick_fn = staticmethod(np.minimum)
+    wins = staticmethod(np.less)
 
 
 class Where(Function):

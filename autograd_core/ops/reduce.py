@@ -86,36 +86,37 @@ def _extreme_backward(ctx, grad, pick):
     return grad_keep * hits / counts
 
 
-class Max(Function):
+class _Extreme(Function):
+    """max or min over ``dim``: the gradient goes to the extreme element(s)."""
+
+    reduce_fn = staticmethod(np.max)
+    pick_fn = staticmethod(np.argmax)
+
+    @classmethod
+    def forward(cls, ctx, x, *, dim=None, keepdim=False):
+        if x.size == 0:
+            raise ValueError(f"{cls.__name__.lower()}: cannot reduce an empty tensor")
+        out_keep = cls.reduce_fn(x, axis=dim, keepdims=True)
+        ctx.save_for_backward(x, out_keep)
+        return out_keep if keepdim else np.squeeze(out_keep, axis=dim)
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        return _extreme_backward(ctx, grad, cls.pick_fn)
+
+
+class Max(_Extreme):
     """y = max over ``dim`` of x;  dy/dx = 1 at the maximum, 0 elsewhere."""
 
-    @staticmethod
-    def forward(ctx, x, *, dim=None, keepdim=False):
-        if x.size == 0:
-            raise ValueError("max: cannot reduce an empty tensor (it has no maximum)")
-        out_keep = np.max(x, axis=dim, keepdims=True)
-        ctx.save_for_backward(x, out_keep)
-        return out_keep if keepdim else np.squeeze(out_keep, axis=dim)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return _extreme_backward(ctx, grad, np.argmax)
+    reduce_fn = staticmethod(np.max)
+    pick_fn = staticmethod(np.argmax)
 
 
-class Min(Function):
+class Min(_Extreme):
     """y = min over ``dim`` of x;  dy/dx = 1 at the minimum, 0 elsewhere."""
 
-    @staticmethod
-    def forward(ctx, x, *, dim=None, keepdim=False):
-        if x.size == 0:
-            raise ValueError("min: cannot reduce an empty tensor (it has no minimum)")
-        out_keep = np.min(x, axis=dim, keepdims=True)
-        ctx.save_for_backward(x, out_keep)
-        return out_keep if keepdim else np.squeeze(out_keep, axis=dim)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return _extreme_backward(ctx, grad, np.argmin)
+    reduce_fn = staticmethod(np.min)
+    pick_fn = staticmethod(np.argmin)
 
 
 class Var(Function):
