@@ -75,12 +75,7 @@ class Adagrad(Optimizer):
         weight_decay = float(group["weight_decay"])
         maximize = bool(group["maximize"])
 
-        for p in group["params"]:
-            if p._grad is None:
-                continue
-            theta = p._data
-            grad = self._grad_array(p)
-            state = self.state[p]
+        for _, theta, grad, state in self._params_with_grad(group):
             if not state:  # e.g. after load_state_dict of a state that lacked it
                 state["step"] = 0
                 state["sum"] = np.full_like(theta, float(group["initial_accumulator_value"]),

@@ -78,12 +78,7 @@ class Adam(Optimizer):
         decoupled = bool(group.get("decoupled_weight_decay", False))
         mean_weight = 1.0 - beta1
 
-        for p in group["params"]:
-            if p._grad is None:
-                continue
-            theta = p._data
-            grad = self._grad_array(p)
-            state = self.state[p]
+        for _, theta, grad, state in self._params_with_grad(group):
             if not state:
                 state["step"] = 0
                 state["exp_avg"] = np.zeros_like(theta, order="C")

@@ -272,6 +272,13 @@ class Optimizer:
             f"{type(self).__name__} must implement step() or _update_group(group)"
         )
 
+    def _params_with_grad(self, group: dict):
+        """For each parameter of ``group`` that has a gradient: ``(p, its array, its
+        gradient as an array of its dtype (read only), its state dict)``."""
+        for p in group["params"]:
+            if p._grad is not None:
+                yield p, p._data, self._grad_array(p), self.state[p]
+
     @staticmethod
     def _grad_array(p: Tensor) -> np.ndarray:
         """The gradient of ``p`` as an array of ``p``'s dtype (never written to)."""

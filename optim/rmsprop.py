@@ -73,12 +73,7 @@ class RMSprop(Optimizer):
         maximize = bool(group["maximize"])
         mean_weight = 1.0 - alpha
 
-        for p in group["params"]:
-            if p._grad is None:
-                continue
-            theta = p._data
-            grad = self._grad_array(p)
-            state = self.state[p]
+        for _, theta, grad, state in self._params_with_grad(group):
             if not state:
                 state["step"] = 0
                 state["square_avg"] = np.zeros_like(theta, order="C")
