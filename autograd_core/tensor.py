@@ -24,6 +24,7 @@ import numbers
 
 import numpy as np
 
+from autograd_core._keywords import keyword_aliases
 from autograd_core.errors import DTypeError, ShapeError
 from autograd_core.grad_mode import _state
 
@@ -668,6 +669,7 @@ class Tensor:
             raise ValueError(f"permute: {dims} is not a permutation of the {self.ndim} dims")
         return _mv.Permute.apply(self, dims=axes)
 
+    @keyword_aliases(d0="dim0", d1="dim1")
     def transpose(self, dim0, dim1):
         if self.ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
             return self
@@ -684,11 +686,13 @@ class Tensor:
             return self
         return _mv.Permute.apply(self, dims=tuple(reversed(range(self.ndim))))
 
+    @keyword_aliases(d="dim")
     def unsqueeze(self, dim):
         axis = _ops_shapes.normalize_dim(dim, self.ndim, "unsqueeze", new_axis=True)
         shape = self.shape[:axis] + (1,) + self.shape[axis:]
         return _mv.Reshape.apply(self, shape=shape)
 
+    @keyword_aliases(d="dim")
     def squeeze(self, dim=None):
         if dim is None:
             shape = tuple(s for s in self.shape if s != 1)

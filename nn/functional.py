@@ -15,6 +15,7 @@ import warnings
 
 import numpy as np
 
+from autograd_core._keywords import keyword_aliases
 from autograd_core.errors import DTypeError, ShapeError
 from autograd_core.ops import activation as _act
 from autograd_core.ops import cat as _cat
@@ -261,6 +262,7 @@ def _softmax_dim(ndim: int, dim, op: str) -> int:
     return normalize_dim(dim, ndim, op)
 
 
+@keyword_aliases(x="input")
 def softmax(input, dim=None, dtype=None) -> Tensor:
     """exp(x_i - m) / sum_j exp(x_j - m) along ``dim`` (m = max, so it never overflows)."""
     x = _float_tensor(input, "input", "softmax")
@@ -269,6 +271,7 @@ def softmax(input, dim=None, dtype=None) -> Tensor:
     return _red.Softmax.apply(x, dim=_softmax_dim(x.ndim, dim, "softmax"))
 
 
+@keyword_aliases(x="input")
 def log_softmax(input, dim=None, dtype=None) -> Tensor:
     """x - logsumexp(x) along ``dim``, stable (never the log of a rounded-to-0 softmax)."""
     x = _float_tensor(input, "input", "log_softmax")
@@ -278,6 +281,7 @@ def log_softmax(input, dim=None, dtype=None) -> Tensor:
 
 
 # --------------------------------------------------------------------------- dropout
+@keyword_aliases(x="input")
 def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Inverted dropout: zero each element with probability p, scale the rest by
     1 / (1 - p); the identity when ``training`` is False or p = 0.
@@ -528,6 +532,7 @@ def _warn_all_ignored(target, ignore_index, reduction, op):
         )
 
 
+@keyword_aliases(logits="input")
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index: int = -100,
                   reduce=None, reduction: str = "mean", label_smoothing: float = 0.0):
     """Cross entropy of logits (classes on dim 1, or dim 0 for a single (C,) sample)

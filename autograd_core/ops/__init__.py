@@ -11,6 +11,7 @@ re-exported from ``autograd_core``.
 
 import numpy as np
 
+from autograd_core._keywords import keyword_aliases
 from autograd_core.errors import DTypeError, ShapeError
 from autograd_core.ops import elementwise, linalg, movement, reduce
 from autograd_core.ops._shapes import normalize_dim, unbroadcast
@@ -30,6 +31,7 @@ def _as_sequence(tensors, op):
     return tuple(tensors)
 
 
+@keyword_aliases(ts="tensors")
 def cat(tensors, dim=0) -> Tensor:
     """Join tensors along an existing dim; all other dims must match.
 
@@ -54,6 +56,7 @@ def cat(tensors, dim=0) -> Tensor:
 concatenate = cat
 
 
+@keyword_aliases(ts="tensors")
 def stack(tensors, dim=0) -> Tensor:
     """Join same-shaped tensors along a new dim ``dim``."""
     tensors = _as_sequence(tensors, "stack")
@@ -68,6 +71,7 @@ def stack(tensors, dim=0) -> Tensor:
     return movement.Stack.apply(*tensors, dim=axis)
 
 
+@keyword_aliases(cond="condition")
 def where(condition, a, b) -> Tensor:
     """Elementwise choice: ``a`` where ``condition`` is true, else ``b`` (broadcasting)."""
     cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)

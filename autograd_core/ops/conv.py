@@ -15,6 +15,7 @@ weight (OC, C / groups, kh, kw), the bias (OC,).  Output side per dim:
 
 import numpy as np
 
+from autograd_core._keywords import keyword_aliases
 from autograd_core.errors import DTypeError, ShapeError
 from autograd_core.function import Function
 from autograd_core.kernels import conv as _k
@@ -105,6 +106,7 @@ def _normalise_pair(value, name):
     return int(a), int(b)
 
 
+@keyword_aliases(w="weight", b="bias")
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
     """2-D convolution (cross-correlation), ``torch.nn.functional.conv2d``'s semantics.
 
