@@ -53,8 +53,8 @@ def test_json_document(quick_run):
     for name, info in doc["sections"].items():
         assert info["status"] == "ok", (name, info.get("reason"), info.get("traceback"))
     sections = {r["section"] for r in doc["records"]}
-    assert {"peak", "kernels", "conv", "pool", "engine", "scalar", "training", "threads",
-            "compile"} <= sections
+    assert {"peak", "kernels", "conv", "pool", "engine", "scalar", "training", "optim",
+            "threads", "compile"} <= sections
     for r in doc["records"]:
         assert r["contenders"], r
         for name, c in r["contenders"].items():
@@ -84,7 +84,7 @@ def test_cross_checks_ran_and_passed(quick_run):
     checks = doc["checks"]
     assert checks and all(c["passed"] for c in checks), [c for c in checks if not c["passed"]]
     checked = {(c["section"], c["contender"]) for c in checks}
-    for section in ("kernels", "conv", "pool", "training", "engine", "scalar"):
+    for section in ("kernels", "conv", "pool", "training", "optim", "engine", "scalar"):
         assert any(s == section for s, _ in checked), f"no cross-check in {section}"
     # Every conv case and dtype that was timed was cross-checked first, ours included.
     conv_checked = {c["case"] for c in checks if c["section"] == "conv"
