@@ -1,4 +1,4 @@
-"""A training loop: ``fit``, ``evaluate``, ``predict`` and two callbacks.
+"""The training loop: ``fit``, ``evaluate`` and ``predict``.
 
 ``fit`` is the loop every PyTorch tutorial writes by hand, once, with the details
 handled: ``model.train()`` while training and ``model.eval()`` plus ``no_grad`` while
@@ -24,40 +24,9 @@ import numpy as np
 
 from autograd_core.grad_mode import no_grad
 from autograd_core.tensor import Tensor, as_tensor
+from nn.training.metrics import resolve_metrics
 
-__all__ = ["fit", "evaluate", "predict", "History", "Callback", "EarlyStopping",
-           "ModelCheckpoint", "accuracy"]
-
-
-def accuracy(outputs, targets) -> float:
-    """Fraction of rows whose largest output is the target class.
-
-    ``targets`` are class indices (N,) or class probabilities (N, K) (e.g. from mixup),
-    in which case the most probable class counts.
-    """
-    out = outputs.data if isinstance(outputs, Tensor) else np.asarray(outputs)
-    tgt = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
-    if tgt.ndim == out.ndim and tgt.shape == out.shape:
-        tgt = tgt.argmax(axis=1)
-    return float(np.mean(out.argmax(axis=1) == tgt))
-
-
-_METRICS = {"accuracy": accuracy, "acc": accuracy}
-
-
-def _resolve_metrics(metrics):
-    resolved = {}
-    for metric in metrics or ():
-        if isinstance(metric, str):
-            if metric not in _METRICS:
-                raise ValueError(f"unknown metric {metric!r}; known: {sorted(_METRICS)} or a "
-                                 "callable fn(outputs, targets) -> float")
-            resolved["accuracy" if metric == "acc" else metric] = _METRICS[metric]
-        elif callable(metric):
-            resolved[getattr(metric, "__name__", "metric")] = metric
-        else:
-            raise TypeError(f"metrics must be names or callables, got {metric!r}")
-    return resolved
+__all__ = ["fit", "evaluate", "predict", "History"]
 
 
 def _split_batch(batch):
@@ -89,117 +58,6 @@ class History:
 
     def __repr__(self):
         return f"History(epochs={self.epochs}, keys={list(self.history)})"
-
-
-class Callback:
-    """Hooks called by :func:`fit`. Set ``self.stop_training = True`` to stop after the
-    current epoch."""
-
-    stop_training = False
-
-    def on_train_begin(self, model):
-        pass
-
-    def on_epoch_end(self, epoch: int, logs: dict, model):
-        pass
-
-    def on_train_end(self, model):
-        pass
-
-
-def _improved(mode, value, best, min_delta):
-    if best is None:
-        return True
-    return value < best - min_delta if mode == "min" else value > best + min_delta
-
-
-def _mode_for(monitor, mode):
-    if mode not in ("auto", "min", "max"):
-        raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
-    if mode != "auto":
-        return mode
-    return "max" if "acc" in monitor else "min"
-
-
-def _snapshot(model) -> dict:
-    return {k: np.array(v.data if isinstance(v, Tensor) else v, copy=True)
-            for k, v in model.state_dict().items()}
-
-
-class EarlyStopping(Callback):
-    """Stop when ``monitor`` has not improved for ``patience`` epochs in a row.
-
-    With ``patience=2`` and validation losses 1.0, 1.2, 1.1 training stops after the
-    third epoch (two epochs without beating 1.0), as Keras does.
-
-    With ``restore_best=True`` the weights of the best epoch are put back at the end,
-    so the model you keep is the one that validated best.
-    """
-
-    def __init__(self, monitor="val_loss", patience=5, min_delta=0.0, mode="auto",
-                 restore_best=True):
-        if patience < 0:
-            raise ValueError(f"EarlyStopping: patience must be >= 0, got {patience}")
-        self.monitor = monitor
-        self.patience = patience
-        self.min_delta = min_delta
-        self.mode = _mode_for(monitor, mode)
-        self.restore_best = restore_best
-
-    def on_train_begin(self, model):
-        self.best = None
-        self.best_epoch = None
-        self.best_state = None
-        self.wait = 0
-        self.stop_training = False
-        self.stopped_epoch = None
-
-    def on_epoch_end(self, epoch, logs, model):
-        if self.monitor not in logs:
-            raise KeyError(
-                f"EarlyStopping monitors {self.monitor!r}, which fit did not report; "
-                f"available: {sorted(logs)} (val_* needs a val_loader)"
-            )
-        value = logs[self.monitor]
-        if _improved(self.mode, value, self.best, self.min_delta):
-            self.best, self.best_epoch, self.wait = value, epoch, 0
-            if self.restore_best:
-                self.best_state = _snapshot(model)
-        else:
-            self.wait += 1
-            if self.wait >= self.patience:  # `patience` epochs in a row without improvement
-                self.stop_training = True
-                self.stopped_epoch = epoch
-
-    def on_train_end(self, model):
-        if self.restore_best and self.best_state is not None:
-            model.load_state_dict(self.best_state)
-
-
-class ModelCheckpoint(Callback):
-    """Save the model's state dict to ``path`` (``.npz`` via ``nn.save``) after each
-    epoch, or only when ``monitor`` improved (``save_best_only=True``, the default)."""
-
-    def __init__(self, path, monitor="val_loss", save_best_only=True, mode="auto"):
-        self.path = path
-        self.monitor = monitor
-        self.save_best_only = save_best_only
-        self.mode = _mode_for(monitor, mode)
-        self.best = None
-        self.saved_epochs = []
-
-    def on_epoch_end(self, epoch, logs, model):
-        from nn.serialization import save
-
-        if self.save_best_only:
-            if self.monitor not in logs:
-                raise KeyError(f"ModelCheckpoint monitors {self.monitor!r}, which fit did not "
-                               f"report; available: {sorted(logs)}")
-            if not _improved(self.mode, logs[self.monitor], self.best, 0.0):
-                return
-            self.best = logs[self.monitor]
-        save(model.state_dict(), self.path)
-        self.saved_epochs.append(epoch)
 
 
 def _progress_bar(total, desc, enabled):
@@ -256,7 +114,7 @@ def evaluate(model, loss_fn, loader, metrics=("accuracy",)) -> dict:
 
     The model's train/eval mode is restored afterwards.
     """
-    metrics = _resolve_metrics(metrics)
+    metrics = resolve_metrics(metrics)
     was_training = getattr(model, "training", False)
     model.eval()
     totals = {name: 0.0 for name in metrics}
@@ -343,7 +201,7 @@ def fit(model, loss_fn, optimizer, train_loader, epochs, val_loader=None, schedu
     """
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"fit: epochs must be a positive int, got {epochs!r}")
-    metrics = _resolve_metrics(metrics)
+    metrics = resolve_metrics(metrics)
     verbose = progress if verbose is None else verbose
     if log is None:
         verbose = False

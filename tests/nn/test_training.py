@@ -9,10 +9,10 @@ import pytest
 import autograd_core as ag
 import nn
 import optim
-from nn.cli import main as cli_main
 from nn.data import DataLoader, TensorDataset
 from nn.datasets import make_moons
 from nn.training import EarlyStopping, ModelCheckpoint, accuracy, evaluate, fit, predict
+from nn.training.cli import main as cli_main
 
 
 def _moons_loaders(n=400):
@@ -180,7 +180,7 @@ def test_mnist_augmentation_never_touches_the_validation_split(tmp_path):
     import argparse
     import struct
 
-    from nn.cli import _load_data
+    from nn.training.cli import _load_data
 
     rng = np.random.default_rng(0)
     for stem, array in [("train-images-idx3-ubyte", rng.integers(0, 255, (24, 28, 28))),
