@@ -163,7 +163,9 @@ def maxout(input, weight, bias, pieces: int) -> Tensor:
     """Maxout: y_o = max_k (W_(o,k) x + b_(o,k)), W: (out * pieces, in), rows o*pieces + k."""
     z = linear(input, weight, bias)
     out_features = z.shape[-1] // pieces
-    return z.reshape(*z.shape[:-1], out_features, pieces).max(dim=-1)
+    grouped = z.reshape(*z.shape[:-1], out_features, pieces)
+    # the Max op itself: Tensor.max(dim) would also compute argmax indices, unused here
+    return _red.Max.apply(grouped, dim=(grouped.ndim - 1,), keepdim=False)
 
 
 def drop_connect(input, weight, bias=None, p: float = 0.5, training: bool = True) -> Tensor:

@@ -1,8 +1,9 @@
-"""Index arithmetic shared by the conv and pooling kernels.
+"""Index arithmetic and argument pairs shared by the conv and pooling kernels.
 
 Kept in one place because the two must agree on which output positions a kernel tap
-reaches. (Numba caches each kernel by its own file: after editing this module, clear
-the ``__pycache__`` next to the kernels so callers are recompiled.)
+reaches and on how a size is given. (Numba caches each kernel by its own file: after
+editing this module, clear the ``__pycache__`` next to the kernels so callers are
+recompiled.)
 """
 
 import numpy as np
@@ -31,3 +32,25 @@ def _valid_range(out_size, in_size, offset, stride):
     if lo > hi:
         lo = hi
     return lo, hi
+
+
+def _pair(value, name, allow_none=False):
+    """An int, a 1-tuple or a pair of ints (or None entries when allowed) as a pair.
+
+    >>> _pair(3, "stride"), _pair((2,), "stride"), _pair([1, 2], "padding")
+    ((3, 3), (2, 2), (1, 2))
+    """
+    def is_int(v):
+        return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+    if is_int(value):
+        return int(value), int(value)
+    try:
+        items = tuple(value)
+    except TypeError:
+        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}") from None
+    if len(items) == 1:
+        items = items * 2  # PyTorch accepts (k,) for (k, k)
+    if len(items) != 2 or not all(is_int(v) or (allow_none and v is None) for v in items):
+        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+    return tuple(None if v is None else int(v) for v in items)

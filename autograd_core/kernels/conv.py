@@ -53,7 +53,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
-from ._indexing import _u, _valid_range
+from ._indexing import _pair, _u, _valid_range
 from ._threads import run_chunks, run_planes
 
 __all__ = [
@@ -95,22 +95,6 @@ _REASSOC = {"reassoc", "nsz"}
 
 
 # --------------------------------------------------------------------------- geometry
-
-
-def _pair(value, name):
-    if isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
-    if isinstance(value, (int, np.integer)):
-        return int(value), int(value)
-    try:
-        items = tuple(value)
-    except TypeError:
-        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}") from None
-    if len(items) != 2 or not all(
-        isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in items
-    ):
-        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
-    return int(items[0]), int(items[1])
 
 
 def conv_output_size(size, kernel, stride, pad_total, dilation):

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
-from ._indexing import _u, _valid_range
+from ._indexing import _pair, _u, _valid_range
 from ._threads import run_planes
 
 __all__ = [
@@ -56,21 +56,6 @@ _INDEX_DTYPE = np.int32
 
 
 # --------------------------------------------------------------------------- geometry
-
-
-def _pair(value, name, allow_none=False):
-    def is_int(v):
-        return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
-
-    if is_int(value):
-        return int(value), int(value)
-    try:
-        items = tuple(value)
-    except TypeError:
-        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}") from None
-    if len(items) != 2 or not all(is_int(v) or (allow_none and v is None) for v in items):
-        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
-    return tuple(None if v is None else int(v) for v in items)
 
 
 def pool_output_size(size, kernel, stride, pad, ceil_mode):

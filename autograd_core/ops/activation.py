@@ -111,6 +111,11 @@ class Selu(Function):
         return grad * _blend(positive, scale, out + SELU_SCALE * SELU_ALPHA)
 
 
+def softplus(z: np.ndarray) -> np.ndarray:
+    """log(1 + e^z) on arrays without overflow: max(z, 0) + log1p(e^-|z|)."""
+    return np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
+
+
 class Softplus(Function):
     """y = log(1 + e^(b x)) / b, or x where b x > threshold;  dy/dx = sigmoid(b x) or 1.
 
@@ -121,7 +126,7 @@ class Softplus(Function):
     def forward(ctx, x, *, beta=1.0, threshold=20.0):
         z = x * beta
         linear = z > threshold
-        soft = (np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))) / beta
+        soft = softplus(z) / beta
         ctx.save_for_backward(z, linear)
         return np.where(linear, x, soft).astype(x.dtype, copy=False)
 

@@ -86,26 +86,6 @@ def _float_tensor(value, name):
     return t
 
 
-def _normalise_pair(value, name):
-    if isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"conv2d: {name} must be an int or a pair of ints, got {value!r}")
-    if isinstance(value, (int, np.integer)):
-        return int(value), int(value)
-    if isinstance(value, (tuple, list)) and len(value) == 1:
-        value = (value[0], value[0])
-    try:
-        a, b = value
-        if any(
-            isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) for v in (a, b)
-        ):
-            raise TypeError
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"conv2d: {name} must be an int or a pair of ints, got {value!r}"
-        ) from None
-    return int(a), int(b)
-
-
 @keyword_aliases(w="weight", b="bias")
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
     """2-D convolution (cross-correlation), ``torch.nn.functional.conv2d``'s semantics.
@@ -139,18 +119,6 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> T
         raise ShapeError(
             f"conv2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {x.shape}"
         )
-    stride = _normalise_pair(stride, "stride")
-    dilation = _normalise_pair(dilation, "dilation")
-    if isinstance(padding, str):
-        if padding not in ("same", "valid"):
-            raise ValueError(
-                f"conv2d: padding must be an int, a pair, 'valid' or 'same', got {padding!r}"
-            )
-    else:
-        padding = _normalise_pair(padding, "padding")
-    if isinstance(groups, (bool, np.bool_)) or not isinstance(groups, (int, np.integer)):
-        raise ValueError(f"conv2d: groups must be a positive int, got {groups!r}")
-    groups = int(groups)
     x_shape = x.shape if x.ndim == 4 else (1,) + x.shape
     x_shape = (max(x_shape[0], 1),) + tuple(x_shape[1:])  # an empty batch is allowed
     if bias is not None and bias.shape != (weight.shape[0],):
@@ -158,10 +126,12 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> T
             f"conv2d: bias must have shape ({weight.shape[0]},) for weight {weight.shape}, "
             f"got {bias.shape}"
         )
-    try:
-        _k.conv_geometry(x_shape, weight.shape, stride, padding, dilation, groups)
+    try:  # validates stride, padding, dilation and groups against the shapes
+        geo = _k.conv_geometry(x_shape, weight.shape, stride, padding, dilation, groups)
     except ValueError as error:
         raise ShapeError(f"conv2d: {error}") from None
+    padding = padding if isinstance(padding, str) else geo.pad
     return Conv2d.apply(
-        x, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups
+        x, weight, bias, stride=geo.stride, padding=padding, dilation=geo.dilation,
+        groups=geo.groups
     )

@@ -34,6 +34,7 @@ m = max z cannot overflow or take the log of 0.
 import numpy as np
 
 from autograd_core.function import Function
+from autograd_core.ops.activation import softplus
 from autograd_core.ops.elementwise import sigmoid as _sigmoid
 
 __all__ = [
@@ -225,11 +226,6 @@ class BinaryCrossEntropy(Function):
         return grad_p, grad_y, None
 
 
-def _softplus(z):
-    """log(1 + e^z) without overflow."""
-    return np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
-
-
 class BinaryCrossEntropyWithLogits(Function):
     """Sigmoid and binary cross entropy in one stable node (see the module docstring).
 
@@ -238,7 +234,7 @@ class BinaryCrossEntropyWithLogits(Function):
 
     @staticmethod
     def forward(ctx, z, y, weight, pos_weight, *, reduction="mean"):
-        sp_neg = _softplus(-z)  # -log sigmoid(z)
+        sp_neg = softplus(-z)  # -log sigmoid(z)
         if pos_weight is None:
             loss = (1 - y) * z + sp_neg
         else:
