@@ -10,8 +10,9 @@ from the generator that ``manual_seed`` seeds.
 
 import numpy as np
 
+from autograd_core.ops._shapes import shape_arg as _shape_arg
 from autograd_core.random import get_generator
-from autograd_core.tensor import Tensor, _shape_arg
+from autograd_core.tensor import Tensor
 
 __all__ = [
     "zeros", "ones", "full", "empty", "randn", "rand", "randint", "randperm", "arange",

@@ -15,21 +15,20 @@ import warnings
 
 import numpy as np
 
-from autograd_core._keywords import keyword_aliases
 from autograd_core.errors import DTypeError, ShapeError
 from autograd_core.ops import activation as _act
-from autograd_core.ops import cat as _cat
 from autograd_core.ops import elementwise as _ew
 from autograd_core.ops import linalg as _la
 from autograd_core.ops import loss as _loss
 from autograd_core.ops import normalization as _norm
 from autograd_core.ops import reduce as _red
-from autograd_core.ops import where as _where
 from autograd_core.ops._shapes import normalize_dim
 from autograd_core.ops.conv import conv2d
 from autograd_core.ops.dropout import DropConnect as _DropConnect
 from autograd_core.ops.dropout import Dropout as _Dropout
 from autograd_core.ops.dropout import dropout_mask
+from autograd_core.ops.elementwise import where as _where
+from autograd_core.ops.movement import cat as _cat
 from autograd_core.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from autograd_core.random import get_generator
 from autograd_core.tensor import Tensor
@@ -141,7 +140,7 @@ def linear(input, weight, bias=None) -> Tensor:
 
     >>> import nn.functional as F; from autograd_core import ones
     >>> F.linear(ones(2, 3), ones(4, 3)).shape
-    (2, 4)
+    torch.Size([2, 4])
     """
     w_shape = np.shape(weight)
     x_shape = np.shape(input)
@@ -264,7 +263,6 @@ def _softmax_dim(ndim: int, dim, op: str) -> int:
     return normalize_dim(dim, ndim, op)
 
 
-@keyword_aliases(x="input")
 def softmax(input, dim=None, dtype=None) -> Tensor:
     """exp(x_i - m) / sum_j exp(x_j - m) along ``dim`` (m = max, so it never overflows)."""
     x = _float_tensor(input, "input", "softmax")
@@ -273,7 +271,6 @@ def softmax(input, dim=None, dtype=None) -> Tensor:
     return _red.Softmax.apply(x, dim=_softmax_dim(x.ndim, dim, "softmax"))
 
 
-@keyword_aliases(x="input")
 def log_softmax(input, dim=None, dtype=None) -> Tensor:
     """x - logsumexp(x) along ``dim``, stable (never the log of a rounded-to-0 softmax)."""
     x = _float_tensor(input, "input", "log_softmax")
@@ -283,7 +280,6 @@ def log_softmax(input, dim=None, dtype=None) -> Tensor:
 
 
 # --------------------------------------------------------------------------- dropout
-@keyword_aliases(x="input")
 def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Inverted dropout: zero each element with probability p, scale the rest by
     1 / (1 - p); the identity when ``training`` is False or p = 0.
@@ -534,7 +530,6 @@ def _warn_all_ignored(target, ignore_index, reduction, op):
         )
 
 
-@keyword_aliases(logits="input")
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index: int = -100,
                   reduce=None, reduction: str = "mean", label_smoothing: float = 0.0):
     """Cross entropy of logits (classes on dim 1, or dim 0 for a single (C,) sample)

@@ -38,7 +38,8 @@ import numpy as np
 
 from autograd_core.errors import DTypeError
 from autograd_core.grad_mode import no_grad
-from autograd_core.tensor import Tensor, mark_modified
+from autograd_core.tensor import Tensor
+from autograd_core.versions import mark_modified
 from nn.parameter import Parameter
 
 __all__ = ["Module", "IncompatibleKeys", "StateDictError", "RemovableHandle", "check_device"]

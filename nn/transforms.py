@@ -27,7 +27,7 @@ __all__ = ["Compose", "Normalize", "RandomHorizontalFlip", "RandomCrop", "Random
 def _as_batch(x, name):
     """(array as a 4-D batch, whether it was one image, whether it was a Tensor)."""
     is_tensor = isinstance(x, Tensor)
-    array = x.data if is_tensor else np.asarray(x)
+    array = x._data if is_tensor else np.asarray(x)
     if array.ndim == 3:
         return array[np.newaxis], True, is_tensor
     if array.ndim == 4:
@@ -250,8 +250,8 @@ def mixup(x, y, alpha=0.2, num_classes=None):
     """
     if alpha <= 0:
         raise ValueError(f"mixup: alpha must be positive, got {alpha}")
-    xs = x.data if isinstance(x, Tensor) else np.asarray(x)
-    ys = y.data if isinstance(y, Tensor) else np.asarray(y)
+    xs = x._data if isinstance(x, Tensor) else np.asarray(x)
+    ys = y._data if isinstance(y, Tensor) else np.asarray(y)
     if len(xs) != len(ys):
         raise ValueError(f"mixup: {len(xs)} inputs but {len(ys)} targets")
     if ys.ndim == 1:

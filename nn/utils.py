@@ -13,7 +13,6 @@ import math
 
 import numpy as np
 
-from autograd_core._keywords import keyword_aliases
 from autograd_core.errors import ShapeError
 from autograd_core.tensor import Tensor
 
@@ -29,7 +28,6 @@ def _as_list(parameters) -> list:
     return list(parameters)
 
 
-@keyword_aliases(params="parameters")
 def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
                     error_if_nonfinite: bool = False, foreach=None) -> Tensor:
     """Scale all gradients together so that their joint norm is at most ``max_norm``.

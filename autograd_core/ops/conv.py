@@ -15,10 +15,11 @@ weight (OC, C / groups, kh, kw), the bias (OC,).  Output side per dim:
 
 import numpy as np
 
-from autograd_core._keywords import keyword_aliases
 from autograd_core.errors import DTypeError, ShapeError
 from autograd_core.function import Function
 from autograd_core.kernels import conv as _k
+from autograd_core.ops._formula import Custom
+from autograd_core.ops._registry import public
 from autograd_core.tensor import Tensor, as_tensor
 
 __all__ = ["Conv2d", "conv2d"]
@@ -34,6 +35,11 @@ class Conv2d(Function):
     Options: ``stride`` and ``dilation`` pairs, ``padding`` a pair or ``'same'`` /
     ``'valid'``, ``groups`` an int.  An unbatched (C, H, W) input gives (OC, OH, OW).
     """
+
+    formula = Custom(
+        "conv", local=lambda v, i: [
+            "G ⋆ W (transposed convolution)", "G ⋆ x (correlation with the input)",
+            "Σ G over batch and positions"][i] if i < 3 else None)
 
     @staticmethod
     def forward(
@@ -86,8 +92,8 @@ def _float_tensor(value, name):
     return t
 
 
-@keyword_aliases(w="weight", b="bias")
-def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
+@public(method=False, ops=(Conv2d,))
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
     """2-D convolution (cross-correlation), ``torch.nn.functional.conv2d``'s semantics.
 
     ``x``: (N, C, H, W) or unbatched (C, H, W); ``weight``: (OC, C // groups, kh, kw);
@@ -103,6 +109,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> T
     >>> conv2d(img, np.ones((1, 1, 3, 3)), padding=1).shape
     (1, 1, 4, 4)
     """
+    x = input
     x = _float_tensor(x, "input")
     weight = _float_tensor(weight, "weight")
     if bias is not None:
@@ -117,14 +124,15 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> T
         raise DTypeError(f"conv2d: input, weight and bias must share one dtype, got {names}")
     if x.ndim not in (3, 4):
         raise ShapeError(
-            f"conv2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {x.shape}"
+            "conv2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape "
+            f"{tuple(x.shape)}"
         )
     x_shape = x.shape if x.ndim == 4 else (1,) + x.shape
     x_shape = (max(x_shape[0], 1),) + tuple(x_shape[1:])  # an empty batch is allowed
     if bias is not None and bias.shape != (weight.shape[0],):
         raise ShapeError(
-            f"conv2d: bias must have shape ({weight.shape[0]},) for weight {weight.shape}, "
-            f"got {bias.shape}"
+            f"conv2d: bias must have shape ({weight.shape[0]},) for weight {tuple(weight.shape)}, "
+            f"got {tuple(bias.shape)}"
         )
     try:  # validates stride, padding, dilation and groups against the shapes
         geo = _k.conv_geometry(x_shape, weight.shape, stride, padding, dilation, groups)

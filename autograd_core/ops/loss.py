@@ -34,8 +34,9 @@ m = max z cannot overflow or take the log of 0.
 import numpy as np
 
 from autograd_core.function import Function
+from autograd_core.ops._formula import Custom, dtype_literal
 from autograd_core.ops.activation import softplus
-from autograd_core.ops.elementwise import sigmoid as _sigmoid
+from autograd_core.ops.elementwise import stable_sigmoid as _sigmoid
 
 __all__ = [
     "CrossEntropy", "NllLoss", "BinaryCrossEntropy", "BinaryCrossEntropyWithLogits",
@@ -107,6 +108,10 @@ class CrossEntropy(Function):
     mean divides by the number of positions.
     """
 
+    formula = Custom(
+        "CE", local=lambda v, i: f"softmax({v.args[0]}) − onehot(target){_mean_over_targets(v)}"
+        if i == 0 else "−log softmax")
+
     @staticmethod
     def forward(ctx, z, target, weight, *, ignore_index=-100, reduction="mean",
                 label_smoothing=0.0):
@@ -172,6 +177,9 @@ class NllLoss(Function):
     The mean divides by the sum of w_y over the positions that are not ignored.
     """
 
+    formula = Custom(
+        "NLL", local=lambda v, i: f"−1 at the target class{_mean_over_targets(v)}")
+
     @staticmethod
     def forward(ctx, x, target, weight, *, ignore_index=-100, reduction="mean"):
         axis = _class_axis(x.ndim)
@@ -199,6 +207,10 @@ class BinaryCrossEntropy(Function):
 
     dl/dp = w (p - y) / max(p (1 - p), 1e-12);  dl/dy = -w (log p - log(1 - p)).
     """
+
+    formula = Custom(
+        "BCE", local=lambda v, i: f"({v.args[0]} − y)/({v.args[0]}(1 − {v.args[0]}))"
+        if i == 0 else f"−logit({v.args[0]})")
 
     @staticmethod
     def forward(ctx, p, y, weight, *, reduction="mean"):
@@ -232,6 +244,9 @@ class BinaryCrossEntropyWithLogits(Function):
     ``pos_weight`` (pw) weights the positive term, broadcast along the last axis.
     """
 
+    formula = Custom(
+        "BCE", local=lambda v, i: f"σ({v.args[0]}) − y" if i == 0 else f"−{v.args[0]}")
+
     @staticmethod
     def forward(ctx, z, y, weight, pos_weight, *, reduction="mean"):
         sp_neg = softplus(-z)  # -log sigmoid(z)
@@ -263,8 +278,58 @@ class BinaryCrossEntropyWithLogits(Function):
         return grad_z, grad_y, None, None
 
 
+def _count_elements(v) -> int:
+    """How many per-element losses there are (the inputs broadcast together)."""
+    shapes = [v.shape(i) for i in range(min(2, len(v.inputs)))]
+    return int(np.prod(np.broadcast_shapes(*shapes)))
+
+
+def _per_element(v) -> str:
+    """g, or g / N for reduction='mean': what the per-element loss's backward starts from."""
+    if v.opt.get("reduction", "mean") == "mean":
+        return f"({v.g} / {_count_elements(v)})"
+    return v.g
+
+
+def _reduced(v, elementwise: str) -> str:
+    reduction = v.opt.get("reduction", "mean")
+    if reduction == "none":
+        return elementwise
+    if reduction == "sum":
+        return f"np.sum({elementwise})"
+    n = _count_elements(v)
+    return f"(np.sum({elementwise}) / {n}).astype({dtype_literal(v.out_dtype)})"
+
+
+def _mean_note(v) -> str:
+    return f" / {_count_elements(v)}" if v.opt.get("reduction", "mean") == "mean" else ""
+
+
+def _mean_over_targets(v) -> str:
+    # Classification losses divide by the (weighted) number of targets, not elements.
+    return " / N" if v.opt.get("reduction", "mean") == "mean" else ""
+
+
+def _pointwise_loss(symbol, per_element, derivative, local_text):
+    def forward(v):
+        return [f"{v.out} = {_reduced(v, per_element.format(*v.args))}"]
+
+    def backward(v, i):
+        grad_x = derivative.format(*v.args, up=_per_element(v))
+        return grad_x if i == 0 else f"-({grad_x})"
+
+    def local(v, i):
+        text = local_text.format(*v.args) + _mean_note(v)
+        return text if i == 0 else f"−{text}"
+
+    return Custom(symbol, forward, backward, local)
+
+
 class MseLoss(Function):
     """l = (x - y)^2;  dl/dx = 2 (x - y), dl/dy = -2 (x - y)."""
+
+    formula = _pointwise_loss(
+        "MSE", "np.square({0} - {1})", "2 * {up} * ({0} - {1})", "2({0} − {1})")
 
     @staticmethod
     def forward(ctx, x, y, *, reduction="mean"):
@@ -282,6 +347,9 @@ class MseLoss(Function):
 class L1Loss(Function):
     """l = |x - y|;  dl/dx = sign(x - y) (0 at 0), dl/dy = -sign(x - y)."""
 
+    formula = _pointwise_loss(
+        "L1", "np.abs({0} - {1})", "{up} * np.sign({0} - {1})", "sign({0} − {1})")
+
     @staticmethod
     def forward(ctx, x, y, *, reduction="mean"):
         diff = x - y
@@ -298,6 +366,10 @@ class L1Loss(Function):
 class HuberLoss(Function):
     """d = x - y;  l = d^2 / 2 if |d| < delta else delta (|d| - delta / 2);
     dl/dx = clip(d, -delta, delta), dl/dy = -dl/dx."""
+
+    formula = Custom(
+        "Huber", local=lambda v, i: ("" if i == 0 else "−")
+        + f"clip({v.args[0]} − {v.args[1]}, ±δ){_mean_note(v)}")
 
     @staticmethod
     def forward(ctx, x, y, *, reduction="mean", delta=1.0):
@@ -329,6 +401,9 @@ class FocalLoss(Function):
     gamma = 0 and alpha = 1 give cross entropy. ``alpha`` is None, a 0-d array (one
     factor) or one factor per class.
     """
+
+    formula = Custom(
+        "focal", local=lambda v, i: "(1−p)^γ-weighted softmax − onehot")
 
     @staticmethod
     def forward(ctx, z, target, alpha, *, gamma=2.0, reduction="mean"):

@@ -33,6 +33,7 @@ without a second pass over the data.
 import numpy as np
 
 from autograd_core.function import Function
+from autograd_core.ops._formula import Custom
 
 __all__ = ["BatchNorm", "LayerNorm", "InstanceNorm", "channel_shape"]
 
@@ -76,6 +77,13 @@ def _param_grads(ctx, grad, xhat, param_axes, param_shape):
     return grad_w, grad_b
 
 
+def _norm_local(v, i):
+    return ["(x̂ = (x − μ)/σ; μ, σ depend on x too)", "x̂", "1"][i] if i < 3 else None
+
+
+_NORM_FORMULA = Custom("norm", local=_norm_local)
+
+
 class BatchNorm(Function):
     """Batch normalisation over every axis but the channel axis 1 (see module docstring).
 
@@ -83,6 +91,8 @@ class BatchNorm(Function):
     ``training=True`` the batch statistics normalise (the running ones are not read);
     otherwise ``running_mean`` and ``running_var`` do, as constants.
     """
+
+    formula = _NORM_FORMULA
 
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, *, training, eps):
@@ -121,6 +131,8 @@ class LayerNorm(Function):
     ``weight`` and ``bias`` (or None) have the shape of those axes.
     """
 
+    formula = _NORM_FORMULA
+
     @staticmethod
     def forward(ctx, x, weight, bias, *, normalized_ndim, eps):
         axes = tuple(range(x.ndim - normalized_ndim, x.ndim))
@@ -152,6 +164,8 @@ class InstanceNorm(Function):
     ``weight`` and ``bias`` (or None) are per channel. The per-instance statistics are
     left on the node as ``ctx.batch_mean``/``ctx.batch_var`` of shape (N, C).
     """
+
+    formula = _NORM_FORMULA
 
     @staticmethod
     def forward(ctx, x, weight, bias, *, eps):

@@ -15,7 +15,23 @@ import keyword
 from autograd_core.autograd import topological_order
 from autograd_core.tensor import Tensor
 
-__all__ = ["GraphInfo", "normalize_params"]
+__all__ = ["GraphInfo", "normalize_params", "tensor_order"]
+
+
+def tensor_order(roots) -> list:
+    """The interior tensors below ``roots``, each after its inputs: the engine's order.
+
+    The graph keeps nodes, not tensors; a node whose tensor the user dropped gets it
+    rebuilt from its inputs (``Context.inputs``), parents first, so each rebuild is one
+    forward. The list holds the rebuilt tensors while the caller holds it.
+    """
+    order = []
+    for node in topological_order(roots):
+        tensor = node.output()
+        if tensor is None or tensor._ctx is not node:
+            tensor = node._rebuild_output()
+        order.append(tensor)
+    return order
 
 # Names the generated code itself uses; a tensor called like that gets a suffix.
 RESERVED = frozenset({
@@ -78,7 +94,7 @@ class GraphInfo:
         if not isinstance(root, Tensor):
             raise TypeError(f"expected a Tensor, got {type(root).__name__}")
         self.root = root
-        self.order = topological_order(root)
+        self.order = tensor_order(root)
         self.leaves = []
         self.tensors = []
         self.consumers = {}

@@ -31,10 +31,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from autograd_core._format import fmt_number
 from autograd_core.errors import ShapeError
 from autograd_core.function import Context
 from autograd_core.tensor import Tensor
-from autograd_core.viz._format import fmt_number
 from autograd_core.viz._graph import GraphInfo
 from autograd_core.viz.replay import _as_tuple, conform
 
@@ -72,7 +72,7 @@ def _objective(ctx, arrays, weights) -> float:
 def check_node(ctx, output=None, eps=1e-6, atol=1e-5, rtol=1e-3, max_elements=20,
                seed=0, input_names=None) -> NodeCheck:
     """Compare node ``ctx``'s backward with central differences (see the module doc)."""
-    name = ctx.name
+    name = ctx.op_name
     positions = [
         i for i, x in enumerate(ctx.inputs)
         if isinstance(x, Tensor) and x.dtype.kind == "f" and x.requires_grad

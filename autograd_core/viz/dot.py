@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 import graphviz
 import numpy as np
 
+from autograd_core._format import fmt_shape, fmt_value
 from autograd_core.tensor import Tensor
-from autograd_core.viz._format import fmt_shape, fmt_value
 from autograd_core.viz._graph import GraphInfo, normalize_params
 from autograd_core.viz.check import check_node
 from autograd_core.viz.formulas import OpView, rule_for
@@ -367,7 +367,7 @@ class _Drawer:
         if o["show_shape"]:
             rows.append([(fmt_shape(t.shape, t.dtype), "plain")])
         if o["show_data"]:
-            rows.append([("value " + fmt_value(t.data, d, o["max_elements"]), "plain")])
+            rows.append([("value " + fmt_value(t._data, d, o["max_elements"]), "plain")])
         if self.grads_on:
             text = self.grad_text(t)
             if text is not None:
@@ -393,8 +393,8 @@ class _Drawer:
         ctx = t._ctx
         rule = rule_for(ctx.fn)
         symbol = getattr(rule, "symbol", "") if rule is not None else ""
-        head = [(ctx.name, "bold")]
-        if symbol and symbol.lower() not in ctx.name.lower():
+        head = [(ctx.op_name, "bold")]
+        if symbol and symbol.lower() not in ctx.op_name.lower():
             head.append((f" {symbol}", "plain"))
         rows = [head]
         step = self.step_of.get(id(t))
@@ -424,15 +424,15 @@ class _Drawer:
     def local_values(self, t) -> dict:
         """{input position: d out / d input} for scalar outputs and scalar inputs."""
         ctx = t._ctx
-        if t.data.size != 1:
+        if t._data.size != 1:
             return {}
         wanted = [i for i, x in enumerate(ctx.inputs)
-                  if isinstance(x, Tensor) and x.data.size == 1 and x.dtype.kind == "f"]
+                  if isinstance(x, Tensor) and x._data.size == 1 and x.dtype.kind == "f"]
         if not wanted:
             return {}
         needs = tuple(isinstance(x, Tensor) and x.dtype.kind == "f" for x in ctx.inputs)
         try:
-            _, raw = rerun(ctx, np.ones_like(t.data), needs=needs)
+            _, raw = rerun(ctx, np.ones_like(t._data), needs=needs)
         except Exception:  # a broken custom backward: the label says so elsewhere
             return {}
         return {i: raw[i] for i in wanted if raw[i] is not None and np.size(raw[i]) == 1}
@@ -444,7 +444,7 @@ class _Drawer:
         if self.o["show_derivatives"]:
             rule = rule_for(t._ctx.fn)
             local = rule.local(view, pos) if rule is not None else None
-            text = f"∂/∂{name} = {local}" if local else f"∂/∂{name}: {t._ctx.name}.backward"
+            text = f"∂/∂{name} = {local}" if local else f"∂/∂{name}: {t._ctx.op_name}.backward"
             if self.o["show_data"] and pos in local_values and local != "1":
                 value = fmt_value(local_values[pos], self.digits)
                 if local != value:
@@ -540,8 +540,8 @@ class _Drawer:
             ops = [t for t in g.order if members.get(id(t)) == module]
             names = []
             for t in ops:
-                if t._ctx.name not in names:
-                    names.append(t._ctx.name)
+                if t._ctx.op_name not in names:
+                    names.append(t._ctx.op_name)
             rows = [[(module, "bold")], [(" → ".join(names), "plain")]]
             for key, pmodule in param_module.items():
                 if pmodule != module:

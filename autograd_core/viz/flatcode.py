@@ -25,7 +25,7 @@ Ops without a one-line formula call :func:`~autograd_core.viz.op_forward` and
 >>> x = Tensor(3.0, requires_grad=True, name="x", dtype="float64")
 >>> namespace = {}
 >>> exec(flat_code(x * x), namespace)
->>> value, grads = namespace["forward_backward"](x.data)
+>>> value, grads = namespace["forward_backward"](x.numpy())
 >>> float(value), float(grads["x"])
 (9.0, 6.0)
 """
@@ -34,7 +34,7 @@ import dataclasses
 
 import numpy as np
 
-from autograd_core.viz._format import dtype_literal, fmt_shape, fmt_value, literal
+from autograd_core._format import dtype_literal, fmt_shape, fmt_value, literal
 from autograd_core.viz._graph import RESERVED, GraphInfo
 from autograd_core.viz.formulas import HELPERS, OpView, paren, rule_for, unbroadcast_code
 from autograd_core.viz.replay import replay, short_name
@@ -173,7 +173,7 @@ def _with_comment(code: str, comment, indent: str = "    ") -> str:
 
 
 def _value_note(tensor, digits) -> str:
-    data = tensor.data
+    data = tensor._data
     text = fmt_value(data, digits, _COMMENT_ELEMENTS)
     return text if data.size <= _COMMENT_ELEMENTS else f"{fmt_shape(data.shape)}: {text}"
 
@@ -218,7 +218,7 @@ def flat_code(root, *, params=None, grad=None, comments: bool = True, digits: in
         seed_note = "the given gradient"
     else:
         seed_code = f"grad_{root_name} = np.ones_like({root_name})"
-        if root.data.size != 1:
+        if root._data.size != 1:
             seed_note = f"ones: the gradient of {root_name}.sum()"
     body.append("")
     body.append("    # backward pass: the chain rule, one step per op, in the engine's order")
@@ -237,14 +237,14 @@ def flat_code(root, *, params=None, grad=None, comments: bool = True, digits: in
     body.append(f"    return {root_name}, {{{returned}}}")
 
     leaves = graph.leaves
-    small = all(t.data.size <= _DEFAULTS_MAX_ELEMENTS for t in leaves)
+    small = all(t._data.size <= _DEFAULTS_MAX_ELEMENTS for t in leaves)
     if small:
-        signature = ", ".join(f"{ident(t)}={literal(t.data)}" for t in leaves)
+        signature = ", ".join(f"{ident(t)}={literal(t._data)}" for t in leaves)
     else:
         signature = ", ".join(ident(t) for t in leaves)
     if len(signature) > 70:  # one argument per line
         signature = "\n" + "".join(
-            f"    {ident(t)}={literal(t.data)},\n" if small else f"    {ident(t)},\n"
+            f"    {ident(t)}={literal(t._data)},\n" if small else f"    {ident(t)},\n"
             for t in leaves
         )
     header = [

@@ -14,7 +14,7 @@ import html
 import shutil
 from pathlib import Path
 
-from autograd_core.viz._format import fmt_value
+from autograd_core._format import fmt_value
 from autograd_core.viz.dot import DotNotFoundError, draw_graph
 from autograd_core.viz.flatcode import backward_steps
 

@@ -18,8 +18,8 @@ s0 ← Mul [step 1]   scalar float32   value 6
 
 import sys
 
+from autograd_core._format import fmt_shape, fmt_value
 from autograd_core.tensor import Tensor
-from autograd_core.viz._format import fmt_shape, fmt_value
 from autograd_core.viz._graph import GraphInfo
 from autograd_core.viz.replay import replay
 
@@ -40,11 +40,11 @@ def format_graph(root, *, show_data=True, show_grad=None, show_shape=True, param
         parts = [graph.name[id(t)]]
         if t._ctx is not None:
             step = step_of.get(id(t))
-            parts[0] += f" ← {t._ctx.name}" + (f" [step {step}]" if step else "")
+            parts[0] += f" ← {t._ctx.op_name}" + (f" [step {step}]" if step else "")
         if show_shape:
             parts.append(fmt_shape(t.shape, t.dtype))
         if show_data:
-            parts.append("value " + fmt_value(t.data, digits, max_elements))
+            parts.append("value " + fmt_value(t._data, digits, max_elements))
         if grads_on and id(t) in rep.grads:
             parts.append("grad " + fmt_value(rep.grads[id(t)], digits, max_elements))
         return "   ".join(parts)

@@ -82,9 +82,9 @@ def _memory(step, model, x) -> dict:
     h = x
     for layer in model:
         h = layer(h)
-        activations += np.asarray(h.data).nbytes
+        activations += np.asarray(h._data).nbytes
     return {"peak_memory_bytes": peak, "activation_bytes": activations,
-            "input_bytes": np.asarray(x.data).nbytes}
+            "input_bytes": np.asarray(x._data).nbytes}
 
 
 def run(ctx) -> None:
@@ -117,7 +117,7 @@ def run(ctx) -> None:
             agree = ["ours"]
         params = {"model": name, "batch": batch, "dtype": "float32",
                   "optimizer": "SGD(lr=0.01, momentum=0.9)",
-                  "parameters": int(sum(np.asarray(p.data).size
+                  "parameters": int(sum(np.asarray(p._data).size
                                         for p in ours_model.parameters()))}
         ordered = [k for k in ("ours", "torch") if k in agree]
         recs = []

@@ -46,7 +46,7 @@ def _mode_for(monitor, mode):
 
 
 def _snapshot(model) -> dict:
-    return {k: np.array(v.data if isinstance(v, Tensor) else v, copy=True)
+    return {k: np.array(v._data if isinstance(v, Tensor) else v, copy=True)
             for k, v in model.state_dict().items()}
 
 

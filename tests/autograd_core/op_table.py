@@ -125,8 +125,8 @@ def _np_lse(a, axis, keepdims):
 REDUCTIONS = [
     _reduction("sum", "sum", np.sum, _torch_sum),
     _reduction("mean", "mean", np.mean, _torch_mean),
-    _reduction("max", "max", np.max, _torch_max, "distinct"),
-    _reduction("min", "min", np.min, _torch_min, "distinct"),
+    _reduction("amax", "amax", np.max, _torch_max, "distinct"),
+    _reduction("amin", "amin", np.min, _torch_min, "distinct"),
     _reduction("var", "var", lambda a, axis, keepdims: np.var(
         a, axis=axis, keepdims=keepdims, ddof=1), _torch_var),
     _reduction("logsumexp", "logsumexp", _np_lse, _torch_lse),

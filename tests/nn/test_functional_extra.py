@@ -13,8 +13,8 @@ def test_normalize_has_finite_gradients_on_a_zero_row(torch_or_skip):
     F.normalize(x, dim=1).sum().backward()
     t = torch.tensor([[0.0, 0.0], [3.0, 4.0]], requires_grad=True)
     torch.nn.functional.normalize(t, dim=1).sum().backward()
-    assert np.all(np.isfinite(x.grad.data))
-    np.testing.assert_allclose(x.grad.data, t.grad.numpy(), rtol=1e-6)
+    assert np.all(np.isfinite(x.grad.numpy()))
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-6)
 
 
 def test_normalize_gradcheck():

@@ -124,7 +124,7 @@ def test_batch_norm_is_one_node():
     x = Tensor(np.random.default_rng(0).standard_normal((2, 2, 3, 3)).astype(np.float32),
                requires_grad=True)
     out = bn(x)
-    assert out.grad_fn.name == "BatchNorm"
+    assert out.grad_fn.op_name == "BatchNorm"
     assert set(map(id, out.grad_fn.parents())) == {id(x), id(bn.weight), id(bn.bias)}
 
 

@@ -86,9 +86,9 @@ def test_mixup_mixes_inputs_and_soft_targets_consistently():
     y = np.array([0, 1, 2, 3])
     mx, my = mixup(x, y, alpha=0.4, num_classes=4)
     assert mx.shape == x.shape and my.shape == (4, 4)
-    np.testing.assert_allclose(my.data.sum(axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(my.numpy().sum(axis=1), 1.0, rtol=1e-6)
     # with one-hot images, the mixed image equals its mixed target
-    np.testing.assert_allclose(mx.data.reshape(4, 4), my.data, rtol=1e-6)
+    np.testing.assert_allclose(mx.numpy().reshape(4, 4), my.numpy(), rtol=1e-6)
     with pytest.raises(ValueError, match="alpha must be positive"):
         mixup(x, y, alpha=0)
 

@@ -24,7 +24,7 @@ def run_flat_code(root, **options):
     from autograd_core.viz._graph import GraphInfo
 
     graph = GraphInfo(root, options.get("params"))
-    args = {graph.ident[id(t)]: t.data for t in graph.leaves}
+    args = {graph.ident[id(t)]: t.numpy() for t in graph.leaves}
     with np.errstate(all="ignore"):
         value, grads = namespace["forward_backward"](**args)
     return value, grads, source, graph
@@ -45,12 +45,12 @@ def assert_flat_code_matches_engine(root, **options):
     """Flat code reproduces root's value and every leaf's gradient bit for bit."""
     value, grads, source, graph = run_flat_code(root, **options)
     with np.errstate(all="ignore"):
-        root.backward(retain_graph=True) if root.data.size == 1 else root.backward(
+        root.backward(retain_graph=True) if root.numpy().size == 1 else root.backward(
             ag.ones_like(root), retain_graph=True)
-    assert_identical(value, root.data, "value")
+    assert_identical(value, root.numpy(), "value")
     expected = {graph.name[id(t)]: t for t in graph.leaves
                 if t.requires_grad and t.grad is not None}
     assert set(grads) == set(expected), source
     for name, leaf in expected.items():
-        assert_identical(grads[name], leaf.grad.data, f"grad of {name}\n{source}")
+        assert_identical(grads[name], leaf.grad.numpy(), f"grad of {name}\n{source}")
     return source
