@@ -196,3 +196,26 @@ def test_mnist_augmentation_never_touches_the_validation_split(tmp_path):
     assert train.dataset is not val.dataset
     train.dataset.transform = lambda x: x * 0
     assert val[0][0].data.max() > 0
+
+
+# ----------------------------------------------------------------- NaN and interrupted runs
+def test_a_nan_validation_loss_never_counts_as_the_best(tmp_path):
+    model = nn.Linear(2, 1)
+    stopper = EarlyStopping(monitor="val_loss", patience=2)
+    checkpoint = ModelCheckpoint(tmp_path / "best.npz", monitor="val_loss")
+    stopper.on_train_begin(model)
+    weights_at = {}
+    for epoch, value in enumerate([float("nan"), 1.0, 0.9, 1.2, 1.3], start=1):
+        with ag.no_grad():
+            model.weight.fill_(float(epoch))
+        weights_at[epoch] = model.weight.numpy().copy()
+        for callback in (stopper, checkpoint):
+            callback.on_epoch_end(epoch, {"val_loss": value}, model)
+        if stopper.stop_training:
+            break
+    assert stopper.best_epoch == 3 and stopper.best == 0.9 and stopper.stopped_epoch == 5
+    stopper.on_train_end(model)
+    np.testing.assert_array_equal(model.weight.numpy(), weights_at[3])
+    assert checkpoint.saved_epochs == [2, 3] and checkpoint.best == 0.9
+    np.testing.assert_array_equal(nn.load(tmp_path / "best.npz")["weight"].numpy(),
+                                  weights_at[3])
