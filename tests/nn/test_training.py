@@ -219,3 +219,71 @@ def test_a_nan_validation_loss_never_counts_as_the_best(tmp_path):
     assert checkpoint.saved_epochs == [2, 3] and checkpoint.best == 0.9
     np.testing.assert_array_equal(nn.load(tmp_path / "best.npz")["weight"].numpy(),
                                   weights_at[3])
+
+
+def _stop_at_epoch(monkeypatch, epoch, error):
+    """Make the training loop raise ``error`` when epoch ``epoch`` starts."""
+    import nn.training.loop as loop
+
+    real, calls = loop._run_epoch, []
+
+    def run_epoch(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == epoch:
+            raise error
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "_run_epoch", run_epoch)
+
+
+@pytest.mark.parametrize("error, code, reason", [
+    (KeyboardInterrupt(), 130, "interrupted"),
+    (FloatingPointError("the training loss became nan"), 1, "diverged"),
+])
+def test_cli_keeps_the_best_weights_metrics_and_curves_of_a_stopped_run(
+        tmp_path, capsys, monkeypatch, error, code, reason):
+    _stop_at_epoch(monkeypatch, 4, error)
+    out = tmp_path / "run"
+    argv = ["--dataset", "moons", "--model", "mlp", "--epochs", "50", "--no-progress",
+            "--output-dir", str(out)]
+    assert cli_main(argv) == code
+    err = capsys.readouterr().err
+    assert f"stopped after 3 of 50 epochs ({reason}" in err and str(out) in err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["epochs_completed"] == 3 and len(metrics["history"]["val_accuracy"]) == 3
+    assert metrics["stopped"].startswith(reason)
+    best = int(np.argmax(metrics["history"]["val_accuracy"])) + 1
+    assert metrics["best_epoch"] == best
+    kept = nn.load(out / "weights.npz")
+    assert set(kept) == set(nn.models.MLP([2, 32, 32, 2]).state_dict())
+    assert all(np.isfinite(value.numpy()).all() for value in kept.values())
+    assert (out / "curves.png").exists()
+
+
+def test_cli_checks_the_output_directory_before_training(tmp_path, capsys, monkeypatch):
+    import nn.training.loop as loop
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("training started although the output directory is unusable")
+
+    monkeypatch.setattr(loop, "_run_epoch", no_training)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    assert cli_main(["--dataset", "moons", "--model", "mlp", "--epochs", "1",
+                     "--output-dir", str(blocker / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "--output-dir" in err and "a-file" in err and "Traceback" not in err
+
+
+def test_cli_reports_a_corrupt_gz_mnist_file_without_a_traceback(tmp_path, capsys):
+    import gzip
+
+    for stem in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                 "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        data = bytearray(gzip.compress(bytes([0, 0, 8, 1, 0, 0, 0, 4]) + bytes(4), mtime=0))
+        data[10] = 0xFF  # an invalid deflate block type: zlib.error before the fix
+        (tmp_path / (stem + ".gz")).write_bytes(bytes(data))
+    assert cli_main(["--dataset", "mnist", "--data-dir", str(tmp_path),
+                     "--output-dir", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "train-images-idx3-ubyte.gz: cannot read the file" in err and "Traceback" not in err
