@@ -78,6 +78,18 @@ def _float_tensor(x, name: str, op: str) -> Tensor:
     return t
 
 
+def _promoted_to_float(x, op: str) -> Tensor:
+    """``x`` as a Tensor, integer and bool inputs converted to float32, PyTorch's default
+    float dtype, as ``sigmoid`` and ``exp`` promote them: these activations compute in
+    floats, and NumPy would otherwise truncate the result back to integers
+    (``softplus([-1, 2])`` gave ``[0, 2]``). Integer tensors never require grad, so no
+    graph is lost by the conversion."""
+    t = _tensor(x, "input", op)
+    if t.dtype.kind in "biu":
+        return Tensor._make(t._data.astype(np.float32))
+    return t
+
+
 def _array(x) -> np.ndarray:
     return x._data if isinstance(x, Tensor) else np.asarray(x)
 
@@ -218,19 +230,20 @@ def prelu(input, weight) -> Tensor:
 
 def elu(input, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x for x > 0, alpha (e^x - 1) otherwise."""
-    return _act.Elu.apply(input, alpha=float(alpha))
+    return _act.Elu.apply(_promoted_to_float(input, "elu"), alpha=float(alpha))
 
 
 def selu(input, inplace: bool = False) -> Tensor:
     """scale * elu(x, alpha) with scale ~ 1.0507, alpha ~ 1.6733 (self-normalising)."""
-    return _act.Selu.apply(input)
+    return _act.Selu.apply(_promoted_to_float(input, "selu"))
 
 
 def softplus(input, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + e^(beta x)) / beta, and x where beta x > threshold."""
     if beta == 0:
         raise ValueError("softplus: beta must not be 0")
-    return _act.Softplus.apply(input, beta=float(beta), threshold=float(threshold))
+    return _act.Softplus.apply(_promoted_to_float(input, "softplus"), beta=float(beta),
+                               threshold=float(threshold))
 
 
 def sigmoid(input) -> Tensor:
@@ -244,12 +257,12 @@ def tanh(input) -> Tensor:
 
 def silu(input, inplace: bool = False) -> Tensor:
     """x sigmoid(x) (swish)."""
-    return _act.Silu.apply(input)
+    return _act.Silu.apply(_promoted_to_float(input, "silu"))
 
 
 def logsigmoid(input) -> Tensor:
     """log sigmoid(x) = -softplus(-x), stable for large |x|."""
-    return -_act.Softplus.apply(-_tensor(input, "input", "logsigmoid"), beta=1.0,
+    return -_act.Softplus.apply(-_promoted_to_float(input, "logsigmoid"), beta=1.0,
                                 threshold=np.inf)
 
 
