@@ -170,6 +170,12 @@ def linear(input, weight, bias=None) -> Tensor:
     >>> F.linear(ones(2, 3), ones(4, 3)).shape
     (2, 4)
     """
+    # As Tensors first: a list then becomes float32 (not float64, as NumPy would make
+    # it), and an object array is refused instead of giving an object output that
+    # records no graph, so the layer would silently stop training.
+    input = _tensor(input, "input", "linear")
+    weight = _tensor(weight, "weight", "linear")
+    bias = None if bias is None else _tensor(bias, "bias", "linear")
     w_shape = np.shape(weight)
     x_shape = np.shape(input)
     if len(w_shape) != 2:

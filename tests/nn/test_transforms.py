@@ -102,3 +102,9 @@ def test_transforms_are_reproducible_under_manual_seed():
     ag.manual_seed(9)
     np.testing.assert_array_equal(pipeline(x), first)
     assert "RandomCrop" in repr(pipeline)
+
+
+@pytest.mark.parametrize("degrees", [float("nan"), -5, float("inf"), (0.0, float("nan"))])
+def test_rotation_refuses_nan_negative_or_infinite_degrees(degrees):
+    with pytest.raises(ValueError, match="RandomRotation: degrees"):
+        RandomRotation(degrees)
