@@ -163,7 +163,9 @@ def _temporary_prefix(path: str) -> str:
 
 
 def _process_alive(pid: int) -> bool:
-    if pid == os.getpid():
+    if pid == os.getpid() or os.name == "nt":
+        # On Windows os.kill(pid, 0) would terminate the process, not probe it: never
+        # treat a temporary there as stale.
         return True
     try:
         os.kill(pid, 0)
