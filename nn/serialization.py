@@ -294,7 +294,7 @@ def _describe(node) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _decode(node, members, where, depth=0):
+def _decode(node, members, where, source, depth=0):
     """Rebuild the object that ``node`` (the JSON of ``_encode``) describes.
 
     Every malformed node raises a SerializationError naming the structure member and
@@ -302,8 +302,8 @@ def _decode(node, members, where, depth=0):
     """
     def bad(reason):
         return SerializationError(
-            f"load: the entry {_STRUCTURE!r} is damaged at {where or 'its root'}: {reason} "
-            f"({_describe(node)})"
+            f"load: the entry {_STRUCTURE!r} in {source!r} is damaged at "
+            f"{where or 'its root'}: {reason} ({_describe(node)})"
         )
 
     if depth > _MAX_DEPTH:
@@ -335,16 +335,17 @@ def _decode(node, members, where, depth=0):
         for i, pair in enumerate(items):
             if not isinstance(pair, list) or len(pair) != 2:
                 raise bad(f"item {i} of a dict must be a [key, value] pair")
-            key = _decode(pair[0], members, f"{where}.items[{i}][0]", depth + 1)
+            key = _decode(pair[0], members, f"{where}.items[{i}][0]", source, depth + 1)
             try:
                 hash(key)
             except TypeError:
                 raise bad(f"the key of item {i} is a {type(key).__name__}, which cannot be "
                           "a dict key") from None
-            result[key] = _decode(pair[1], members, f"{where}.items[{i}][1]", depth + 1)
+            result[key] = _decode(pair[1], members, f"{where}.items[{i}][1]", source,
+                                  depth + 1)
         return result
     if kind in ("list", "tuple"):
-        decoded = [_decode(v, members, f"{where}.items[{i}]", depth + 1)
+        decoded = [_decode(v, members, f"{where}.items[{i}]", source, depth + 1)
                    for i, v in enumerate(items)]
         return decoded if kind == "list" else tuple(decoded)
     if kind in ("array", "tensor"):
@@ -479,7 +480,7 @@ def load(path) -> "OrderedDict[str, Tensor]":
             raise SerializationError(
                 f"load: the entry {_STRUCTURE!r} in {path!r} is damaged "
                 f"({type(error).__name__}: {str(error)[:200]})") from None
-        state = _decode(structure, result, "")
+        state = _decode(structure, result, "", path)
         if not isinstance(state, dict):
             raise SerializationError(
                 f"load: the entry {_STRUCTURE!r} in {path!r} describes a "
