@@ -196,6 +196,29 @@ def test_a_deflate_bomb_is_refused_without_inflating_it(tmp_path):
     assert peak < 8 << 20, f"loading the bomb allocated {peak:,} bytes"
 
 
+def test_a_bomb_whose_zip_directory_lies_about_the_size_is_refused_cheaply(tmp_path):
+    import struct
+    import tracemalloc
+
+    header = _npy_header("<f4", (4,))
+    path = tmp_path / "liar.npz"
+    _npz_with_member(path, "w.npy", header + bytes(64 << 20))
+    data = bytearray(path.read_bytes())
+    declared = struct.pack("<I", len(header) + 16)  # what the npy header promises
+    local, central = data.find(b"PK\x03\x04"), data.find(b"PK\x01\x02")
+    data[local + 22:local + 26] = declared      # uncompressed size, local header
+    data[central + 24:central + 28] = declared  # uncompressed size, central directory
+    path.write_bytes(bytes(data))
+    tracemalloc.start()
+    try:
+        with pytest.raises(nn.SerializationError, match="'w'"):
+            nn.load(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20, f"loading the bomb allocated {peak:,} bytes"
+
+
 def test_a_member_is_read_in_place_not_copied_twice(tmp_path):
     import tracemalloc
 
