@@ -261,6 +261,9 @@ def _recorder():
     from nn.training.callbacks import Callback, _improved, _snapshot
 
     class RunRecorder(Callback):
+        def __init__(self):
+            self.on_train_begin(None)  # a run stopped before fit started has kept nothing
+
         def on_train_begin(self, model):
             self.history, self.epochs = {}, 0
             self.best, self.best_epoch, self.best_state = None, None, None
@@ -300,7 +303,7 @@ def _keep_unfinished_run(args, recorder, reason, config, started):
     except OSError as error:
         print(f"autograd-train: could not keep the results so far: {error}", file=sys.stderr)
     print(f"autograd-train: stopped after {recorder.epochs} of {args.epochs} epochs "
-          f"({reason}); kept {', '.join(kept)} in {out_dir}", file=sys.stderr)
+          f"({reason}); kept {', '.join(kept) or 'nothing'} in {out_dir}", file=sys.stderr)
 
 
 def run(args, log=print):

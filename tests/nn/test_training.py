@@ -287,3 +287,14 @@ def test_cli_reports_a_corrupt_gz_mnist_file_without_a_traceback(tmp_path, capsy
                      "--output-dir", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "train-images-idx3-ubyte.gz: cannot read the file" in err and "Traceback" not in err
+
+
+def test_cli_interrupted_in_the_first_epoch_says_what_it_kept(tmp_path, capsys, monkeypatch):
+    _stop_at_epoch(monkeypatch, 1, KeyboardInterrupt())
+    out = tmp_path / "run"
+    assert cli_main(["--dataset", "moons", "--model", "mlp", "--epochs", "5",
+                     "--output-dir", str(out)]) == 130
+    err = capsys.readouterr().err
+    assert "stopped after 0 of 5 epochs (interrupted); kept the metrics in" in err
+    assert json.loads((out / "metrics.json").read_text())["epochs_completed"] == 0
+    assert not (out / "weights.npz").exists()
