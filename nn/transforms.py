@@ -13,6 +13,7 @@ from the generator that ``autograd_core.manual_seed`` seeds.
 (4, 1, 8, 8)
 """
 
+import math
 import numbers
 
 import numpy as np
@@ -166,10 +167,15 @@ class RandomRotation:
 
     def __init__(self, degrees, fill=0.0):
         if isinstance(degrees, numbers.Number):
-            if degrees < 0:
-                raise ValueError(f"RandomRotation: degrees must be non-negative, got {degrees}")
+            # `not degrees >= 0` also refuses NaN, which would rotate every image to NaN
+            if not degrees >= 0 or not math.isfinite(degrees):
+                raise ValueError(
+                    f"RandomRotation: degrees must be a finite non-negative number, got "
+                    f"{degrees}")
             degrees = (-float(degrees), float(degrees))
         low, high = (float(d) for d in degrees)
+        if not (math.isfinite(low) and math.isfinite(high)):
+            raise ValueError(f"RandomRotation: degrees range ({low}, {high}) must be finite")
         if low > high:
             raise ValueError(f"RandomRotation: degrees range ({low}, {high}) is reversed")
         self.degrees = (low, high)

@@ -97,10 +97,6 @@ def check_betas(owner: str, betas, where: str = ""):
             )
 
 
-def _group_where(index) -> str:
-    return "" if index is None else f" in param group {index}"
-
-
 def _coerce_like(value, current):
     """A loaded hyperparameter in the Python type the optimizer uses (npz gives arrays)."""
     if isinstance(current, tuple) and isinstance(value, (np.ndarray, list)):

@@ -130,3 +130,13 @@ def test_drop_connect_gradcheck_with_fixed_mask():
         return layer(x)
 
     assert gradcheck(fn, (x, layer.weight, layer.bias))
+
+
+def test_linear_on_a_list_gives_float32_and_refuses_object_arrays():
+    layer = nn.Linear(5, 2)
+    out = layer([[1.0] * 5])
+    assert out.dtype == np.float32 and out.shape == (1, 2)
+    with pytest.raises(TypeError, match="input has dtype object"):
+        layer(np.array([[1.0] * 5], dtype=object))
+    with pytest.raises(TypeError, match="input has dtype object"):
+        F.linear(np.array([[1.0] * 5], dtype=object), layer.weight, layer.bias)
