@@ -156,11 +156,14 @@ class Pow(Function):
             elif np.ndim(b) == 0 and b == 2:
                 grad_a = grad * 2 * a  # the common square, without a second power
             else:
-                grad_a = grad * b * np.power(a, b - 1)
+                # b a^(b-1) is 0 where b = 0, also at a = 0 (0 * inf), as in PyTorch
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    grad_a = grad * np.where(b == 0, 0, b * np.power(a, b - 1))
         if need_b:
+            # y ln a is 0 at a = 0 for b >= 0 (0 * -inf), -inf for b < 0 (inf * -inf)
             with np.errstate(divide="ignore", invalid="ignore"):
-                log_a = np.where(a == 0, 0, np.log(np.where(a == 0, 1, a)))
-            grad_b = grad * out * log_a
+                log_a = np.where((a == 0) & (b >= 0), 0, np.log(np.where(a == 0, 0.0, a)))
+                grad_b = grad * np.where((a == 0) & (b >= 0), 0, out * log_a)
         return grad_a, grad_b
 
 
@@ -641,3 +644,487 @@ def _plain(value):
 
 def _constant(array):
     return Tensor._make(array)
+
+
+# --------------------------------------------------------------------- more math (issue 13)
+# The rest of PyTorch's elementwise math. Each class is still one forward/backward pair;
+# the unary ones share a small factory because they differ only in the function, its
+# derivative and the teaching text. Their backward rules use operators and registered
+# NumPy functions only, so, run on Tensors (create_graph=True), they record their own
+# graph: ``twice_differentiable``.
+_SQRT_PI = float(np.sqrt(np.pi))
+_LN2, _LN10 = float(np.log(2.0)), float(np.log(10.0))
+_erf_scalar = np.frompyfunc(__import__("math").erf, 1, 1)
+
+
+def _erf_array(a):
+    """erf elementwise (NumPy has no erf; ``math.erf`` is exact to the last bit)."""
+    a = np.asarray(a)
+    return np.asarray(_erf_scalar(a), dtype=a.dtype if a.dtype.kind == "f" else np.float64)
+
+
+def _erfc_array(a):
+    a = np.asarray(a)
+    erfc = np.frompyfunc(__import__("math").erfc, 1, 1)
+    return np.asarray(erfc(a), dtype=a.dtype if a.dtype.kind == "f" else np.float64)
+
+
+def _math_class(name, np_fn, derivative, symbol, forward_code, backward_code, local,
+                saves="input", float_only=True, doc=""):
+    """One unary op: ``forward`` applies ``np_fn``; ``backward`` is ``grad * d`` where
+    ``d = derivative(saved)`` and ``saved`` is the input or the output."""
+
+    def forward(ctx, a):
+        out = np_fn(a)
+        ctx.save_for_backward(a if saves == "input" else out)
+        return out
+
+    def backward(ctx, grad):
+        (saved,) = ctx.saved_tensors
+        return grad * derivative(saved)
+
+    helpers = ()
+    return type(name, (Function,), {
+        "__doc__": doc, "__module__": __name__, "promotes": (0,), "float_only": float_only,
+        "twice_differentiable": True, "forward": staticmethod(forward),
+        "backward": staticmethod(backward),
+        "formula": Template(symbol, forward_code, [backward_code], [local], helpers=helpers),
+    })
+
+
+def _flat_class(name, np_fn, symbol, float_only=False, doc=""):
+    """A piecewise-constant op (floor, sign, ...): its gradient is 0 almost everywhere."""
+
+    def forward(ctx, a, **options):
+        return np_fn(a, **options)
+
+    def backward(ctx, grad):
+        return grad * 0
+
+    return type(name, (Function,), {
+        "__doc__": doc, "__module__": __name__, "promotes": (0,), "float_only": float_only,
+        "twice_differentiable": True, "forward": staticmethod(forward),
+        "backward": staticmethod(backward),
+        "formula": Template(symbol, f"np.{np_fn.__name__}({{0}})", ["{g} * 0"], ["0"]),
+    })
+
+
+Tan = _math_class("Tan", np.tan, lambda out: 1 + out * out, "tan", "np.tan({0})",
+                  "{g} * (1 + {out} * {out})", "1 + tan² = 1 + {out}²", saves="output",
+                  doc="y = tan a;  dy/da = 1 + y^2.")
+Sinh = _math_class("Sinh", np.sinh, np.cosh, "sinh", "np.sinh({0})", "{g} * np.cosh({0})",
+                   "cosh {0}", doc="y = sinh a;  dy/da = cosh a.")
+Cosh = _math_class("Cosh", np.cosh, np.sinh, "cosh", "np.cosh({0})", "{g} * np.sinh({0})",
+                   "sinh {0}", doc="y = cosh a;  dy/da = sinh a.")
+Asin = _math_class("Asin", np.arcsin, lambda a: 1 / np.sqrt(1 - a * a), "asin",
+                   "np.arcsin({0})", "{g} / np.sqrt(1 - {0} * {0})", "1/√(1−{0}²)",
+                   doc="y = asin a;  dy/da = 1 / sqrt(1 - a^2).")
+Acos = _math_class("Acos", np.arccos, lambda a: -1 / np.sqrt(1 - a * a), "acos",
+                   "np.arccos({0})", "-{g} / np.sqrt(1 - {0} * {0})", "−1/√(1−{0}²)",
+                   doc="y = acos a;  dy/da = -1 / sqrt(1 - a^2).")
+Atan = _math_class("Atan", np.arctan, lambda a: 1 / (1 + a * a), "atan", "np.arctan({0})",
+                   "{g} / (1 + {0} * {0})", "1/(1+{0}²)",
+                   doc="y = atan a;  dy/da = 1 / (1 + a^2).")
+Asinh = _math_class("Asinh", np.arcsinh, lambda a: 1 / np.sqrt(a * a + 1), "asinh",
+                    "np.arcsinh({0})", "{g} / np.sqrt({0} * {0} + 1)", "1/√({0}²+1)",
+                    doc="y = asinh a;  dy/da = 1 / sqrt(a^2 + 1).")
+Acosh = _math_class("Acosh", np.arccosh, lambda a: 1 / np.sqrt((a - 1) * (a + 1)), "acosh",
+                    "np.arccosh({0})", "{g} / np.sqrt(({0} - 1) * ({0} + 1))",
+                    "1/√({0}²−1)", doc="y = acosh a;  dy/da = 1 / sqrt(a^2 - 1).")
+Atanh = _math_class("Atanh", np.arctanh, lambda a: 1 / (1 - a * a), "atanh",
+                    "np.arctanh({0})", "{g} / (1 - {0} * {0})", "1/(1−{0}²)",
+                    doc="y = atanh a;  dy/da = 1 / (1 - a^2).")
+Erf = _math_class("Erf", _erf_array, lambda a: (2 / _SQRT_PI) * np.exp(-(a * a)), "erf",
+                  "erf({0})", f"{{g}} * {2 / _SQRT_PI!r} * np.exp(-({{0}} * {{0}}))",
+                  "(2/√π) e^(−{0}²)", doc="y = erf a;  dy/da = 2/sqrt(pi) e^(-a^2).")
+Erfc = _math_class("Erfc", _erfc_array, lambda a: (-2 / _SQRT_PI) * np.exp(-(a * a)), "erfc",
+                   "erfc({0})", f"{{g}} * {-2 / _SQRT_PI!r} * np.exp(-({{0}} * {{0}}))",
+                   "−(2/√π) e^(−{0}²)", doc="y = erfc a = 1 - erf a;  dy/da = -2/sqrt(pi) e^(-a^2).")
+Rsqrt = _math_class("Rsqrt", lambda a: 1 / np.sqrt(a), lambda out: -0.5 * out * out * out,
+                    "1/√", "1 / np.sqrt({0})", "{g} * -0.5 * {out} * {out} * {out}",
+                    "−½ {0}^(−3/2)", saves="output", doc="y = 1/sqrt(a);  dy/da = -y^3 / 2.")
+Exp2 = _math_class("Exp2", np.exp2, lambda out: out * _LN2, "2^", "np.exp2({0})",
+                   f"{{g}} * {{out}} * {_LN2!r}", "2^{0} ln 2", saves="output",
+                   doc="y = 2^a;  dy/da = y ln 2.")
+Log2 = _math_class("Log2", np.log2, lambda a: 1 / (a * _LN2), "log₂", "np.log2({0})",
+                   f"{{g}} / ({{0}} * {_LN2!r})", "1/({0} ln 2)",
+                   doc="y = log2 a;  dy/da = 1 / (a ln 2).")
+Log10 = _math_class("Log10", np.log10, lambda a: 1 / (a * _LN10), "log₁₀", "np.log10({0})",
+                    f"{{g}} / ({{0}} * {_LN10!r})", "1/({0} ln 10)",
+                    doc="y = log10 a;  dy/da = 1 / (a ln 10).")
+Log1p = _math_class("Log1p", np.log1p, lambda a: 1 / (1 + a), "ln(1+·)", "np.log1p({0})",
+                    "{g} / (1 + {0})", "1/(1+{0})", doc="y = ln(1 + a);  dy/da = 1 / (1 + a).")
+Expm1 = _math_class("Expm1", np.expm1, lambda out: out + 1, "e^·−1", "np.expm1({0})",
+                    "{g} * ({out} + 1)", "e^{0}", saves="output",
+                    doc="y = e^a - 1;  dy/da = y + 1.")
+Reciprocal = _math_class("Reciprocal", np.reciprocal, lambda out: -(out * out), "1/·",
+                         "np.reciprocal({0})", "-{g} * {out} * {out}", "−1/{0}²",
+                         saves="output", doc="y = 1/a;  dy/da = -y^2.")
+Square = _math_class("Square", np.square, lambda a: 2 * a, "²", "np.square({0})",
+                     "{g} * 2 * {0}", "2{0}", float_only=False, doc="y = a^2;  dy/da = 2a.")
+
+Floor = _flat_class("Floor", np.floor, "⌊·⌋", doc="y = floor a;  dy/da = 0.")
+Ceil = _flat_class("Ceil", np.ceil, "⌈·⌉", doc="y = ceil a;  dy/da = 0.")
+Trunc = _flat_class("Trunc", np.trunc, "trunc", doc="y = trunc a;  dy/da = 0.")
+Round = _flat_class("Round", np.round, "round", doc="y = round a (half to even);  dy/da = 0.")
+Sign = _flat_class("Sign", np.sign, "sign", doc="y = sign a;  dy/da = 0.")
+
+
+class Frac(Function):
+    """y = a - trunc(a);  dy/da = 1."""
+
+    promotes = (0,)
+    float_only = True
+    twice_differentiable = True
+    formula = Template("frac", "{0} - np.trunc({0})", ["{g}"], ["1"])
+
+    @staticmethod
+    def forward(ctx, a):
+        return a - np.trunc(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+class Atan2(Function):
+    """y = atan2(a, b), the angle of (b, a);  dy/da = b / (a^2 + b^2), dy/db = -a / (a^2 + b^2)."""
+
+    promotes = (0, 1)
+    float_only = True
+    twice_differentiable = True
+    formula = Template("atan2", "np.arctan2({0}, {1})",
+                       ["{g} * {1} / ({0} * {0} + {1} * {1})",
+                        "-{g} * {0} / ({0} * {0} + {1} * {1})"],
+                       ["{1}/({0}²+{1}²)", "−{0}/({0}²+{1}²)"])
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.arctan2(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        r2 = a * a + b * b
+        need_a, need_b = ctx.needs_input_grad
+        return (grad * b / r2 if need_a else None), (-grad * a / r2 if need_b else None)
+
+
+class Hypot(Function):
+    """y = sqrt(a^2 + b^2);  dy/da = a / y, dy/db = b / y."""
+
+    promotes = (0, 1)
+    float_only = True
+    twice_differentiable = True
+    formula = Template("hypot", "np.hypot({0}, {1})", ["{g} * {0} / {out}", "{g} * {1} / {out}"],
+                       ["{0}/{out}", "{1}/{out}"])
+
+    @staticmethod
+    def forward(ctx, a, b):
+        out = np.hypot(a, b)
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b, out = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        return (grad * a / out if need_a else None), (grad * b / out if need_b else None)
+
+
+class LogAddExp(Function):
+    """y = ln(e^a + e^b), computed stably;  dy/da = e^(a - y), dy/db = e^(b - y)."""
+
+    promotes = (0, 1)
+    float_only = True
+    twice_differentiable = True
+    formula = Template("logaddexp", "np.logaddexp({0}, {1})",
+                       ["{g} * np.exp({0} - {out})", "{g} * np.exp({1} - {out})"],
+                       ["e^({0}−{out})", "e^({1}−{out})"])
+
+    @staticmethod
+    def forward(ctx, a, b):
+        out = np.logaddexp(a, b)
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b, out = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        return ((grad * np.exp(a - out)) if need_a else None,
+                (grad * np.exp(b - out)) if need_b else None)
+
+
+class CopySign(Function):
+    """y = |a| sign(b);  dy/da = y / a (0 at a = 0, as PyTorch), dy/db = 0."""
+
+    promotes = (0, 1)
+    float_only = True
+    formula = Custom("copysign", local=["sign({0})·sign({1})", "0"])
+
+    @staticmethod
+    def forward(ctx, a, b):
+        out = np.copysign(a, b)
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, out = ctx.saved_tensors
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(a == 0, 0, out / np.where(a == 0, 1, a))
+        need_a, need_b = ctx.needs_input_grad
+        return (grad * ratio if need_a else None), (grad * 0 if need_b else None)
+
+
+class _Modulo(Function):
+    """a - q b with q = round(a / b) (trunc for fmod, floor for remainder);
+    dy/da = 1, dy/db = -q."""
+
+    promotes = (0, 1)
+    np_fn = staticmethod(np.fmod)
+    quotient = staticmethod(np.trunc)
+
+    @classmethod
+    def forward(cls, ctx, a, b):
+        ctx.save_for_backward(a, b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return cls.np_fn(a, b)
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        grad_b = None
+        if need_b:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                grad_b = -grad * cls.quotient(a / b)
+        return (grad if need_a else None), grad_b
+
+
+class Fmod(_Modulo):
+    """y = fmod(a, b) = a - trunc(a / b) b (the sign of a, as C);  dy/da = 1, dy/db = -trunc(a/b)."""
+
+    formula = Custom("fmod", local=["1", "−trunc({0}/{1})"])
+    np_fn = staticmethod(np.fmod)
+    quotient = staticmethod(np.trunc)
+
+
+class Remainder(_Modulo):
+    """y = a - floor(a / b) b (the sign of b, as Python's %);  dy/da = 1, dy/db = -floor(a/b)."""
+
+    formula = Custom("mod", local=["1", "−floor({0}/{1})"])
+    np_fn = staticmethod(np.remainder)
+    quotient = staticmethod(np.floor)
+
+
+class Lerp(Function):
+    """y = a + w (b - a);  dy/da = 1 - w, dy/db = w, dy/dw = b - a."""
+
+    promotes = (0, 1)
+    float_only = True
+    twice_differentiable = True
+    formula = Template("lerp", "{0} + {2} * ({1} - {0})",
+                       ["{g} * (1 - {2})", "{g} * {2}", "{g} * ({1} - {0})"],
+                       ["1−{2}", "{2}", "{1}−{0}"])
+
+    @staticmethod
+    def forward(ctx, a, b, w):
+        ctx.save_for_backward(a, b, w)
+        return a + w * (b - a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b, w = ctx.saved_tensors
+        need_a, need_b, need_w = ctx.needs_input_grad
+        return ((grad * (1 - w)) if need_a else None, (grad * w) if need_b else None,
+                (grad * (b - a)) if need_w else None)
+
+
+def _math_form(op_class, name, np_fn, doc, *aliases):
+    """The functional form of a unary op (registered for NumPy's ``np_fn`` if given)."""
+    def fn(input):
+        return op_class.apply(input)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return public(*aliases, numpy=(np_fn,) if np_fn is not None else (), ops=(op_class,))(fn)
+
+
+tan = _math_form(Tan, "tan", np.tan, "tan x elementwise.")
+sinh = _math_form(Sinh, "sinh", np.sinh, "sinh x elementwise.")
+cosh = _math_form(Cosh, "cosh", np.cosh, "cosh x elementwise.")
+asin = _math_form(Asin, "asin", np.arcsin, "arcsin x elementwise.", "arcsin")
+acos = _math_form(Acos, "acos", np.arccos, "arccos x elementwise.", "arccos")
+atan = _math_form(Atan, "atan", np.arctan, "arctan x elementwise.", "arctan")
+asinh = _math_form(Asinh, "asinh", np.arcsinh, "arcsinh x elementwise.", "arcsinh")
+acosh = _math_form(Acosh, "acosh", np.arccosh, "arccosh x elementwise.", "arccosh")
+atanh = _math_form(Atanh, "atanh", np.arctanh, "arctanh x elementwise.", "arctanh")
+rsqrt = _math_form(Rsqrt, "rsqrt", None, "1 / sqrt(x) elementwise.")
+exp2 = _math_form(Exp2, "exp2", np.exp2, "2^x elementwise.")
+log2 = _math_form(Log2, "log2", np.log2, "log base 2 elementwise.")
+log10 = _math_form(Log10, "log10", np.log10, "log base 10 elementwise.")
+log1p = _math_form(Log1p, "log1p", np.log1p, "ln(1 + x) elementwise, exact for small x.")
+expm1 = _math_form(Expm1, "expm1", np.expm1, "e^x - 1 elementwise, exact for small x.")
+reciprocal = _math_form(Reciprocal, "reciprocal", np.reciprocal, "1 / x elementwise.")
+square = _math_form(Square, "square", np.square, "x^2 elementwise (integers stay integers).")
+floor = _math_form(Floor, "floor", np.floor, "The largest integer <= x; gradient 0.")
+ceil = _math_form(Ceil, "ceil", np.ceil, "The smallest integer >= x; gradient 0.")
+trunc = _math_form(Trunc, "trunc", np.trunc, "x rounded toward zero; gradient 0.", "fix")
+sign = _math_form(Sign, "sign", np.sign, "-1, 0 or 1 by the sign of x; gradient 0.")
+frac = _math_form(Frac, "frac", None, "x - trunc(x); gradient 1.")
+
+
+@public(ops=(Erf,))
+def erf(input):
+    """The error function 2/sqrt(pi) int_0^x e^(-t^2) dt elementwise."""
+    return Erf.apply(input)
+
+
+@public(ops=(Erfc,))
+def erfc(input):
+    """1 - erf(x) elementwise, accurate where erf(x) is close to 1."""
+    return Erfc.apply(input)
+
+
+@public(name="round", ops=(Round,))
+def round_(input, *, decimals=0):
+    """Round half to even (as PyTorch); ``decimals`` rounds to that many digits."""
+    if decimals == 0:
+        return Round.apply(input)
+    scale = 10.0 ** decimals
+    return Round.apply(input * scale) / scale
+
+
+
+def _binary_form(op_class, name, np_fn, doc, *aliases):
+    def fn(input, other):
+        return op_class.apply(input, other)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return public(*aliases, numpy=(np_fn,) if np_fn else (), ops=(op_class,))(fn)
+
+
+atan2 = _binary_form(Atan2, "atan2", np.arctan2, "The angle of the point (other, input), "
+                     "in (-pi, pi].", "arctan2")
+hypot = _binary_form(Hypot, "hypot", np.hypot, "sqrt(input^2 + other^2) without overflow.")
+logaddexp = _binary_form(LogAddExp, "logaddexp", np.logaddexp, "ln(e^input + e^other), "
+                         "computed without overflow.")
+copysign = _binary_form(CopySign, "copysign", np.copysign, "|input| with the sign of other.")
+fmod = _binary_form(Fmod, "fmod", np.fmod, "input - trunc(input / other) * other (the sign "
+                    "of input).")
+remainder = _binary_form(Remainder, "remainder", np.remainder, "input - floor(input / other) "
+                         "* other (the sign of other, as Python's %).")
+
+
+@public(ops=(Lerp,))
+def lerp(input, end, weight):
+    """input + weight * (end - input): linear interpolation."""
+    return Lerp.apply(input, end, weight)
+
+
+@public(numpy=(np.floor_divide,))
+def floor_divide(input, other):
+    """floor(input / other) (``//``); outside the graph (its gradient is 0)."""
+    a, b = _array(input), _array(other)
+    if np.result_type(a).kind in "iu" and np.result_type(b).kind in "iu" and np.any(
+            np.asarray(b) == 0):
+        raise ZeroDivisionError("floor_divide: integer division by zero")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _constant(np.asarray(np.floor_divide(*_promoted(a, b))))
+
+
+def _promoted(a, b):
+    from autograd_core.ops._dtypes import promote
+
+    return promote(a, b)
+
+
+def _test(np_fn, name, doc):
+    def fn(input):
+        return _constant(np.asarray(np_fn(_array(input))))
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return public(numpy=(np_fn,))(fn)
+
+
+isnan = _test(np.isnan, "isnan", "Where the values are NaN, as a bool tensor.")
+isinf = _test(np.isinf, "isinf", "Where the values are +inf or -inf, as a bool tensor.")
+isfinite = _test(np.isfinite, "isfinite", "Where the values are neither inf nor NaN.")
+isposinf = _test(np.isposinf, "isposinf", "Where the values are +inf.")
+isneginf = _test(np.isneginf, "isneginf", "Where the values are -inf.")
+signbit = _test(np.signbit, "signbit", "Where the sign bit is set (-0.0 included).")
+logical_not = _test(np.logical_not, "logical_not", "not x elementwise (nonzero is true).")
+
+
+def _logic(np_fn, name, doc):
+    def fn(input, other):
+        return _constant(np.asarray(np_fn(_array(input), _array(other))))
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return public(numpy=(np_fn,))(fn)
+
+
+logical_and = _logic(np.logical_and, "logical_and", "x and y elementwise, as bools.")
+logical_or = _logic(np.logical_or, "logical_or", "x or y elementwise, as bools.")
+logical_xor = _logic(np.logical_xor, "logical_xor", "x xor y elementwise, as bools.")
+
+
+def _bitwise(np_fn, name, symbol):
+    def fn(input, other):
+        a, b = _array(input), _array(other)
+        for x in (a, b):
+            if np.result_type(x).kind not in "biu":
+                raise DTypeError(f"{symbol} ({name}) is defined for bool and integer tensors, "
+                                 f"not {np.result_type(x)}")
+        return _constant(np.asarray(np_fn(*_promoted(a, b))))
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"``{symbol}`` elementwise on bool and integer tensors."
+    return public(numpy=(np_fn,))(fn)
+
+
+bitwise_and = _bitwise(np.bitwise_and, "bitwise_and", "&")
+bitwise_or = _bitwise(np.bitwise_or, "bitwise_or", "|")
+bitwise_xor = _bitwise(np.bitwise_xor, "bitwise_xor", "^")
+bitwise_left_shift = _bitwise(np.left_shift, "bitwise_left_shift", "<<")
+bitwise_right_shift = _bitwise(np.right_shift, "bitwise_right_shift", ">>")
+
+
+@public("bitwise_not")
+def _bitwise_not(input):
+    a = _array(input)
+    if np.result_type(a).kind not in "biu":
+        raise DTypeError(f"~ is defined for bool and integer tensors, not {np.result_type(a)}")
+    return _constant(np.asarray(~a))
+
+
+@public(numpy=(np.isclose,))
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """|input - other| <= atol + rtol |other| elementwise, as a bool tensor."""
+    return _constant(np.asarray(np.isclose(_array(input), _array(other), rtol=rtol, atol=atol,
+                                           equal_nan=equal_nan)))
+
+
+@public(numpy=(np.allclose,))
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+    """Whether :func:`isclose` holds everywhere (a Python bool)."""
+    return bool(np.allclose(_array(input), _array(other), rtol=rtol, atol=atol,
+                            equal_nan=equal_nan))
+
+
+@public(numpy=(np.array_equal,))
+def equal(input, other) -> bool:
+    """Whether both have the same shape and the same values (a Python bool)."""
+    return bool(np.array_equal(_array(input), _array(other)))
+
+
+@public(name="where", function=False, ops=(Where,))
+def _where_method(input, condition, other):
+    """``x.where(condition, y)``: x where condition holds, else y (as ``torch.where``)."""
+    return where(condition, input, other)
