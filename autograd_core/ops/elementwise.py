@@ -739,7 +739,7 @@ Erf = _math_class("Erf", _erf_array, lambda a: (2 / _SQRT_PI) * np.exp(-(a * a))
                   "(2/√π) e^(−{0}²)", doc="y = erf a;  dy/da = 2/sqrt(pi) e^(-a^2).")
 Erfc = _math_class("Erfc", _erfc_array, lambda a: (-2 / _SQRT_PI) * np.exp(-(a * a)), "erfc",
                    "erfc({0})", f"{{g}} * {-2 / _SQRT_PI!r} * np.exp(-({{0}} * {{0}}))",
-                   "−(2/√π) e^(−{0}²)", doc="y = erfc a = 1 - erf a;  dy/da = -2/sqrt(pi) e^(-a^2).")
+                   "−(2/√π) e^(−{0}²)", doc="y = 1 - erf a;  dy/da = -2/sqrt(pi) e^(-a^2).")
 Rsqrt = _math_class("Rsqrt", lambda a: 1 / np.sqrt(a), lambda out: -0.5 * out * out * out,
                     "1/√", "1 / np.sqrt({0})", "{g} * -0.5 * {out} * {out} * {out}",
                     "−½ {0}^(−3/2)", saves="output", doc="y = 1/sqrt(a);  dy/da = -y^3 / 2.")
@@ -905,7 +905,7 @@ class _Modulo(Function):
 
 
 class Fmod(_Modulo):
-    """y = fmod(a, b) = a - trunc(a / b) b (the sign of a, as C);  dy/da = 1, dy/db = -trunc(a/b)."""
+    """y = a - trunc(a / b) b (the sign of a, as C);  dy/da = 1, dy/db = -trunc(a / b)."""
 
     formula = Custom("fmod", local=["1", "−trunc({0}/{1})"])
     np_fn = staticmethod(np.fmod)
