@@ -534,3 +534,393 @@ def _cast(x, dtype):
 
 def element_count_of(shape, axes) -> int:
     return _count(shape, axes)
+
+
+# --------------------------------------------------------------------- more reductions (issue 13)
+# The named tuples PyTorch returns from the ops below (torch.return_types.<name>).
+for _name in ("sort", "topk", "kthvalue", "median", "mode", "cummax", "cummin", "aminmax"):
+    setattr(return_types, _name, namedtuple(
+        _name, ["min", "max"] if _name == "aminmax" else ["values", "indices"]))
+del _name
+
+
+def _to_last(x: np.ndarray, axes):
+    """``x`` with the ``axes`` moved to the end and merged into one; and how to undo it."""
+    axes = tuple(range(x.ndim)) if axes is None else tuple(axes)
+    rest = tuple(a for a in range(x.ndim) if a not in axes)
+    moved = np.transpose(x, rest + axes)
+    shape = moved.shape
+    return moved.reshape(shape[:len(rest)] + (-1,)), (rest + axes, shape)
+
+
+def _from_last(y: np.ndarray, undo):
+    order, shape = undo
+    return np.transpose(y.reshape(shape), np.argsort(order))
+
+
+def _product_of_others(x: np.ndarray) -> np.ndarray:
+    """prod_{j != i} x_j along the last axis, exact when some x_j are 0 (no division)."""
+    ones = np.ones(x.shape[:-1] + (1,), dtype=x.dtype)
+    left = np.cumprod(np.concatenate([ones, x[..., :-1]], axis=-1), axis=-1)
+    right = np.cumprod(np.concatenate([ones, x[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    return left * right
+
+
+class Prod(Function):
+    """y = prod over ``dim`` of x;  dy/dx_i = prod_{j != i} x_j (= y / x_i without zeros)."""
+
+    formula = Custom(
+        "Π", lambda v: [f"{v.out} = np.prod({v.args[0]}{reduce_args(v)})"],
+        local=lambda v, i: f"Π_(j≠i) {v.args[0]}_j")
+
+    @staticmethod
+    def forward(ctx, x, *, dim=None, keepdim=False):
+        ctx.save_for_backward(x)
+        return np.prod(x, axis=dim, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        dim, keepdim = ctx.options["dim"], ctx.options["keepdim"]
+        grad = _expand_reduced(grad, dim, keepdim, x.shape)
+        flat, undo = _to_last(x, dim)
+        return grad * _from_last(_product_of_others(flat), undo)
+
+
+def _reverse_cumsum(a, axis):
+    return np.flip(np.cumsum(np.flip(a, axis), axis=axis), axis)
+
+
+class CumSum(Function):
+    """y_j = sum_{i <= j} x_i along ``dim``;  dL/dx_i = sum_{j >= i} dL/dy_j."""
+
+    twice_differentiable = True
+    formula = Custom(
+        "cumsum", lambda v: [f"{v.out} = np.cumsum({v.args[0]}, axis={v.opt['dim']})"],
+        lambda v, i: f"np.flip(np.cumsum(np.flip({v.g}, {v.opt['dim']}), axis={v.opt['dim']}), "
+                     f"{v.opt['dim']})",
+        lambda v, i: "1 for each later sum")
+
+    @staticmethod
+    def forward(ctx, x, *, dim):
+        return np.cumsum(x, axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _reverse_cumsum(grad, ctx.options["dim"])
+
+
+class CumProd(Function):
+    """y_j = prod_{i <= j} x_i along ``dim``;  dL/dx_i = sum_{j >= i} dL/dy_j y_j / x_i,
+    computed without dividing where some x are 0."""
+
+    formula = Custom(
+        "cumprod", lambda v: [f"{v.out} = np.cumprod({v.args[0]}, axis={v.opt['dim']})"],
+        local=lambda v, i: "Π_(k≤j, k≠i) x_k")
+
+    @staticmethod
+    def forward(ctx, x, *, dim):
+        out = np.cumprod(x, axis=dim)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        dim = ctx.options["dim"]
+        if not np.any(x == 0):
+            return _reverse_cumsum(grad * out, dim) / x
+        # With zeros: d y_j / d x_i = prod_{k <= j, k != i} x_k; one cumprod per i.
+        xm, gm = np.moveaxis(x, dim, -1), np.moveaxis(grad, dim, -1)
+        result = np.empty_like(gm)
+        for i in range(xm.shape[-1]):
+            replaced = xm[..., i:].copy()
+            replaced[..., 0] = 1
+            before = np.prod(xm[..., :i], axis=-1, keepdims=True)
+            result[..., i] = np.sum(gm[..., i:] * before * np.cumprod(replaced, axis=-1), -1)
+        return np.moveaxis(result, -1, dim)
+
+
+class LogCumSumExp(Function):
+    """y_j = log sum_{i <= j} e^(x_i) along ``dim``;  dL/dx_i = sum_{j >= i} dL/dy_j
+    e^(x_i - y_j) (each factor at most 1, so nothing overflows)."""
+
+    formula = Custom(
+        "logcumsumexp",
+        lambda v: [f"{v.out} = np.logaddexp.accumulate({v.args[0]}, axis={v.opt['dim']})"],
+        local=lambda v, i: "e^(x_i − y_j) for j ≥ i")
+
+    @staticmethod
+    def forward(ctx, x, *, dim):
+        out = np.logaddexp.accumulate(x, axis=dim) if x.size else x.copy()
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        dim = ctx.options["dim"]
+        xm, om, gm = (np.moveaxis(a, dim, -1) for a in (x, out, grad))
+        n = xm.shape[-1]
+        later = np.triu(np.ones((n, n), dtype=bool))  # later[i, j]: j >= i
+        with np.errstate(invalid="ignore", over="ignore"):
+            weights = np.exp(xm[..., :, None] - om[..., None, :])
+        weights = np.where(later & np.isfinite(weights), weights, 0)
+        return np.moveaxis(np.sum(weights * gm[..., None, :], axis=-1), -1, dim)
+
+
+class Norm(Function):
+    """y = (sum |x|^p)^(1/p) over ``dim``;  dy/dx = sign(x) |x|^(p-1) / y^(p-1).
+
+    p = 2 gives x / y; p = 1 sign(x); p = inf the gradient at the largest |x| (shared
+    between ties); p = 0 counts nonzeros (gradient 0). Where y = 0 the gradient is 0
+    (as PyTorch: a subgradient, not 0/0).
+    """
+
+    formula = Custom(
+        "‖·‖", local=lambda v: f"sign({v.args[0]})|{v.args[0]}|^(p−1) / ‖{v.args[0]}‖^(p−1)")
+
+    @staticmethod
+    def forward(ctx, x, *, ord=2.0, dim=None, keepdim=False):  # noqa: A002 - torch's name
+        a = np.abs(x)
+        if ord == np.inf:
+            out = np.max(a, axis=dim, keepdims=True) if a.size else np.zeros(())
+        elif ord == -np.inf:
+            out = np.min(a, axis=dim, keepdims=True)
+        elif ord == 0:
+            out = np.sum(a != 0, axis=dim, keepdims=True).astype(x.dtype)
+        elif ord == 1:
+            out = np.sum(a, axis=dim, keepdims=True)
+        elif ord == 2:
+            out = np.sqrt(np.sum(a * a, axis=dim, keepdims=True))
+        else:
+            with np.errstate(divide="ignore"):
+                out = np.sum(a ** ord, axis=dim, keepdims=True) ** (1.0 / ord)
+        ctx.save_for_backward(x, out)
+        return out if keepdim else np.squeeze(out, axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        p, dim, keepdim = ctx.options["ord"], ctx.options["dim"], ctx.options["keepdim"]
+        g = grad if keepdim or dim is None else np.expand_dims(grad, dim)
+        if p == 0:
+            return np.zeros(x.shape, dtype=grad.dtype)
+        if p == 1:
+            return g * np.sign(x)
+        if p in (np.inf, -np.inf):
+            hits = np.abs(x) == out
+            return g * np.sign(x) * hits / np.sum(hits, axis=dim, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if p == 2:
+                local = x / out
+            else:
+                local = np.sign(x) * np.abs(x) ** (p - 1) / out ** (p - 1)
+        return g * np.where(out == 0, 0, local)
+
+
+# Functional forms ----------------------------------------------------------------
+def _one_dim(dim, x, op):
+    if dim is None:
+        raise TypeError(f"{op}() missing required argument 'dim'")
+    return normalize_dim(dim, max(x.ndim, 1), op) if x.ndim else 0
+
+
+@public(numpy=(np.prod,), ops=(Prod,))
+def prod(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+    """The product over ``dim`` (all elements when None); integers give int64."""
+    x = _cast(input, dtype)
+    if dtype is None and x.dtype.kind in "biu":
+        x = x.to(np.int64)
+    axes = normalize_dims(_dim(dim, axis, "prod"), x.ndim, "prod")
+    return Prod.apply(x, dim=axes, keepdim=bool(_keep(keepdim, keepdims)))
+
+
+def _cumulative(op_class, name, doc, integer_ok=True):
+    def fn(input, dim=None, *, dtype=None, axis=None, out=None):
+        if out is not None:
+            raise TypeError(f"{name}: out= is not supported; assign the result instead")
+        x = _cast(input, dtype)
+        dim = _dim(dim, axis, name)
+        if dtype is None and x.dtype.kind in "biu":
+            if not integer_ok:
+                raise DTypeError(f"{name} needs a floating-point tensor, got {x.dtype}")
+            x = x.to(np.int64)
+        if x.ndim == 0:
+            _one_dim(dim, x, name)
+            return op_class.apply(x.reshape(1), dim=0).reshape(())
+        return op_class.apply(x, dim=_one_dim(dim, x, name))
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return public(ops=(op_class,))(fn)
+
+
+cumsum = _cumulative(CumSum, "cumsum", "Running sums along ``dim``; integers give int64.")
+cumprod = _cumulative(CumProd, "cumprod", "Running products along ``dim``.")
+logcumsumexp = _cumulative(LogCumSumExp, "logcumsumexp",
+                           "log of the running sums of e^x along ``dim``, without overflow.",
+                           integer_ok=False)
+
+
+def _np_cumulative(fn):
+    def call(a, axis=None, dtype=None, out=None):
+        x = _cast(a, dtype)
+        if axis is None:  # NumPy flattens first
+            x, axis = x.reshape(-1), 0
+        return fn(x, axis, out=out)
+
+    return call
+
+
+from autograd_core.ops._registry import NUMPY as _NUMPY  # noqa: E402
+
+_NUMPY[np.cumsum] = _np_cumulative(cumsum)
+_NUMPY[np.cumprod] = _np_cumulative(cumprod)
+
+
+def _running_extreme(x: np.ndarray, axis: int, better):
+    """Running max/min along ``axis`` and the index each came from (the last of ties,
+    as PyTorch)."""
+    xm = np.moveaxis(x, axis, -1)
+    values = np.empty_like(xm)
+    indices = np.empty(xm.shape, dtype=np.int64)
+    if xm.shape[-1]:
+        best, where = xm[..., 0].copy(), np.zeros(xm.shape[:-1], dtype=np.int64)
+        for j in range(xm.shape[-1]):
+            take = better(xm[..., j], best) | (xm[..., j] == best) | np.isnan(xm[..., j])
+            take &= ~np.isnan(best) | np.isnan(xm[..., j])
+            best = np.where(take, xm[..., j], best)
+            where = np.where(take, j, where)
+            values[..., j], indices[..., j] = best, where
+    return np.moveaxis(values, -1, axis), np.moveaxis(indices, -1, axis)
+
+
+def _cum_extreme(name, better, result):
+    def fn(input, dim, *, axis=None):
+        x = _tensor(input)
+        dim = _dim(dim, axis, name)
+        if x.ndim == 0:
+            return result(x, Tensor._make(np.asarray(0, dtype=np.int64)))
+        axis_ = _one_dim(dim, x, name)
+        _, indices = _running_extreme(x._data, axis_, better)
+        from autograd_core.ops.indexing import gather
+
+        return result(gather(x, axis_, indices), Tensor._make(indices))
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = (f"The running {name[3:]}imum along ``dim`` and where it came from: the named "
+                  f"tuple ``(values, indices)``; the gradient goes to that element.")
+    return public()(fn)
+
+
+cummax = _cum_extreme("cummax", np.greater, return_types.cummax)
+cummin = _cum_extreme("cummin", np.less, return_types.cummin)
+
+
+def _norm_dims(x, dim):
+    return normalize_dims(dim, x.ndim, "norm")
+
+
+def _ord_value(ord_):
+    if isinstance(ord_, str):
+        raise ValueError(f"vector_norm: ord must be a number, got {ord_!r}")
+    return float(ord_)
+
+
+def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):  # noqa: A002
+    """(sum |x|^ord)^(1/ord) over ``dim`` (all elements when None); ``ord`` may be inf,
+    -inf or 0 (the count of nonzeros). Floating-point tensors only."""
+    x = _cast(x, dtype)
+    if x.dtype.kind != "f":
+        raise DTypeError(f"vector_norm needs a floating-point tensor, got {x.dtype}")
+    return Norm.apply(x, ord=_ord_value(ord), dim=_norm_dims(x, dim), keepdim=bool(keepdim))
+
+
+def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):  # noqa: A002
+    """Matrix norms over the two ``dim``: 'fro', 1, -1, inf, -inf (2, -2 and 'nuc' need
+    singular values, which this library does not compute)."""
+    x = _cast(A, dtype)
+    if x.ndim < 2:
+        raise ValueError(f"matrix_norm: needs at least 2 dims, got shape {tuple(x.shape)}")
+    d0, d1 = (normalize_dim(d, x.ndim, "matrix_norm") for d in dim)
+    if ord == "fro":
+        return vector_norm(x, 2, (d0, d1), keepdim)
+    if ord in (1, -1, np.inf, -np.inf):
+        summed, other = (d0, d1) if ord in (1, -1) else (d1, d0)
+        sums = x.abs().sum(dim=summed, keepdim=True)
+        pick = amax if ord > 0 else amin
+        out = pick(sums, dim=other, keepdim=True)
+        return out if keepdim else out.squeeze((d0, d1))
+    raise NotImplementedError(
+        f"matrix_norm: ord={ord!r} needs singular values (an SVD), which this library does "
+        "not compute; use ord='fro', 1, -1, inf or -inf")
+
+
+def linalg_norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):  # noqa: A002
+    """``torch.linalg.norm``: a vector norm (1-D input or one dim) or a matrix norm
+    (2-D input or two dims); ord=None is the 2-norm / Frobenius norm."""
+    x = _cast(A, dtype)
+    if dim is not None and not isinstance(dim, (tuple, list)):
+        dim = (dim,)
+    if ord is None:
+        return vector_norm(x, 2, dim, keepdim)
+    if (dim is not None and len(dim) == 2) or (dim is None and x.ndim == 2):
+        return matrix_norm(x, ord, dim if dim is not None else (-2, -1), keepdim)
+    if dim is None and x.ndim != 1:
+        raise ValueError(f"linalg.norm: a numeric ord needs a 1-D or 2-D input or dim, got "
+                         f"shape {tuple(x.shape)}")
+    return vector_norm(x, ord, dim, keepdim)
+
+
+@public(ops=(Norm,))
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    """``torch.norm``: the p-norm over ``dim`` (all elements when None); p='fro' is the
+    2-norm of the flattened dims, p='nuc' is not supported."""
+    x = _cast(input, dtype)
+    if p == "fro":
+        if dim is not None and not isinstance(dim, (tuple, list)):
+            dim = (dim,)
+        return vector_norm(x, 2, dim, keepdim)
+    if p == "nuc":
+        return matrix_norm(x, "nuc")
+    return vector_norm(x, p, dim, keepdim)
+
+
+def _np_norm(x, ord=None, axis=None, keepdims=False):
+    return linalg_norm(x, ord, axis, keepdims)
+
+
+_NUMPY[np.linalg.norm] = _np_norm
+
+
+@public(ops=(Var, Mean))
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """``(var, mean)`` over ``dim`` in one call (a tuple, as ``torch.var_mean``)."""
+    x = _tensor(input)
+    if isinstance(unbiased, (int, tuple, list)) and not isinstance(unbiased, bool):
+        dim, unbiased = unbiased, None
+    return (var(x, dim, unbiased, keepdim, correction=correction),
+            mean(x, dim, keepdim))
+
+
+@public(ops=(Var, Mean))
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """``(std, mean)`` over ``dim`` in one call (a tuple, as ``torch.std_mean``)."""
+    v, m = var_mean(input, dim, unbiased, keepdim, correction=correction)
+    return v.sqrt(), m
+
+
+@public(ops=(Max, Min))
+def aminmax(input, *, dim=None, keepdim=False):
+    """The named tuple ``(min, max)`` over ``dim`` (all elements when None)."""
+    return return_types.aminmax(amin(input, () if dim is None else dim, keepdim),
+                                amax(input, () if dim is None else dim, keepdim))
+
+
+@public(numpy=(np.count_nonzero,))
+def count_nonzero(input, dim=None):
+    """The number of nonzero elements over ``dim`` (an int64 tensor)."""
+    x = _tensor(input)
+    axes = normalize_dims(dim, x.ndim, "count_nonzero")
+    return Tensor._make(np.asarray(np.count_nonzero(x._data, axis=axes), dtype=np.int64))
