@@ -461,3 +461,388 @@ def getitem(input, index):
 
 def _tensor(x):
     return x if isinstance(x, Tensor) else Tensor(x)
+
+
+# --------------------------------------------------------------------- more movement (issue 13)
+# Most of PyTorch's remaining movement ops pick elements, so they are written as one
+# GetItem (slices or index arrays): its backward already adds the gradient back where
+# each element came from. Only repeat/tile, which copy whole blocks, has its own node.
+class Repeat(Function):
+    """y = x tiled ``reps`` times along each dim (``Tensor.repeat``, ``np.tile``);
+    dL/dx = the sum of dL/dy over the copies."""
+
+    formula = Custom(
+        "repeat", lambda v: [f"{v.out} = np.tile({v.args[0]}, {literal(v.opt['reps'])})"],
+        local=lambda v, i: "1 (copies summed)")
+
+    @staticmethod
+    def forward(ctx, x, *, reps):
+        ctx.input_shape = x.shape
+        return np.tile(x, reps)
+
+    @staticmethod
+    def backward(ctx, grad):
+        reps = ctx.options["reps"]
+        shape = (1,) * (len(reps) - len(ctx.input_shape)) + tuple(ctx.input_shape)
+        split = []
+        for r, s in zip(reps, shape):
+            split += [r, s]
+        summed = np.reshape(grad, split).sum(axis=tuple(range(0, 2 * len(reps), 2)))
+        return np.reshape(summed, ctx.input_shape)
+
+
+def _axis_of(x, dim, op):
+    return normalize_dim(dim, max(x.ndim, 1), op) if x.ndim else 0
+
+
+@public(ops=(GetItem,))
+def flip(input, dims):
+    """The elements in reverse order along each of ``dims``."""
+    x = _tensor(input)
+    dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+    axes = normalize_dims(dims, x.ndim, "flip") or ()
+    if x.ndim == 0 or not axes:
+        return getitem(x, ()) if x.ndim == 0 else x
+    return GetItem.apply(x, index=tuple(slice(None, None, -1) if d in axes else slice(None)
+                                        for d in range(x.ndim)))
+
+
+@public(ops=(GetItem,))
+def fliplr(input):
+    """Flip dim 1 (left/right)."""
+    return flip(input, 1)
+
+
+@public(ops=(GetItem,))
+def flipud(input):
+    """Flip dim 0 (up/down)."""
+    return flip(input, 0)
+
+
+def _np_flip(m, axis=None):
+    x = _tensor(m)
+    return flip(x, tuple(range(x.ndim)) if axis is None else axis)
+
+
+@public(ops=(GetItem,))
+def roll(input, shifts, dims=None):
+    """Shift elements along ``dims`` by ``shifts``, wrapping around; without ``dims``
+    the flattened tensor is rolled and the shape restored."""
+    x = _tensor(input)
+    if dims is None:
+        if not isinstance(shifts, (int, np.integer)):
+            if len(shifts) != 1:
+                raise ValueError("roll: without dims give one shift")
+            shifts = shifts[0]
+        return roll(x.reshape(-1), shifts, 0).reshape(x.shape)
+    shifts = (shifts,) if isinstance(shifts, (int, np.integer)) else tuple(shifts)
+    dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+    if len(shifts) != len(dims):
+        raise ValueError(f"roll: shifts {shifts} and dims {dims} must have the same length")
+    out = x
+    for shift, dim in zip(shifts, dims):
+        axis = _axis_of(out, dim, "roll")
+        n = out.shape[axis] if out.ndim else 1
+        if n == 0 or shift % n == 0:
+            continue
+        order = (np.arange(n) - shift) % n
+        out = GetItem.apply(out, index=(slice(None),) * axis + (order,))
+    return out
+
+
+def _np_roll(a, shift, axis=None):
+    return roll(a, shift, axis)
+
+
+@method_only(ops=(Repeat,))
+def repeat(input, *sizes):
+    """Tile the tensor ``sizes`` times along each dim (more sizes than dims add leading
+    dims), as ``Tensor.repeat`` (NumPy's ``tile``, not its ``repeat``)."""
+    x = _tensor(input)
+    reps = shape_arg(sizes, "repeat")
+    if len(reps) < x.ndim:
+        raise ShapeError(f"repeat: the number of repeats {len(reps)} can not be smaller than "
+                         f"the number of dims {x.ndim}")
+    if builtins.any(r < 0 for r in reps):
+        raise ValueError(f"repeat: repeats must be non-negative, got {reps}")
+    return Repeat.apply(x, reps=reps)
+
+
+@public(numpy=(np.tile,), ops=(Repeat,))
+def tile(input, dims=None, *, reps=None):
+    """As :func:`repeat`, where fewer ``dims`` than the tensor has are padded with 1s."""
+    x = _tensor(input)
+    dims = reps if dims is None else dims
+    dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+    dims = (1,) * (x.ndim - len(dims)) + dims
+    return repeat(x, *dims)
+
+
+@public(ops=(GetItem,))
+def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
+    """Repeat each element ``repeats`` times (an int or one count per element) along
+    ``dim``; without ``dim`` the flattened tensor. ``repeat_interleave(counts)`` on an
+    integer tensor alone gives the indices repeated."""
+    if repeats is None:  # torch.repeat_interleave(counts)
+        counts = _tensor(input)
+        return Tensor._make(np.repeat(np.arange(counts.shape[0]), counts._data))
+    x = _tensor(input)
+    if dim is None:
+        x, axis = x.reshape(-1), 0
+    else:
+        axis = _axis_of(x, dim, "repeat_interleave")
+    n = x.shape[axis] if x.ndim else 1
+    counts = repeats._data if isinstance(repeats, Tensor) else np.asarray(repeats)
+    if counts.ndim > 1 or (counts.ndim == 1 and counts.shape[0] not in (1, n)):
+        raise ShapeError(f"repeat_interleave: repeats must have shape ({n},) or be a "
+                         f"number, got shape {counts.shape}")
+    if np.any(counts < 0):
+        raise ValueError("repeat_interleave: repeats must be non-negative")
+    order = np.repeat(np.arange(n), counts.reshape(-1) if counts.ndim else int(counts))
+    if x.ndim == 0:
+        x = x.reshape(1)
+    return GetItem.apply(x, index=(slice(None),) * axis + (order,))
+
+
+def _np_repeat(a, repeats, axis=None):
+    return repeat_interleave(a, repeats, axis)
+
+
+@method_only(ops=(GetItem, Permute))
+def unfold(input, dimension, size, step):
+    """The windows of ``size`` elements, ``step`` apart, along ``dimension``: that dim
+    becomes the window count and a new last dim of ``size`` holds each window
+    (``Tensor.unfold``)."""
+    x = _tensor(input)
+    axis = _axis_of(x, dimension, "unfold")
+    n = x.shape[axis] if x.ndim else 1
+    if size < 0 or size > n:
+        raise ShapeError(f"unfold: size {size} is larger than dim {dimension} of size {n}")
+    if step <= 0:
+        raise ValueError(f"unfold: step must be positive, got {step}")
+    if x.ndim == 0:
+        return x.reshape(1)
+    starts = np.arange(0, n - size + 1, step)
+    windows = starts[:, None] + np.arange(size)[None, :]
+    picked = GetItem.apply(x, index=(slice(None),) * axis + (windows,))
+    # picked: (..., windows, size, ...after); PyTorch puts size last
+    return movedim(picked, axis + 1, -1)
+
+
+@public("moveaxis", ops=(Permute,))
+def movedim(input, source, destination):
+    """Move dims from ``source`` positions to ``destination`` positions."""
+    x = _tensor(input)
+    source = (source,) if isinstance(source, (int, np.integer)) else tuple(source)
+    destination = (destination,) if isinstance(destination, (int, np.integer)) else \
+        tuple(destination)
+    if len(source) != len(destination):
+        raise ValueError(f"movedim: source {source} and destination {destination} differ in "
+                         "length")
+    src = [normalize_dim(d, x.ndim, "movedim") for d in source]
+    dst = [normalize_dim(d, x.ndim, "movedim") for d in destination]
+    order = [d for d in range(x.ndim) if d not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    if order == list(range(x.ndim)):
+        return x
+    return Permute.apply(x, dims=tuple(order))
+
+
+@public(ops=(GetItem,))
+def narrow(input, dim, start, length):
+    """``length`` elements of dim ``dim`` from ``start`` (a view in PyTorch)."""
+    x = _tensor(input)
+    axis = normalize_dim(dim, x.ndim, "narrow")
+    n = x.shape[axis]
+    start = int(start)
+    if start < 0:
+        start += n
+    if not 0 <= start <= n or length < 0 or start + length > n:
+        raise IndexError(f"narrow: start {start} + length {length} exceeds dim {dim} of size "
+                         f"{n}")
+    return GetItem.apply(x, index=(slice(None),) * axis + (slice(start, start + length),))
+
+
+@public(ops=(GetItem,))
+def split(tensor, split_size_or_sections, dim=0):
+    """Pieces of ``split_size`` along ``dim`` (the last may be smaller), or pieces of the
+    listed sizes (which must add up to the dim's size)."""
+    x = _tensor(tensor)
+    axis = normalize_dim(dim, x.ndim, "split")
+    n = x.shape[axis]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        size = int(split_size_or_sections)
+        if size <= 0 and n:
+            raise ValueError(f"split: split_size must be positive, got {size}")
+        sizes = [min(size, n - s) for s in range(0, n, size)] if n else [0]
+    else:
+        sizes = [int(s) for s in split_size_or_sections]
+        if builtins.sum(sizes) != n:
+            raise ValueError(f"split: sizes {sizes} add up to {builtins.sum(sizes)}, not the "
+                             f"size {n} of dim {dim}")
+    pieces, start = [], 0
+    for s in sizes:
+        pieces.append(GetItem.apply(x, index=(slice(None),) * axis + (slice(start, start + s),)))
+        start += s
+    return tuple(pieces)
+
+
+@public(ops=(GetItem,))
+def chunk(input, chunks, dim=0):
+    """At most ``chunks`` pieces of equal size ceil(n / chunks) along ``dim``."""
+    x = _tensor(input)
+    if chunks <= 0:
+        raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+    n = x.shape[normalize_dim(dim, x.ndim, "chunk")]
+    return split(x, max(-(-n // chunks), 1), dim)
+
+
+@public(ops=(GetItem,))
+def unbind(input, dim=0):
+    """The slices along ``dim``, each without that dim."""
+    x = _tensor(input)
+    axis = normalize_dim(dim, x.ndim, "unbind")
+    return tuple(GetItem.apply(x, index=(slice(None),) * axis + (i,))
+                 for i in range(x.shape[axis]))
+
+
+@public(ops=(GetItem,))
+def tensor_split(input, indices_or_sections, dim=0):
+    """``n`` nearly equal pieces (the first n % size one larger), or pieces cut at the
+    listed indices, as ``np.array_split``."""
+    x = _tensor(input)
+    axis = normalize_dim(dim, x.ndim, "tensor_split")
+    n = x.shape[axis]
+    if isinstance(indices_or_sections, (int, np.integer)):
+        k = int(indices_or_sections)
+        sizes = [n // k + (1 if i < n % k else 0) for i in range(k)]
+    else:
+        cuts = [0] + [min(max(int(c), 0), n) for c in indices_or_sections] + [n]
+        sizes = [max(b - a, 0) for a, b in zip(cuts, cuts[1:])]
+    pieces, start = [], 0
+    for s in sizes:
+        pieces.append(GetItem.apply(x, index=(slice(None),) * axis + (slice(start, start + s),)))
+        start += s
+    return tuple(pieces)
+
+
+@public(ops=(GetItem, Permute))
+def diagonal(input, offset=0, dim1=0, dim2=1):
+    """The diagonal of the (dim1, dim2) matrices, shifted by ``offset``, as a new last dim."""
+    x = _tensor(input)
+    d1 = normalize_dim(dim1, x.ndim, "diagonal")
+    d2 = normalize_dim(dim2, x.ndim, "diagonal")
+    if d1 == d2:
+        raise ValueError(f"diagonal: dim1 and dim2 must differ, both are {dim1}")
+    moved = movedim(x, (d1, d2), (-2, -1))
+    rows_n, cols_n = moved.shape[-2], moved.shape[-1]
+    if offset >= 0:
+        length = max(min(rows_n, cols_n - offset), 0)
+        rows, cols = np.arange(length), np.arange(length) + offset
+    else:
+        length = max(min(rows_n + offset, cols_n), 0)
+        rows, cols = np.arange(length) - offset, np.arange(length)
+    return GetItem.apply(moved, index=(Ellipsis, rows, cols))
+
+
+def _np_diagonal(a, offset=0, axis1=0, axis2=1):
+    return diagonal(a, offset, axis1, axis2)
+
+
+@public(ops=(SetItem, GetItem))
+def diag(input, diagonal=0):
+    """A 1-D input: the square matrix with it on the ``diagonal``; a 2-D input: that
+    diagonal as a 1-D tensor."""
+    x = _tensor(input)
+    if x.ndim == 2:
+        return globals()["diagonal"](x, diagonal)
+    if x.ndim != 1:
+        raise ShapeError(f"diag: expects a 1-D or 2-D tensor, got shape {tuple(x.shape)}")
+    n = x.shape[0] + builtins.abs(diagonal)
+    rows = np.arange(x.shape[0]) + builtins.max(-diagonal, 0)
+    cols = np.arange(x.shape[0]) + builtins.max(diagonal, 0)
+    zeros = Tensor._make(np.zeros((n, n), dtype=x.dtype))
+    return SetItem.apply(zeros, x, index=(rows, cols))
+
+
+@public(ops=(SetItem,))
+def diag_embed(input, offset=0, dim1=-2, dim2=-1):
+    """Batches of diagonal matrices from the last dim (``offset``, dim1/dim2 as default)."""
+    x = _tensor(input)
+    if (dim1, dim2) != (-2, -1):
+        raise NotImplementedError("diag_embed: only dim1=-2, dim2=-1 are supported")
+    k = x.shape[-1]
+    n = k + builtins.abs(offset)
+    rows = np.arange(k) + builtins.max(-offset, 0)
+    cols = np.arange(k) + builtins.max(offset, 0)
+    zeros = Tensor._make(np.zeros(x.shape[:-1] + (n, n), dtype=x.dtype))
+    return SetItem.apply(zeros, x, index=(Ellipsis, rows, cols))
+
+
+def _triangle(x, keep, op):
+    from autograd_core.ops.elementwise import Where
+
+    if x.ndim < 2:
+        raise ShapeError(f"{op}: expects a tensor with at least 2 dims, got shape "
+                         f"{tuple(x.shape)}")
+    mask = keep(np.ones(x.shape[-2:], dtype=bool))
+    return Where.apply(mask, x, np.zeros((), dtype=x.dtype))
+
+
+@public(ops=(GetItem,))
+def tril(input, diagonal=0):
+    """The lower triangle (on and below ``diagonal``) of the last two dims; 0 elsewhere."""
+    return _triangle(_tensor(input), lambda m: np.tril(m, diagonal), "tril")
+
+
+@public(ops=(GetItem,))
+def triu(input, diagonal=0):
+    """The upper triangle (on and above ``diagonal``) of the last two dims; 0 elsewhere."""
+    return _triangle(_tensor(input), lambda m: np.triu(m, diagonal), "triu")
+
+
+def _np_triangle(fn):
+    def call(m, k=0):
+        return fn(m, k)
+
+    return call
+
+
+@public(ops=(Reshape,))
+def atleast_1d(input):
+    x = _tensor(input)
+    return x.reshape(1) if x.ndim == 0 else x
+
+
+@public(ops=(Reshape,))
+def atleast_2d(input):
+    x = _tensor(input)
+    return x.reshape(1, -1) if x.ndim < 2 else x
+
+
+@public(ops=(Stack,), method=False)
+def hstack(tensors):
+    """Concatenate along dim 1 (dim 0 for 1-D tensors)."""
+    tensors = [_tensor(t) for t in _sequence_of(tensors, "hstack")]
+    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
+
+
+@public(ops=(Stack,), method=False)
+def vstack(tensors):
+    """Stack rows: 1-D tensors become rows, then concatenate along dim 0."""
+    tensors = [atleast_2d(_tensor(t)) for t in _sequence_of(tensors, "vstack")]
+    return cat(tensors, 0)
+
+
+def _register_numpy():
+    from autograd_core.ops._registry import NUMPY
+
+    NUMPY.update({np.flip: _np_flip, np.roll: _np_roll, np.repeat: _np_repeat,
+                  np.diagonal: _np_diagonal, np.tril: _np_triangle(tril),
+                  np.triu: _np_triangle(triu), np.diag: diag, np.moveaxis: movedim,
+                  np.fliplr: fliplr, np.flipud: flipud, np.hstack: hstack,
+                  np.vstack: vstack, np.atleast_1d: atleast_1d, np.atleast_2d: atleast_2d})
+
+
+_register_numpy()
