@@ -49,3 +49,93 @@ def check_device(value) -> None:
             f"device {str(value)!r} is not available: this library runs on the CPU only "
             "(NumPy and Numba); use 'cpu' (torch.cuda.is_available() is False here)"
         )
+
+
+# ------------------------------------------------------------------ the accelerator API
+# What PyTorch programs ask before choosing a device, answered honestly: no GPU here.
+class _Cuda:
+    """``torch.cuda``: no CUDA device. Seeding calls are accepted (they have nothing to
+    seed, as in PyTorch without a GPU); anything that needs a GPU raises."""
+
+    @staticmethod
+    def is_available() -> bool:
+        return False
+
+    @staticmethod
+    def device_count() -> int:
+        return 0
+
+    @staticmethod
+    def manual_seed(seed) -> None:
+        return None
+
+    manual_seed_all = manual_seed
+
+    @staticmethod
+    def empty_cache() -> None:
+        return None
+
+    @staticmethod
+    def is_bf16_supported() -> bool:
+        return False
+
+    def __getattr__(self, name):
+        raise RuntimeError(f"torch.cuda.{name}: no CUDA here; this library runs on the CPU "
+                           "only (torch.cuda.is_available() is False)")
+
+
+class _Mps:
+    @staticmethod
+    def is_available() -> bool:
+        return False
+
+    @staticmethod
+    def is_built() -> bool:
+        return False
+
+
+class _Cudnn:
+    """``torch.backends.cudnn``: its flags may be set (seeding code does); they change
+    nothing here."""
+
+    enabled = False
+    deterministic = True
+    benchmark = False
+
+    @staticmethod
+    def is_available() -> bool:
+        return False
+
+
+class _Backends:
+    mps = _Mps()
+    cudnn = _Cudnn()
+
+
+class _Accelerator:
+    """``torch.accelerator``: there is none (the current one is None)."""
+
+    @staticmethod
+    def is_available() -> bool:
+        return False
+
+    @staticmethod
+    def current_accelerator(check_available=False):
+        return None
+
+    @staticmethod
+    def device_count() -> int:
+        return 0
+
+
+cuda, backends, accelerator = _Cuda(), _Backends(), _Accelerator()
+
+
+def set_default_device(value) -> None:
+    """Only the CPU can be the default device (anything else raises)."""
+    if value is not None:
+        check_device(value)
+
+
+def get_default_device() -> device:
+    return device("cpu")

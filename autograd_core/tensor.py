@@ -45,7 +45,7 @@ def _to_array(data, dtype) -> np.ndarray:
             array = np.array(data, dtype=dtype)
         except (ValueError, TypeError) as error:
             raise ValueError(f"cannot make a Tensor from {type(data).__name__}: {error}") from None
-        if dtype is None and array.dtype == np.float64:
+        if dtype is None and array.dtype == np.float64 and _default_float() != np.float64:
             array = array.astype(np.float32)  # Python floats are float32, as in PyTorch
     if array.dtype.kind not in "biuf":
         raise DTypeError(
@@ -271,19 +271,11 @@ class Tensor:
     __hash__ = object.__hash__  # tensors are dict keys (optimizer state) by identity
 
     def __repr__(self):
-        body = np.array2string(
-            self._data, precision=4, separator=", ", prefix="Tensor(", suppress_small=True
-        )
-        extras = []
-        if self._data.dtype not in (np.float32, np.int64, np.bool_):
-            extras.append(f"dtype={self._data.dtype}")
-        if self._ctx is not None:
-            extras.append(f"grad_fn=<{self._ctx.name()}>")
-        elif self._requires_grad:
-            extras.append("requires_grad=True")
-        if self.name:
-            extras.append(f"name={self.name!r}")
-        return "Tensor(" + ", ".join([body] + extras) + ")"
+        """As PyTorch prints: ``tensor([1., 2.], requires_grad=True)``."""
+        from autograd_core._printing import tensor_repr
+
+        return tensor_repr(self._data, self._ctx.name() if self._ctx is not None else None,
+                           self._requires_grad, self.name)
 
     # ----------------------------------------------------------------- autograd
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
@@ -444,6 +436,69 @@ class Tensor:
         versions.mark_modified(self)
         return self
 
+    def _assign(self, result, op):
+        """Make this tensor hold ``result`` (an in-place op computed out of place): it
+        becomes the new node's output when a graph is involved, else the values are
+        written into its array (cast to its dtype, as PyTorch)."""
+        if _state.enabled and (self._requires_grad or result._requires_grad):
+            self._check_in_place(op)
+            if result.dtype != self.dtype:
+                result = result.to(self.dtype)
+            return self._rebind(result)
+        if result.shape != self.shape:
+            raise ShapeError(f"{op}: the result has shape {tuple(result.shape)}, which cannot "
+                             f"be stored in place in shape {tuple(self.shape)}")
+        if result.dtype.kind == "f" and self._data.dtype.kind in "biu":
+            raise DTypeError(f"{op}: the result of dtype {result.dtype} cannot be stored in "
+                             f"place in a {self.dtype} tensor")
+        np.copyto(self._writable_data(op), result._data, casting="unsafe")
+        versions.mark_modified(self)
+        return self
+
+    def _fill_random(self, op, draw):
+        """``normal_``, ``uniform_`` and friends: new values from ``draw(shape)``."""
+        self._check_in_place(op)
+        np.copyto(self._writable_data(op), draw(self._data.shape), casting="unsafe")
+        versions.mark_modified(self)
+        return self
+
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        """Fill with samples of N(mean, std^2) (from ``generator`` or the global one)."""
+        from autograd_core.random import generator_of
+
+        return self._fill_random("normal_", lambda shape: generator_of(generator).normal(
+            mean, std, size=shape))
+
+    def uniform_(self, a=0.0, b=1.0, *, generator=None):
+        """Fill with samples of the uniform distribution on [a, b)."""
+        from autograd_core.random import generator_of
+
+        return self._fill_random("uniform_", lambda shape: generator_of(generator).uniform(
+            a, b, size=shape))
+
+    def bernoulli_(self, p=0.5, *, generator=None):
+        """Fill with 1 with probability ``p`` (a number or a tensor), else 0."""
+        from autograd_core.random import generator_of
+
+        prob = _array(p)
+        return self._fill_random("bernoulli_", lambda shape: generator_of(generator).random(
+            shape) < prob)
+
+    def exponential_(self, lambd=1.0, *, generator=None):
+        from autograd_core.random import generator_of
+
+        return self._fill_random("exponential_", lambda shape: generator_of(
+            generator).exponential(1.0 / lambd, size=shape))
+
+    def random_(self, low=0, high=None, *, generator=None):
+        """Fill with integers drawn uniformly from [low, high)."""
+        from autograd_core.random import generator_of
+
+        if high is None:
+            low, high = 0, low if low else 2 ** 24
+        return self._fill_random("random_", lambda shape: generator_of(generator).integers(
+            low, high, size=shape))
+
     def __setitem__(self, index, value):
         """``t[index] = value``. When ``value`` requires grad (grad mode on), ``t``
         becomes the output of a ``SetItem`` node, so gradients reach both the old
@@ -540,18 +595,49 @@ class Tensor:
         return _ew.ge(self, other)
 
     def __invert__(self):
-        if self._data.dtype.kind not in "biu":
-            raise DTypeError(f"~ is defined for bool and integer tensors, not {self.dtype}")
-        return Tensor._make(~self._data)
+        return _ew.bitwise_not(self)
 
     def __and__(self, other):
-        return Tensor._make(np.asarray(self._data & _array(other)))
+        return _ew.bitwise_and(self, other)
+
+    def __rand__(self, other):
+        return _ew.bitwise_and(other, self)
 
     def __or__(self, other):
-        return Tensor._make(np.asarray(self._data | _array(other)))
+        return _ew.bitwise_or(self, other)
+
+    def __ror__(self, other):
+        return _ew.bitwise_or(other, self)
 
     def __xor__(self, other):
-        return Tensor._make(np.asarray(self._data ^ _array(other)))
+        return _ew.bitwise_xor(self, other)
+
+    def __rxor__(self, other):
+        return _ew.bitwise_xor(other, self)
+
+    def __lshift__(self, other):
+        return _ew.bitwise_left_shift(self, other)
+
+    def __rlshift__(self, other):
+        return _ew.bitwise_left_shift(other, self)
+
+    def __rshift__(self, other):
+        return _ew.bitwise_right_shift(self, other)
+
+    def __rrshift__(self, other):
+        return _ew.bitwise_right_shift(other, self)
+
+    def __mod__(self, other):
+        return _ew.Remainder.apply(self, other)
+
+    def __rmod__(self, other):
+        return _ew.Remainder.apply(other, self)
+
+    def __floordiv__(self, other):
+        return _ew.floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return _ew.floor_divide(other, self)
 
     # ----------------------------------------------------------------- dtype
     def to(self, *args, dtype=None, device=None, copy=False, **unused):
@@ -577,6 +663,12 @@ class Tensor:
 
     def cpu(self):
         return self
+
+    def cuda(self, device=None, non_blocking=False):
+        """Raises: this library runs on the CPU only."""
+        from autograd_core.device import check_device
+
+        check_device("cuda" if device is None else device)
 
     def type(self, dtype=None):
         """The dtype's name without an argument, else the tensor converted to ``dtype``."""
@@ -612,6 +704,12 @@ class Tensor:
         """A copy with its own memory; gradients flow back to the original."""
         return _ew.Cast.apply(self, dtype=self._data.dtype) if self._requires_grad and \
             _state.enabled else Tensor._make(self._data.copy())
+
+
+def _default_float():
+    from autograd_core.ops._dtypes import default_float
+
+    return default_float()
 
 
 def init_fields(t: Tensor, data: np.ndarray):
@@ -678,6 +776,26 @@ def _attach(name, fn):
     if name not in _OWN_METHODS:  # a method written here wins over a generated one
         setattr(Tensor, name, fn)
 
+
+def _in_place_method(name):
+    def method(self, *args, **kwargs):
+        return self._assign(getattr(self, name)(*args, **kwargs), name + "_")
+
+    method.__name__ = method.__qualname__ = name + "_"
+    method.__doc__ = f"``{name}`` in place (see ``Tensor.{name}``)."
+    return method
+
+
+# The in-place forms PyTorch has for ops that are not written out above.
+for _name in ("neg", "abs", "exp", "log", "sqrt", "sigmoid", "tanh", "relu", "pow",
+              "floor", "ceil", "round", "trunc", "sign", "masked_fill", "index_put",
+              "scatter", "scatter_add", "scatter_reduce", "index_add", "clamp_min",
+              "clamp_max", "square", "reciprocal", "sin", "cos", "lerp", "fmod",
+              "remainder", "tril", "triu", "log1p", "expm1", "rsqrt", "addmm", "atan2",
+              "hypot", "logical_not", "erf"):
+    if _name + "_" not in Tensor.__dict__:
+        setattr(Tensor, _name + "_", _in_place_method(_name))
+del _name
 
 _OWN_METHODS = frozenset(Tensor.__dict__)
 _registry.on_method(_attach)

@@ -456,17 +456,22 @@ class Module:
         """
         dtype = kwargs.pop("dtype", None)
         device = kwargs.pop("device", None)
+        kwargs.pop("non_blocking", None)
         if kwargs:
             raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
         for arg in args:
             if isinstance(arg, Tensor):
                 dtype = arg.dtype
-            elif isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda", "mps"):
+            elif isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda", "mps", "meta"):
+                device = arg
+            elif type(arg).__name__ == "device":
                 device = arg
             else:
                 dtype = arg
-        if device is not None and str(device).split(":")[0] != "cpu":
-            raise ValueError(f"to({device!r}): this engine runs on the CPU only")
+        if device is not None:
+            from autograd_core.device import check_device
+
+            check_device(device)  # a clear error for "cuda": this library runs on the CPU
         if dtype is None:
             return self
         dtype = np.dtype(dtype)
@@ -495,8 +500,23 @@ class Module:
         """Parameters and floating buffers to float32; returns self."""
         return self.to(np.float32)
 
+    def half(self):
+        """Parameters and floating buffers to float16 (NumPy computes in float16; slow,
+        and not PyTorch's mixed precision); returns self."""
+        return self.to(np.float16)
+
+    def type(self, dst_type):
+        """Parameters and floating buffers to ``dst_type``; returns self."""
+        return self.to(dst_type)
+
     def cpu(self):
         return self
+
+    def cuda(self, device=None):
+        """Raises: this library runs on the CPU only."""
+        from autograd_core.device import check_device
+
+        check_device("cuda")
 
     # ------------------------------------------------------------------ state dict
     def _state_entries(self, prefix: str, keep_vars: bool, destination: OrderedDict):

@@ -1128,3 +1128,15 @@ def equal(input, other) -> bool:
 def _where_method(input, condition, other):
     """``x.where(condition, y)``: x where condition holds, else y (as ``torch.where``)."""
     return where(condition, input, other)
+
+
+@public(ops=(Clamp,))
+def clamp_min(input, min):  # noqa: A002 - torch's names
+    """max(x, min) elementwise (``clamp(min=min)``)."""
+    return clamp(input, min=min)
+
+
+@public(ops=(Clamp,))
+def clamp_max(input, max):  # noqa: A002 - torch's names
+    """min(x, max) elementwise (``clamp(max=max)``)."""
+    return clamp(input, max=max)

@@ -200,7 +200,7 @@ def linear(input, weight, bias=None):
     return Linear.apply(input, weight, bias)
 
 
-# --------------------------------------------------------------------- einsum and friends (issue 13)
+# --------------------------------------------------------------------- einsum (issue 13)
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
