@@ -1096,8 +1096,9 @@ bitwise_left_shift = _bitwise(np.left_shift, "bitwise_left_shift", "<<")
 bitwise_right_shift = _bitwise(np.right_shift, "bitwise_right_shift", ">>")
 
 
-@public("bitwise_not")
-def _bitwise_not(input):
+@public()
+def bitwise_not(input):
+    """``~`` elementwise on bool and integer tensors."""
     a = _array(input)
     if np.result_type(a).kind not in "biu":
         raise DTypeError(f"~ is defined for bool and integer tensors, not {np.result_type(a)}")

@@ -122,9 +122,9 @@ class TestAttributes:
 
     def test_repr_shows_values_and_graph_status(self):
         x = Tensor([1.0, 2.0], requires_grad=True)
-        assert repr(x) == "Tensor([1., 2.], requires_grad=True)"
-        assert repr(x * 2) == "Tensor([2., 4.], grad_fn=<MulBackward0>)"
-        assert "dtype=float64" in repr(Tensor(np.zeros(1)))
+        assert repr(x) == "tensor([1., 2.], requires_grad=True)"
+        assert repr(x * 2) == "tensor([2., 4.], grad_fn=<MulBackward0>)"
+        assert "dtype=torch.float64" in repr(Tensor(np.zeros(1)))
         assert "name='w'" in repr(Tensor(1.0, name="w"))
 
     def test_in_place_changes_are_refused_while_recording(self):
