@@ -8,6 +8,8 @@ abs and relu stay away from their kink, max/min away from ties).
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import math
+
 import numpy as np
 
 import autograd_core as ag
@@ -48,6 +50,26 @@ UNARY = [
     Op("rmul", 1, lambda a: 1.5 * a, lambda a: 1.5 * a, lambda a: 1.5 * a),
     Op("rdiv", 1, lambda a: 1.5 / a, lambda a: 1.5 / a, lambda a: 1.5 / a,
        "away_from_zero"),
+] + [
+    # the rest of PyTorch's elementwise math (issue 13): same name here and in torch
+    Op(name, 1, (lambda n: lambda a: getattr(a, n)())(name), np_fn,
+       (lambda n: lambda a: getattr(a, n)())(name), domain)
+    for name, np_fn, domain in [
+        ("tan", np.tan, "unit"), ("sinh", np.sinh, "real"), ("cosh", np.cosh, "real"),
+        ("asin", np.arcsin, "unit"), ("acos", np.arccos, "unit"),
+        ("atan", np.arctan, "real"), ("asinh", np.arcsinh, "real"),
+        ("acosh", np.arccosh, "above_one"), ("atanh", np.arctanh, "unit"),
+        ("erf", lambda a: np.vectorize(math.erf)(a) if np.ndim(a) else math.erf(a), "real"),
+        ("erfc", lambda a: np.vectorize(math.erfc)(a) if np.ndim(a) else math.erfc(a), "real"),
+        ("rsqrt", lambda a: 1 / np.sqrt(a), "positive"), ("exp2", np.exp2, "real"),
+        ("log2", np.log2, "positive"), ("log10", np.log10, "positive"),
+        ("log1p", np.log1p, "positive"), ("expm1", np.expm1, "real"),
+        ("reciprocal", np.reciprocal, "away_from_zero"), ("square", np.square, "real"),
+        ("frac", lambda a: a - np.trunc(a), "away_from_integers"),
+        ("floor", np.floor, "away_from_integers"), ("ceil", np.ceil, "away_from_integers"),
+        ("trunc", np.trunc, "away_from_integers"), ("sign", np.sign, "away_from_zero"),
+        ("round", np.round, "away_from_integers"),
+    ]
 ]
 
 BINARY = [
@@ -60,6 +82,14 @@ BINARY = [
        "distinct"),
     Op("minimum", 2, ag.minimum, np.minimum, lambda a, b: __import__("torch").minimum(a, b),
        "distinct"),
+    Op("atan2", 2, ag.atan2, np.arctan2, lambda a, b: a.atan2(b), "away_from_zero"),
+    Op("hypot", 2, ag.hypot, np.hypot, lambda a, b: a.hypot(b), "away_from_zero"),
+    Op("logaddexp", 2, ag.logaddexp, np.logaddexp, lambda a, b: a.logaddexp(b)),
+    Op("lerp", 2, lambda a, b: ag.lerp(a, b, 0.3), lambda a, b: a + 0.3 * (b - a),
+       lambda a, b: a.lerp(b, 0.3)),
+    Op("lerp_weight", 2, lambda a, b: ag.lerp(a * 0 + 1.0, 2.5, b) + a,
+       lambda a, b: 1.0 + b * 1.5 + a, lambda a, b: (a * 0 + 1.0).lerp(
+           __import__("torch").tensor(2.5, dtype=a.dtype), b) + a),
 ]
 
 
@@ -122,6 +152,25 @@ def _np_lse(a, axis, keepdims):
     return out if keepdims else np.squeeze(out, axis=axis)
 
 
+def _torch_prod(a, dim, keepdim):
+    import torch
+
+    if dim is None:
+        out = a.prod()
+        return out.reshape([1] * a.ndim) if keepdim else out
+    dims = sorted(((dim,) if isinstance(dim, int) else dim), key=lambda d: d % a.ndim,
+                  reverse=True)
+    for d in dims:  # torch.prod takes one dim: reduce the highest first
+        a = torch.prod(a, dim=d, keepdim=keepdim)
+    return a
+
+
+def _torch_norm(a, dim, keepdim):
+    import torch
+
+    return torch.linalg.vector_norm(a, dim=dim, keepdim=keepdim)
+
+
 REDUCTIONS = [
     _reduction("sum", "sum", np.sum, _torch_sum),
     _reduction("mean", "mean", np.mean, _torch_mean),
@@ -130,6 +179,17 @@ REDUCTIONS = [
     _reduction("var", "var", lambda a, axis, keepdims: np.var(
         a, axis=axis, keepdims=keepdims, ddof=1), _torch_var),
     _reduction("logsumexp", "logsumexp", _np_lse, _torch_lse),
+    _reduction("prod", "prod", np.prod, _torch_prod, "away_from_zero"),
+    Op("vector_norm", 1, lambda a, dim, keepdim: ag.linalg.vector_norm(a, dim=dim,
+                                                                      keepdim=keepdim),
+       lambda a, axis, keepdims: np.sqrt(np.sum(a * a, axis=axis, keepdims=keepdims)),
+       _torch_norm, "away_from_zero"),
+    Op("vector_norm_3", 1, lambda a, dim, keepdim: ag.linalg.vector_norm(
+        a, 3, dim=dim, keepdim=keepdim),
+       lambda a, axis, keepdims: np.sum(np.abs(a) ** 3, axis=axis, keepdims=keepdims) ** (1 / 3),
+       lambda a, dim, keepdim: __import__("torch").linalg.vector_norm(a, 3, dim=dim,
+                                                                    keepdim=keepdim),
+       "away_from_zero"),
 ]
 
 
@@ -140,6 +200,12 @@ def sample(rng, shape, domain, dtype=np.float64):
         x = rng.uniform(0.3, 2.0, size=shape)
     elif domain == "away_from_zero":
         x = np.sign(x + (x == 0)) * rng.uniform(0.2, 2.0, size=shape)
+    elif domain == "unit":
+        x = rng.uniform(-0.9, 0.9, size=shape)
+    elif domain == "above_one":
+        x = rng.uniform(1.2, 3.0, size=shape)
+    elif domain == "away_from_integers":
+        x = rng.integers(-3, 3, size=shape) + rng.uniform(0.1, 0.4, size=shape)
     elif domain == "away_from_bounds":
         x = rng.choice([-1.5, -0.2, 0.1, 0.4, 1.2], size=shape) + rng.uniform(
             -0.05, 0.05, size=shape)
@@ -148,3 +214,35 @@ def sample(rng, shape, domain, dtype=np.float64):
         n = int(np.prod(shape))
         x = (rng.permutation(n) * 0.25 - 0.1 * n).reshape(shape)
     return np.asarray(x, dtype=dtype)
+
+
+def compare_with_torch(torch, ours, theirs, arrays, seed=0, rtol=1e-10, atol=1e-12,
+                       differentiable=None):
+    """Run ``ours`` on float64 leaves and ``theirs`` on PyTorch leaves of the same
+    ``arrays``; check the forward values (every output of a tuple) and, for float
+    outputs, the gradients of a random weighting of the first output."""
+    differentiable = differentiable if differentiable is not None else [
+        np.asarray(a).dtype.kind == "f" for a in arrays]
+    mine = [ag.tensor(a, requires_grad=d) if d else ag.tensor(a)
+            for a, d in zip(arrays, differentiable)]
+    other = [torch.tensor(a, requires_grad=d) if d else torch.tensor(a)
+             for a, d in zip(arrays, differentiable)]
+    out, ref = ours(*mine), theirs(*other)
+    outs = out if isinstance(out, tuple) else (out,)
+    refs = ref if isinstance(ref, tuple) else (ref,)
+    assert len(outs) == len(refs)
+    for o, r in zip(outs, refs):
+        assert tuple(o.shape) == tuple(r.shape), (o.shape, r.shape)
+        assert str(o.dtype) == str(r.dtype).replace("torch.", ""), (o.dtype, r.dtype)
+        np.testing.assert_allclose(o.numpy(), r.detach().numpy(), rtol=rtol, atol=atol)
+    first, first_ref = outs[0], refs[0]
+    if first_ref.requires_grad and first_ref.dtype.is_floating_point:
+        weights = np.random.default_rng(seed).standard_normal(tuple(first_ref.shape))
+        first.backward(ag.tensor(weights))
+        first_ref.backward(torch.tensor(weights))
+        for m, t in zip(mine, other):
+            if t.requires_grad:
+                expected = t.grad.numpy() if t.grad is not None else np.zeros(t.shape)
+                got = m.grad.numpy() if m.grad is not None else np.zeros(m.shape)
+                np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol)
+    return out
