@@ -468,10 +468,9 @@ class Module:
                 device = arg
             else:
                 dtype = arg
-        if device is not None:
-            from autograd_core.device import check_device
-
-            check_device(device)  # a clear error for "cuda": this library runs on the CPU
+        if device is not None and str(device).split(":")[0] != "cpu":
+            raise ValueError(f"to({str(device)!r}): this engine runs on the CPU only "
+                             "(torch.cuda.is_available() is False here)")
         if dtype is None:
             return self
         dtype = np.dtype(dtype)

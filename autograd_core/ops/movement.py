@@ -450,10 +450,43 @@ def normalize_index(index):
     return convert(index)
 
 
+def _torch_order(index):
+    """PyTorch's shapes where they differ from NumPy's: an int next to an index array.
+
+    NumPy counts an int as an advanced index, so ``x[0, :, idx]`` puts the index's dims
+    first ((2, 4) for x of shape (3, 4, 5)); PyTorch selects with the int first and then
+    indexes, giving (4, 2). Split such an index into those two steps: the basic part
+    (ints, slices, None), then the arrays on what is left.
+    """
+    if not isinstance(index, tuple):
+        return None
+    has_int = has_array = False
+    for item in index:
+        if isinstance(item, (int, np.integer)) and not isinstance(item, bool):
+            has_int = True
+        elif isinstance(item, np.ndarray):
+            if item.dtype == np.bool_:
+                return None  # a mask consumes several dims: NumPy's rule is kept
+            has_array = True
+    if not (has_int and has_array):
+        return None
+    first = tuple(slice(None) if isinstance(item, np.ndarray) else item for item in index)
+    second = []  # on the result: ints are gone, slices and new axes are kept whole
+    for item in index:
+        if isinstance(item, (int, np.integer)) and not isinstance(item, bool):
+            continue
+        second.append(slice(None) if item is None or isinstance(item, slice) else item)
+    return first, tuple(second)
+
+
 def getitem(input, index):
-    """``input[index]`` with NumPy's indexing rules (the graph's GetItem node)."""
+    """``input[index]`` with PyTorch's indexing rules (NumPy's, except that an int mixed
+    with index arrays selects first, as in PyTorch) (the graph's GetItem node)."""
     index = normalize_index(index)
+    steps = _torch_order(index)
     try:
+        if steps is not None:
+            return GetItem.apply(GetItem.apply(input, index=steps[0]), index=steps[1])
         return GetItem.apply(input, index=index)
     except IndexError as error:
         raise IndexError(f"indexing a tensor of shape {np.shape(input)}: {error}") from None
