@@ -130,7 +130,11 @@ def _median(x, dim, keepdim, op, skip_nan):
             return flat[int(np.argmax(np.isnan(data)))]
         count = int(np.sum(~np.isnan(data))) if data.dtype.kind == "f" else data.size
         order = _order(data, 0, False)
-        return flat[int(order[max(count - 1, 0) // 2])]
+        value = data[int(order[max(count - 1, 0) // 2])]
+        # PyTorch shares the gradient of the overall median evenly between its copies
+        ties = np.flatnonzero(data == value)
+        return flat[ties].mean() if len(ties) > 1 and data.dtype.kind == "f" else \
+            flat[int(ties[0]) if len(ties) else int(order[0])]
     axis = _axis(x, dim, op)
     if x.ndim == 0:
         return return_types.median(x, Tensor._make(np.asarray(0, dtype=np.int64)))
