@@ -5,10 +5,9 @@ and in PyTorch, and which input domain keeps it differentiable (log needs x > 0,
 abs and relu stay away from their kink, max/min away from ties).
 """
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-import math
 
 import numpy as np
 
