@@ -72,7 +72,7 @@ def test_any_shape_against_torch(shape, seed, data, torch_or_skip):
     for fn in (lambda t, x: x.flip(dim), lambda t, x: x.roll(shift, dim),
                lambda t, x: x.repeat(*reps), lambda t, x: x.repeat_interleave(2, dim),
                lambda t, x: x.cumsum(dim), lambda t, x: tuple(x.chunk(2, dim))):
-        compare_with_torch(torch, lambda x: fn(ag, x), lambda x: fn(torch, x), [a])
+        compare_with_torch(torch, lambda x, f=fn: f(ag, x), lambda x, f=fn: f(torch, x), [a])
 
 
 def test_errors_are_pytorchs():
