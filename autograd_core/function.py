@@ -337,9 +337,8 @@ class Function:
             _promote_inputs(arrays, promotes, cls.float_only, cls)
         record = True in needs and _state.enabled
         ctx = Context(cls, (), options, tuple(needs) if record else (False,) * len(inputs))
-        data = cls.forward(ctx, *arrays, **options)
-        if type(data) is not np.ndarray:
-            data = np.asarray(data)
+        result = cls.forward(ctx, *arrays, **options)
+        data = result if type(result) is np.ndarray else np.asarray(result)
         out = Tensor._make(data)
         # Only floating-point results are differentiable (a cast to int or bool ends the
         # graph, as in PyTorch).
@@ -347,7 +346,7 @@ class Function:
             ctx._inputs = tuple(_slot(x) for x in inputs)
             saved = ctx._saved
             if saved:
-                ctx._saved_from = tuple(_source(s, arrays, data) for s in saved)
+                ctx._saved_from = tuple(_source(s, arrays, result) for s in saved)
             ctx._output = weakref.ref(out)
             ctx._out_shape, ctx._out_dtype = data.shape, data.dtype
             out._ctx = ctx

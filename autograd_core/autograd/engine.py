@@ -283,17 +283,17 @@ def _saved_as_tensors(node) -> tuple:
     views = []
     sources = node._saved_from or (None,) * len(node._saved)
     for saved, source in zip(node._saved, sources):
-        if not isinstance(saved, np.ndarray):
+        if not isinstance(saved, (np.ndarray, np.generic)):
             views.append(saved)
             continue
-        tensor = Tensor._make(saved)
+        tensor = Tensor._make(np.asarray(saved))
         if source is not None:
             slot = node if source == -1 else node._inputs[source]
             if type(slot) is Context:
                 tensor._ctx, tensor._requires_grad = slot, True
             elif type(slot) is AccumulateGrad:
                 leaf = slot.variable
-                tensor = leaf if leaf._data is saved else leaf.to(saved.dtype)
+                tensor = leaf if leaf._data is saved else leaf.to(tensor.dtype)
         views.append(tensor)
     return tuple(views)
 

@@ -33,6 +33,8 @@ __all__ = [
 class Add(Function):
     """y = a + b;  dy/da = 1, dy/db = 1."""
 
+    twice_differentiable = True
+
     promotes = (0, 1)
 
     formula = Template("+", "{0} + {1}", ["{g}", "{g}"], ["1", "1"])
@@ -49,6 +51,8 @@ class Add(Function):
 class Sub(Function):
     """y = a - b;  dy/da = 1, dy/db = -1."""
 
+    twice_differentiable = True
+
     promotes = (0, 1)
 
     formula = Template("−", "{0} - {1}", ["{g}", "-{g}"], ["1", "−1"])
@@ -64,6 +68,8 @@ class Sub(Function):
 
 class Mul(Function):
     """y = a * b;  dy/da = b, dy/db = a."""
+
+    twice_differentiable = True
 
     promotes = (0, 1)
 
@@ -83,6 +89,8 @@ class Mul(Function):
 
 class Div(Function):
     """y = a / b;  dy/da = 1 / b, dy/db = -a / b^2 = -y / b."""
+
+    twice_differentiable = True
 
     promotes = (0, 1)
     float_only = True
@@ -108,6 +116,8 @@ class Div(Function):
 class Neg(Function):
     """y = -a;  dy/da = -1."""
 
+    twice_differentiable = True
+
     formula = Template("−", "-{0}", ["-{g}"], ["−1"])
 
     @staticmethod
@@ -132,6 +142,8 @@ def _pow_backward(v, i):
 
 class Pow(Function):
     """y = a ** b;  dy/da = b a^(b-1), dy/db = y ln a (0 where a = 0, as PyTorch)."""
+
+    twice_differentiable = True
 
     promotes = (0, 1)
 
@@ -167,6 +179,8 @@ class Pow(Function):
 class Exp(Function):
     """y = e^a;  dy/da = y."""
 
+    twice_differentiable = True
+
     promotes = (0,)
     float_only = True
 
@@ -187,6 +201,8 @@ class Exp(Function):
 class Log(Function):
     """y = ln a;  dy/da = 1 / a."""
 
+    twice_differentiable = True
+
     promotes = (0,)
     float_only = True
 
@@ -205,6 +221,8 @@ class Log(Function):
 
 class Sqrt(Function):
     """y = sqrt(a);  dy/da = 1 / (2 y)."""
+
+    twice_differentiable = True
 
     promotes = (0,)
     float_only = True
@@ -226,6 +244,8 @@ class Sqrt(Function):
 class Abs(Function):
     """y = |a|;  dy/da = sign(a) (0 at 0, as PyTorch)."""
 
+    twice_differentiable = True
+
     formula = Template("|·|", "np.abs({0})", ["{g} * np.sign({0})"], ["sign({0})"])
 
     @staticmethod
@@ -241,6 +261,8 @@ class Abs(Function):
 
 class Sin(Function):
     """y = sin a;  dy/da = cos a."""
+
+    twice_differentiable = True
 
     promotes = (0,)
     float_only = True
@@ -261,6 +283,8 @@ class Sin(Function):
 class Cos(Function):
     """y = cos a;  dy/da = -sin a."""
 
+    twice_differentiable = True
+
     promotes = (0,)
     float_only = True
 
@@ -279,6 +303,8 @@ class Cos(Function):
 
 class Tanh(Function):
     """y = tanh a;  dy/da = 1 - y^2."""
+
+    twice_differentiable = True
 
     promotes = (0,)
     float_only = True
@@ -310,6 +336,8 @@ def stable_sigmoid(a: np.ndarray) -> np.ndarray:
 class Sigmoid(Function):
     """y = 1 / (1 + e^-a);  dy/da = y (1 - y)."""
 
+    twice_differentiable = True
+
     promotes = (0,)
     float_only = True
 
@@ -330,6 +358,8 @@ class Sigmoid(Function):
 
 class Relu(Function):
     """y = max(a, 0);  dy/da = 1 where a > 0, else 0 (0 at 0, as PyTorch)."""
+
+    twice_differentiable = True
 
     formula = Template("ReLU", "np.maximum({0}, 0)", ["{g} * ({out} > 0)"],
         ["1 if {0} > 0 else 0"])
@@ -375,6 +405,8 @@ def _clamp_local(v, i):
 class Clamp(Function):
     """y = min(max(a, lo), hi);  dy/da = 1 where lo <= a <= hi, else 0 (as PyTorch)."""
 
+    twice_differentiable = True
+
     formula = Custom("clamp", _clamp_forward, _clamp_backward, _clamp_local)
 
     @staticmethod
@@ -397,6 +429,8 @@ class Clamp(Function):
 class _Extremum(Function):
     """Elementwise max or min of two inputs: the gradient goes to the chosen input,
     half to each on ties (as PyTorch)."""
+
+    twice_differentiable = True
 
     promotes = (0, 1)
 
@@ -447,6 +481,8 @@ class Minimum(_Extremum):
 class Where(Function):
     """y = a where cond else b;  dy/da = cond, dy/db = not cond; cond gets no gradient."""
 
+    twice_differentiable = True
+
     promotes = (1, 2)
 
     formula = Template(
@@ -471,6 +507,8 @@ class Where(Function):
 
 class Cast(Function):
     """y = a converted to ``dtype``;  the gradient is converted back (by the engine)."""
+
+    twice_differentiable = True
 
     formula = Custom(
         "cast", lambda v: [f"{v.out} = {v.args[0]}.astype({literal(v.opt['dtype'])})"],

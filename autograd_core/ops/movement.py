@@ -37,6 +37,8 @@ __all__ = ["Reshape", "Permute", "Expand", "GetItem", "SetItem", "Cat", "Stack",
 class Reshape(Function):
     """y = x viewed with another shape (same elements);  dL/dx = dL/dy reshaped back."""
 
+    twice_differentiable = True
+
     formula = Custom(
         "reshape", lambda v: [f"{v.out} = np.reshape({v.args[0]}, {literal(v.opt['shape'])})"],
         lambda v, i: f"np.reshape({v.g}, {literal(v.shape(0))})",
@@ -54,6 +56,8 @@ class Reshape(Function):
 
 class Permute(Function):
     """y = x with its axes reordered by ``dims``;  dL/dx = dL/dy with the inverse order."""
+
+    twice_differentiable = True
 
     formula = Custom(
         "permute",
@@ -73,6 +77,8 @@ class Permute(Function):
 
 class Expand(Function):
     """y = x broadcast to ``shape`` (a view);  dL/dx = sum of dL/dy over the copies."""
+
+    twice_differentiable = True
 
     formula = Custom(
         "expand", lambda v: [f"{v.out} = np.broadcast_to({v.args[0]}, {literal(v.opt['shape'])})"],
@@ -295,7 +301,7 @@ def transpose(input, dim0=None, dim1=None, *, axes=None):
     return Permute.apply(x, dims=tuple(dims))
 
 
-@public("swapdims", ops=(Permute,))
+@public("swapdims", numpy=(np.swapaxes,), ops=(Permute,))
 def swapaxes(input, dim0, dim1):
     """Swap two dims (as :func:`transpose`)."""
     return transpose(input, dim0, dim1)
@@ -313,9 +319,13 @@ def t(input):
 
 @public(numpy=(np.expand_dims,), ops=(Reshape,))
 def unsqueeze(input, dim=None, *, axis=None):
-    """A new dim of size 1 at position ``dim``."""
+    """A new dim of size 1 at position ``dim`` (NumPy's ``expand_dims`` also takes a tuple)."""
     x = _tensor(input)
     dim = axis if dim is None else dim
+    if isinstance(dim, (tuple, list)):
+        for d in sorted(int(d) % (x.ndim + len(dim)) for d in dim):
+            x = unsqueeze(x, d)
+        return x
     axis = normalize_dim(dim, x.ndim, "unsqueeze", new_axis=True)
     return Reshape.apply(x, shape=x.shape[:axis] + (1,) + x.shape[axis:])
 

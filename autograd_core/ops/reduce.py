@@ -41,10 +41,14 @@ from autograd_core.tensor import Tensor
 __all__ = ["Sum", "Mean", "Max", "Min", "Var", "LogSumExp", "Softmax", "LogSoftmax"]
 
 
-def _expand_reduced(grad: np.ndarray, axes, keepdim: bool, shape: tuple) -> np.ndarray:
-    """Put the reduced axes back (size 1) and broadcast ``grad`` to ``shape`` (a view)."""
+def _expand_reduced(grad, axes, keepdim: bool, shape: tuple):
+    """Put the reduced axes back (size 1) and broadcast ``grad`` to ``shape`` (a view).
+
+    Written with ``reshape`` and ``np.broadcast_to`` so it runs on arrays and, for
+    gradients of gradients, on Tensors.
+    """
     if not keepdim and axes is not None:
-        grad = np.expand_dims(grad, axes)
+        grad = grad.reshape(tuple(1 if i in axes else n for i, n in enumerate(shape)))
     return np.broadcast_to(grad, shape)
 
 
@@ -60,6 +64,8 @@ def _sum_backward(v, i):
 
 class Sum(Function):
     """y = sum over ``dim`` of x;  dy/dx = 1 for every summed element."""
+
+    twice_differentiable = True
 
     formula = Custom(
         "Σ", lambda v: [f"{v.out} = np.sum({v.args[0]}{reduce_args(v)})"], _sum_backward,
@@ -82,6 +88,8 @@ def _mean_backward(v, i):
 
 class Mean(Function):
     """y = mean over ``dim`` of x;  dy/dx = 1 / n for the n averaged elements."""
+
+    twice_differentiable = True
 
     formula = Custom(
         "mean", lambda v: [f"{v.out} = np.mean({v.args[0]}{reduce_args(v)})"], _mean_backward,
@@ -296,6 +304,8 @@ def _softmax_forward(v):
 class Softmax(Function):
     """y_i = exp(x_i - m) / sum_j exp(x_j - m) along ``dim``;  dL/dx = y (g - sum(g y))."""
 
+    twice_differentiable = True
+
     formula = Custom(
         "softmax", _softmax_forward,
         lambda v, i: f"{v.out} * ({v.g} - np.sum({v.g} * {v.out}, axis={v.opt['dim']}, "
@@ -324,6 +334,8 @@ def _log_softmax_forward(v):
 
 class LogSoftmax(Function):
     """y = x - logsumexp(x) along ``dim``;  dL/dx = g - softmax(x) sum(g)."""
+
+    twice_differentiable = True
 
     formula = Custom(
         "log_softmax", _log_softmax_forward,
