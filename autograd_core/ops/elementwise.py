@@ -21,6 +21,7 @@ from autograd_core.errors import DTypeError, ShapeError
 from autograd_core.function import Function
 from autograd_core.ops._formula import Custom, Template, fmt_value, literal
 from autograd_core.ops._registry import NUMPY, public
+from autograd_core.ops._shapes import broadcast_shapes
 from autograd_core.tensor import Tensor
 
 __all__ = [
@@ -637,6 +638,7 @@ def where(condition, input=None, other=None):
         return tuple(_constant(i.astype(np.int64)) for i in np.nonzero(cond))
     if cond.dtype != np.bool_:
         raise DTypeError(f"where: the condition must be a bool tensor, got dtype {cond.dtype}")
+    broadcast_shapes(cond.shape, np.shape(_array(input)), np.shape(_array(other)), op="where")
     return Where.apply(cond, input, other)
 
 
