@@ -355,10 +355,22 @@ class Function:
         # Only floating-point results are differentiable (a cast to int or bool ends the
         # graph, as in PyTorch).
         if record and data.dtype.kind == "f":
-            ctx._inputs = tuple([_slot(x) for x in inputs])
+            slots = []
+            for x in inputs:  # _slot, inlined: this runs once per recorded op
+                if isinstance(x, Tensor):
+                    node = x._ctx
+                    if node is None and x._requires_grad:
+                        ref = x._accumulator
+                        node = ref() if ref is not None else None
+                        if node is None:
+                            node = accumulator(x)
+                    slots.append(x if node is None else node)
+                else:
+                    slots.append(x)
+            ctx._inputs = tuple(slots)
             saved = ctx._saved
             if saved:
-                ctx._saved_from = tuple([_source(s, arrays, result) for s in saved])
+                ctx._saved_from = _sources(saved, arrays, result)
             ctx._output = weakref.ref(out)
             ctx._out_shape, ctx._out_dtype = data.shape, data.dtype
             out._ctx = ctx
@@ -378,14 +390,20 @@ def _slot(x):
     return x
 
 
-def _source(saved, arrays, output):
-    """Where a saved array came from: input i, the output (-1), or neither (None)."""
-    if saved is output:
-        return -1
-    for i, a in enumerate(arrays):
-        if saved is a:
-            return i
-    return None
+def _sources(saved, arrays, output) -> tuple:
+    """Where each saved array came from: input i, the output (-1), or neither (None)."""
+    found = []
+    for item in saved:
+        source = None
+        if item is output:
+            source = -1
+        else:
+            for i, array in enumerate(arrays):
+                if item is array:
+                    source = i
+                    break
+        found.append(source)
+    return tuple(found)
 
 
 _CONSTANT_TYPES = (int, float, bool, np.ndarray, np.generic, list, tuple)
