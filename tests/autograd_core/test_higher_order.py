@@ -170,11 +170,22 @@ def test_gradgradcheck_for_reductions_movement_and_matmul(build):
 
 def test_an_op_without_a_recordable_backward_says_so_only_when_needed():
     x = _leaf([[1.0, 3.0], [2.0, 0.5]])
-    y = x.var(dim=1).sum()  # Var's backward is not (yet) twice differentiable
+    w = _leaf(np.ones((1, 1, 3, 3)))
+    y = ag.nn.functional.conv2d(x.reshape(1, 1, 2, 2), w, padding=1).sum()
     (g,) = autograd.grad(y, x, create_graph=True)  # the first order works
-    np.testing.assert_allclose(g.numpy(), [[-2.0, 2.0], [1.5, -1.5]])
-    with pytest.raises(RuntimeError, match="Var: its backward is not differentiable"):
-        autograd.grad(g.sum(), x)
+    np.testing.assert_allclose(g.numpy(), np.full((2, 2), 4.0))
+    with pytest.raises(RuntimeError, match="Conv2d: its backward is not differentiable"):
+        autograd.grad(g.sum(), w)
+
+
+@pytest.mark.parametrize("build", [
+    lambda x: x.var(dim=1).sum() + x.var(),
+    lambda x: x.logsumexp(dim=0) * x.logsumexp(dim=(0, 1)),
+    lambda x: x.max(dim=1).values * x.amax() + x.amin(dim=(0, 1)),
+], ids=["var", "logsumexp", "max_min"])
+def test_gradgradcheck_for_var_logsumexp_and_extremes(build):
+    x = _leaf(sample(np.random.default_rng(6), (3, 4), "distinct") / 10)
+    assert gradgradcheck(build, (x,))
 
 
 def test_create_graph_is_exact_for_a_custom_function_marked_twice_differentiable():
