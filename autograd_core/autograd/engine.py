@@ -296,14 +296,16 @@ def _saved_as_tensors(node) -> tuple:
         if not isinstance(saved, (np.ndarray, np.generic)):
             views.append(saved)
             continue
+        if source is None:
+            views.append(saved)  # a constant of the forward (a mask): stays an array
+            continue
         tensor = Tensor._make(np.asarray(saved))
-        if source is not None:
-            slot = node if source == -1 else node._inputs[source]
-            if type(slot) is Context:
-                tensor._ctx, tensor._requires_grad = slot, True
-            elif type(slot) is AccumulateGrad:
-                leaf = slot.variable
-                tensor = leaf if leaf._data is saved else leaf.to(tensor.dtype)
+        slot = node if source == -1 else node._inputs[source]
+        if type(slot) is Context:
+            tensor._ctx, tensor._requires_grad = slot, True
+        elif type(slot) is AccumulateGrad:
+            leaf = slot.variable
+            tensor = leaf if leaf._data is saved else leaf.to(tensor.dtype)
         views.append(tensor)
     return tuple(views)
 

@@ -304,7 +304,7 @@ class LogSumExp(Function):
         if isinstance(x, Tensor):
             # create_graph: y must depend on x in the recorded graph (the saved y is a
             # constant), so it is recomputed from x around the same shift
-            shift = out_keep._data
+            shift = np.asarray(out_keep)
             finite = np.where(np.isfinite(shift), shift, 0)
             out_keep = finite + np.log(np.sum(np.exp(x - finite), axis=dim, keepdims=True))
         # a slice of only -inf has logsumexp -inf and weights exp(-inf - -inf) = nan;

@@ -199,3 +199,11 @@ def test_create_graph_is_exact_for_a_custom_function_marked_twice_differentiable
     (gg,) = autograd.grad(g, x)
     assert g.item() == pytest.approx(3 * 1.5 ** 2) and gg.item() == pytest.approx(6 * 1.5)
     assert math.isclose(gg.item(), 9.0)
+
+
+@pytest.mark.parametrize("name", ["leaky_relu", "selu", "hardtanh"])
+def test_gradgradcheck_for_the_piecewise_activations(name):
+    import nn.functional as F
+
+    x = _leaf(sample(np.random.default_rng(8), (3, 4), "away_from_bounds"))
+    assert gradgradcheck(lambda t: getattr(F, name)(t) * t, (x,))
