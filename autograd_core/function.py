@@ -275,7 +275,12 @@ class Context:
         self._saved = ()
         self._saved_from = None
         self.freed = True
-        self._inputs = tuple(_weaken(x) for x in self._inputs)
+        inputs = self._inputs
+        for x in inputs:
+            kind = type(x)
+            if kind is not Context and kind is not AccumulateGrad and x is not None:
+                self._inputs = tuple(_weaken(x) for x in inputs)  # some constant to weaken
+                break
 
     def __repr__(self):
         return f"<{self.name()}>"
@@ -334,20 +339,38 @@ class Function:
                 needs.append(False)
         promotes = cls.promotes
         if promotes:
-            _promote_inputs(arrays, promotes, cls.float_only, cls)
+            if len(promotes) == 2 and not cls.float_only:
+                a, b = arrays[promotes[0]], arrays[promotes[1]]
+                # the common case, two arrays of one dtype and shape, needs nothing
+                if not (type(a) is np.ndarray and type(b) is np.ndarray and
+                        a.dtype is b.dtype and a.shape == b.shape):
+                    _promote_inputs(arrays, promotes, False, cls)
+            else:
+                _promote_inputs(arrays, promotes, cls.float_only, cls)
         record = True in needs and _state.enabled
         ctx = Context(cls, (), options, tuple(needs) if record else (False,) * len(inputs))
-        data = cls.forward(ctx, *arrays, **options)
-        if type(data) is not np.ndarray:
-            data = np.asarray(data)
+        result = cls.forward(ctx, *arrays, **options)
+        data = result if type(result) is np.ndarray else np.asarray(result)
         out = Tensor._make(data)
         # Only floating-point results are differentiable (a cast to int or bool ends the
         # graph, as in PyTorch).
         if record and data.dtype.kind == "f":
-            ctx._inputs = tuple(_slot(x) for x in inputs)
+            slots = []
+            for x in inputs:  # _slot, inlined: this runs once per recorded op
+                if isinstance(x, Tensor):
+                    node = x._ctx
+                    if node is None and x._requires_grad:
+                        ref = x._accumulator
+                        node = ref() if ref is not None else None
+                        if node is None:
+                            node = accumulator(x)
+                    slots.append(x if node is None else node)
+                else:
+                    slots.append(x)
+            ctx._inputs = tuple(slots)
             saved = ctx._saved
             if saved:
-                ctx._saved_from = tuple(_source(s, arrays, data) for s in saved)
+                ctx._saved_from = _sources(saved, arrays, result)
             ctx._output = weakref.ref(out)
             ctx._out_shape, ctx._out_dtype = data.shape, data.dtype
             out._ctx = ctx
@@ -361,18 +384,26 @@ def _slot(x):
         if x._ctx is not None:
             return x._ctx
         if x._requires_grad:
-            return accumulator(x)
+            ref = x._accumulator
+            node = ref() if ref is not None else None
+            return node if node is not None else accumulator(x)
     return x
 
 
-def _source(saved, arrays, output):
-    """Where a saved array came from: input i, the output (-1), or neither (None)."""
-    if saved is output:
-        return -1
-    for i, a in enumerate(arrays):
-        if saved is a:
-            return i
-    return None
+def _sources(saved, arrays, output) -> tuple:
+    """Where each saved array came from: input i, the output (-1), or neither (None)."""
+    found = []
+    for item in saved:
+        source = None
+        if item is output:
+            source = -1
+        else:
+            for i, array in enumerate(arrays):
+                if item is array:
+                    source = i
+                    break
+        found.append(source)
+    return tuple(found)
 
 
 _CONSTANT_TYPES = (int, float, bool, np.ndarray, np.generic, list, tuple)
@@ -382,11 +413,11 @@ def _promote_inputs(arrays, positions, float_only, cls):
     if len(positions) == 2:
         i, j = positions
         a, b = arrays[i], arrays[j]
-        if a is None or b is None:
+        if type(a) is np.ndarray and type(b) is np.ndarray:
+            if a.shape != b.shape:
+                broadcast_shape(a.shape, b.shape, cls.__name__)
+        elif a is None or b is None:
             raise TypeError(f"{cls.__name__}: unsupported operand None")
-        shape_a, shape_b = np.shape(a), np.shape(b)
-        if shape_a != shape_b:
-            broadcast_shape(shape_a, shape_b, cls.__name__)
         arrays[i], arrays[j] = promote(a, b)
     if float_only:
         for i in positions:

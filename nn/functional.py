@@ -266,13 +266,9 @@ def softplus(input, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
                                threshold=float(threshold))
 
 
-def sigmoid(input) -> Tensor:
-    """1 / (1 + e^-x), without overflow."""
-    return _ew.Sigmoid.apply(input)
-
-
-def tanh(input) -> Tensor:
-    return _ew.Tanh.apply(input)
+# the same functions as torch.sigmoid and torch.tanh (one definition, in the ops)
+sigmoid = _ew.sigmoid
+tanh = _ew.tanh
 
 
 def silu(input, inplace: bool = False) -> Tensor:

@@ -135,14 +135,6 @@ def _bad_shape(got, shape, op):
     raise ShapeError(f"{op}: gradient of shape {got} has fewer dims than its input {shape}")
 
 
-def _target(slot):
-    """The shape and dtype a gradient flowing into ``slot`` must have."""
-    if type(slot) is Context:
-        return slot._out_shape, slot._out_dtype
-    data = slot.variable._data
-    return data.shape, data.dtype
-
-
 class _Gradients:
     """dL/d(node) for every node reached so far; contributions are summed here.
 
@@ -204,22 +196,38 @@ def _run(roots, seeds, retain_graph: bool, create_graph: bool, op: str, wanted=(
     for root, seed in zip(roots, seeds):
         gradients.add(root._ctx if root._ctx is not None else _leaf_node(root), seed)
     kept = {}
+    add, pop = gradients.add, gradients.grads.pop
     for node in reversed(order):
-        grad_output = gradients.pop(node)
+        grad_output = pop(node, None)
         if grad_output is None:
             continue  # the node does not influence the roots
         if node._hooks:
             grad_output = _run_hooks(node._hooks, grad_output)
         if node.retains_grad or node in wanted:
             kept[node] = grad_output
-        input_grads = _call_rule(node, grad_output, create_graph)
-        for slot, grad in zip(node._inputs, input_grads):
-            if grad is None or (type(slot) is not Context and type(slot) is not AccumulateGrad):
+        inputs = node._inputs
+        if create_graph:
+            input_grads = _call_rule(node, grad_output)
+        else:
+            input_grads = node.fn.backward(node, grad_output)
+            if type(input_grads) is not tuple:
+                input_grads = _as_tuple(input_grads)
+        if len(input_grads) != len(inputs):
+            _wrong_count(node, input_grads)
+        for slot, grad in zip(inputs, input_grads):
+            if grad is None:
                 continue
-            shape, dtype = _target(slot)
+            kind = type(slot)
+            if kind is Context:
+                shape, dtype = slot._out_shape, slot._out_dtype
+            elif kind is AccumulateGrad:
+                data = slot.variable._data
+                shape, dtype = data.shape, data.dtype
+            else:
+                continue  # a constant or a tensor that needs no gradient
             if type(grad) is not np.ndarray or grad.shape != shape or grad.dtype != dtype:
                 grad = conform_gradient(grad, shape, dtype, node.op_name)
-            gradients.add(slot, grad)
+            add(slot, grad)
     # What is left belongs to leaves (interior nodes were popped above).
     result = dict(gradients.grads)
     result.update(kept)
@@ -251,12 +259,10 @@ def _run_hooks(hooks, grad):
     return grad
 
 
-def _call_rule(node, grad_output, create_graph: bool) -> tuple:
-    """Run one node's backward rule; a tuple with one gradient (or None) per input."""
+def _call_rule(node, grad_output) -> tuple:
+    """Run one node's rule inside a ``create_graph`` pass (on Tensors where it can)."""
     fn = node.fn
-    if not create_graph:
-        grads = fn.backward(node, grad_output)
-    elif fn.twice_differentiable:
+    if fn.twice_differentiable:
         node._saved_view = _saved_as_tensors(node)
         try:
             with enable_grad():
@@ -265,14 +271,18 @@ def _call_rule(node, grad_output, create_graph: bool) -> tuple:
             node._saved_view = None
     else:
         grads = _once_differentiable(node, grad_output)
-    if type(grads) is not tuple:
-        grads = tuple(grads) if type(grads) is list else (grads,)
-    if len(grads) != len(node._inputs):
-        raise RuntimeError(
-            f"{node.op_name}.backward returned {len(grads)} gradient(s) but forward took "
-            f"{len(node._inputs)} input(s); return one per input (None for no grad)"
-        )
-    return grads
+    return grads if type(grads) is tuple else _as_tuple(grads)
+
+
+def _as_tuple(grads) -> tuple:
+    return tuple(grads) if type(grads) is list else (grads,)
+
+
+def _wrong_count(node, grads):
+    raise RuntimeError(
+        f"{node.op_name}.backward returned {len(grads)} gradient(s) but forward took "
+        f"{len(node._inputs)} input(s); return one per input (None for no grad)"
+    )
 
 
 def _saved_as_tensors(node) -> tuple:
@@ -283,17 +293,19 @@ def _saved_as_tensors(node) -> tuple:
     views = []
     sources = node._saved_from or (None,) * len(node._saved)
     for saved, source in zip(node._saved, sources):
-        if not isinstance(saved, np.ndarray):
+        if not isinstance(saved, (np.ndarray, np.generic)):
             views.append(saved)
             continue
-        tensor = Tensor._make(saved)
-        if source is not None:
-            slot = node if source == -1 else node._inputs[source]
-            if type(slot) is Context:
-                tensor._ctx, tensor._requires_grad = slot, True
-            elif type(slot) is AccumulateGrad:
-                leaf = slot.variable
-                tensor = leaf if leaf._data is saved else leaf.to(saved.dtype)
+        if source is None:
+            views.append(saved)  # a constant of the forward (a mask): stays an array
+            continue
+        tensor = Tensor._make(np.asarray(saved))
+        slot = node if source == -1 else node._inputs[source]
+        if type(slot) is Context:
+            tensor._ctx, tensor._requires_grad = slot, True
+        elif type(slot) is AccumulateGrad:
+            leaf = slot.variable
+            tensor = leaf if leaf._data is saved else leaf.to(tensor.dtype)
         views.append(tensor)
     return tuple(views)
 

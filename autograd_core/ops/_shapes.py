@@ -22,8 +22,9 @@ __all__ = ["unbroadcast", "normalize_dim", "normalize_dims", "broadcast_shapes",
            "broadcast_shape", "shape_arg", "resolve_shape"]
 
 
-def unbroadcast(grad: np.ndarray, shape: tuple, op: str = "backward") -> np.ndarray:
-    """Sum ``grad`` over the axes that broadcasting added or stretched to reach ``shape``."""
+def unbroadcast(grad, shape: tuple, op: str = "backward"):
+    """Sum ``grad`` over the axes that broadcasting added or stretched to reach ``shape``
+    (arrays, or Tensors for gradients of gradients)."""
     if grad.shape == shape:
         return grad
     extra = grad.ndim - len(shape)
@@ -37,7 +38,7 @@ def unbroadcast(grad: np.ndarray, shape: tuple, op: str = "backward") -> np.ndar
         if size == 1 and grad.shape[extra + i] != 1
     )
     reduced = grad.sum(axis=axes, keepdims=True) if axes else grad
-    if reduced.size != int(np.prod(shape)):
+    if int(np.prod(reduced.shape)) != int(np.prod(shape)):
         raise ShapeError(
             f"{op}: gradient of shape {grad.shape} does not broadcast to its input's "
             f"shape {shape}"

@@ -51,6 +51,8 @@ class LeakyRelu(Function):
     For s <= 1, y = max(x, s x); for s > 1, y = min(x, s x).
     """
 
+    twice_differentiable = True
+
     formula = Custom(
         "LeakyReLU",
         lambda v: [f"{v.out} = np.where({v.args[0]} > 0, {v.args[0]}, "
@@ -132,6 +134,8 @@ def _selu_backward(v, i):
 class Selu(Function):
     """y = scale * elu(x, alpha) with PyTorch's constants;
     dy/dx = scale if x > 0 else y + scale alpha (= scale alpha e^x)."""
+
+    twice_differentiable = True
 
     formula = Custom("SELU", _selu_forward, _selu_backward,
         lambda v, i: f"λ if {v.args[0]} > 0 else {v.out} + λα")
@@ -262,6 +266,8 @@ class Silu(Function):
 
 class Hardtanh(Function):
     """y = clip(x, lo, hi);  dy/dx = 1 for lo < x < hi, else 0 (open interval, as PyTorch)."""
+
+    twice_differentiable = True
 
     formula = Custom(
         "hardtanh",

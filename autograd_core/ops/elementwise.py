@@ -21,6 +21,7 @@ from autograd_core.errors import DTypeError, ShapeError
 from autograd_core.function import Function
 from autograd_core.ops._formula import Custom, Template, fmt_value, literal
 from autograd_core.ops._registry import NUMPY, public
+from autograd_core.ops._shapes import broadcast_shapes
 from autograd_core.tensor import Tensor
 
 __all__ = [
@@ -32,6 +33,8 @@ __all__ = [
 
 class Add(Function):
     """y = a + b;  dy/da = 1, dy/db = 1."""
+
+    twice_differentiable = True
 
     promotes = (0, 1)
 
@@ -49,6 +52,8 @@ class Add(Function):
 class Sub(Function):
     """y = a - b;  dy/da = 1, dy/db = -1."""
 
+    twice_differentiable = True
+
     promotes = (0, 1)
 
     formula = Template("−", "{0} - {1}", ["{g}", "-{g}"], ["1", "−1"])
@@ -64,6 +69,8 @@ class Sub(Function):
 
 class Mul(Function):
     """y = a * b;  dy/da = b, dy/db = a."""
+
+    twice_differentiable = True
 
     promotes = (0, 1)
 
@@ -83,6 +90,8 @@ class Mul(Function):
 
 class Div(Function):
     """y = a / b;  dy/da = 1 / b, dy/db = -a / b^2 = -y / b."""
+
+    twice_differentiable = True
 
     promotes = (0, 1)
     float_only = True
@@ -108,6 +117,8 @@ class Div(Function):
 class Neg(Function):
     """y = -a;  dy/da = -1."""
 
+    twice_differentiable = True
+
     formula = Template("−", "-{0}", ["-{g}"], ["−1"])
 
     @staticmethod
@@ -132,6 +143,8 @@ def _pow_backward(v, i):
 
 class Pow(Function):
     """y = a ** b;  dy/da = b a^(b-1), dy/db = y ln a (0 where a = 0, as PyTorch)."""
+
+    twice_differentiable = True
 
     promotes = (0, 1)
 
@@ -170,6 +183,8 @@ class Pow(Function):
 class Exp(Function):
     """y = e^a;  dy/da = y."""
 
+    twice_differentiable = True
+
     promotes = (0,)
     float_only = True
 
@@ -190,6 +205,8 @@ class Exp(Function):
 class Log(Function):
     """y = ln a;  dy/da = 1 / a."""
 
+    twice_differentiable = True
+
     promotes = (0,)
     float_only = True
 
@@ -208,6 +225,8 @@ class Log(Function):
 
 class Sqrt(Function):
     """y = sqrt(a);  dy/da = 1 / (2 y)."""
+
+    twice_differentiable = True
 
     promotes = (0,)
     float_only = True
@@ -229,6 +248,8 @@ class Sqrt(Function):
 class Abs(Function):
     """y = |a|;  dy/da = sign(a) (0 at 0, as PyTorch)."""
 
+    twice_differentiable = True
+
     formula = Template("|·|", "np.abs({0})", ["{g} * np.sign({0})"], ["sign({0})"])
 
     @staticmethod
@@ -244,6 +265,8 @@ class Abs(Function):
 
 class Sin(Function):
     """y = sin a;  dy/da = cos a."""
+
+    twice_differentiable = True
 
     promotes = (0,)
     float_only = True
@@ -264,6 +287,8 @@ class Sin(Function):
 class Cos(Function):
     """y = cos a;  dy/da = -sin a."""
 
+    twice_differentiable = True
+
     promotes = (0,)
     float_only = True
 
@@ -282,6 +307,8 @@ class Cos(Function):
 
 class Tanh(Function):
     """y = tanh a;  dy/da = 1 - y^2."""
+
+    twice_differentiable = True
 
     promotes = (0,)
     float_only = True
@@ -313,6 +340,8 @@ def stable_sigmoid(a: np.ndarray) -> np.ndarray:
 class Sigmoid(Function):
     """y = 1 / (1 + e^-a);  dy/da = y (1 - y)."""
 
+    twice_differentiable = True
+
     promotes = (0,)
     float_only = True
 
@@ -333,6 +362,8 @@ class Sigmoid(Function):
 
 class Relu(Function):
     """y = max(a, 0);  dy/da = 1 where a > 0, else 0 (0 at 0, as PyTorch)."""
+
+    twice_differentiable = True
 
     formula = Template("ReLU", "np.maximum({0}, 0)", ["{g} * ({out} > 0)"],
         ["1 if {0} > 0 else 0"])
@@ -378,6 +409,8 @@ def _clamp_local(v, i):
 class Clamp(Function):
     """y = min(max(a, lo), hi);  dy/da = 1 where lo <= a <= hi, else 0 (as PyTorch)."""
 
+    twice_differentiable = True
+
     formula = Custom("clamp", _clamp_forward, _clamp_backward, _clamp_local)
 
     @staticmethod
@@ -400,6 +433,8 @@ class Clamp(Function):
 class _Extremum(Function):
     """Elementwise max or min of two inputs: the gradient goes to the chosen input,
     half to each on ties (as PyTorch)."""
+
+    twice_differentiable = True
 
     promotes = (0, 1)
 
@@ -450,6 +485,8 @@ class Minimum(_Extremum):
 class Where(Function):
     """y = a where cond else b;  dy/da = cond, dy/db = not cond; cond gets no gradient."""
 
+    twice_differentiable = True
+
     promotes = (1, 2)
 
     formula = Template(
@@ -474,6 +511,8 @@ class Where(Function):
 
 class Cast(Function):
     """y = a converted to ``dtype``;  the gradient is converted back (by the engine)."""
+
+    twice_differentiable = True
 
     formula = Custom(
         "cast", lambda v: [f"{v.out} = {v.args[0]}.astype({literal(v.opt['dtype'])})"],
@@ -602,6 +641,7 @@ def where(condition, input=None, other=None):
         return tuple(_constant(i.astype(np.int64)) for i in np.nonzero(cond))
     if cond.dtype != np.bool_:
         raise DTypeError(f"where: the condition must be a bool tensor, got dtype {cond.dtype}")
+    broadcast_shapes(cond.shape, np.shape(_array(input)), np.shape(_array(other)), op="where")
     return Where.apply(cond, input, other)
 
 

@@ -71,6 +71,8 @@ def _matmul_backward(v, i):
 class MatMul(Function):
     """Y = A @ B;  dL/dA = G B^T, dL/dB = A^T G (see the module docstring)."""
 
+    twice_differentiable = True
+
     formula = Custom(
         "@", lambda v: [f"{v.out} = {v.args[0]} @ {v.args[1]}"], _matmul_backward,
         ["G·{1}ᵀ", "{0}ᵀ·G"])
@@ -132,6 +134,8 @@ class Linear(Function):
     One node instead of three (transpose, matmul, add). With x flattened to (n, in):
     dL/dx = G W,  dL/dW = G^T x,  dL/db = sum over n of G.
     """
+
+    twice_differentiable = True
 
     formula = Custom(
         "linear", _linear_forward, _linear_backward, ["G·{1}", "Gᵀ·{0}", "Σₙ G"])

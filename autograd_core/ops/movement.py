@@ -37,6 +37,8 @@ __all__ = ["Reshape", "Permute", "Expand", "GetItem", "SetItem", "Cat", "Stack",
 class Reshape(Function):
     """y = x viewed with another shape (same elements);  dL/dx = dL/dy reshaped back."""
 
+    twice_differentiable = True
+
     formula = Custom(
         "reshape", lambda v: [f"{v.out} = np.reshape({v.args[0]}, {literal(v.opt['shape'])})"],
         lambda v, i: f"np.reshape({v.g}, {literal(v.shape(0))})",
@@ -54,6 +56,8 @@ class Reshape(Function):
 
 class Permute(Function):
     """y = x with its axes reordered by ``dims``;  dL/dx = dL/dy with the inverse order."""
+
+    twice_differentiable = True
 
     formula = Custom(
         "permute",
@@ -73,6 +77,8 @@ class Permute(Function):
 
 class Expand(Function):
     """y = x broadcast to ``shape`` (a view);  dL/dx = sum of dL/dy over the copies."""
+
+    twice_differentiable = True
 
     formula = Custom(
         "expand", lambda v: [f"{v.out} = np.broadcast_to({v.args[0]}, {literal(v.opt['shape'])})"],
@@ -118,6 +124,8 @@ class GetItem(Function):
     assignment would keep only the last). Basic indexing never repeats, so it assigns.
     """
 
+    twice_differentiable = True
+
     formula = Custom(
         "[]", lambda v: [f"{v.out} = {v.args[0]}[{index_code(v.opt['index'])}]"],
         _getitem_backward, lambda v, i: "1 at the picked elements")
@@ -130,12 +138,33 @@ class GetItem(Function):
     @staticmethod
     def backward(ctx, grad):
         index = ctx.options["index"]
-        grad_x = np.zeros(ctx.input_shape, dtype=grad.dtype)
-        if is_basic_index(index):
-            grad_x[index] = grad
-        else:
-            np.add.at(grad_x, index, grad)
-        return grad_x
+        if isinstance(grad, Tensor):  # create_graph: the scatter as a node of its own
+            return _ScatterAdd.apply(grad, index=index, shape=ctx.input_shape)
+        return _scatter_add(grad, index, ctx.input_shape)
+
+
+def _scatter_add(values, index, shape):
+    out = np.zeros(shape, dtype=values.dtype)
+    if is_basic_index(index):
+        out[index] = values
+    else:
+        np.add.at(out, index, values)
+    return out
+
+
+class _ScatterAdd(Function):
+    """y = zeros(shape) with x added at ``index`` (repeats add up): GetItem's adjoint, so
+    dL/dx = dL/dy[index]. It appears only in the graphs of gradients (create_graph)."""
+
+    twice_differentiable = True
+
+    @staticmethod
+    def forward(ctx, x, *, index, shape):
+        return _scatter_add(x, index, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad[ctx.options["index"]]
 
 
 class SetItem(Function):
@@ -145,20 +174,23 @@ class SetItem(Function):
     dL/dv = dL/dy[index] (summed back to v's shape where v was broadcast).
     """
 
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, value, *, index):
         out = np.array(x, copy=True)  # never the saved array: other nodes may hold it
         out[index] = value
+        if ctx.needs_input_grad[0]:
+            kept = np.ones(x.shape, dtype=bool)
+            kept[index] = False  # the overwritten elements pass no gradient back to x
+            ctx.save_for_backward(kept)
         return out
 
     @staticmethod
     def backward(ctx, grad):
         index = ctx.options["index"]
         need_x, need_value = ctx.needs_input_grad
-        grad_x = None
-        if need_x:
-            grad_x = np.array(grad, copy=True)
-            grad_x[index] = 0
+        grad_x = grad * ctx.saved_tensors[0] if need_x else None
         return grad_x, (grad[index] if need_value else None)
 
 
@@ -295,7 +327,7 @@ def transpose(input, dim0=None, dim1=None, *, axes=None):
     return Permute.apply(x, dims=tuple(dims))
 
 
-@public("swapdims", ops=(Permute,))
+@public("swapdims", numpy=(np.swapaxes,), ops=(Permute,))
 def swapaxes(input, dim0, dim1):
     """Swap two dims (as :func:`transpose`)."""
     return transpose(input, dim0, dim1)
@@ -313,9 +345,13 @@ def t(input):
 
 @public(numpy=(np.expand_dims,), ops=(Reshape,))
 def unsqueeze(input, dim=None, *, axis=None):
-    """A new dim of size 1 at position ``dim``."""
+    """A new dim of size 1 at position ``dim`` (NumPy's ``expand_dims`` also takes a tuple)."""
     x = _tensor(input)
     dim = axis if dim is None else dim
+    if isinstance(dim, (tuple, list)):
+        for d in sorted(int(d) % (x.ndim + len(dim)) for d in dim):
+            x = unsqueeze(x, d)
+        return x
     axis = normalize_dim(dim, x.ndim, "unsqueeze", new_axis=True)
     return Reshape.apply(x, shape=x.shape[:axis] + (1,) + x.shape[axis:])
 

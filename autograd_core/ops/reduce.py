@@ -41,10 +41,14 @@ from autograd_core.tensor import Tensor
 __all__ = ["Sum", "Mean", "Max", "Min", "Var", "LogSumExp", "Softmax", "LogSoftmax"]
 
 
-def _expand_reduced(grad: np.ndarray, axes, keepdim: bool, shape: tuple) -> np.ndarray:
-    """Put the reduced axes back (size 1) and broadcast ``grad`` to ``shape`` (a view)."""
+def _expand_reduced(grad, axes, keepdim: bool, shape: tuple):
+    """Put the reduced axes back (size 1) and broadcast ``grad`` to ``shape`` (a view).
+
+    Written with ``reshape`` and ``np.broadcast_to`` so it runs on arrays and, for
+    gradients of gradients, on Tensors.
+    """
     if not keepdim and axes is not None:
-        grad = np.expand_dims(grad, axes)
+        grad = grad.reshape(tuple(1 if i in axes else n for i, n in enumerate(shape)))
     return np.broadcast_to(grad, shape)
 
 
@@ -60,6 +64,8 @@ def _sum_backward(v, i):
 
 class Sum(Function):
     """y = sum over ``dim`` of x;  dy/dx = 1 for every summed element."""
+
+    twice_differentiable = True
 
     formula = Custom(
         "Σ", lambda v: [f"{v.out} = np.sum({v.args[0]}{reduce_args(v)})"], _sum_backward,
@@ -82,6 +88,8 @@ def _mean_backward(v, i):
 
 class Mean(Function):
     """y = mean over ``dim`` of x;  dy/dx = 1 / n for the n averaged elements."""
+
+    twice_differentiable = True
 
     formula = Custom(
         "mean", lambda v: [f"{v.out} = np.mean({v.args[0]}{reduce_args(v)})"], _mean_backward,
@@ -110,7 +118,12 @@ def _extreme_backward(ctx, grad, pick):
     grad_keep = grad if keepdim or dim is None else np.expand_dims(grad, dim)
     if dim is not None and len(dim) == 1:
         axis = dim[0]
-        index = pick(x, axis=axis, keepdims=True)
+        values = x._data if isinstance(x, Tensor) else x
+        index = pick(values, axis=axis, keepdims=True)
+        if isinstance(grad, Tensor):  # create_graph: a mask that records as a where
+            first = np.zeros(values.shape, dtype=bool)
+            np.put_along_axis(first, index, True, axis=axis)
+            return np.where(first, grad_keep, 0)
         grad_x = np.zeros(x.shape, dtype=grad.dtype)
         np.put_along_axis(grad_x, index, grad_keep, axis=axis)
         return grad_x
@@ -122,6 +135,8 @@ def _extreme_backward(ctx, grad, pick):
 
 class _Extreme(Function):
     """max or min over ``dim``: the gradient goes to the extreme element(s)."""
+
+    twice_differentiable = True
 
     reduce_fn = staticmethod(np.max)
     pick_fn = staticmethod(np.argmax)
@@ -209,6 +224,8 @@ class Var(Function):
     ``correction=1`` is the unbiased estimate (PyTorch's default), 0 the biased one.
     """
 
+    twice_differentiable = True
+
     formula = Custom(
         "var", _var_forward, _var_backward,
         lambda v, i: f"2({v.args[0]} − mean)/{_degrees_of_freedom(v)}")
@@ -217,15 +234,17 @@ class Var(Function):
     def forward(ctx, x, *, dim=None, keepdim=False, correction=1):
         centered = x - np.mean(x, axis=dim, keepdims=True)
         dof = max(_count(x.shape, dim) - correction, 0)
-        ctx.save_for_backward(centered)
+        ctx.save_for_backward(centered, x)
         ctx.dof = dof
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.sum(centered * centered, axis=dim, keepdims=keepdim) / dof
 
     @staticmethod
     def backward(ctx, grad):
-        (centered,) = ctx.saved_tensors
+        centered, x = ctx.saved_tensors
         dim, keepdim = ctx.options["dim"], ctx.options["keepdim"]
+        if isinstance(x, Tensor):  # create_graph: the centring must record too
+            centered = x - np.mean(x, axis=dim, keepdims=True)
         grad = grad if keepdim or dim is None else np.expand_dims(grad, dim)
         # n - correction = 0 (one value, unbiased): nan, as PyTorch, not ZeroDivisionError
         scale = 2 / ctx.dof if ctx.dof else np.nan
@@ -263,6 +282,8 @@ def _lse_backward(v, i):
 class LogSumExp(Function):
     """y = log sum exp(x) = m + log sum exp(x - m) with m = max x;  dy/dx = exp(x - y)."""
 
+    twice_differentiable = True
+
     formula = Custom(
         "logΣexp", _lse_forward, _lse_backward,
         lambda v, i: f"softmax({v.args[0]})", helpers=["stable_max"])
@@ -280,11 +301,17 @@ class LogSumExp(Function):
         x, out_keep = ctx.saved_tensors
         dim, keepdim = ctx.options["dim"], ctx.options["keepdim"]
         grad = grad if keepdim or dim is None else np.expand_dims(grad, dim)
+        if isinstance(x, Tensor):
+            # create_graph: y must depend on x in the recorded graph (the saved y is a
+            # constant), so it is recomputed from x around the same shift
+            shift = np.asarray(out_keep)
+            finite = np.where(np.isfinite(shift), shift, 0)
+            out_keep = finite + np.log(np.sum(np.exp(x - finite), axis=dim, keepdims=True))
         # a slice of only -inf has logsumexp -inf and weights exp(-inf - -inf) = nan;
         # its elements have no influence, so their gradient is 0 (as PyTorch)
         with np.errstate(invalid="ignore"):
             weights = np.exp(x - out_keep)
-        return grad * np.where(np.isneginf(out_keep), 0, weights)
+        return grad * np.where(np.isneginf(np.asarray(out_keep)), 0, weights)
 
 
 def _softmax_forward(v):
@@ -295,6 +322,8 @@ def _softmax_forward(v):
 
 class Softmax(Function):
     """y_i = exp(x_i - m) / sum_j exp(x_j - m) along ``dim``;  dL/dx = y (g - sum(g y))."""
+
+    twice_differentiable = True
 
     formula = Custom(
         "softmax", _softmax_forward,
@@ -324,6 +353,8 @@ def _log_softmax_forward(v):
 
 class LogSoftmax(Function):
     """y = x - logsumexp(x) along ``dim``;  dL/dx = g - softmax(x) sum(g)."""
+
+    twice_differentiable = True
 
     formula = Custom(
         "log_softmax", _log_softmax_forward,

@@ -215,6 +215,95 @@ def sample(rng, shape, domain, dtype=np.float64):
     return np.asarray(x, dtype=dtype)
 
 
+# --------------------------------------------------------------------- every other op
+@dataclass(frozen=True)
+class GraphOp:
+    """An op reached through its functional form: ``build(rng) -> (fn, inputs)`` gives a
+    function of float64 leaves that gradcheck can differentiate smoothly."""
+
+    name: str
+    build: Callable
+
+
+def _x(rng, *shape, domain="real"):
+    return ag.Tensor(sample(rng, shape, domain), requires_grad=True)
+
+
+def _seeded(fn, seed=0):
+    """``fn`` with the global generator reseeded at each call (a fixed dropout mask)."""
+    def run(*args):
+        ag.manual_seed(seed)
+        return fn(*args)
+    return run
+
+
+def _classes(n, classes, seed=5):
+    return ag.tensor(np.random.default_rng(seed).integers(0, classes, n))
+
+
+def _graph_ops():
+    import nn.functional as F
+
+    def one(name, fn, *shapes, domain="real"):
+        return GraphOp(name, lambda rng: (fn, tuple(_x(rng, *s, domain=domain) for s in shapes)))
+
+    distinct = "distinct"
+    return [
+        one("softmax", lambda a: a.softmax(dim=1), (3, 4)),
+        one("log_softmax", lambda a: a.log_softmax(dim=0), (3, 4)),
+        one("reshape_permute_expand", lambda a: a.reshape(2, 3).permute(1, 0).expand(2, 3, 2),
+            (6,)),
+        one("getitem", lambda a: a[1:, [0, 2, 2]], (3, 4)),
+        one("setitem", lambda a, b: _set(a, b), (3, 4), (4,)),
+        one("cat_stack", lambda a, b: ag.stack([ag.cat([a, b], dim=1), ag.cat([b, a], dim=1)]),
+            (2, 3), (2, 3)),
+        one("matmul", lambda a, b: a @ b, (2, 3), (3, 4)),
+        one("linear", lambda a, w, b: F.linear(a, w, b), (2, 3), (4, 3), (4,)),
+        one("where", lambda a, b: ag.where(a > 0, a, b), (3, 4), (3, 4), domain="away_from_zero"),
+        one("clone_cast", lambda a: a.clone() * 2, (3,)),
+        one("leaky_relu", lambda a: F.leaky_relu(a, 0.1), (3, 4), domain="away_from_zero"),
+        one("elu", lambda a: F.elu(a), (3, 4), domain="away_from_zero"),
+        one("selu", lambda a: F.selu(a), (3, 4), domain="away_from_zero"),
+        one("softplus", lambda a: F.softplus(a, beta=2.0), (3, 4)),
+        one("silu", lambda a: F.silu(a), (3, 4)),
+        one("hardtanh", lambda a: F.hardtanh(a), (3, 4), domain="away_from_bounds"),
+        one("prelu", lambda a, w: F.prelu(a, w), (2, 3, 4), (3,), domain="away_from_zero"),
+        one("dropout", _seeded(lambda a: F.dropout(a, 0.4, training=True)), (4, 5)),
+        one("drop_connect", _seeded(lambda a, w, b: F.drop_connect(a, w, b, 0.3)),
+            (2, 3), (4, 3), (4,)),
+        one("batch_norm", lambda a, w, b: F.batch_norm(a, None, None, w, b, training=True),
+            (4, 3, 2, 2), (3,), (3,)),
+        one("layer_norm", lambda a, w, b: F.layer_norm(a, (4,), w, b), (3, 4), (4,), (4,)),
+        one("instance_norm", lambda a: F.instance_norm(a), (2, 3, 3, 3)),
+        one("cross_entropy", lambda a: F.cross_entropy(a, _classes(5, 4), label_smoothing=0.1),
+            (5, 4)),
+        one("nll_loss", lambda a: F.nll_loss(a.log_softmax(dim=1), _classes(5, 4)), (5, 4)),
+        one("bce", lambda a, t: F.binary_cross_entropy(a.sigmoid(), t.sigmoid()), (6,), (6,)),
+        one("bce_logits", lambda a, t: F.binary_cross_entropy_with_logits(a, t.sigmoid()),
+            (6,), (6,)),
+        one("mse", lambda a, t: F.mse_loss(a, t), (6,), (6,)),
+        one("l1", lambda a: F.l1_loss(a, ag.zeros(6, dtype=ag.float64)), (6,),
+            domain="away_from_zero"),
+        one("huber", lambda a, t: F.huber_loss(a, t, delta=0.5), (6,), (6,)),
+        one("focal", lambda a: F.focal_loss(a, _classes(5, 3)), (5, 3)),
+        one("conv2d", lambda a, w, b: F.conv2d(a, w, b, stride=2, padding=1),
+            (2, 2, 5, 5), (3, 2, 3, 3), (3,)),
+        one("max_pool2d", lambda a: F.max_pool2d(a, 2, ceil_mode=True), (1, 2, 5, 5),
+            domain=distinct),
+        one("avg_pool2d", lambda a: F.avg_pool2d(a, 3, stride=2, padding=1), (1, 2, 5, 5)),
+        one("adaptive_avg_pool2d", lambda a: F.adaptive_avg_pool2d(a, (2, 3)), (1, 2, 5, 7)),
+    ]
+
+
+def _set(a, b):
+    out = a * 1.0
+    out[1] = b
+    return out
+
+
+GRAPH_OPS = _graph_ops()
+
+
 def compare_with_torch(torch, ours, theirs, arrays, seed=0, rtol=1e-10, atol=1e-12,
                        differentiable=None):
     """Run ``ours`` on float64 leaves and ``theirs`` on PyTorch leaves of the same
@@ -245,3 +334,37 @@ def compare_with_torch(torch, ours, theirs, arrays, seed=0, rtol=1e-10, atol=1e-
                 got = m.grad.numpy() if m.grad is not None else np.zeros(m.shape)
                 np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol)
     return out
+
+
+def _breadth_graph_ops():
+    """The ops of issue 13 that take more than a tensor (dims, indices, equations)."""
+    def one(name, fn, *shapes, domain="real"):
+        return GraphOp(name, lambda rng: (fn, tuple(_x(rng, *s, domain=domain) for s in shapes)))
+
+    idx = ag.tensor([[0, 2, 1], [2, 2, 0]])
+    return [
+        one("scatter", lambda a, s: a.scatter(0, idx, s), (3, 3), (2, 3)),
+        one("scatter_add", lambda a, s: a.scatter_add(0, idx, s), (3, 3), (2, 3)),
+        one("scatter_reduce_mean", lambda a, s: a.scatter_reduce(0, idx, s, "mean"),
+            (3, 3), (2, 3)),
+        one("scatter_reduce_amax", lambda a, s: a.scatter_reduce(0, idx, s, "amax"),
+            (3, 3), (2, 3), domain="distinct"),
+        one("index_add", lambda a, s: a.index_add(1, ag.tensor([2, 0, 2]), s, alpha=2.0),
+            (2, 3), (2, 3)),
+        one("index_put_accumulate", lambda a, v: a.index_put((ag.tensor([1, 1, 0]),), v,
+                                                             accumulate=True), (3, 2), (3, 2)),
+        one("repeat", lambda a: a.repeat(2, 1, 3), (2, 3)),
+        one("einsum", lambda a, b: ag.einsum("bij,jk->bik", a, b), (2, 2, 3), (3, 2)),
+        one("einsum_diagonal", lambda a: ag.einsum("iij->j", a), (2, 2, 3)),
+        one("cumsum", lambda a: a.cumsum(1), (3, 4)),
+        one("cumprod", lambda a: a.cumprod(0), (3, 4)),
+        one("logcumsumexp", lambda a: a.logcumsumexp(1), (3, 4)),
+        one("norm_p3", lambda a: ag.linalg.vector_norm(a, 3, dim=1), (3, 4),
+            domain="away_from_zero"),
+        one("copysign", lambda a, b: ag.copysign(a, b), (3, 4), (3, 4), domain="away_from_zero"),
+        one("fmod", lambda a: ag.fmod(a, 0.7), (3, 4), domain="away_from_bounds"),
+        one("remainder", lambda a: a % 0.7, (3, 4), domain="away_from_bounds"),
+    ]
+
+
+GRAPH_OPS = GRAPH_OPS + _breadth_graph_ops()
