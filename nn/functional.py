@@ -487,9 +487,9 @@ def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor
     """
     x = _float_tensor(input, "input", "normalize")
     axis = normalize_dim(dim, x.ndim, "normalize")
-    total = (x.abs() ** p).sum(dim=axis, keepdim=True)
-    positive = total > 0
-    norm = _where(positive, _where(positive, total, 1.0) ** (1.0 / p), 0.0)
+    # the vector-norm op gives 0 (not 0 * inf) as the gradient of a zero row's norm and
+    # handles p = 0 (the count of nonzeros, gradient 0) and p = inf
+    norm = _red.vector_norm(x, p, dim=axis, keepdim=True)
     return x / norm.clamp(min=eps)
 
 

@@ -343,7 +343,9 @@ def _breadth_graph_ops():
 
     idx = ag.tensor([[0, 2, 1], [2, 2, 0]])
     return [
-        one("scatter", lambda a, s: a.scatter(0, idx, s), (3, 3), (2, 3)),
+        # distinct positions: with repeats which write wins is unspecified (as in PyTorch)
+        one("scatter", lambda a, s: a.scatter(0, ag.tensor([[0, 2, 1], [2, 1, 0]]), s),
+            (3, 3), (2, 3)),
         one("scatter_add", lambda a, s: a.scatter_add(0, idx, s), (3, 3), (2, 3)),
         one("scatter_reduce_mean", lambda a, s: a.scatter_reduce(0, idx, s, "mean"),
             (3, 3), (2, 3)),
