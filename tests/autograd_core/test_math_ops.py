@@ -128,6 +128,6 @@ def test_normalize_with_p_zero_does_not_divide_by_zero(torch_or_skip):
     torch = torch_or_skip
     a = np.array([[0.0, 2.0, -1.0], [0.0, 0.0, 0.0]])
     for p in (0, 1, 2, 3):
-        compare_with_torch(torch, lambda x: F.normalize(x, p=p, dim=1),
-                           lambda x: torch.nn.functional.normalize(x, p=p, dim=1), [a],
+        compare_with_torch(torch, lambda x, p=p: F.normalize(x, p=p, dim=1),
+                           lambda x, p=p: torch.nn.functional.normalize(x, p=p, dim=1), [a],
                            rtol=1e-9)
