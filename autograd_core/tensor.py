@@ -697,6 +697,29 @@ class Tensor:
     def type_as(self, other):
         return self.to(other.dtype)
 
+    def new_tensor(self, data, dtype=None, requires_grad=False, **unused):
+        """A new tensor of ``data`` (this tensor's dtype unless given)."""
+        return Tensor(data, requires_grad=requires_grad,
+                      dtype=dtype if dtype is not None else self._data.dtype)
+
+    def new_zeros(self, *size, dtype=None, requires_grad=False, **unused):
+        return self.new_full(_shapes.shape_arg(size), 0, dtype=dtype,
+                             requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, requires_grad=False, **unused):
+        return self.new_full(_shapes.shape_arg(size), 1, dtype=dtype,
+                             requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, requires_grad=False, **unused):
+        return self.new_zeros(*size, dtype=dtype, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, requires_grad=False, **unused):
+        """A tensor of ``size`` filled with ``fill_value``, of this tensor's dtype."""
+        array = np.full(tuple(size), fill_value,
+                        dtype=dtype if dtype is not None else self._data.dtype)
+        out = Tensor._make(array)
+        return out.requires_grad_(True) if requires_grad else out
+
     def is_floating_point(self) -> bool:
         return self._data.dtype.kind == "f"
 

@@ -20,6 +20,7 @@ import numpy as np
 from autograd_core.errors import DTypeError, ShapeError
 from autograd_core.function import Function
 from autograd_core.ops._formula import Custom, Template, fmt_value, literal
+from autograd_core.ops._out import write_out
 from autograd_core.ops._registry import NUMPY, public
 from autograd_core.ops._shapes import broadcast_shapes
 from autograd_core.tensor import Tensor
@@ -534,25 +535,28 @@ def _scaled(other, alpha):
 
 
 @public(numpy=(np.add,), ops=(Add,))
-def add(input, other, *, alpha=1):
+def add(input, other, *, alpha=1, out=None):
     """``input + alpha * other`` (``torch.add``)."""
-    return Add.apply(input, _scaled(other, alpha))
+    return write_out(Add.apply(input, _scaled(other, alpha)), out, "add")
 
 
 @public("subtract", numpy=(np.subtract,), ops=(Sub,))
-def sub(input, other, *, alpha=1):
+def sub(input, other, *, alpha=1, out=None):
     """``input - alpha * other`` (``torch.sub``)."""
-    return Sub.apply(input, _scaled(other, alpha))
+    return write_out(Sub.apply(input, _scaled(other, alpha)), out, "sub")
 
 
 @public("multiply", numpy=(np.multiply,), ops=(Mul,))
-def mul(input, other):
-    return Mul.apply(input, other)
+def mul(input, other, *, out=None):
+    """``input * other`` (``torch.mul``)."""
+    return write_out(Mul.apply(input, other), out, "mul")
 
 
 @public("divide", "true_divide", numpy=(np.true_divide,), ops=(Div,))
-def div(input, other, *, rounding_mode=None):
+def div(input, other, *, rounding_mode=None, out=None):
     """``input / other``; ``rounding_mode`` "trunc" or "floor" rounds the quotient."""
+    if out is not None:
+        return write_out(div(input, other, rounding_mode=rounding_mode), out, "div")
     quotient = Div.apply(input, other)
     if rounding_mode is None:
         return quotient

@@ -164,9 +164,11 @@ class Linear(Function):
 
 # --------------------------------------------------------------------- functional forms
 @public(numpy=(np.matmul,), ops=(MatMul,))
-def matmul(input, other):
+def matmul(input, other, *, out=None):
     """The matrix product with NumPy's batching and 1-D rules."""
-    return MatMul.apply(input, other)
+    from autograd_core.ops._out import write_out
+
+    return write_out(MatMul.apply(input, other), out, "matmul")
 
 
 def _require_dims(x, ndim, op, what):
