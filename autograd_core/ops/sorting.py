@@ -187,3 +187,24 @@ def mode(input, dim=-1, keepdim=False):
     index = np.moveaxis(last[..., None], -1, axis).astype(np.int64)
     return return_types.mode(*_keep(_picked(x, axis, index), Tensor._make(index), axis,
                                     keepdim, x))
+
+
+def _np_sort(a, axis=-1, kind=None, order=None):
+    if order is not None:
+        raise TypeError("np.sort: order= (structured arrays) is not supported")
+    x = _tensor(a)
+    if axis is None:
+        x, axis = x.reshape(-1), 0
+    return sort(x, axis).values
+
+
+def _register_numpy():
+    from autograd_core.ops._registry import NUMPY
+    from autograd_core.ops.elementwise import round_
+
+    NUMPY[np.sort] = _np_sort
+    NUMPY[np.round] = NUMPY[np.around] = lambda a, decimals=0, out=None: round_(
+        a, decimals=decimals)
+
+
+_register_numpy()
