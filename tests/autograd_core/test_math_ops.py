@@ -131,3 +131,26 @@ def test_normalize_with_p_zero_does_not_divide_by_zero(torch_or_skip):
         compare_with_torch(torch, lambda x, p=p: F.normalize(x, p=p, dim=1),
                            lambda x, p=p: torch.nn.functional.normalize(x, p=p, dim=1), [a],
                            rtol=1e-9)
+
+
+@pytest.mark.parametrize("name", ["cumsum", "lerp", "floor", "frac", "sign"])
+def test_more_second_derivatives_match_torch(name, torch_or_skip):
+    torch = torch_or_skip
+    programs = {
+        "cumsum": lambda t, x: (x * x).cumsum(1),
+        "lerp": lambda t, x: t.lerp(x, x * x, t.sigmoid(x)),
+        "floor": lambda t, x: (x * x).floor() + x ** 3,
+        "frac": lambda t, x: (x * x).frac() * x,
+        "sign": lambda t, x: x.sign() * x ** 2,
+    }
+    a = np.random.default_rng(3).standard_normal((2, 3))
+    results = []
+    for lib in (ag, torch):
+        x = lib.tensor(a, requires_grad=True)
+        ones = lib.ones(2, 3, dtype=lib.float64)
+        (g,) = lib.autograd.grad(programs[name](lib, x), x, grad_outputs=ones,
+                                 create_graph=True)
+        (gg,) = lib.autograd.grad(g, x, grad_outputs=ones)
+        results.append((g.detach().numpy(), gg.numpy()))
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
