@@ -187,3 +187,23 @@ def __getattr__(name):
 
 def __dir__():
     return sorted(set(globals()) | set(ops.FUNCTIONS) | set(_LAZY_MODULES))
+
+
+def _legacy_constructor(name, dtype):
+    def make(*args):
+        # FloatTensor([1, 2]) holds the data; FloatTensor(2, 3) is a (zeroed) shape
+        if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
+            return Tensor(args[0], dtype=dtype)
+        return zeros(*args, dtype=dtype)
+
+    make.__name__ = make.__qualname__ = name
+    make.__doc__ = f"``torch.{name}``: data (a list or array) or a shape, as {np.dtype(dtype)}."
+    return make
+
+
+FloatTensor = _legacy_constructor("FloatTensor", np.float32)
+DoubleTensor = _legacy_constructor("DoubleTensor", np.float64)
+LongTensor = _legacy_constructor("LongTensor", np.int64)
+IntTensor = _legacy_constructor("IntTensor", np.int32)
+BoolTensor = _legacy_constructor("BoolTensor", np.bool_)
+ByteTensor = _legacy_constructor("ByteTensor", np.uint8)

@@ -29,7 +29,8 @@ _QUERIES = frozenset(getattr(np, name) for name in (
     "result_type", "can_cast", "count_nonzero", "nonzero", "argwhere", "flatnonzero",
     "argsort", "searchsorted", "iscomplexobj", "isrealobj", "isscalar", "shares_memory",
     "may_share_memory", "array_repr", "array_str", "unique", "histogram", "bincount",
-    "digitize", "ptp", "copyto", "lexsort", "isin", "in1d", "all", "any", "array", "asarray", "asanyarray", "ascontiguousarray", "save", "savez",
+    "digitize", "ptp", "copyto", "lexsort", "isin", "in1d", "all", "any", "array", "asarray",
+    "asanyarray", "ascontiguousarray", "save", "savez",
     "savez_compressed", "full_like", "zeros_like", "ones_like", "empty_like",
 ) if hasattr(np, name))
 # Ufuncs whose result carries no gradient: comparisons and tests give bools, rounding

@@ -670,10 +670,16 @@ class Tensor:
 
         check_device("cuda" if device is None else device)
 
-    def type(self, dtype=None):
-        """The dtype's name without an argument, else the tensor converted to ``dtype``."""
+    def type(self, dtype=None, non_blocking=False):
+        """PyTorch's type name (``"torch.FloatTensor"``) without an argument, else the
+        tensor converted to ``dtype`` (a dtype or such a name)."""
         if dtype is None:
-            return str(self._data.dtype)
+            return "torch." + _TYPE_NAMES.get(self._data.dtype.name, "Tensor")
+        if isinstance(dtype, str) and dtype.startswith("torch."):
+            names = {v: k for k, v in _TYPE_NAMES.items()}
+            if dtype[6:] not in names:
+                raise ValueError(f"type: unknown tensor type {dtype!r}")
+            dtype = names[dtype[6:]]
         return self.to(dtype)
 
     def float(self):
@@ -751,6 +757,12 @@ def init_fields(t: Tensor, data: np.ndarray):
 
 def _array(x):
     return x._data if isinstance(x, Tensor) else x
+
+
+# PyTorch's legacy type names, as Tensor.type() reports them
+_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+               "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
+               "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
 
 
 def _is_device(arg) -> bool:

@@ -407,3 +407,38 @@ def test_device_and_dtype_idioms():
         torch.zeros(1, device="cuda")
     with pytest.raises(RuntimeError, match="CPU"):
         x.to("cuda")
+
+
+def test_module_idioms():
+    # forward hooks for activations, submodules by name, freezing, dtype conversion
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Sequential(nn.Linear(3, 1)))
+    activations = {}
+
+    def save_output(name):
+        def hook(module, inputs, output):
+            activations[name] = output.detach()
+        return hook
+
+    handle = model[0].register_forward_hook(save_output("fc1"))
+    model(torch.randn(4, 2))
+    handle.remove()
+    assert activations["fc1"].shape == (4, 3)
+    activations.clear()
+    model(torch.randn(4, 2))
+    assert activations == {}
+    assert [name for name, _ in model.named_modules()] == ["", "0", "1", "2", "2.0"]
+    assert model.get_submodule("2.0").out_features == 1
+    model.get_submodule("0").requires_grad_(False)
+    assert [p.requires_grad for p in model.parameters()] == [False, False, True, True]
+    assert model.type(torch.double).get_submodule("2.0").weight.dtype == torch.float64
+    assert model.cpu() is model and model.to(torch.device("cpu")) is model
+
+
+def test_legacy_type_names_match_torch(torch_or_skip):
+    t = torch_or_skip
+    for data in ([1.0], [1], [True]):
+        assert torch.tensor(data).type() == t.tensor(data).type()
+    assert torch.tensor([1.5]).type("torch.LongTensor").tolist() == \
+        t.tensor([1.5]).type("torch.LongTensor").tolist()
+    assert torch.FloatTensor([1, 2]).tolist() == t.FloatTensor([1, 2]).tolist()
+    assert torch.LongTensor(2, 3).shape == t.LongTensor(2, 3).shape
