@@ -29,7 +29,7 @@ _QUERIES = frozenset(getattr(np, name) for name in (
     "result_type", "can_cast", "count_nonzero", "nonzero", "argwhere", "flatnonzero",
     "argsort", "searchsorted", "iscomplexobj", "isrealobj", "isscalar", "shares_memory",
     "may_share_memory", "array_repr", "array_str", "unique", "histogram", "bincount",
-    "digitize", "ptp", "copyto", "lexsort", "isin", "in1d", "all", "any", "array", "asarray",
+    "digitize", "copyto", "lexsort", "isin", "in1d", "all", "any", "array", "asarray",
     "asanyarray", "ascontiguousarray", "save", "savez",
     "savez_compressed", "full_like", "zeros_like", "ones_like", "empty_like",
 ) if hasattr(np, name))
