@@ -294,7 +294,24 @@ def _same_dtype(src, x, op):
     return np.asarray(src).astype(x.dtype)
 
 
+def _lift_0d(fn):
+    """Run a scatter on a 0-d input as on one element (PyTorch accepts 0-d tensors)."""
+    import functools
+
+    @functools.wraps(fn)
+    def run(input, dim, index, src=None, *args, **kwargs):
+        if isinstance(input, Tensor) and input.ndim == 0:
+            def one(x):
+                return x.reshape(1) if isinstance(x, Tensor) and x.ndim == 0 else x
+            idx = np.asarray(_index_array(index, fn.__name__)).reshape(1)
+            return fn(input.reshape(1), dim, idx, one(src), *args, **kwargs).reshape(())
+        return fn(input, dim, index, src, *args, **kwargs)
+
+    return run
+
+
 @public(ops=(Scatter,))
+@_lift_0d
 def scatter(input, dim, index, src=None, *, value=None, reduce=None):
     """A copy of ``input`` with ``src`` (or ``value``) written at ``index`` along ``dim``:
     y[index[i][j]][j] = src[i][j] for dim 0. ``reduce`` "add"/"multiply" combine instead."""
@@ -308,6 +325,7 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
 
 
 @public(ops=(ScatterAdd,))
+@_lift_0d
 def scatter_add(input, dim, index, src):
     """A copy of ``input`` with ``src`` added at ``index`` along ``dim`` (repeats add up)."""
     x, axis, idx, src = _scatter_args(input, dim, index, src, None, "scatter_add")
@@ -315,6 +333,7 @@ def scatter_add(input, dim, index, src):
 
 
 @public(ops=(ScatterReduce,))
+@_lift_0d
 def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     """A copy of ``input`` where each position named by ``index`` holds the reduction
     ("sum", "prod", "mean", "amax", "amin") of the ``src`` values sent there (and of its
@@ -342,8 +361,8 @@ def index_select(input, dim, index):
     """The slices at ``index`` (0-d or 1-D) along ``dim``."""
     x = _tensor(input)
     axis = _dim_of(x, dim, "index_select")
-    if x.ndim == 0:
-        return getitem(x.reshape(1), _vector_index(index, 1, "index_select"))
+    if x.ndim == 0:  # a 0-d input gives a 0-d result, as PyTorch
+        return getitem(x.reshape(1), _vector_index(index, 1, "index_select")).reshape(())
     idx = _vector_index(index, x.shape[axis], "index_select")
     return GetItem.apply(x, index=(slice(None),) * axis + (idx,))
 

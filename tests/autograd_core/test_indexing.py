@@ -123,3 +123,20 @@ def test_errors_name_the_problem():
         x.index_select(0, ag.tensor([5]))
     with pytest.raises(ValueError, match="reduce"):
         x.scatter_reduce(0, ag.tensor([[0]]), ag.ones(1, 1), "median")
+
+
+ZERO_D = [
+    lambda t, x: x.gather(0, t.tensor(0)),
+    lambda t, x: x.index_select(0, t.tensor([0])),
+    lambda t, x: x.scatter(0, t.tensor(0), 2.0),
+    lambda t, x: x.scatter_add(0, t.tensor(0), x * 2),
+    lambda t, x: x.masked_fill(t.tensor(True), 1.0),
+    lambda t, x: x.take(t.tensor([0, 0])),
+]
+
+
+@pytest.mark.parametrize("k", range(len(ZERO_D)))
+def test_zero_dimensional_inputs_as_torch(k, torch_or_skip):
+    fn = ZERO_D[k]
+    compare_with_torch(torch_or_skip, lambda x: fn(ag, x), lambda x: fn(torch_or_skip, x),
+                       [np.array(1.5)])
