@@ -85,7 +85,8 @@ class Conv2d(Function):
     ``'valid'``, ``groups`` an int.  An unbatched (C, H, W) input gives (OC, OH, OW).
     """
 
-    formula = Custom("conv", lambda v: _conv_forward_code(v), lambda v, i: _conv_backward_code(v, i),
+    formula = Custom("conv", lambda v: _conv_forward_code(v),
+                     lambda v, i: _conv_backward_code(v, i),
                      lambda v, i: _CONV_LOCAL[i] if i < 3 else None,
                      helpers=("im2col", "col2im"))
 

@@ -12,7 +12,7 @@ pytest.importorskip("autograd_core.ops.pool", reason="the pooling ops have not l
 
 import nn.functional as F  # noqa: E402
 from autograd_core import Tensor, manual_seed  # noqa: E402
-from autograd_core.viz import check_graph, draw_graph, flat_code  # noqa: E402
+from autograd_core.viz import check_graph, draw_graph  # noqa: E402
 from nn.models import LeNet5  # noqa: E402
 
 from .helpers import assert_flat_code_matches_engine  # noqa: E402
