@@ -109,7 +109,7 @@ def _ce_local(v, i):
         return "−log softmax"
     target = v.args[1] if hasattr(v.inputs[1], "_ctx") else "y"  # a Tensor: its name
     mean = " / N" if v.opt.get("reduction", "mean") == "mean" else ""
-    return f"(softmax({v.args[0]}) − onehot({target})){mean} · G"
+    return f"(softmax({v.args[0]}) − onehot({target})){mean}"
 
 
 def _ce_simple(v):
