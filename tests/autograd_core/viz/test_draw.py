@@ -29,7 +29,7 @@ def edge_labels(source):
 
 def label_edges(source) -> dict:
     """{label node id: (source node id, target node id)} from the DOT edges."""
-    into = dict(re.findall(r"^\s*(\w+) -> (e\d+)", source, re.M))
+    into = dict((b, a) for a, b in re.findall(r"^\s*(\w+) -> (e\d+)", source, re.M))
     out = dict((b, a) for b, a in re.findall(r"^\s*(e\d+) -> (\w+)", source, re.M))
     return {e: (into[e], out[e]) for e in into}
 
