@@ -1,10 +1,12 @@
 """draw_graph: the computation graph as a graphviz picture, annotated for teaching.
 
-Tensor nodes (boxes) show the name, shape and dtype, the value and, once backward has
-run, the gradient; op nodes (ellipses) show the op and its step number in the order
-backward visits it; each edge into an op carries the local derivative (``∂/∂a = b``)
-and, with gradients shown, the contribution that flows back along it. A tensor that
-feeds several ops shows every contribution and their sum.
+Tensor nodes (boxes) show the name, the shape (and dtype unless float32), the value
+and, once backward has run, the gradient; op nodes (ellipses) show the op and its step
+number in the order backward visits it; each edge into an op carries, in a small label
+node of its own, the derivative it stands for (``∂s0/∂w0 = x0 = -1``; for matrix ops
+``∂L/∂x = G·W`` with ``G = ∂L/∂s0``) and, with gradients shown, the contribution that
+flows back along it. A tensor that feeds several ops shows every contribution and their
+sum. A legend under the picture says what the colours, "step n" and the labels mean.
 
 Gradients come from a replay of backward (see ``replay.py``), never from the graph's
 saved arrays, so drawing works before backward, after ``backward(retain_graph=True)``
@@ -23,7 +25,7 @@ pure Python (``.fallback_svg()``, see ``svg.py``) with a note on what is missing
 >>> from autograd_core.viz import draw_graph
 >>> a = Tensor(2.0, requires_grad=True, name="a"); b = Tensor(-3.0, requires_grad=True, name="b")
 >>> c = a * b; c.backward()
->>> "∂/∂a = b" in draw_graph(c).source
+>>> "∂L/∂a = b = -3" in draw_graph(c).source  # an unnamed root is L
 True
 """
 

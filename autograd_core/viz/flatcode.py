@@ -293,8 +293,8 @@ def backward_steps(root, *, params=None, grad=None) -> list:
 
     >>> from autograd_core import Tensor
     >>> w = Tensor(2.0, requires_grad=True, name="w"); x = Tensor(-1.0, name="x")
-    >>> [s.formula for s in backward_steps(w * x)]
-    ['s0 = w * x;  grad_w += grad_s0 * x']
+    >>> [s.formula for s in backward_steps(w * x)]  # an unnamed root is L
+    ['L = w * x;  grad_w += grad_L * x']
     """
     graph = GraphInfo(root, params)
     rep = replay(graph, grad)
