@@ -3,10 +3,12 @@
 Run from the repository root: python scripts/docs_pictures.py
 """
 import numpy as np
+
 import autograd_core as ag
 import nn.functional as F
-from nn.models import LeNet5
 from autograd_core.viz import draw_graph
+from nn.models import LeNet5
+
 t = {k: ag.Tensor(v, requires_grad=True, name=k) for k, v in
      dict(w0=2.0, x0=-1.0, w1=-3.0, x1=-2.0, w2=-3.0).items()}
 L = (t["w0"] * t["x0"] + t["w1"] * t["x1"] + t["w2"]).sigmoid()
