@@ -53,7 +53,7 @@ _PAGE = """<!DOCTYPE html>
   code {{ background: #f3f4f6; padding: 0 4px; border-radius: 3px; }}
   #stage {{ flex: 1 1 auto; overflow: auto; position: relative; min-height: 0; }}
   .frame {{ display: none; }}
-  .frame.current {{ display: block; }}
+  .frame.current {{ display: block; text-align: center; }}
   .frame .picture {{ display: inline-block; padding: 8px; }}
   .frame svg, .frame img {{ display: block; }}
 </style>

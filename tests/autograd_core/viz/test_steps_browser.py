@@ -48,6 +48,9 @@ def browser():
         pytest.skip("no headless browser here: install Chromium and its driver "
                     "(sh scripts/ensure_browser.sh, i.e. apt-get install chromium "
                     "chromium-driver) to run the step-through page test")
+    # Both paths are given, so Selenium Manager (which downloads drivers and sends
+    # usage statistics) never runs; say so to it anyway.
+    os.environ.setdefault("SE_AVOID_STATS", "true")
     options = webdriver.ChromeOptions()
     options.binary_location = chrome
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu",
