@@ -10,7 +10,7 @@ weight (OC, C / groups, kh, kw), the bias (OC,).  Output side per dim:
 >>> import numpy as np
 >>> from autograd_core import Tensor
 >>> conv2d(Tensor(np.ones((1, 1, 3, 3))), Tensor(np.ones((1, 1, 2, 2)))).shape
-(1, 1, 2, 2)
+torch.Size([1, 1, 2, 2])
 """
 
 import numpy as np
@@ -156,7 +156,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
     >>> import numpy as np
     >>> img = np.arange(16.0).reshape(1, 1, 4, 4)
     >>> conv2d(img, np.ones((1, 1, 3, 3)), padding=1).shape
-    (1, 1, 4, 4)
+    torch.Size([1, 1, 4, 4])
     """
     x = input
     x = _float_tensor(x, "input")

@@ -239,7 +239,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, *,
 
     >>> import numpy as np
     >>> max_pool2d(np.arange(25.0).reshape(1, 1, 5, 5), 2, ceil_mode=True).shape
-    (1, 1, 3, 3)
+    torch.Size([1, 1, 3, 3])
     """
     x = input
     x = _input(x, "max_pool2d")
@@ -296,7 +296,7 @@ def adaptive_avg_pool2d(input, output_size) -> Tensor:
 
     >>> import numpy as np
     >>> adaptive_avg_pool2d(np.arange(12.0).reshape(1, 3, 4), (None, 2)).shape
-    (1, 3, 2)
+    torch.Size([1, 3, 2])
     """
     x = input
     x = _input(x, "adaptive_avg_pool2d")
