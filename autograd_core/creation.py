@@ -5,7 +5,7 @@ from the generator that ``manual_seed`` seeds.
 
 >>> from autograd_core import zeros, arange
 >>> zeros(2, 3).shape, arange(3).tolist()
-((2, 3), [0, 1, 2])
+(torch.Size([2, 3]), [0, 1, 2])
 """
 
 import numpy as np

@@ -138,7 +138,7 @@ class Linear(Function):
     twice_differentiable = True
 
     formula = Custom(
-        "linear", _linear_forward, _linear_backward, ["G·{1}", "Gᵀ·{0}", "Σₙ G"])
+        "y = x·Wᵀ + b", _linear_forward, _linear_backward, ["G·{1}", "Gᵀ·{0}", "Σₙ G"])
 
     @staticmethod
     def forward(ctx, x, weight, bias=None):

@@ -98,6 +98,62 @@ def _class_targets(target, ignore_index, weight, dtype):
     return safe, valid, w_y
 
 
+# ------------------------------------------------------------ teaching formula (flat code)
+# Softmax cross entropy with class indices, written as the slides do: p = softmax(s),
+# L = mean of -log p[y], dL/ds = (p - onehot(y)) / N. The code mirrors forward and
+# backward operation for operation (the gradient is p·g - onehot·g with g = dL/dL / N,
+# which is how the engine rounds it). Weights, smoothing, ignored targets, probability
+# targets and non-2-D logits keep the call by name.
+def _ce_local(v, i):
+    if i != 0:
+        return "−log softmax"
+    target = v.args[1] if hasattr(v.inputs[1], "_ctx") else "y"  # a Tensor: its name
+    mean = " / N" if v.opt.get("reduction", "mean") == "mean" else ""
+    return f"(softmax({v.args[0]}) − onehot({target})){mean}"
+
+
+def _ce_simple(v):
+    target = v.value(1)
+    return (v.ndim(0) == 2 and np.asarray(target).dtype.kind in "iu" and v.inputs[2] is None
+            and not v.opt.get("label_smoothing") and v.opt.get("reduction", "mean") != "none"
+            and not np.any(np.asarray(target) == v.opt.get("ignore_index", -100)))
+
+
+def _ce_forward_code(v):
+    if not _ce_simple(v):
+        return None
+    s, y = v.args[0], v.args[1]
+    logp, dtype = v.tmp("logp"), dtype_literal(v.dtype(0))
+    shifted = v.tmp("shifted")
+    first = []
+    if not hasattr(v.inputs[1], "_ctx"):  # constant labels: written once, then named
+        first, y = [f"{v.tmp('y')} = {y}  # the labels y"], v.tmp("y")
+    picked = f"np.take_along_axis({logp}, {y}[:, None], axis=1)[:, 0]"
+    total = f"np.sum(-{picked})"
+    value = f"{total} / {dtype}({y}.shape[0])" if v.opt.get("reduction", "mean") == "mean" \
+        else total
+    return first + [
+            f"{shifted} = {s} - stable_max({s}, 1)  # scores shifted by their max (stable)",
+            f"{logp} = {shifted} - np.log(np.sum(np.exp({shifted}), axis=1, keepdims=True))"
+            f"  # log softmax(s), (N, C)",
+            f"{v.out} = ({value}).astype({dtype})  # mean over the batch of -log p[y]"]
+
+
+def _ce_backward_code(v, i):
+    if i != 0 or not _ce_simple(v):
+        return None
+    y, logp, dtype = v.args[1], v.tmp("logp"), dtype_literal(v.dtype(0))
+    if not hasattr(v.inputs[1], "_ctx"):
+        y = v.tmp("y")
+    p, onehot, g = v.tmp("p"), v.tmp("onehot"), v.tmp("g")
+    mean = v.opt.get("reduction", "mean") == "mean"
+    scale = f"{v.g} / {dtype}({y}.shape[0])" if mean else v.g
+    setup = [f"{g} = {scale}  # dL/dl for each sample: G / N",
+             f"{p} = np.exp({logp})  # p = softmax(s), (N, C)",
+             f"{onehot} = np.eye({logp}.shape[1], dtype={dtype})[{y}]  # onehot(y), (N, C)"]
+    return setup, f"{p} * {g} - {onehot} * {g}"
+
+
 class CrossEntropy(Function):
     """Cross entropy of logits ``z`` against class indices or class probabilities.
 
@@ -108,9 +164,8 @@ class CrossEntropy(Function):
     mean divides by the number of positions.
     """
 
-    formula = Custom(
-        "CE", local=lambda v, i: f"softmax({v.args[0]}) − onehot(target){_mean_over_targets(v)}"
-        if i == 0 else "−log softmax")
+    formula = Custom("CE", lambda v: _ce_forward_code(v), lambda v, i: _ce_backward_code(v, i),
+                     lambda v, i: _ce_local(v, i), helpers=("stable_max",))
 
     @staticmethod
     def forward(ctx, z, target, weight, *, ignore_index=-100, reduction="mean",

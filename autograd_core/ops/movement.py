@@ -34,14 +34,25 @@ __all__ = ["Reshape", "Permute", "Expand", "GetItem", "SetItem", "Cat", "Stack",
            "is_basic_index"]
 
 
+
+def _reshape_target(v) -> str:
+    """The new shape as flat code writes it: a kept leading (batch) dim becomes -1, so
+    the code runs on any batch size (``Flatten``: (N, C, H, W) -> (-1, C*H*W))."""
+    shape = tuple(v.opt["shape"])
+    old = tuple(v.shape(0))
+    if len(shape) >= 2 and len(old) >= 2 and shape[0] == old[0] and -1 not in shape[1:]:
+        return literal((-1,) + shape[1:])
+    return literal(shape)
+
+
 class Reshape(Function):
     """y = x viewed with another shape (same elements);  dL/dx = dL/dy reshaped back."""
 
     twice_differentiable = True
 
     formula = Custom(
-        "reshape", lambda v: [f"{v.out} = np.reshape({v.args[0]}, {literal(v.opt['shape'])})"],
-        lambda v, i: f"np.reshape({v.g}, {literal(v.shape(0))})",
+        "reshape", lambda v: [f"{v.out} = np.reshape({v.args[0]}, {_reshape_target(v)})"],
+        lambda v, i: f"np.reshape({v.g}, {v.args[0]}.shape)",
         lambda v, i: "1 (reshaped back)")
 
     @staticmethod

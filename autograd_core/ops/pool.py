@@ -49,11 +49,79 @@ def _like_input(arr, x):
     return arr if x.ndim == 4 else arr[0]
 
 
+# ------------------------------------------------------------ teaching formulas (flat code)
+# Pooling written out in NumPy: every window laid out along a last axis of size kh·kw
+# (pool_windows), the max or mean over it, and the adjoint (unpool_windows) adding each
+# window's gradient back onto its pixels. Unbatched inputs keep the call by name.
+def _pool_plan(v):
+    if v.ndim(0) != 4:
+        return None
+    o = v.opt
+    geo = _k.pool_geometry(v.shape(0), o["kernel_size"], o["stride"], o["padding"],
+                           o.get("ceil_mode", False))
+    geometry = f"{geo.kernel}, {geo.stride}, {geo.pad}, ({geo.OH}, {geo.OW})"
+    return geo, geometry, v.tmp("windows"), v.tmp("argmax")
+
+
+def _max_pool_forward_code(v):
+    plan = _pool_plan(v)
+    if plan is None:
+        return None
+    geo, geometry, windows, argmax = plan
+    return [
+        f"{windows} = pool_windows({v.args[0]}, {geometry}, -np.inf)"
+        f"  # (N, C, OH, OW, kh·kw)",
+        f"{argmax} = {windows}.argmax(axis=-1)  # where each window's max is (first if tied)",
+        f"{v.out} = {windows}.max(axis=-1)",
+    ]
+
+
+def _max_pool_backward_code(v):
+    plan = _pool_plan(v)
+    if plan is None:
+        return None
+    geo, geometry, windows, argmax = plan
+    k = geo.kernel[0] * geo.kernel[1]
+    mask = v.tmp("mask")
+    return [f"{mask} = np.arange({k}) == {argmax}[..., None]"
+            f"  # the argmax mask: 1 at each window's max, else 0"], (
+        f"unpool_windows({mask} * {v.g}[..., None], {v.args[0]}.shape, {geometry})")
+
+
+def _avg_pool_plan(v):
+    plan = _pool_plan(v)
+    if plan is None or v.opt.get("ceil_mode") or not v.opt.get("count_include_pad", True):
+        return None  # the divisor varies per window: keep the call by name
+    return plan
+
+
+def _avg_pool_forward_code(v):
+    plan = _avg_pool_plan(v)
+    if plan is None:
+        return None
+    geo, geometry, windows, _ = plan
+    k = geo.kernel[0] * geo.kernel[1]
+    return [f"{windows} = pool_windows({v.args[0]}, {geometry}, 0)  # (N, C, OH, OW, kh·kw)",
+            f"{v.out} = {windows}.sum(axis=-1) / {k}"]
+
+
+def _avg_pool_backward_code(v):
+    plan = _avg_pool_plan(v)
+    if plan is None:
+        return None
+    geo, geometry, _, _ = plan
+    k = geo.kernel[0] * geo.kernel[1]
+    return [], (f"unpool_windows(np.repeat(({v.g} / {k})[..., None], {k}, axis=-1), "
+                f"{v.args[0]}.shape, {geometry})")
+
+
 class MaxPool2d(Function):
     """y = max over each window; the window's argmax (stored) receives dL/dy."""
 
-    formula = Custom(
-        "maxpool", local=lambda v, i: "1 at each window's max, else 0")
+    formula = Custom("maxpool", lambda v: _max_pool_forward_code(v),
+                     lambda v, i: _max_pool_backward_code(v),
+                     local=lambda v, i: "1 at each window's max, else 0",
+                     helpers=("pool_windows", "unpool_windows"))
 
     @staticmethod
     def forward(ctx, x, *, kernel_size, stride, padding, ceil_mode=False):
@@ -80,8 +148,10 @@ class MaxPool2d(Function):
 class AvgPool2d(Function):
     """y = window sum / divisor; each window pixel receives dL/dy / divisor."""
 
-    formula = Custom(
-        "avgpool", local=lambda v, i: "1/window size, spread over each window")
+    formula = Custom("avgpool", lambda v: _avg_pool_forward_code(v),
+                     lambda v, i: _avg_pool_backward_code(v),
+                     local=lambda v, i: "1/window size, spread over each window",
+                     helpers=("pool_windows", "unpool_windows"))
 
     @staticmethod
     def forward(ctx, x, *, kernel_size, stride, padding, ceil_mode=False, count_include_pad=True):
@@ -169,7 +239,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, *,
 
     >>> import numpy as np
     >>> max_pool2d(np.arange(25.0).reshape(1, 1, 5, 5), 2, ceil_mode=True).shape
-    (1, 1, 3, 3)
+    torch.Size([1, 1, 3, 3])
     """
     x = input
     x = _input(x, "max_pool2d")
@@ -226,7 +296,7 @@ def adaptive_avg_pool2d(input, output_size) -> Tensor:
 
     >>> import numpy as np
     >>> adaptive_avg_pool2d(np.arange(12.0).reshape(1, 3, 4), (None, 2)).shape
-    (1, 3, 2)
+    torch.Size([1, 3, 2])
     """
     x = input
     x = _input(x, "adaptive_avg_pool2d")

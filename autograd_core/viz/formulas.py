@@ -108,3 +108,71 @@ class OpView:
 
     def fmt(self, template: str) -> str:
         return template.format(*self.args, out=self.out, g=self.g)
+
+
+# The CNN helpers the flat code defines when conv or pooling is written out: plain
+# NumPy, a loop over the kernel offsets only (never over images or positions).
+IM2COL_HELPER = '''def im2col(x, kernel, stride, padding, dilation):
+    """Unfold x (N, C, H, W) into cols (C*kh*kw, N*OH*OW), the slides' im2col.
+
+    Column n*OH*OW + oh*OW + ow holds the patch under output (oh, ow) of image n; row
+    c*kh*kw + i*kw + j its pixel (c, oh*S + i*d, ow*S + j*d) of the padded image.
+    padding is ((top, bottom), (left, right)).
+    """
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    xp = np.pad(x, ((0, 0), (0, 0)) + tuple(padding))
+    N, C, H, W = xp.shape
+    OH, OW = (H - dh * (kh - 1) - 1) // sh + 1, (W - dw * (kw - 1) - 1) // sw + 1
+    cols = np.empty((C, kh, kw, N, OH, OW), dtype=x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            patch = xp[:, :, i * dh:i * dh + sh * (OH - 1) + 1:sh,
+                       j * dw:j * dw + sw * (OW - 1) + 1:sw]
+            cols[:, i, j] = patch.transpose(1, 0, 2, 3)
+    return cols.reshape(C * kh * kw, N * OH * OW)'''
+
+COL2IM_HELPER = '''def col2im(cols, x_shape, kernel, stride, padding, dilation):
+    """The adjoint of im2col: add every entry of cols back onto the pixel it came from."""
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    (top, bottom), (left, right) = padding
+    N, C, H, W = x_shape
+    Hp, Wp = H + top + bottom, W + left + right
+    OH, OW = (Hp - dh * (kh - 1) - 1) // sh + 1, (Wp - dw * (kw - 1) - 1) // sw + 1
+    cols = cols.reshape(C, kh, kw, N, OH, OW)
+    xp = np.zeros((N, C, Hp, Wp), dtype=cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            xp[:, :, i * dh:i * dh + sh * (OH - 1) + 1:sh,
+               j * dw:j * dw + sw * (OW - 1) + 1:sw] += cols[:, i, j].transpose(1, 0, 2, 3)
+    return xp[:, :, top:top + H, left:left + W]'''
+
+POOL_WINDOWS_HELPER = '''def pool_windows(x, kernel, stride, padding, out_size, fill):
+    """x (N, C, H, W) -> windows (N, C, OH, OW, kh*kw): window (oh, ow) holds the pixels
+    x[oh*S - P + i, ow*S - P + j] in row-major order; pixels outside x are ``fill``."""
+    (kh, kw), (sh, sw), (ph, pw), (OH, OW) = kernel, stride, padding, out_size
+    N, C, H, W = x.shape
+    Hp, Wp = max(H + 2 * ph, (OH - 1) * sh + kh), max(W + 2 * pw, (OW - 1) * sw + kw)
+    xp = np.full((N, C, Hp, Wp), fill, dtype=x.dtype)
+    xp[:, :, ph:ph + H, pw:pw + W] = x
+    windows = np.empty((N, C, OH, OW, kh * kw), dtype=x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            windows[..., i * kw + j] = xp[:, :, i:i + sh * (OH - 1) + 1:sh,
+                                          j:j + sw * (OW - 1) + 1:sw]
+    return windows'''
+
+UNPOOL_WINDOWS_HELPER = '''def unpool_windows(windows, x_shape, kernel, stride, padding, out_size):
+    """The adjoint of pool_windows: add each window entry back onto its pixel."""
+    (kh, kw), (sh, sw), (ph, pw), (OH, OW) = kernel, stride, padding, out_size
+    N, C, H, W = x_shape
+    Hp, Wp = max(H + 2 * ph, (OH - 1) * sh + kh), max(W + 2 * pw, (OW - 1) * sw + kw)
+    xp = np.zeros((N, C, Hp, Wp), dtype=windows.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            xp[:, :, i:i + sh * (OH - 1) + 1:sh,
+               j:j + sw * (OW - 1) + 1:sw] += windows[..., i * kw + j]
+    return xp[:, :, ph:ph + H, pw:pw + W]'''
+
+CNN_HELPERS = {"im2col": IM2COL_HELPER, "col2im": COL2IM_HELPER,
+               "pool_windows": POOL_WINDOWS_HELPER, "unpool_windows": UNPOOL_WINDOWS_HELPER}
+ALL_HELPERS = {**HELPERS, **CNN_HELPERS}

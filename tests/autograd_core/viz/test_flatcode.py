@@ -237,7 +237,7 @@ def test_a_non_scalar_root_starts_from_ones(rng):
     x = leaf((2, 3), "x", rng)
     y = x * x
     source = assert_flat_code_matches_engine(y)
-    assert "gradient of s0.sum()" in source
+    assert "gradient of L.sum()" in source  # an unnamed root is L
 
 
 # --------------------------------------------------------------------- hypothesis
