@@ -52,6 +52,11 @@ def check_device(value) -> None:
 
 
 # ------------------------------------------------------------------ the accelerator API
+class NoCuda(RuntimeError, AttributeError):
+    """A CUDA function was asked for: a RuntimeError (as PyTorch's without a GPU) that is
+    also an AttributeError, so ``hasattr(torch.cuda, name)`` answers False."""
+
+
 # What PyTorch programs ask before choosing a device, answered honestly: no GPU here.
 class _Cuda:
     """``torch.cuda``: no CUDA device. Seeding calls are accepted (they have nothing to
@@ -80,8 +85,10 @@ class _Cuda:
         return False
 
     def __getattr__(self, name):
-        raise RuntimeError(f"torch.cuda.{name}: no CUDA here; this library runs on the CPU "
-                           "only (torch.cuda.is_available() is False)")
+        if name.startswith("__"):
+            raise AttributeError(name)  # introspection (doctest, copy) asks for dunders
+        raise NoCuda(f"torch.cuda.{name}: no CUDA here; this library runs on the CPU only "
+                     "(torch.cuda.is_available() is False)")
 
 
 class _Mps:
