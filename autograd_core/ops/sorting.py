@@ -32,23 +32,17 @@ def _axis(x, dim, op):
 
 
 def _order(data: np.ndarray, axis: int, descending: bool) -> np.ndarray:
-    """Stable sorting indices along ``axis``; NaN sorts as the largest value (PyTorch)."""
-    if descending:
-        # sort the negated ranks stably: equal elements keep their order, NaN first
-        keys = np.where(np.isnan(data), -np.inf, -data) if data.dtype.kind == "f" else \
-            -data.astype(np.int64) if data.dtype.kind in "iu" else ~data
-        order = np.argsort(keys, axis=axis, kind="stable")
-        if data.dtype.kind == "f":
-            nan_first = np.argsort(~np.isnan(data), axis=axis, kind="stable")
-            order = np.where(np.take_along_axis(np.isnan(data), nan_first, axis).any(
-                axis=axis, keepdims=True), _nan_first_order(data, axis), order)
-        return order
-    return np.argsort(data, axis=axis, kind="stable")
-
-
-def _nan_first_order(data, axis):
-    keys = np.where(np.isnan(data), -np.inf, -data)
-    return np.argsort(keys, axis=axis, kind="stable")
+    """Stable sorting indices along ``axis``; NaN counts as the largest value (PyTorch):
+    last in ascending order, first in descending order."""
+    if not descending:
+        return np.argsort(data, axis=axis, kind="stable")
+    if data.dtype.kind == "b":
+        return np.argsort(~data, axis=axis, kind="stable")
+    if data.dtype.kind in "iu":
+        return np.argsort(-data.astype(np.int64), axis=axis, kind="stable")
+    nan = np.isnan(data)
+    # lexsort is stable; its last key is the primary one: NaN first, then larger first
+    return np.lexsort((np.where(nan, 0, -data), ~nan), axis=axis)
 
 
 def _picked(x: Tensor, axis: int, indices: np.ndarray):

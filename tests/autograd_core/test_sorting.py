@@ -57,3 +57,14 @@ def test_bad_k_is_an_index_error():
         ag.tensor([1.0, 2.0]).topk(3)
     with pytest.raises(IndexError, match="k"):
         ag.tensor([1.0, 2.0]).kthvalue(0)
+
+
+@pytest.mark.parametrize("descending", [False, True])
+def test_nan_and_infinities_sort_as_in_pytorch(descending, torch_or_skip):
+    torch = torch_or_skip
+    data = np.array([[1.0, np.nan, np.inf, 2.0, 2.0, -np.inf, np.nan],
+                     [3.0, 1.0, 2.0, 2.0, 1.0, 0.0, 5.0]])
+    ours = ag.tensor(data).sort(descending=descending)
+    theirs = torch.tensor(data).sort(descending=descending, stable=True)
+    assert ours.indices.tolist() == theirs.indices.tolist()
+    np.testing.assert_array_equal(ours.values.numpy(), theirs.values.numpy())
