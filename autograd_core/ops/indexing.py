@@ -401,10 +401,7 @@ def masked_fill(input, mask, value):
         raise ShapeError(f"masked_fill: the mask of shape {m.shape} does not broadcast to "
                          f"the input's shape {tuple(x.shape)}")
     if not isinstance(value, Tensor):
-        value = np.asarray(value, dtype=x.dtype) if x.dtype.kind != "b" or isinstance(
-            value, bool) else value
-        if x.dtype.kind in "iub" and np.asarray(value).dtype.kind == "f":
-            raise DTypeError(f"masked_fill: cannot fill a {x.dtype} tensor with a float")
+        # a number takes the input's dtype (PyTorch converts: 1.5 fills an int tensor as 1)
         value = np.asarray(value).astype(x.dtype)
     return Where.apply(m, value, x)
 
