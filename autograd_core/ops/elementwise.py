@@ -727,12 +727,14 @@ def _math_class(name, np_fn, derivative, symbol, forward_code, backward_code, lo
         (saved,) = ctx.saved_tensors
         return grad * derivative(saved)
 
-    helpers = ()
+    if forward_code is None:  # no NumPy expression (erf): flat code calls the op instead
+        formula = Custom(symbol, None, lambda v, i: v.fmt(backward_code), [local])
+    else:
+        formula = Template(symbol, forward_code, [backward_code], [local])
     return type(name, (Function,), {
         "__doc__": doc, "__module__": __name__, "promotes": (0,), "float_only": float_only,
         "twice_differentiable": True, "forward": staticmethod(forward),
-        "backward": staticmethod(backward),
-        "formula": Template(symbol, forward_code, [backward_code], [local], helpers=helpers),
+        "backward": staticmethod(backward), "formula": formula,
     })
 
 
@@ -761,51 +763,51 @@ Sinh = _math_class("Sinh", np.sinh, np.cosh, "sinh", "np.sinh({0})", "{g} * np.c
 Cosh = _math_class("Cosh", np.cosh, np.sinh, "cosh", "np.cosh({0})", "{g} * np.sinh({0})",
                    "sinh {0}", doc="y = cosh a;  dy/da = sinh a.")
 Asin = _math_class("Asin", np.arcsin, lambda a: 1 / np.sqrt(1 - a * a), "asin",
-                   "np.arcsin({0})", "{g} / np.sqrt(1 - {0} * {0})", "1/√(1−{0}²)",
+                   "np.arcsin({0})", "{g} * (1 / np.sqrt(1 - {0} * {0}))", "1/√(1−{0}²)",
                    doc="y = asin a;  dy/da = 1 / sqrt(1 - a^2).")
 Acos = _math_class("Acos", np.arccos, lambda a: -1 / np.sqrt(1 - a * a), "acos",
-                   "np.arccos({0})", "-{g} / np.sqrt(1 - {0} * {0})", "−1/√(1−{0}²)",
+                   "np.arccos({0})", "{g} * (-1 / np.sqrt(1 - {0} * {0}))", "−1/√(1−{0}²)",
                    doc="y = acos a;  dy/da = -1 / sqrt(1 - a^2).")
 Atan = _math_class("Atan", np.arctan, lambda a: 1 / (1 + a * a), "atan", "np.arctan({0})",
-                   "{g} / (1 + {0} * {0})", "1/(1+{0}²)",
+                   "{g} * (1 / (1 + {0} * {0}))", "1/(1+{0}²)",
                    doc="y = atan a;  dy/da = 1 / (1 + a^2).")
 Asinh = _math_class("Asinh", np.arcsinh, lambda a: 1 / np.sqrt(a * a + 1), "asinh",
-                    "np.arcsinh({0})", "{g} / np.sqrt({0} * {0} + 1)", "1/√({0}²+1)",
+                    "np.arcsinh({0})", "{g} * (1 / np.sqrt({0} * {0} + 1))", "1/√({0}²+1)",
                     doc="y = asinh a;  dy/da = 1 / sqrt(a^2 + 1).")
 Acosh = _math_class("Acosh", np.arccosh, lambda a: 1 / np.sqrt((a - 1) * (a + 1)), "acosh",
-                    "np.arccosh({0})", "{g} / np.sqrt(({0} - 1) * ({0} + 1))",
+                    "np.arccosh({0})", "{g} * (1 / np.sqrt(({0} - 1) * ({0} + 1)))",
                     "1/√({0}²−1)", doc="y = acosh a;  dy/da = 1 / sqrt(a^2 - 1).")
 Atanh = _math_class("Atanh", np.arctanh, lambda a: 1 / (1 - a * a), "atanh",
-                    "np.arctanh({0})", "{g} / (1 - {0} * {0})", "1/(1−{0}²)",
+                    "np.arctanh({0})", "{g} * (1 / (1 - {0} * {0}))", "1/(1−{0}²)",
                     doc="y = atanh a;  dy/da = 1 / (1 - a^2).")
 Erf = _math_class("Erf", _erf_array, lambda a: (2 / _SQRT_PI) * np.exp(-(a * a)), "erf",
-                  "erf({0})", f"{{g}} * {2 / _SQRT_PI!r} * np.exp(-({{0}} * {{0}}))",
+                  None, f"{{g}} * ({2 / _SQRT_PI!r} * np.exp(-({{0}} * {{0}})))",
                   "(2/√π) e^(−{0}²)", doc="y = erf a;  dy/da = 2/sqrt(pi) e^(-a^2).")
 Erfc = _math_class("Erfc", _erfc_array, lambda a: (-2 / _SQRT_PI) * np.exp(-(a * a)), "erfc",
-                   "erfc({0})", f"{{g}} * {-2 / _SQRT_PI!r} * np.exp(-({{0}} * {{0}}))",
+                   None, f"{{g}} * ({-2 / _SQRT_PI!r} * np.exp(-({{0}} * {{0}})))",
                    "−(2/√π) e^(−{0}²)", doc="y = 1 - erf a;  dy/da = -2/sqrt(pi) e^(-a^2).")
 Rsqrt = _math_class("Rsqrt", lambda a: 1 / np.sqrt(a), lambda out: -0.5 * out * out * out,
-                    "1/√", "1 / np.sqrt({0})", "{g} * -0.5 * {out} * {out} * {out}",
+                    "1/√", "1 / np.sqrt({0})", "{g} * (-0.5 * {out} * {out} * {out})",
                     "−½ {0}^(−3/2)", saves="output", doc="y = 1/sqrt(a);  dy/da = -y^3 / 2.")
 Exp2 = _math_class("Exp2", np.exp2, lambda out: out * _LN2, "2^", "np.exp2({0})",
-                   f"{{g}} * {{out}} * {_LN2!r}", "2^{0} ln 2", saves="output",
+                   f"{{g}} * ({{out}} * {_LN2!r})", "2^{0} ln 2", saves="output",
                    doc="y = 2^a;  dy/da = y ln 2.")
 Log2 = _math_class("Log2", np.log2, lambda a: 1 / (a * _LN2), "log₂", "np.log2({0})",
-                   f"{{g}} / ({{0}} * {_LN2!r})", "1/({0} ln 2)",
+                   f"{{g}} * (1 / ({{0}} * {_LN2!r}))", "1/({0} ln 2)",
                    doc="y = log2 a;  dy/da = 1 / (a ln 2).")
 Log10 = _math_class("Log10", np.log10, lambda a: 1 / (a * _LN10), "log₁₀", "np.log10({0})",
-                    f"{{g}} / ({{0}} * {_LN10!r})", "1/({0} ln 10)",
+                    f"{{g}} * (1 / ({{0}} * {_LN10!r}))", "1/({0} ln 10)",
                     doc="y = log10 a;  dy/da = 1 / (a ln 10).")
 Log1p = _math_class("Log1p", np.log1p, lambda a: 1 / (1 + a), "ln(1+·)", "np.log1p({0})",
-                    "{g} / (1 + {0})", "1/(1+{0})", doc="y = ln(1 + a);  dy/da = 1 / (1 + a).")
+                    "{g} * (1 / (1 + {0}))", "1/(1+{0})", doc="y = ln(1 + a);  dy/da = 1 / (1 + a).")
 Expm1 = _math_class("Expm1", np.expm1, lambda out: out + 1, "e^·−1", "np.expm1({0})",
                     "{g} * ({out} + 1)", "e^{0}", saves="output",
                     doc="y = e^a - 1;  dy/da = y + 1.")
 Reciprocal = _math_class("Reciprocal", np.reciprocal, lambda out: -(out * out), "1/·",
-                         "np.reciprocal({0})", "-{g} * {out} * {out}", "−1/{0}²",
+                         "np.reciprocal({0})", "{g} * (-({out} * {out}))", "−1/{0}²",
                          saves="output", doc="y = 1/a;  dy/da = -y^2.")
 Square = _math_class("Square", np.square, lambda a: 2 * a, "²", "np.square({0})",
-                     "{g} * 2 * {0}", "2{0}", float_only=False, doc="y = a^2;  dy/da = 2a.")
+                     "{g} * (2 * {0})", "2{0}", float_only=False, doc="y = a^2;  dy/da = 2a.")
 
 Floor = _flat_class("Floor", np.floor, "⌊·⌋", doc="y = floor a;  dy/da = 0.")
 Ceil = _flat_class("Ceil", np.ceil, "⌈·⌉", doc="y = ceil a;  dy/da = 0.")
