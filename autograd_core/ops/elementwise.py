@@ -799,7 +799,8 @@ Log10 = _math_class("Log10", np.log10, lambda a: 1 / (a * _LN10), "log₁₀", "
                     f"{{g}} * (1 / ({{0}} * {_LN10!r}))", "1/({0} ln 10)",
                     doc="y = log10 a;  dy/da = 1 / (a ln 10).")
 Log1p = _math_class("Log1p", np.log1p, lambda a: 1 / (1 + a), "ln(1+·)", "np.log1p({0})",
-                    "{g} * (1 / (1 + {0}))", "1/(1+{0})", doc="y = ln(1 + a);  dy/da = 1 / (1 + a).")
+                    "{g} * (1 / (1 + {0}))", "1/(1+{0})",
+                    doc="y = ln(1 + a);  dy/da = 1 / (1 + a).")
 Expm1 = _math_class("Expm1", np.expm1, lambda out: out + 1, "e^·−1", "np.expm1({0})",
                     "{g} * ({out} + 1)", "e^{0}", saves="output",
                     doc="y = e^a - 1;  dy/da = y + 1.")
