@@ -76,9 +76,9 @@ def ones(*shape, dtype=None, requires_grad=False, device=None, out=None, layout=
     return _finish(np.ones(shape, dtype=_float_dtype(dtype)), requires_grad, device=device)
 
 
-def empty(*shape, dtype=None, requires_grad=False, device=None, **unused) -> Tensor:
+def empty(*shape, dtype=None, requires_grad=False, device=None, size=None, **unused) -> Tensor:
     """Uninitialised memory in PyTorch; here it is zero-filled for reproducibility."""
-    return zeros(*shape, dtype=dtype, requires_grad=requires_grad, device=device)
+    return zeros(*shape, dtype=dtype, requires_grad=requires_grad, device=device, size=size)
 
 
 def full(shape, fill_value, dtype=None, requires_grad=False, device=None, **unused) -> Tensor:
@@ -94,20 +94,20 @@ def full(shape, fill_value, dtype=None, requires_grad=False, device=None, **unus
     return _finish(np.full(shape, fill_value, dtype=dtype), requires_grad, device=device)
 
 
-def randn(*shape, dtype=None, requires_grad=False, generator=None, device=None,
+def randn(*shape, dtype=None, requires_grad=False, generator=None, device=None, size=None,
           **unused) -> Tensor:
     """Samples of the standard normal distribution N(0, 1)."""
-    shape = _check_shape(_shape_arg(shape), "randn")
+    shape = _check_shape(_shape_arg(shape if size is None else (size,)), "randn")
     dtype = _float_dtype(dtype)
     data = generator_of(generator).standard_normal(shape, dtype=np.float64).astype(
         dtype, copy=False)
     return _finish(data, requires_grad, device=device)
 
 
-def rand(*shape, dtype=None, requires_grad=False, generator=None, device=None,
+def rand(*shape, dtype=None, requires_grad=False, generator=None, device=None, size=None,
          **unused) -> Tensor:
     """Samples of the uniform distribution on [0, 1)."""
-    shape = _check_shape(_shape_arg(shape), "rand")
+    shape = _check_shape(_shape_arg(shape if size is None else (size,)), "rand")
     dtype = _float_dtype(dtype)
     data = generator_of(generator).random(shape, dtype=np.float64).astype(dtype, copy=False)
     return _finish(data, requires_grad, device=device)

@@ -442,3 +442,80 @@ def test_legacy_type_names_match_torch(torch_or_skip):
         t.tensor([1.5]).type("torch.LongTensor").tolist()
     assert torch.FloatTensor([1, 2]).tolist() == t.FloatTensor([1, 2]).tolist()
     assert torch.LongTensor(2, 3).shape == t.LongTensor(2, 3).shape
+
+
+def test_d2l_linear_regression_and_softmax_idioms():
+    # d2l.ai chapters 2-4: preliminaries, concise linear regression, softmax pieces
+    x = torch.arange(12)
+    X = x.reshape(3, 4)
+    Z = torch.zeros_like(X)
+    Z[:] = X + X
+    assert Z[2].tolist() == [16, 18, 20, 22] and (X == X).all()
+    a = torch.tensor([3.5])
+    assert (a.item(), float(a), int(a)) == (3.5, 3.5, 3)
+    A = torch.arange(20, dtype=torch.float32).reshape(5, 4)
+    assert A.sum(axis=0).tolist() == A.cumsum(axis=0)[-1].tolist()
+    assert A.mean(axis=[0, 1]).item() == 9.5 and A.sum(axis=1, keepdims=True).shape == (5, 1)
+    v = torch.arange(4.0, requires_grad=True)
+    y = 2 * torch.dot(v, v)
+    y.backward()
+    assert v.grad.tolist() == [0.0, 4.0, 8.0, 12.0]
+    v.grad.zero_()
+    (v * v).backward(gradient=torch.ones(len(v)))
+    assert v.grad.tolist() == [0.0, 2.0, 4.0, 6.0]
+    assert torch.randn(size=(2, 3)).shape == (2, 3)
+
+    torch.manual_seed(0)
+    true_w, true_b = torch.tensor([2, -3.4]), 4.2
+    features = torch.normal(0, 1, (1000, len(true_w)))
+    labels = torch.matmul(features, true_w) + true_b
+    labels += torch.normal(0, 0.01, labels.shape)
+    labels = labels.reshape((-1, 1))
+    data_iter = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(features, labels),
+                                            10, shuffle=True)
+    net = nn.Sequential(nn.Linear(2, 1))
+    net[0].weight.data.normal_(0, 0.01)
+    net[0].bias.data.fill_(0)
+    loss = nn.MSELoss()
+    trainer = torch.optim.SGD(net.parameters(), lr=0.03)
+    for _ in range(3):
+        for Xb, yb in data_iter:
+            batch_loss = loss(net(Xb), yb)
+            trainer.zero_grad()
+            batch_loss.backward()
+            trainer.step()
+    assert (net[0].weight.data.reshape(true_w.shape) - true_w).abs().max() < 0.05
+    assert abs(net[0].bias.data.item() - true_b) < 0.05
+
+    y_hat = torch.tensor([[0.1, 0.3, 0.6], [0.3, 0.2, 0.5]])
+    labels = torch.tensor([0, 2])
+    assert y_hat[[0, 1], labels].tolist() == pytest.approx([0.1, 0.5])
+    assert (-torch.log(y_hat[range(len(y_hat)), labels])).tolist() == pytest.approx(
+        [2.302585, 0.693147], rel=1e-5)
+    cmp = y_hat.argmax(axis=1).type(labels.dtype) == labels
+    assert float(cmp.type(labels.dtype).sum()) == 1.0
+
+
+def test_makemore_manual_backprop_checks():
+    # makemore part 4: gradients by hand, compared with the engine's as the lecture does
+    torch.manual_seed(3)
+    logits = torch.randn(4, 5, requires_grad=True)
+    Yb, n = torch.tensor([1, 0, 4, 2]), 4
+    F.cross_entropy(logits, Yb).backward()
+    dlogits = F.softmax(logits, 1).detach()
+    dlogits[range(n), Yb] -= 1
+    dlogits /= n
+    assert torch.allclose(dlogits, logits.grad, atol=1e-7)
+    assert (dlogits - logits.grad).abs().max().item() < 1e-6
+    C, Xb = torch.randn(5, 2), torch.tensor([[0, 1], [1, 3]])
+    demb = torch.randn(2, 2, 2)
+    dC = torch.zeros_like(C)
+    for k in range(Xb.shape[0]):
+        for j in range(Xb.shape[1]):
+            ix = Xb[k, j]
+            dC[ix] += demb[k, j]
+    assert torch.allclose(dC[1], demb[0, 1] + demb[1, 0])
+    h = torch.randn(4, 3)
+    bnvar_inv = (h.var(0, keepdim=True, unbiased=True) + 1e-5) ** -0.5
+    assert bnvar_inv.shape == (1, 3)
+    assert F.one_hot(logits.max(1).indices, num_classes=logits.shape[1]).shape == (4, 5)
