@@ -92,7 +92,7 @@ __version__ = "0.1.0"
 
 _LAZY_MODULES = {"nn": "nn", "optim": "optim", "viz": "autograd_core.viz",
                  "kernels": "autograd_core.kernels", "utils": "autograd_core.utils",
-                 "linalg": "autograd_core.linalg"}
+                 "linalg": "autograd_core.linalg", "special": "autograd_core.special"}
 
 
 def is_tensor(obj) -> bool:

@@ -1188,3 +1188,96 @@ def clamp_min(input, min):  # noqa: A002 - torch's names
 def clamp_max(input, max):  # noqa: A002 - torch's names
     """min(x, max) elementwise (``clamp(max=max)``)."""
     return clamp(input, max=max)
+
+
+# --------------------------------------------------------------------- special functions
+def _digamma_array(x):
+    """psi(x) = d/dx ln Gamma(x): reflection below 1/2, recurrence up to 6, then the
+    asymptotic series (error below 1e-12)."""
+    x = np.asarray(x, dtype=np.float64)
+    reflect = x < 0.5
+    z = np.where(reflect, 1 - x, x)
+    result = np.zeros_like(z)
+    for _ in range(6):
+        small = z < 6
+        result -= np.where(small, 1 / np.where(small, z, 1), 0)
+        z = np.where(small, z + 1, z)
+    inv2 = 1 / (z * z)
+    series = inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 * (
+        1 / 240 - inv2 * (1 / 132)))))
+    result += np.log(z) - 0.5 / z - series
+    with np.errstate(divide="ignore", invalid="ignore"):
+        result = np.where(reflect, result - np.pi / np.tan(np.pi * x), result)
+    return np.where(x == 0, -np.inf, result)
+
+
+def _trigamma_array(x):
+    """psi'(x): reflection below 1/2, recurrence up to 6, then the asymptotic series."""
+    x = np.asarray(x, dtype=np.float64)
+    reflect = x < 0.5
+    z = np.where(reflect, 1 - x, x)
+    result = np.zeros_like(z)
+    for _ in range(6):
+        small = z < 6
+        result += np.where(small, 1 / np.where(small, z * z, 1), 0)
+        z = np.where(small, z + 1, z)
+    inv = 1 / z
+    inv2 = inv * inv
+    result += inv + inv2 / 2 + inv * inv2 * (1 / 6 - inv2 * (1 / 30 - inv2 * (
+        1 / 42 - inv2 * (1 / 30 - inv2 * (5 / 66)))))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(reflect, (np.pi / np.sin(np.pi * x)) ** 2 - result, result)
+
+
+def _erfinv_array(y):
+    """erf^-1(y): Giles' approximation refined by two Newton steps on math.erf."""
+    y = np.asarray(y, dtype=np.float64)
+    w = -np.log(np.maximum((1 - y) * (1 + y), 1e-300))
+    central = w < 5
+    wc, wt = w - 2.5, np.sqrt(np.maximum(w, 5)) - 3
+    pc = np.polyval([2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06,
+                     0.00021858087, -0.00125372503, -0.00417768164, 0.246640727,
+                     1.50140941], wc)
+    pt = np.polyval([-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844,
+                     0.00573950773, -0.0076224613, 0.00943887047, 1.00167406,
+                     2.83297682], wt)
+    x = np.where(central, pc, pt) * y
+    with np.errstate(divide="ignore", invalid="ignore"):  # |y| >= 1 is handled below
+        for _ in range(2):
+            x = x - (_erf_array(x) - y) / ((2 / _SQRT_PI) * np.exp(-x * x))
+    x = np.where(np.abs(y) == 1, np.copysign(np.inf, y), x)
+    return np.where(np.abs(y) > 1, np.nan, x)
+
+
+def _special_class(name, fn, derivative, symbol, doc, saves="input"):
+    """An op whose values come from a function NumPy lacks (computed in float64, cast
+    back); its gradient is ``grad * derivative(saved)`` on arrays (once differentiable)."""
+
+    def forward(ctx, a):
+        out = np.asarray(fn(a)).astype(a.dtype if a.dtype.kind == "f" else np.float32)
+        ctx.save_for_backward(a if saves == "input" else out)
+        return out
+
+    def backward(ctx, grad):
+        (saved,) = ctx.saved_tensors
+        return grad * np.asarray(derivative(saved)).astype(grad.dtype)
+
+    return type(name, (Function,), {
+        "__doc__": doc, "__module__": __name__, "promotes": (0,), "float_only": True,
+        "forward": staticmethod(forward), "backward": staticmethod(backward),
+        "formula": Custom(symbol, local=[doc.split(";")[-1].strip().rstrip(".")]),
+    })
+
+
+Lgamma = _special_class(
+    "Lgamma", lambda a: np.frompyfunc(__import__("math").lgamma, 1, 1)(a).astype(np.float64),
+    _digamma_array, "lnΓ", "y = ln |Gamma(a)|;  dy/da = digamma(a).")
+Digamma = _special_class("Digamma", _digamma_array, _trigamma_array, "ψ",
+                         "y = digamma(a) = d/da ln Gamma(a);  dy/da = trigamma(a).")
+Erfinv = _special_class("Erfinv", _erfinv_array,
+                        lambda out: (_SQRT_PI / 2) * np.exp(out.astype(np.float64) ** 2),
+                        "erf⁻¹", "y = erfinv(a);  dy/da = sqrt(pi)/2 e^(y^2).", saves="output")
+
+lgamma = _math_form(Lgamma, "lgamma", None, "ln |Gamma(x)| elementwise.")
+digamma = _math_form(Digamma, "digamma", None, "The digamma function d/dx ln Gamma(x).")
+erfinv = _math_form(Erfinv, "erfinv", None, "The inverse of erf on (-1, 1).")

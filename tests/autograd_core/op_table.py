@@ -366,6 +366,9 @@ def _breadth_graph_ops():
         one("copysign", lambda a, b: ag.copysign(a, b), (3, 4), (3, 4), domain="away_from_zero"),
         one("fmod", lambda a: ag.fmod(a, 0.7), (3, 4), domain="away_from_bounds"),
         one("remainder", lambda a: a % 0.7, (3, 4), domain="away_from_bounds"),
+        one("lgamma", lambda a: a.lgamma(), (3, 4), domain="positive"),
+        one("digamma", lambda a: a.digamma(), (3, 4), domain="positive"),
+        one("erfinv", lambda a: a.erfinv(), (3, 4), domain="unit"),
     ]
 
 

@@ -154,3 +154,14 @@ def test_more_second_derivatives_match_torch(name, torch_or_skip):
         results.append((g.detach().numpy(), gg.numpy()))
     for ours, theirs in zip(*results):
         np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["lgamma", "digamma", "erfinv"])
+def test_special_functions_match_torch(name, torch_or_skip):
+    torch = torch_or_skip
+    data = np.array([-0.999, -0.7, -0.1, 0.0, 0.3, 0.9, 0.99999]) if name == "erfinv" else \
+        np.array([-2.5, -0.3, 0.2, 0.5, 1.0, 3.3, 7.5, 20.0])
+    compare_with_torch(torch, lambda x: getattr(x, name)(),
+                       lambda x: getattr(x, name)(), [data], rtol=1e-8, atol=1e-9)
+    assert getattr(ag.special, {"lgamma": "gammaln", "digamma": "psi"}.get(name, name))(
+        ag.tensor([0.5])).dtype == ag.float32
