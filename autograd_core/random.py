@@ -93,6 +93,13 @@ class Generator:
     def numpy_generator(self) -> np.random.Generator:
         return self._rng
 
+    def __getattr__(self, name):
+        # NumPy's drawing methods (permutation, integers, random, ...), so code written
+        # for the NumPy generator (random_split, DataLoader) accepts a Generator too
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._rng, name)
+
 
 def generator_of(generator) -> np.random.Generator:
     """The NumPy generator behind ``generator=`` (None: the global one)."""

@@ -163,3 +163,13 @@ def test_int_tensors_refuse_float_results_in_place():
     x = torch.tensor([1, 2])
     with pytest.raises(DTypeError):
         x.exp_()
+
+
+def test_a_generator_works_where_numpys_is_expected():
+    dataset = torch.utils.data.TensorDataset(torch.arange(10))
+    splits = [torch.utils.data.random_split(dataset, [7, 3],
+                                            generator=torch.Generator().manual_seed(42))
+              for _ in range(2)]
+    assert [x[0].item() for x in splits[0][1]] == [x[0].item() for x in splits[1][1]]
+    g = torch.Generator().manual_seed(1)
+    assert g.permutation(4).shape == (4,) and g.initial_seed() == 1
