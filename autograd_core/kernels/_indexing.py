@@ -60,12 +60,10 @@ def pair(value, name, minimum=None, allow_none=False):
     if _is_int(value):
         items = (value, value)
     else:
-        try:
-            items = tuple(value)
-        except TypeError:
-            raise ValueError(
-                f"{name} must be an int or a pair of ints, got {value!r}"
-            ) from None
+        # Sequences only: a str, bytes, set or dict would iterate into something else.
+        if not isinstance(value, (tuple, list, np.ndarray)):
+            raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+        items = tuple(value.tolist() if isinstance(value, np.ndarray) else value)
         if len(items) == 1:
             items = items * 2  # PyTorch accepts (k,) for (k, k)
         if len(items) != 2 or not all(_is_int(v) or (allow_none and v is None) for v in items):
