@@ -49,9 +49,8 @@ class _RecompilingCache(FunctionCache):
 def kernel(**options):
     """``numba.njit(cache=True, **options)`` with a cache that recompiles when damaged.
 
-    >>> @kernel(nogil=True)
-    ... def twice(v):
-    ...     return 2 * v
+    Used like ``njit`` on module-level functions (a cache needs a source file), e.g.
+    ``@kernel(nogil=True, parallel=True)`` above ``def _im2col_rows(...)``.
     """
 
     def decorate(fn):
