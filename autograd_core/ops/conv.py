@@ -36,14 +36,20 @@ def _batch_shape(shape):
     return (max(shape[0], 1),) + shape[1:]
 
 
-@lru_cache(maxsize=256)
 def _geometry(x_shape, w_shape, stride, padding, dilation, groups):
-    """The validated geometry of one conv2d call (arguments normalised, hence hashable).
+    """The validated geometry of one conv2d call.
 
-    Computed once per call: ``conv2d`` validates through it and ``Conv2d.forward``
-    (with the same options) finds the same object here.
+    Computed once per call: ``conv2d`` validates through it with normalised (hashable)
+    options and ``Conv2d.forward``, given the same options, finds the same object in
+    the cache.  Options someone passes to the node by hand may be lists: not cached.
     """
-    return _k.conv_geometry(x_shape, w_shape, stride, padding, dilation, groups)
+    try:
+        return _cached_geometry(x_shape, w_shape, stride, padding, dilation, groups)
+    except TypeError:  # unhashable options
+        return _k.conv_geometry(x_shape, w_shape, stride, padding, dilation, groups)
+
+
+_cached_geometry = lru_cache(maxsize=256)(_k.conv_geometry)
 
 
 def _options(stride, padding, dilation, groups):

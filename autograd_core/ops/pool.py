@@ -56,14 +56,20 @@ def _batch_shape(shape):
     return (max(shape[0], 1),) + shape[1:]
 
 
-@lru_cache(maxsize=256)
 def _pool_geometry(x_shape, kernel_size, stride, padding, ceil_mode):
-    """The validated geometry of one pooling call (normalised, hashable arguments).
+    """The validated geometry of one pooling call.
 
-    Computed once per call: the functional form validates through it and the node's
-    forward (with the same options) finds the same object here.
+    Computed once per call: the functional form validates through it with normalised
+    (hashable) options and the node's forward, given the same options, finds the same
+    object in the cache.  Options someone passes to the node by hand may be lists.
     """
-    return _k.pool_geometry(x_shape, kernel_size, stride, padding, ceil_mode)
+    try:
+        return _cached_pool_geometry(x_shape, kernel_size, stride, padding, ceil_mode)
+    except TypeError:  # unhashable options
+        return _k.pool_geometry(x_shape, kernel_size, stride, padding, ceil_mode)
+
+
+_cached_pool_geometry = lru_cache(maxsize=256)(_k.pool_geometry)
 
 
 class MaxPool2d(Function):
