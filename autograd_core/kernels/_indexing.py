@@ -1,9 +1,10 @@
-"""Index arithmetic and argument pairs shared by the conv and pooling kernels.
+"""Index arithmetic shared by the conv and pooling kernels, and the project's one
+int-or-pair argument parser (:func:`pair`, exported as ``autograd_core.kernels.pair``).
 
-Kept in one place because the two must agree on which output positions a kernel tap
-reaches and on how a size is given. (Numba caches each kernel by its own file: after
-editing this module, clear the ``__pycache__`` next to the kernels so callers are
-recompiled.)
+Kept in one place because the kernels must agree on which output positions a kernel
+tap reaches, and every layer on how a size is given and which values are refused.
+(Numba caches each kernel by its own file: after editing this module, clear the
+``__pycache__`` next to the kernels so callers are recompiled.)
 """
 
 import numpy as np

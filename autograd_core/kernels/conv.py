@@ -27,10 +27,12 @@ layouts on this machine):
 
 Chunks and threads.  A chunk's workspace is bounded by ``CHUNK_BYTES`` (about a core's
 L2 share, so the column matrix is written and read from cache, never from DRAM) and by
-``MAX_WORKSPACE_BYTES`` whatever the caller asks; memory is independent of the batch.
-Chunks are grouped into at most ``_LANES`` lanes; worker threads take whole lanes and
-run the pipeline single-threaded (see ``_threads``), so there is no barrier between the
-steps and no second thread pool spinning while the other works.  Backward per chunk:
+``MAX_WORKSPACE_BYTES`` whatever the caller asks (a single output row over that cap is
+cut into spans of output columns); memory is independent of the batch.
+Chunks are grouped into at most ``_LANES`` lanes (a constant, never the core count);
+worker threads take whole lanes and run the pipeline single-threaded (see
+``_threads``), so there is no barrier between the steps and no second thread pool
+spinning while the other works.  Backward per chunk:
 ``G`` = grad_out as ``(OC, rows*OW)`` (summing grad_bias on the way),
 ``grad_weight += G @ cols.T`` into the lane's own partial (partials are added in lane
 order at the end: the same sums whatever the thread count), ``grad_cols = W.T @ G``,
