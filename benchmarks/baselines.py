@@ -21,16 +21,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from autograd_core.kernels import pair
+
 __all__ = [
     "conv_out_size", "numpy_im2col", "numpy_col2im", "numpy_conv2d_forward",
     "numpy_conv2d_backward", "naive_conv2d_forward", "naive_conv2d_backward",
     "numpy_pool2d_forward", "numpy_pool2d_backward", "naive_max_pool2d_forward",
     "naive_max_pool2d_backward",
 ]
-
-
-def _pair(v):
-    return (v, v) if isinstance(v, int) else tuple(v)
 
 
 def conv_out_size(size: int, k: int, s: int, p: int, d: int = 1) -> int:
@@ -40,7 +38,9 @@ def conv_out_size(size: int, k: int, s: int, p: int, d: int = 1) -> int:
 
 def _geometry(x_shape, kh, kw, stride, padding, dilation):
     N, C, H, W = x_shape
-    (sh, sw), (ph, pw), (dh, dw) = _pair(stride), _pair(padding), _pair(dilation)
+    sh, sw = pair(stride, "stride", minimum=1)
+    ph, pw = pair(padding, "padding", minimum=0)
+    dh, dw = pair(dilation, "dilation", minimum=1)
     OH = conv_out_size(H, kh, sh, ph, dh)
     OW = conv_out_size(W, kw, sw, pw, dw)
     return N, C, H, W, sh, sw, ph, pw, dh, dw, OH, OW
@@ -57,7 +57,7 @@ def _tap(i, j, sh, sw, dh, dw, OH, OW):
 
 def numpy_im2col(x, kernel_size, stride=1, padding=0, dilation=1):
     """Column matrix ``(C*kh*kw, N*OH*OW)`` by strided slicing, one copy per tap."""
-    kh, kw = _pair(kernel_size)
+    kh, kw = pair(kernel_size, "kernel_size", minimum=1)
     N, C, H, W, sh, sw, ph, pw, dh, dw, OH, OW = _geometry(
         x.shape, kh, kw, stride, padding, dilation)
     xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else x
@@ -71,7 +71,7 @@ def numpy_im2col(x, kernel_size, stride=1, padding=0, dilation=1):
 
 def numpy_col2im(cols, x_shape, kernel_size, stride=1, padding=0, dilation=1):
     """Adjoint of :func:`numpy_im2col`: add every tap's slice back into the input."""
-    kh, kw = _pair(kernel_size)
+    kh, kw = pair(kernel_size, "kernel_size", minimum=1)
     N, C, H, W, sh, sw, ph, pw, dh, dw, OH, OW = _geometry(
         x_shape, kh, kw, stride, padding, dilation)
     c6 = cols.reshape(C, kh, kw, N, OH, OW)
@@ -187,8 +187,8 @@ def numpy_pool2d_forward(x, kernel_size, stride=None, padding=0, mode="max"):
     ``argmax_tap`` holds, per output, the index ``i*kw + j`` of the first maximal tap
     (None for ``mode="avg"``, which divides by ``kh*kw``: count_include_pad=True).
     """
-    kh, kw = _pair(kernel_size)
-    stride = _pair(stride if stride is not None else (kh, kw))
+    kh, kw = pair(kernel_size, "kernel_size", minimum=1)
+    stride = pair(stride if stride is not None else (kh, kw), "stride", minimum=1)
     N, C, H, W, sh, sw, ph, pw, _, _, OH, OW = _geometry(x.shape, kh, kw, stride, padding, 1)
     fill = -np.inf if mode == "max" else 0.0
     xp = (np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
@@ -214,8 +214,8 @@ def numpy_pool2d_forward(x, kernel_size, stride=None, padding=0, mode="max"):
 def numpy_pool2d_backward(grad_out, x_shape, arg, kernel_size, stride=None, padding=0,
                           mode="max"):
     """Gradient of :func:`numpy_pool2d_forward`: each tap's slice gets its share."""
-    kh, kw = _pair(kernel_size)
-    stride = _pair(stride if stride is not None else (kh, kw))
+    kh, kw = pair(kernel_size, "kernel_size", minimum=1)
+    stride = pair(stride if stride is not None else (kh, kw), "stride", minimum=1)
     N, C, H, W, sh, sw, ph, pw, _, _, OH, OW = _geometry(x_shape, kh, kw, stride, padding, 1)
     gxp = np.zeros((N, C, H + 2 * ph, W + 2 * pw), dtype=grad_out.dtype)
     share = grad_out / (kh * kw) if mode == "avg" else None
@@ -233,8 +233,8 @@ def numpy_pool2d_backward(grad_out, x_shape, arg, kernel_size, stride=None, padd
 
 def naive_max_pool2d_forward(x, kernel_size, stride=None, padding=0):
     """Max pooling by the definition (pure Python); returns ``(out, argmax_flat)``."""
-    kh, kw = _pair(kernel_size)
-    stride = _pair(stride if stride is not None else (kh, kw))
+    kh, kw = pair(kernel_size, "kernel_size", minimum=1)
+    stride = pair(stride if stride is not None else (kh, kw), "stride", minimum=1)
     N, C, H, W, sh, sw, ph, pw, _, _, OH, OW = _geometry(x.shape, kh, kw, stride, padding, 1)
     xl = x.tolist()
     out, arg = [], []

@@ -15,28 +15,21 @@ behind ``autograd_core.ops.conv.conv2d``.
 import numpy as np
 
 from autograd_core.errors import ShapeError
+from autograd_core.kernels import pair
 from nn import functional as F
 from nn import init
 from nn.module import Module, check_device
 from nn.parameter import Parameter
 
-__all__ = ["Conv2d", "pair"]
+__all__ = ["Conv2d"]
 
 
-def pair(value, name: str, layer: str) -> tuple:
-    """An int or a pair of ints as a pair of non-negative ints."""
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        value = (int(value), int(value))
+def _pair(value, name: str, minimum: int) -> tuple:
+    """The project's int-or-pair parser, its errors prefixed with the layer's name."""
     try:
-        value = tuple(int(v) for v in value)
-    except TypeError:
-        raise TypeError(
-            f"{layer}: {name} must be an int or a pair of ints, got {value!r}"
-        ) from None
-    if len(value) != 2 or min(value) < 0:
-        raise ValueError(f"{layer}: {name} must be an int or a pair of non-negative ints, "
-                         f"got {value!r}")
-    return value
+        return pair(value, name, minimum=minimum)
+    except ValueError as error:
+        raise ValueError(f"Conv2d: {error}") from None
 
 
 class Conv2d(Module):
@@ -68,15 +61,9 @@ class Conv2d(Module):
             )
         self.in_channels = int(in_channels)
         self.out_channels = int(out_channels)
-        self.kernel_size = pair(kernel_size, "kernel_size", "Conv2d")
-        if min(self.kernel_size) < 1:
-            raise ValueError(f"Conv2d: kernel_size must be positive, got {kernel_size!r}")
-        self.stride = pair(stride, "stride", "Conv2d")
-        if min(self.stride) < 1:
-            raise ValueError(f"Conv2d: stride must be positive, got {stride!r}")
-        self.dilation = pair(dilation, "dilation", "Conv2d")
-        if min(self.dilation) < 1:
-            raise ValueError(f"Conv2d: dilation must be positive, got {dilation!r}")
+        self.kernel_size = _pair(kernel_size, "kernel_size", 1)
+        self.stride = _pair(stride, "stride", 1)
+        self.dilation = _pair(dilation, "dilation", 1)
         if isinstance(padding, str):
             if padding not in ("same", "valid"):
                 raise ValueError(f"Conv2d: padding must be 'same', 'valid' or ints, got "
@@ -86,7 +73,7 @@ class Conv2d(Module):
                                  "convolutions")
             self.padding = padding
         else:
-            self.padding = pair(padding, "padding", "Conv2d")
+            self.padding = _pair(padding, "padding", 0)
         self.groups = int(groups)
         self.padding_mode = padding_mode
         dtype = np.dtype(np.float32 if dtype is None else dtype)

@@ -6,10 +6,29 @@
 MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
 """
 
+from autograd_core.kernels import pair
 from nn import functional as F
 from nn.module import Module
 
 __all__ = ["MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d"]
+
+
+def _parse(layer, value, name, minimum, allow_none=False):
+    try:
+        return pair(value, name, minimum=minimum, allow_none=allow_none)
+    except ValueError as error:
+        raise ValueError(f"{layer}: {error}") from None
+
+
+def _check_window(layer, kernel_size, stride, padding):
+    """Refuse bad window arguments when the layer is built (PyTorch only fails in use).
+
+    The layer keeps the values as given, as PyTorch does (its repr shows them).
+    """
+    _parse(layer, kernel_size, "kernel_size", 1)
+    if stride is not None and not (isinstance(stride, (tuple, list)) and len(stride) == 0):
+        _parse(layer, stride, "stride", 1)
+    _parse(layer, padding, "padding", 0)
 
 
 class MaxPool2d(Module):
@@ -22,7 +41,8 @@ class MaxPool2d(Module):
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1,
                  return_indices: bool = False, ceil_mode: bool = False):
         super().__init__()
-        if dilation not in (1, (1, 1)):
+        _check_window("MaxPool2d", kernel_size, stride, padding)
+        if _parse("MaxPool2d", dilation, "dilation", 1) != (1, 1):
             raise NotImplementedError("MaxPool2d: dilation other than 1 is not implemented")
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
@@ -51,6 +71,7 @@ class AvgPool2d(Module):
         super().__init__()
         if divisor_override is not None:
             raise NotImplementedError("AvgPool2d: divisor_override is not implemented")
+        _check_window("AvgPool2d", kernel_size, stride, padding)
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding = padding
@@ -71,6 +92,7 @@ class AdaptiveAvgPool2d(Module):
 
     def __init__(self, output_size):
         super().__init__()
+        _parse("AdaptiveAvgPool2d", output_size, "output_size", 1, allow_none=True)
         self.output_size = output_size
 
     def forward(self, x):

@@ -18,6 +18,7 @@ import numbers
 
 import numpy as np
 
+from autograd_core.kernels import pair
 from autograd_core.random import get_generator
 from autograd_core.tensor import Tensor
 
@@ -43,12 +44,11 @@ def _restore(batch, single, is_tensor, dtype):
     return Tensor._make(out) if is_tensor else out
 
 
-def _pair(value, name):
-    if isinstance(value, numbers.Integral):
-        return int(value), int(value)
-    if isinstance(value, (tuple, list)) and len(value) == 2:
-        return int(value[0]), int(value[1])
-    raise ValueError(f"{name}: expected an int or a pair of ints, got {value!r}")
+def _pair(value, name, minimum):
+    try:
+        return pair(value, name, minimum=minimum)
+    except ValueError as error:
+        raise ValueError(f"RandomCrop: {error}") from None
 
 
 class Compose:
@@ -123,13 +123,8 @@ class RandomCrop:
     """
 
     def __init__(self, size, padding=0, fill=0.0):
-        self.size = _pair(size, "RandomCrop size")
-        self.padding = _pair(padding, "RandomCrop padding")
-        if min(self.size) < 1 or min(self.padding) < 0:
-            raise ValueError(
-                f"RandomCrop: size must be positive and padding non-negative, got size "
-                f"{self.size} and padding {self.padding}"
-            )
+        self.size = _pair(size, "size", 1)
+        self.padding = _pair(padding, "padding", 0)
         self.fill = fill
 
     def __call__(self, x):

@@ -3,7 +3,10 @@
 This package is the only place in the project that imports numba.  Each public
 function validates its arguments (dtype float32/float64, shapes, geometry) and raises
 a clear ``ValueError``/``TypeError`` before an ``@njit`` kernel (leading underscore)
-runs, so a bad call never surfaces as a Numba typing error.
+runs, so a bad call never surfaces as a Numba typing error or a crash; the ops, which
+validate once when they compute a geometry, call the private entry points of the same
+names (``_conv2d_forward(x, weight, bias, geometry)``, ...).  :func:`pair` is the
+project's one int-or-pair parser (layers, transforms and benchmarks use it too).
 
 Threads.  Convolution chunks and ranges of pooling planes are spread over Python
 worker threads (``_threads``), each running a single-threaded pipeline with
@@ -21,7 +24,8 @@ Compilation is cached on disk (``cache=True``): next to the kernels, or in
 ``NUMBA_CACHE_DIR`` when set, or, when the package directory is read-only, in Numba's
 per-user cache directory.  Where none of these is writable Numba would refuse to define
 the kernels at all; the package then caches into a private temporary directory for the
-life of the process (compiling once per process) instead of failing to import.
+life of the process (compiling once per process) instead of failing to import.  A
+damaged cache file is a cache miss: the kernel is recompiled (``_cache.kernel``).
 """
 
 import atexit
@@ -67,6 +71,7 @@ def _ensure_cache_location():
 _start_thread_pool()
 _ensure_cache_location()
 
+from ._indexing import MAX_ARGUMENT, pair, shape4  # noqa: E402
 from .conv import (  # noqa: E402
     CHUNK_BYTES,
     MAX_WORKSPACE_BYTES,

@@ -13,6 +13,13 @@ pipeline alone: Numba kernels with one thread (they release the GIL) and single-
 BLAS.  There is no barrier until the end, a stalled core only delays its own chunk, and
 a chunk's data stays in one core's cache.
 
+Numba's thread count is per thread.  Worker threads set theirs to 1 once, when they
+start; the calling thread reads its own count and lowers it around the chunks it runs
+itself, through the threading layer's own two C functions.  ``numba.get_num_threads``
+and ``numba.set_num_threads`` would take a process-wide lock (a multiprocessing
+semaphore) on every call, and worker threads taking it at the same time made each
+kernel call wait on it (issue 17: about 0.7 ms per call in a profile).
+
 The BLAS thread count is process-wide, so it is lowered to 1 while chunks run and
 restored afterwards (reference-counted, so concurrent callers cannot leave it at 1).
 Where the BLAS library cannot be controlled (it is not OpenBLAS, or not found), the
@@ -38,6 +45,7 @@ _blas = None  # (get, set) ctypes functions, False when unavailable, None before
 _blas_users = 0
 _blas_saved = None
 _pools: dict[int, ThreadPoolExecutor] = {}
+_numba_count = None  # (get, set) of the calling thread's Numba thread count
 
 _GETTERS = (
     "openblas_get_num_threads",
@@ -120,12 +128,40 @@ def _blas_single_threaded_exit():
             _blas[1](_blas_saved)
 
 
+def _numba_thread_count():
+    """(get, set) for the calling thread's Numba thread count, without Numba's locks.
+
+    The threading layer's C functions, once ``numba.get_num_threads`` has launched it;
+    Numba's public functions where those cannot be found.
+    """
+    global _numba_count
+    if _numba_count is None:
+        numba.get_num_threads()  # launches the threading layer (once)
+        try:
+            from numba.np.ufunc import parallel
+
+            get, set_ = parallel._get_num_threads, parallel._set_num_threads
+            if get() != numba.get_num_threads():  # pragma: no cover - another Numba
+                raise RuntimeError("unexpected threading layer")
+            _numba_count = get, set_
+        except Exception:  # pragma: no cover - a Numba without these internals
+            _numba_count = numba.get_num_threads, numba.set_num_threads
+    return _numba_count
+
+
+def _single_numba_thread():
+    # A worker thread runs whole chunks alone: its kernels' prange loops run inline.
+    _numba_thread_count()[1](1)
+
+
 def _pool(workers):
     with _lock:
         pool = _pools.get(workers)
         if pool is None:
             pool = _pools[workers] = ThreadPoolExecutor(
-                max_workers=workers, thread_name_prefix="autograd-core-conv"
+                max_workers=workers,
+                thread_name_prefix="autograd-core-conv",
+                initializer=_single_numba_thread,
             )
         return pool
 
@@ -136,27 +172,26 @@ def run_chunks(fn, n_tasks, uses_blas=True):
     Tasks must be independent (they write disjoint memory).  Exceptions propagate.
     ``uses_blas=False`` says the tasks call no BLAS, so it need not be controllable.
     """
-    threads = numba.get_num_threads()
+    get_threads, set_threads = _numba_thread_count()
+    threads = get_threads()
     if threads <= 1 or n_tasks <= 1:
         for i in range(n_tasks):
             fn(i)
         return
     if uses_blas and not blas_threads_controllable():
         # Multi-threaded BLAS, single-threaded kernels: the two pools never alternate.
-        numba.set_num_threads(1)
+        set_threads(1)
         try:
             for i in range(n_tasks):
                 fn(i)
         finally:
-            numba.set_num_threads(threads)
+            set_threads(threads)
         return
-    threads = min(threads, n_tasks)
+    workers = min(threads, n_tasks) - 1
     counter = itertools.count()
     failed = []
 
-    def drain():
-        before = numba.get_num_threads()
-        numba.set_num_threads(1)
+    def drain():  # on the workers, whose Numba thread count is 1 already
         try:
             while not failed:
                 i = next(counter)
@@ -166,16 +201,17 @@ def run_chunks(fn, n_tasks, uses_blas=True):
         except BaseException as error:
             failed.append(error)
             raise
-        finally:
-            numba.set_num_threads(before)
 
     if uses_blas:
         _blas_single_threaded_enter()
     try:
-        futures = [_pool(threads - 1).submit(drain) for _ in range(threads - 1)]
+        pool = _pool(workers)
+        futures = [pool.submit(drain) for _ in range(workers)]
+        set_threads(1)  # the calling thread drains too, its kernels single-threaded
         try:
             drain()
         finally:
+            set_threads(threads)
             for future in futures:
                 future.exception()  # wait for every worker before returning
         if failed:
@@ -201,15 +237,16 @@ def run_planes(kernel, n_planes, args, work):
     contiguous ranges taken by the worker threads like conv lanes.  ``work``, the
     number of elements the call touches, keeps tiny calls on the calling thread.
     """
-    threads = numba.get_num_threads()
+    get_threads, set_threads = _numba_thread_count()
+    threads = get_threads()
     if threads <= 1 or n_planes <= 1 or work < SMALL_WORK:
         if threads > 1:
-            numba.set_num_threads(1)
+            set_threads(1)
         try:
             kernel(*args, 0, n_planes)
         finally:
             if threads > 1:
-                numba.set_num_threads(threads)
+                set_threads(threads)
         return
     n_tasks = min(n_planes, _PLANE_TASKS)
     cuts = [n_planes * i // n_tasks for i in range(n_tasks + 1)]

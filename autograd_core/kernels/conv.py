@@ -27,10 +27,12 @@ layouts on this machine):
 
 Chunks and threads.  A chunk's workspace is bounded by ``CHUNK_BYTES`` (about a core's
 L2 share, so the column matrix is written and read from cache, never from DRAM) and by
-``MAX_WORKSPACE_BYTES`` whatever the caller asks; memory is independent of the batch.
-Chunks are grouped into at most ``_LANES`` lanes; worker threads take whole lanes and
-run the pipeline single-threaded (see ``_threads``), so there is no barrier between the
-steps and no second thread pool spinning while the other works.  Backward per chunk:
+``MAX_WORKSPACE_BYTES`` whatever the caller asks (a single output row over that cap is
+cut into spans of output columns); memory is independent of the batch.
+Chunks are grouped into at most ``_LANES`` lanes (a constant, never the core count);
+worker threads take whole lanes and run the pipeline single-threaded (see
+``_threads``), so there is no barrier between the steps and no second thread pool
+spinning while the other works.  Backward per chunk:
 ``G`` = grad_out as ``(OC, rows*OW)`` (summing grad_bias on the way),
 ``grad_weight += G @ cols.T`` into the lane's own partial (partials are added in lane
 order at the end: the same sums whatever the thread count), ``grad_cols = W.T @ G``,
@@ -47,13 +49,15 @@ Example: ``conv2d_forward(x, w, None, (1, 1), (0, 0), (1, 1), 1)`` is
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
-from ._indexing import _pair, _u, _valid_range
+from autograd_core.errors import ShapeError
+
+from ._cache import kernel
+from ._indexing import MAX_ARGUMENT, _u, _valid_range, pair
 from ._threads import run_chunks, run_planes
 
 __all__ = [
@@ -73,11 +77,15 @@ __all__ = [
 #: an efficient single-threaded GEMM.
 CHUNK_BYTES = 1024 * 1024
 #: Hard upper bound on one chunk's workspace, whatever ``chunk_bytes`` asks for; at
-#: most one chunk per thread is alive at a time.
+#: most one chunk per thread is alive at a time.  A row whose workspace alone is larger
+#: is cut into spans of output columns (at least one column each).
 MAX_WORKSPACE_BYTES = 256 * 1024 * 1024
-#: The batch is cut into at most this many lanes (tasks), a number that does not depend
-#: on the thread count, so grad_weight sums the same partials in the same order always.
-_LANES = max(8, os.cpu_count() or 1)
+#: The batch is cut into at most this many lanes (tasks).  A constant, not the machine's
+#: core or thread count: grad_weight sums the same partials in the same order on every
+#: machine, so results are bit-identical everywhere (more cores than lanes stay idle).
+_LANES = 8
+#: Largest output (elements) a geometry accepts: index arithmetic stays far from int64.
+MAX_OUTPUT_ELEMENTS = 2**48
 #: Forward FLOPs per lane below which a conv gets fewer lanes (measured on LeNet's
 #: layers at batch 32 and 256: 0.5 MFLOP; a 0.6 MFLOP conv then runs as one lane,
 #: inline, twice as fast as cut in eight).
@@ -146,29 +154,21 @@ def conv_geometry(x_shape, w_shape, stride=1, padding=0, dilation=1, groups=1):
     4
     """
     if len(x_shape) != 4:
-        raise ValueError(f"conv2d expects a 4-D input (N, C, H, W), got shape {tuple(x_shape)}")
+        raise ShapeError(f"conv2d expects a 4-D input (N, C, H, W), got shape {tuple(x_shape)}")
     if len(w_shape) != 4:
-        raise ValueError(
+        raise ShapeError(
             f"conv2d expects a 4-D weight (out_channels, in_channels/groups, kh, kw), "
             f"got shape {tuple(w_shape)}"
         )
-    N, C, H, W = (int(s) for s in x_shape)
-    OC, Cg, kh, kw = (int(s) for s in w_shape)
-    sh, sw = _pair(stride, "stride")
-    dh, dw = _pair(dilation, "dilation")
-    if sh <= 0 or sw <= 0:
-        raise ValueError(f"stride must be positive, got {(sh, sw)}")
-    if dh <= 0 or dw <= 0:
-        raise ValueError(f"dilation must be positive, got {(dh, dw)}")
+    N, C, H, W = _sizes(x_shape, "conv2d input")
+    OC, Cg, kh, kw = _sizes(w_shape, "conv2d weight")
+    sh, sw = pair(stride, "stride", minimum=1)
+    dh, dw = pair(dilation, "dilation", minimum=1)
     if isinstance(groups, (bool, np.bool_)) or not isinstance(groups, (int, np.integer)):
         raise ValueError(f"groups must be a positive int, got {groups!r}")
     groups = int(groups)
-    if groups <= 0:
-        raise ValueError(f"groups must be a positive int, got {groups}")
-    if min(N, C, H, W) <= 0:
-        raise ValueError(f"conv2d input has an empty dimension: shape {tuple(x_shape)}")
-    if min(OC, Cg, kh, kw) <= 0:
-        raise ValueError(f"conv2d weight has an empty dimension: shape {tuple(w_shape)}")
+    if groups <= 0 or groups > MAX_ARGUMENT:
+        raise ValueError(f"groups must be a positive int at most {MAX_ARGUMENT}, got {groups}")
     if C % groups != 0:
         raise ValueError(f"in_channels={C} is not divisible by groups={groups}")
     if OC % groups != 0:
@@ -193,9 +193,7 @@ def conv_geometry(x_shape, w_shape, stride=1, padding=0, dilation=1, groups=1):
         else:
             raise ValueError(f"padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
     else:
-        ph, pw = _pair(padding, "padding")
-        if ph < 0 or pw < 0:
-            raise ValueError(f"padding must be non-negative, got {(ph, pw)}")
+        ph, pw = pair(padding, "padding", minimum=0)
         pads = ((ph, 2 * ph), (pw, 2 * pw))
     (ph, pth), (pw, ptw) = pads
     eff_h, eff_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
@@ -206,9 +204,35 @@ def conv_geometry(x_shape, w_shape, stride=1, padding=0, dilation=1, groups=1):
         )
     OH = conv_output_size(H, kh, sh, pth, dh)
     OW = conv_output_size(W, kw, sw, ptw, dw)
+    _check_output_size((N, OC, OH, OW), "conv2d")
     return ConvGeometry(
         N, C, H, W, OC, kh, kw, (sh, sw), (ph, pw), (pth, ptw), (dh, dw), groups, OH, OW
     )
+
+
+def _sizes(shape, what):
+    """A shape's entries as ints, refusing non-ints, empty and huge dimensions."""
+    sizes = []
+    for s in shape:
+        if isinstance(s, (bool, np.bool_)) or not isinstance(s, (int, np.integer)):
+            raise ShapeError(f"{what} shape must hold ints, got {tuple(shape)}")
+        sizes.append(int(s))
+    if min(sizes) <= 0:
+        raise ShapeError(f"{what} has an empty dimension: shape {tuple(sizes)}")
+    if max(sizes) > MAX_ARGUMENT:
+        raise ShapeError(f"{what} shape {tuple(sizes)} has a dimension above {MAX_ARGUMENT}")
+    return sizes
+
+
+def _check_output_size(shape, op):
+    count = 1
+    for s in shape:
+        count *= s
+    if count > MAX_OUTPUT_ELEMENTS:
+        raise ShapeError(
+            f"{op} output shape {tuple(shape)} is too large ({count} elements; at most "
+            f"{MAX_OUTPUT_ELEMENTS}): check padding, stride and dilation"
+        )
 
 
 def _check_array(a, name, ndim):
@@ -237,7 +261,7 @@ def _check_same_dtype(**arrays):
 
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@kernel(nogil=True, parallel=True)
 def _im2col_rows(x, cols, r0, r1, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
     # One task per column-matrix row (c, i, j): rows are disjoint, so no races.
     C, H, W = x.shape[1], x.shape[2], x.shape[3]
@@ -280,7 +304,7 @@ def _im2col_rows(x, cols, r0, r1, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
                     cf[_u(d + t)] = 0.0
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@kernel(nogil=True, parallel=True)
 def _im2col_rows_same(x, cols, r0, r1, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
     # _im2col_rows for stride 1 and OW == W ('same' padding): a tap's valid rows are
     # one shifted run of the input plane, copied as a single span; the few entries
@@ -329,7 +353,7 @@ def _im2col_rows_same(x, cols, r0, r1, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
                 cf[_u(dst_n + last * OW + t)] = 0.0
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@kernel(nogil=True, parallel=True)
 def _col2im_rows(cols, gx, r0, r1, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
     # One task per (n, c) plane of gx, the only writer of that plane: the scatter-add
     # needs no atomics and its order (hence the rounding) never depends on threads.
@@ -367,7 +391,7 @@ def _col2im_rows(cols, gx, r0, r1, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
                             gf[_u(d + t * sw)] += cf[_u(s + t)]
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@kernel(nogil=True, parallel=True)
 def _rows_to_nchw(res, out, bias, r0, r1, OH, OW):
     # out[n, oc, oh, :] = res[oc, (n*OH + oh - r0)*OW : ...] + bias[oc]
     OC = out.shape[1]
@@ -388,7 +412,7 @@ def _rows_to_nchw(res, out, bias, r0, r1, OH, OW):
             of[_u(d + t)] = rf[_u(s + t)] + bv
 
 
-@njit(cache=True, nogil=True, parallel=True, fastmath=_REASSOC)
+@kernel(nogil=True, parallel=True, fastmath=_REASSOC)
 def _nchw_to_rows(src, rows, bias_acc, r0, r1, OH, OW):
     # rows[oc, (n*OH + oh - r0)*OW + ow] = src[n, oc, oh, ow], and bias_acc[oc] += the
     # sum of what was copied (skipped when bias_acc is empty).  One task per channel:
@@ -417,7 +441,7 @@ def _nchw_to_rows(src, rows, bias_acc, r0, r1, OH, OW):
             bias_acc[oc] += total
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@kernel(nogil=True, parallel=True)
 def _direct_forward(x, w, bias, out, groups, sh, sw, ph, pw, dh, dw, p0, p1):
     # Direct convolution for few taps per output (depthwise, LeNet's first layer):
     # one task per output plane (n, oc), which reads only its group's Cg input planes;
@@ -457,7 +481,7 @@ def _direct_forward(x, w, bias, out, groups, sh, sw, ph, pw, dh, dw, p0, p1):
                                 of[_u(d + t)] += wv * xf[_u(s + t * sw)]
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@kernel(nogil=True, parallel=True)
 def _direct_grad_input(go, w, gx, groups, sh, sw, ph, pw, dh, dw, p0, p1):
     # One task per input plane gx[n, c], its only writer: it gathers from the OC/groups
     # output planes of its group.
@@ -497,7 +521,7 @@ def _direct_grad_input(go, w, gx, groups, sh, sw, ph, pw, dh, dw, p0, p1):
                                 gxf[_u(d + t * sw)] += wv * gof[_u(s + t)]
 
 
-@njit(cache=True, nogil=True, parallel=True, fastmath=_REASSOC)
+@kernel(nogil=True, parallel=True, fastmath=_REASSOC)
 def _direct_grad_weight(go, x, gw_partial, groups, sh, sw, ph, pw, dh, dw, p0, p1):
     # gw_partial[n, oc, cg, i, j]: one writer per (n, oc); the caller sums over n in a
     # fixed order, so the result does not depend on the thread count.
@@ -532,25 +556,74 @@ def _direct_grad_weight(go, x, gw_partial, groups, sh, sw, ph, pw, dh, dw, p0, p
                     pf[_u(((plane * Cg + cg) * kh + i) * kw + j)] = acc
 
 
+@kernel(nogil=True)
+def _im2col_span(x, cols, r, c0, c1, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
+    # The column matrix of output columns [c0, c1) of one output row r = n*OH + oh, for
+    # rows too wide for the workspace cap: cols[(c*kh + i)*kw + j, t] = x_pad[n, c,
+    # oh*sh + i*dh, (c0 + t)*sw + j*dw].  Plain loops: only very wide rows come here.
+    C, H, W = x.shape[1], x.shape[2], x.shape[3]
+    n = r // OH
+    oh = r - n * OH
+    for c in range(C):
+        for i in range(kh):
+            h = oh * sh + i * dh - ph
+            for j in range(kw):
+                row = (c * kh + i) * kw + j
+                for t in range(c1 - c0):
+                    w = (c0 + t) * sw + j * dw - pw
+                    if 0 <= h < H and 0 <= w < W:
+                        cols[row, t] = x[n, c, h, w]
+                    else:
+                        cols[row, t] = 0.0
+
+
+@kernel(nogil=True)
+def _col2im_span(cols, gx, r, c0, c1, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
+    # Adjoint of _im2col_span: add the span's column entries into their pixels.
+    C, H, W = gx.shape[1], gx.shape[2], gx.shape[3]
+    n = r // OH
+    oh = r - n * OH
+    for c in range(C):
+        for i in range(kh):
+            h = oh * sh + i * dh - ph
+            if h < 0 or h >= H:
+                continue
+            for j in range(kw):
+                row = (c * kh + i) * kw + j
+                for t in range(c1 - c0):
+                    w = (c0 + t) * sw + j * dw - pw
+                    if 0 <= w < W:
+                        gx[n, c, h, w] += cols[row, t]
+
+
 # ------------------------------------------------------------------ Python wrappers
 
 
 def _plan(geo, bytes_per_row, chunk_bytes):
     """Cut the flattened (n, oh) rows into lanes (tasks) and lanes into chunks.
 
-    Returns ``(chunks, lanes, split)``: ``chunks`` a list of row ranges ``(r0, r1)``
-    whose workspace fits ``chunk_bytes`` (whole samples when one fits), ``lanes`` a list
-    of ``(first, stop)`` slices of ``chunks``, and ``split`` whether lane boundaries
-    fall inside samples.  That happens only for batches smaller than the lane count
-    (batch 1): lanes then hold at least a kernel's height of input rows, so lanes ``i``
-    and ``i + 2`` never touch the same input row and the col2im of even lanes, then of
-    odd lanes, can each run in parallel.  The plan depends on the shapes only, never on
-    the thread count, so results are identical with any number of threads.
+    Returns ``(chunks, lanes, split)``: ``chunks`` a list of ``(r0, r1, c0, c1)``, output
+    rows ``[r0, r1)`` and columns ``[c0, c1)``, whose workspace fits ``chunk_bytes``
+    (whole samples when one fits; whole rows, ``(c0, c1) == (0, OW)``, unless one row
+    alone exceeds ``MAX_WORKSPACE_BYTES``, when it is cut into spans of columns),
+    ``lanes`` a list of ``(first, stop)`` slices of ``chunks``, and ``split`` whether
+    lane boundaries fall inside samples.  That happens only for batches smaller than
+    the lane count (batch 1): lanes then hold at least a kernel's height of input rows,
+    so lanes ``i`` and ``i + 2`` never touch the same input row and the col2im of even
+    lanes, then of odd lanes, can each run in parallel.  The plan depends on the shapes
+    only, never on the machine or the thread count, so results are identical anywhere.
     """
-    budget = max(1, min(chunk_bytes, MAX_WORKSPACE_BYTES))
+    cap = max(1, MAX_WORKSPACE_BYTES)
+    budget = max(1, min(chunk_bytes, cap))
     total = geo.N * geo.OH
     per_sample = bytes_per_row * geo.OH
     rows_per_chunk = max(1, budget // bytes_per_row)
+    spans = [(0, geo.OW)]
+    if bytes_per_row > cap:  # even one output row is over the cap: cut it into spans
+        per_column = -(-bytes_per_row // geo.OW)
+        n_spans = -(-geo.OW // max(1, cap // per_column))
+        cuts = [geo.OW * i // n_spans for i in range(n_spans + 1)]
+        spans = list(zip(cuts[:-1], cuts[1:]))
     # Small problems get fewer lanes (one below 2 * LANE_MIN_FLOPS): a lane costs a
     # chunk's fixed overhead and, run on another thread, a handoff of ~50 us, which a
     # tiny conv (LeNet on 8x8 digits) does not earn back. Still a function of the shapes
@@ -582,7 +655,10 @@ def _plan(geo, bytes_per_row, chunk_bytes):
                 stop = r + count * geo.OH
             else:
                 stop = min(r + rows_per_chunk, sample_end)
-            chunks.append((r, stop))
+            if len(spans) == 1:
+                chunks.append((r, stop, 0, geo.OW))
+            else:
+                chunks.extend((row, row + 1, c0, c1) for row in range(r, stop) for c0, c1 in spans)
             r = stop
         lanes.append((first, len(chunks)))
     return chunks, lanes, split
@@ -623,7 +699,7 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
     (4, 4)
     """
     x = _check_array(x, "x", 4)
-    kh, kw = _pair(kernel_size, "kernel_size")
+    kh, kw = pair(kernel_size, "kernel_size", minimum=1)
     geo = conv_geometry(x.shape, (1, x.shape[1], kh, kw), stride, padding, dilation, 1)
     cols = np.empty((geo.C * kh * kw, geo.N * geo.OH * geo.OW), dtype=x.dtype)
     _im2col_rows(x, cols, 0, geo.N * geo.OH, *_kernel_args(geo))
@@ -642,14 +718,16 @@ def col2im(cols, x_shape, kernel_size, stride=1, padding=0, dilation=1):
            [1., 2., 1.]])
     """
     cols = _check_array(cols, "cols", 2)
-    kh, kw = _pair(kernel_size, "kernel_size")
+    kh, kw = pair(kernel_size, "kernel_size", minimum=1)
     if len(x_shape) != 4:
-        raise ValueError(f"x_shape must have 4 entries (N, C, H, W), got {tuple(x_shape)}")
+        raise ShapeError(f"x_shape must have 4 entries (N, C, H, W), got {tuple(x_shape)}")
     geo = conv_geometry(x_shape, (1, x_shape[1], kh, kw), stride, padding, dilation, 1)
     expected = (geo.C * kh * kw, geo.N * geo.OH * geo.OW)
     if cols.shape != expected:
-        raise ValueError(f"cols must have shape {expected} for x_shape {x_shape}, got {cols.shape}")
-    gx = np.zeros(tuple(x_shape), dtype=cols.dtype)
+        raise ShapeError(
+            f"cols must have shape {expected} for x_shape {tuple(x_shape)}, got {cols.shape}"
+        )
+    gx = np.zeros((geo.N, geo.C, geo.H, geo.W), dtype=cols.dtype)
     _col2im_rows(cols, gx, 0, geo.N * geo.OH, *_kernel_args(geo))
     return gx
 
@@ -660,7 +738,7 @@ def _prepare(x, weight, bias):
     if bias is not None:
         bias = _check_array(bias, "bias", 1)
         if bias.shape[0] != weight.shape[0]:
-            raise ValueError(
+            raise ShapeError(
                 f"bias has {bias.shape[0]} entries but weight has {weight.shape[0]} out_channels"
             )
     _check_same_dtype(x=x, weight=weight, bias=bias)
@@ -689,10 +767,12 @@ class _Conv:
         ) and self.L >= 64
         same = geo.stride == (1, 1) and geo.OW == geo.W
         self.im2col = _im2col_rows_same if same else _im2col_rows
-        per_row = (self.K + geo.OC) * geo.OW * self.dtype.itemsize
+        # The workspace of a chunk: its column matrix and its GEMM result (the backward
+        # frees the column matrix before it allocates the column gradient).
+        self.bytes_per_row = (self.K + geo.OC) * geo.OW * self.dtype.itemsize
         if self.pointwise:
-            chunk_bytes = per_row * geo.OH  # one sample per chunk: no gather, no scatter
-        self.chunks, self.lanes, self.split = _plan(geo, per_row, chunk_bytes)
+            chunk_bytes = self.bytes_per_row * geo.OH  # one sample per chunk: no copies
+        self.chunks, self.lanes, self.split = _plan(geo, self.bytes_per_row, chunk_bytes)
 
     def _whole_sample(self, r0, r1):
         OH = self.geo.OH
@@ -705,8 +785,30 @@ class _Conv:
         self.im2col(self.x, cols, r0, r1, *self.args)
         return cols
 
-    def forward_chunk(self, r0, r1, bias, out):
-        geo, G, Kg, OCg = self.geo, self.geo.groups, self.Kg, self.OCg
+    def _span_cols(self, r, c0, c1):
+        cols = np.empty((self.K, c1 - c0), dtype=self.dtype)
+        _im2col_span(self.x, cols, r, c0, c1, *self.args)
+        return cols
+
+    def _gemm(self, a, b, out, transpose_a=False):
+        # out[g] = a[g] @ b[g] per group; a is the (G, OCg, Kg) weight.
+        G, Kg, OCg = self.geo.groups, self.Kg, self.OCg
+        for g in range(G):
+            if transpose_a:
+                np.matmul(a[g].T, b[g * OCg : (g + 1) * OCg], out=out[g * Kg : (g + 1) * Kg])
+            else:
+                np.matmul(a[g], b[g * Kg : (g + 1) * Kg], out=out[g * OCg : (g + 1) * OCg])
+
+    def forward_chunk(self, r0, r1, c0, c1, bias, out):
+        geo = self.geo
+        if c1 - c0 < geo.OW:  # a span of one row (rows over the workspace cap)
+            n, oh = divmod(r0, geo.OH)
+            cols = self._span_cols(r0, c0, c1)
+            res = np.empty((geo.OC, c1 - c0), dtype=self.dtype)
+            self._gemm(self.w3, cols, res)
+            del cols
+            np.add(res, bias[:, None], out=out[n, :, oh, c0:c1])
+            return
         m = (r1 - r0) * geo.OW
         cols = self._cols(r0, r1, m)
         direct = self._whole_sample(r0, r1)
@@ -714,40 +816,47 @@ class _Conv:
             res = out[r0 // geo.OH].reshape(geo.OC, m)
         else:
             res = np.empty((geo.OC, m), dtype=self.dtype)
-        for g in range(G):
-            np.matmul(self.w3[g], cols[g * Kg : (g + 1) * Kg], out=res[g * OCg : (g + 1) * OCg])
+        self._gemm(self.w3, cols, res)
         if direct:
             res += bias[:, None]
         else:
             _rows_to_nchw(res, out, bias, r0, r1, geo.OH, geo.OW)
 
-    def backward_chunk(self, r0, r1, grad_out, gx, gw, gb, need_x, need_w):
+    def backward_chunk(self, r0, r1, c0, c1, grad_out, gx, gw, gb, need_x, need_w):
         geo, G, Kg, OCg = self.geo, self.geo.groups, self.Kg, self.OCg
-        m = (r1 - r0) * geo.OW
-        if self._whole_sample(r0, r1):
+        span = c1 - c0 < geo.OW
+        if span:
+            n, oh = divmod(r0, geo.OH)
+            m = c1 - c0
+            g_rows = np.ascontiguousarray(grad_out[n, :, oh, c0:c1])
+            if gb is not None:
+                gb += g_rows.sum(axis=1, dtype=np.float64)
+        elif self._whole_sample(r0, r1):
+            m = (r1 - r0) * geo.OW
             g_rows = grad_out[r0 // geo.OH].reshape(geo.OC, m)
             if gb is not None:
                 gb += g_rows.sum(axis=1, dtype=np.float64)
         else:
+            m = (r1 - r0) * geo.OW
             g_rows = np.empty((geo.OC, m), dtype=self.dtype)
             _nchw_to_rows(
                 grad_out, g_rows, gb if gb is not None else _NO_SUM, r0, r1, geo.OH, geo.OW
             )
         if need_w:
-            cols = self._cols(r0, r1, m)
+            cols = self._span_cols(r0, c0, c1) if span else self._cols(r0, r1, m)
             for g in range(G):
                 gw[g] += g_rows[g * OCg : (g + 1) * OCg] @ cols[g * Kg : (g + 1) * Kg].T
+            del cols  # before the column gradient: the workspace holds one of the two
         if need_x:
-            pointwise = self.pointwise and self._whole_sample(r0, r1)
+            pointwise = not span and self.pointwise and self._whole_sample(r0, r1)
             if pointwise:  # grad_cols is the gradient of the sample itself
                 gcols = gx[r0 // geo.OH].reshape(self.K, m)
             else:
                 gcols = np.empty((self.K, m), dtype=self.dtype)
-            for g in range(G):
-                np.matmul(
-                    self.w3[g].T, g_rows[g * OCg : (g + 1) * OCg], out=gcols[g * Kg : (g + 1) * Kg]
-                )
-            if not pointwise:
+            self._gemm(self.w3, g_rows, gcols, transpose_a=True)
+            if span:
+                _col2im_span(gcols, gx, r0, c0, c1, *self.args)
+            elif not pointwise:
                 _col2im_rows(gcols, gx, r0, r1, *self.args)
 
 
@@ -761,16 +870,23 @@ def conv2d_forward(
 
     ``out[n, o, p, q] = bias[o] + sum_{c,i,j} w[o, c, i, j] * x_pad[n, g*Cg + c, p*sh + i*dh,
     q*sw + j*dw]`` with ``g = o // (OC/groups)``.  ``chunk_bytes`` bounds one chunk's
-    column matrix (see the module docstring).
+    column matrix (see the module docstring).  Validates every argument; the ops call
+    :func:`_conv2d_forward` with a geometry they validated once.
 
     >>> conv2d_forward(np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2))).tolist()
     [[[[4.0, 4.0], [4.0, 4.0]]]]
     """
     x, weight, bias = _prepare(x, weight, bias)
     geo = conv_geometry(x.shape, weight.shape, stride, padding, dilation, groups)
+    return _conv2d_forward(x, weight, bias, geo, chunk_bytes)
+
+
+def _conv2d_forward(x, weight, bias, geo, chunk_bytes=CHUNK_BYTES):
+    """:func:`conv2d_forward` for arrays of one float dtype that fit ``geo``, unchecked."""
+    x, weight = np.ascontiguousarray(x), np.ascontiguousarray(weight)
     dtype = x.dtype
     # A zero bias costs one add per output and keeps a single kernel signature.
-    b = bias if bias is not None else np.zeros(geo.OC, dtype=dtype)
+    b = np.ascontiguousarray(bias) if bias is not None else np.zeros(geo.OC, dtype=dtype)
     out = np.empty((geo.N, geo.OC, geo.OH, geo.OW), dtype=dtype)
     if _use_direct(geo):
         args = (x, weight, b, out, geo.groups, *_direct_args(geo))
@@ -779,8 +895,8 @@ def conv2d_forward(
     conv = _Conv(geo, x, weight, chunk_bytes)
 
     def lane(i):
-        for r0, r1 in conv.chunks[slice(*conv.lanes[i])]:
-            conv.forward_chunk(r0, r1, b, out)
+        for r0, r1, c0, c1 in conv.chunks[slice(*conv.lanes[i])]:
+            conv.forward_chunk(r0, r1, c0, c1, b, out)
 
     run_chunks(lane, len(conv.lanes))
     return out
@@ -804,6 +920,7 @@ def conv2d_backward(
 
     ``grad_x = col2im(W.T @ G)``, ``grad_weight = G @ cols.T``, ``grad_bias = sum G``
     where ``G`` is ``grad_out`` as ``(OC, N*OH*OW)``; entries not asked for are ``None``.
+    Validates every argument; the ops call :func:`_conv2d_backward`.
 
     >>> gx, gw, gb = conv2d_backward(np.ones((1, 1, 2, 2)), np.ones((1, 1, 3, 3)),
     ...                              np.ones((1, 1, 2, 2)))
@@ -816,9 +933,21 @@ def conv2d_backward(
     geo = conv_geometry(x.shape, weight.shape, stride, padding, dilation, groups)
     expected = (geo.N, geo.OC, geo.OH, geo.OW)
     if grad_out.shape != expected:
-        raise ValueError(f"grad_out must have shape {expected}, got {grad_out.shape}")
+        raise ShapeError(f"grad_out must have shape {expected}, got {grad_out.shape}")
+    return _conv2d_backward(
+        grad_out, x, weight, geo, need_input, need_weight, need_bias, chunk_bytes
+    )
+
+
+def _conv2d_backward(
+    grad_out, x, weight, geo, need_input=True, need_weight=True, need_bias=True,
+    chunk_bytes=CHUNK_BYTES,
+):
+    """:func:`conv2d_backward` for arrays of one float dtype that fit ``geo``, unchecked."""
     if not (need_input or need_weight or need_bias):
         return None, None, None
+    grad_out = np.ascontiguousarray(grad_out)
+    x, weight = np.ascontiguousarray(x), np.ascontiguousarray(weight)
     dtype = x.dtype
     if _use_direct(geo):
         return _direct_backward(grad_out, x, weight, geo, need_input, need_weight, need_bias)
@@ -836,9 +965,9 @@ def conv2d_backward(
     gb_parts = [np.zeros(geo.OC, dtype=np.float64) if need_bias else None for _ in range(n_lanes)]
 
     def lane(i):
-        for r0, r1 in conv.chunks[slice(*conv.lanes[i])]:
+        for r0, r1, c0, c1 in conv.chunks[slice(*conv.lanes[i])]:
             conv.backward_chunk(
-                r0, r1, grad_out, gx, gw_parts[i], gb_parts[i], need_input, need_weight
+                r0, r1, c0, c1, grad_out, gx, gw_parts[i], gb_parts[i], need_input, need_weight
             )
 
     if conv.split:  # lanes inside samples: neighbouring lanes' col2im may overlap

@@ -33,9 +33,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
-from ._indexing import _pair, _u, _valid_range
+from autograd_core.errors import ShapeError
+
+from ._cache import kernel
+from ._indexing import _u, _valid_range, pair, shape4
 from ._threads import run_planes
 
 __all__ = [
@@ -92,23 +95,13 @@ def pool_geometry(x_shape, kernel_size, stride=None, padding=0, ceil_mode=False)
     >>> pool_geometry((1, 1, 5, 5), 2).OH
     2
     """
-    if len(x_shape) != 4:
-        raise ValueError(f"pooling expects a 4-D input (N, C, H, W), got shape {tuple(x_shape)}")
-    N, C, H, W = (int(s) for s in x_shape)
-    if min(N, C, H, W) <= 0:
-        raise ValueError(f"pooling input has an empty dimension: shape {tuple(x_shape)}")
-    kh, kw = _pair(kernel_size, "kernel_size")
-    if stride is None or (not isinstance(stride, (int, np.integer)) and len(tuple(stride)) == 0):
-        sh, sw = kh, kw
+    N, C, H, W = _input_shape(x_shape, "pooling")
+    kh, kw = pair(kernel_size, "kernel_size", minimum=1)
+    if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):
+        sh, sw = kh, kw  # PyTorch's default, also spelled stride=[]
     else:
-        sh, sw = _pair(stride, "stride")
-    ph, pw = _pair(padding, "padding")
-    if kh <= 0 or kw <= 0:
-        raise ValueError(f"kernel_size must be positive, got {(kh, kw)}")
-    if sh <= 0 or sw <= 0:
-        raise ValueError(f"stride must be positive, got {(sh, sw)}")
-    if ph < 0 or pw < 0:
-        raise ValueError(f"padding must be non-negative, got {(ph, pw)}")
+        sh, sw = pair(stride, "stride", minimum=1)
+    ph, pw = pair(padding, "padding", minimum=0)
     if ph > kh // 2 or pw > kw // 2:
         raise ValueError(f"padding {(ph, pw)} must be at most half the kernel size {(kh, kw)}")
     OH = pool_output_size(H, kh, sh, ph, bool(ceil_mode))
@@ -127,18 +120,19 @@ def adaptive_output_size(x_shape, output_size):
     >>> adaptive_output_size((1, 3, 7, 9), (None, 2))
     (7, 2)
     """
-    if len(x_shape) != 4:
-        raise ValueError(
-            f"adaptive pooling expects a 4-D input (N, C, H, W), got shape {tuple(x_shape)}"
-        )
-    if min(x_shape) <= 0:
-        raise ValueError(f"pooling input has an empty dimension: shape {tuple(x_shape)}")
-    OH, OW = _pair(output_size, "output_size", allow_none=True)
-    OH = int(x_shape[2]) if OH is None else OH
-    OW = int(x_shape[3]) if OW is None else OW
-    if OH <= 0 or OW <= 0:
-        raise ValueError(f"output_size must be positive, got {(OH, OW)}")
+    x_shape = _input_shape(x_shape, "adaptive pooling")
+    OH, OW = pair(output_size, "output_size", minimum=1, allow_none=True)
+    OH = x_shape[2] if OH is None else OH
+    OW = x_shape[3] if OW is None else OW
     return OH, OW
+
+
+def _input_shape(x_shape, op):
+    if len(x_shape) != 4:
+        raise ShapeError(f"{op} expects a 4-D input (N, C, H, W), got shape {tuple(x_shape)}")
+    if min(x_shape) <= 0:
+        raise ShapeError(f"{op} input has an empty dimension: shape {tuple(x_shape)}")
+    return shape4(x_shape, f"{op} input shape")
 
 
 def _check_input(x, name="x"):
@@ -163,7 +157,7 @@ def _check_grad(grad_out, like_dtype, shape):
 # ---------------------------------------------------------------------------- kernels
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@kernel(nogil=True, parallel=True)
 def _max_pool_forward(x, out, argmax, kh, kw, sh, sw, ph, pw, p0, p1):
     # Separable: first the max of every input row's horizontal windows, then the max of
     # kh of those down each output column.  The vertical pass runs along contiguous rows
@@ -216,7 +210,7 @@ def _max_pool_forward(x, out, argmax, kh, kw, sh, sw, ph, pw, p0, p1):
                     af[_u(d + ow)] = h * W + row_arg[_u(s + ow)] if take else af[_u(d + ow)]
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@kernel(nogil=True, parallel=True)
 def _max_pool_2x2_forward(x, out, argmax, p0, p1):
     # The common kernel 2, stride 2, no padding: unrolled, no bounds arithmetic.
     N, C, H, W = x.shape
@@ -250,7 +244,7 @@ def _max_pool_2x2_forward(x, out, argmax, p0, p1):
                 af[_u(o0 + oh * OW + ow)] = best_at
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@kernel(nogil=True, parallel=True)
 def _max_pool_backward(grad_out, argmax, grad_x, p0, p1):
     N, C, H, W = grad_x.shape
     OH, OW = grad_out.shape[2], grad_out.shape[3]
@@ -266,7 +260,7 @@ def _max_pool_backward(grad_out, argmax, grad_x, p0, p1):
             xf[_u(x0 + af[_u(o0 + t)])] += gf[_u(o0 + t)]
 
 
-@njit(cache=True)
+@kernel()
 def _avg_window(oh, ow, kh, kw, sh, sw, ph, pw, H, W, count_include_pad):
     # PyTorch's window: the divisor counts the part inside the *padded* input (or only
     # the real input when count_include_pad is False); sums cover the real input.
@@ -284,7 +278,7 @@ def _avg_window(oh, ow, kh, kw, sh, sw, ph, pw, H, W, count_include_pad):
     return h_start, h_end, w_start, w_end, size
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@kernel(nogil=True, parallel=True)
 def _avg_pool_forward(x, out, kh, kw, sh, sw, ph, pw, count_include_pad, p0, p1):
     # Row-at-a-time like max pooling; sums in float64 (PyTorch's CPU accumulator type).
     N, C, H, W = x.shape
@@ -314,7 +308,7 @@ def _avg_pool_forward(x, out, kh, kw, sh, sw, ph, pw, count_include_pad, p0, p1)
                 of[_u(o0 + ow)] = acc[ow] / size if he > hs and we > ws else 0.0
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@kernel(nogil=True, parallel=True)
 def _avg_pool_backward(grad_out, grad_x, kh, kw, sh, sw, ph, pw, count_include_pad, p0, p1):
     N, C, H, W = grad_x.shape
     OH, OW = grad_out.shape[2], grad_out.shape[3]
@@ -344,7 +338,7 @@ def _avg_pool_backward(grad_out, grad_x, kh, kw, sh, sw, ph, pw, count_include_p
                         xf[_u(base + ow * sw)] += share[ow]
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@kernel(nogil=True, parallel=True)
 def _adaptive_avg_forward(x, out, p0, p1):
     N, C, H, W = x.shape
     OH, OW = out.shape[2], out.shape[3]
@@ -366,7 +360,7 @@ def _adaptive_avg_forward(x, out, p0, p1):
                 of[_u(o0 + oh * OW + ow)] = total / ((he - hs) * (we - ws))
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@kernel(nogil=True, parallel=True)
 def _adaptive_avg_backward(grad_out, grad_x, p0, p1):
     N, C, H, W = grad_x.shape
     OH, OW = grad_out.shape[2], grad_out.shape[3]
@@ -390,6 +384,14 @@ def _adaptive_avg_backward(grad_out, grad_x, p0, p1):
 
 
 # ------------------------------------------------------------------ Python wrappers
+#
+# Each public function validates its arguments and calls the private entry point of
+# the same name (leading underscore), which trusts them: the ops validate once, when
+# they compute the geometry, and call the private ones.
+
+
+def _planes(geo):
+    return geo.N * geo.C
 
 
 def max_pool2d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False):
@@ -405,18 +407,23 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False):
     """
     x = _check_input(x)
     geo = pool_geometry(x.shape, kernel_size, stride, padding, ceil_mode)
+    return _max_pool2d_forward(x, geo)
+
+
+def _max_pool2d_forward(x, geo):
     if geo.H * geo.W > np.iinfo(_INDEX_DTYPE).max:
-        raise ValueError(f"plane {(geo.H, geo.W)} too large for int32 argmax indices")
+        raise ShapeError(f"plane {(geo.H, geo.W)} too large for int32 argmax indices")
+    x = np.ascontiguousarray(x)
     out = np.empty((geo.N, geo.C, geo.OH, geo.OW), dtype=x.dtype)
     argmax = np.empty(out.shape, dtype=_INDEX_DTYPE)
     if geo.kernel == (2, 2) and geo.stride == (2, 2) and geo.pad == (0, 0):
         # No ceil_mode window can reach past the input here unless a side is odd.
         if geo.OH * 2 <= geo.H and geo.OW * 2 <= geo.W:
-            run_planes(_max_pool_2x2_forward, geo.N * geo.C, (x, out, argmax), x.size)
+            run_planes(_max_pool_2x2_forward, _planes(geo), (x, out, argmax), x.size)
             return out, argmax
     (kh, kw), (sh, sw), (ph, pw) = geo.kernel, geo.stride, geo.pad
     args = (x, out, argmax, kh, kw, sh, sw, ph, pw)
-    run_planes(_max_pool_forward, geo.N * geo.C, args, x.size + out.size * kh * kw)
+    run_planes(_max_pool_forward, _planes(geo), args, x.size + out.size * kh * kw)
     return out, argmax
 
 
@@ -424,6 +431,9 @@ def max_pool2d_backward(grad_out, argmax, x_shape):
     """Scatter ``grad_out`` to the stored argmax positions; returns ``grad_x``.
 
     A pixel that wins several (overlapping) windows receives the sum of their grads.
+    ``argmax`` must be int32 with ``grad_out``'s shape and hold plane-local indices
+    ``0 <= h * W + w < H * W`` of ``x_shape``'s planes (checked: the kernel writes
+    there).
 
     >>> max_pool2d_backward(np.ones((1, 1, 1, 1)), np.array([[[[3]]]], np.int32),
     ...                     (1, 1, 2, 2))[0, 0].tolist()
@@ -433,11 +443,24 @@ def max_pool2d_backward(grad_out, argmax, x_shape):
         raise TypeError("argmax must be the int32 array returned by max_pool2d_forward")
     grad_out = _check_input(grad_out, "grad_out")
     if argmax.shape != grad_out.shape:
-        raise ValueError(f"argmax shape {argmax.shape} differs from grad_out {grad_out.shape}")
-    if len(x_shape) != 4 or tuple(x_shape[:2]) != grad_out.shape[:2]:
-        raise ValueError(f"x_shape {tuple(x_shape)} does not match grad_out {grad_out.shape}")
-    argmax = np.ascontiguousarray(argmax)
-    grad_x = np.empty(tuple(int(s) for s in x_shape), dtype=grad_out.dtype)
+        raise ShapeError(f"argmax shape {argmax.shape} differs from grad_out {grad_out.shape}")
+    x_shape = shape4(x_shape, "x_shape")
+    if x_shape[:2] != grad_out.shape[:2]:
+        raise ShapeError(f"x_shape {x_shape} does not match grad_out {grad_out.shape}")
+    plane = x_shape[2] * x_shape[3]
+    if argmax.size:
+        low, high = int(argmax.min()), int(argmax.max())
+        if low < 0 or high >= plane:
+            raise ValueError(
+                f"argmax holds indices in [{low}, {high}], outside the planes of x_shape "
+                f"{x_shape} (0 <= h * W + w < {plane})"
+            )
+    return _max_pool2d_backward(grad_out, argmax, x_shape)
+
+
+def _max_pool2d_backward(grad_out, argmax, x_shape):
+    grad_out, argmax = np.ascontiguousarray(grad_out), np.ascontiguousarray(argmax)
+    grad_x = np.empty(tuple(x_shape), dtype=grad_out.dtype)
     run_planes(
         _max_pool_backward,
         grad_x.shape[0] * grad_x.shape[1],
@@ -457,10 +480,15 @@ def avg_pool2d_forward(
     """
     x = _check_input(x)
     geo = pool_geometry(x.shape, kernel_size, stride, padding, ceil_mode)
+    return _avg_pool2d_forward(x, geo, count_include_pad)
+
+
+def _avg_pool2d_forward(x, geo, count_include_pad):
+    x = np.ascontiguousarray(x)
     out = np.empty((geo.N, geo.C, geo.OH, geo.OW), dtype=x.dtype)
     (kh, kw), (sh, sw), (ph, pw) = geo.kernel, geo.stride, geo.pad
     args = (x, out, kh, kw, sh, sw, ph, pw, bool(count_include_pad))
-    run_planes(_avg_pool_forward, geo.N * geo.C, args, x.size + out.size * kh * kw)
+    run_planes(_avg_pool_forward, _planes(geo), args, x.size + out.size * kh * kw)
     return out
 
 
@@ -473,12 +501,17 @@ def avg_pool2d_backward(
     [[0.25, 0.25], [0.25, 0.25]]
     """
     grad_out = _check_input(grad_out, "grad_out")
-    geo = pool_geometry(x_shape, kernel_size, stride, padding, ceil_mode)
+    geo = pool_geometry(shape4(x_shape, "x_shape"), kernel_size, stride, padding, ceil_mode)
     grad_out = _check_grad(grad_out, grad_out.dtype, (geo.N, geo.C, geo.OH, geo.OW))
+    return _avg_pool2d_backward(grad_out, geo, count_include_pad)
+
+
+def _avg_pool2d_backward(grad_out, geo, count_include_pad):
+    grad_out = np.ascontiguousarray(grad_out)
     grad_x = np.empty((geo.N, geo.C, geo.H, geo.W), dtype=grad_out.dtype)
     (kh, kw), (sh, sw), (ph, pw) = geo.kernel, geo.stride, geo.pad
     args = (grad_out, grad_x, kh, kw, sh, sw, ph, pw, bool(count_include_pad))
-    run_planes(_avg_pool_backward, geo.N * geo.C, args, grad_x.size + grad_out.size * kh * kw)
+    run_planes(_avg_pool_backward, _planes(geo), args, grad_x.size + grad_out.size * kh * kw)
     return grad_x
 
 
@@ -489,8 +522,12 @@ def adaptive_avg_pool2d_forward(x, output_size):
     [2.5]
     """
     x = _check_input(x)
-    OH, OW = adaptive_output_size(x.shape, output_size)
-    out = np.empty(x.shape[:2] + (OH, OW), dtype=x.dtype)
+    return _adaptive_avg_pool2d_forward(x, adaptive_output_size(x.shape, output_size))
+
+
+def _adaptive_avg_pool2d_forward(x, output_size):
+    x = np.ascontiguousarray(x)
+    out = np.empty(x.shape[:2] + tuple(output_size), dtype=x.dtype)
     run_planes(_adaptive_avg_forward, x.shape[0] * x.shape[1], (x, out), x.size + out.size)
     return out
 
@@ -502,11 +539,17 @@ def adaptive_avg_pool2d_backward(grad_out, x_shape):
     [[0.5, 0.5]]
     """
     grad_out = _check_input(grad_out, "grad_out")
-    if len(x_shape) != 4 or tuple(x_shape[:2]) != grad_out.shape[:2]:
-        raise ValueError(f"x_shape {tuple(x_shape)} does not match grad_out {grad_out.shape}")
-    grad_x = np.empty(tuple(int(s) for s in x_shape), dtype=grad_out.dtype)
-    if min(grad_x.shape) <= 0:
-        raise ValueError(f"x_shape has an empty dimension: {tuple(x_shape)}")
+    x_shape = shape4(x_shape, "x_shape")
+    if x_shape[:2] != grad_out.shape[:2]:
+        raise ShapeError(f"x_shape {x_shape} does not match grad_out {grad_out.shape}")
+    if min(grad_out.shape) <= 0:
+        raise ShapeError(f"grad_out has an empty dimension: {grad_out.shape}")
+    return _adaptive_avg_pool2d_backward(grad_out, x_shape)
+
+
+def _adaptive_avg_pool2d_backward(grad_out, x_shape):
+    grad_out = np.ascontiguousarray(grad_out)
+    grad_x = np.empty(tuple(x_shape), dtype=grad_out.dtype)
     run_planes(
         _adaptive_avg_backward,
         grad_x.shape[0] * grad_x.shape[1],

@@ -13,11 +13,14 @@ weight (OC, C / groups, kh, kw), the bias (OC,).  Output side per dim:
 torch.Size([1, 1, 2, 2])
 """
 
+from functools import lru_cache
+
 import numpy as np
 
 from autograd_core.errors import DTypeError, ShapeError
 from autograd_core.function import Function
 from autograd_core.kernels import conv as _k
+from autograd_core.kernels import pair
 from autograd_core.ops._formula import Custom
 from autograd_core.ops._registry import public
 from autograd_core.tensor import Tensor, as_tensor
@@ -77,6 +80,39 @@ def _conv_backward_code(v, i):
         return setup, f"({G} @ {cols}.T).reshape({w}.shape)"
     return setup, f"{G}.sum(axis=1)"
 
+def _batch_shape(shape):
+    """The 4-D shape the kernels see: unbatched gets N = 1, an empty batch N = 1 too."""
+    shape = tuple(shape) if len(shape) == 4 else (1,) + tuple(shape)
+    return (max(shape[0], 1),) + shape[1:]
+
+
+def _geometry(x_shape, w_shape, stride, padding, dilation, groups):
+    """The validated geometry of one conv2d call.
+
+    Computed once per call: ``conv2d`` validates through it with normalised (hashable)
+    options and ``Conv2d.forward``, given the same options, finds the same object in
+    the cache.  Options someone passes to the node by hand may be lists: not cached.
+    """
+    try:
+        return _cached_geometry(x_shape, w_shape, stride, padding, dilation, groups)
+    except TypeError:  # unhashable options
+        return _k.conv_geometry(x_shape, w_shape, stride, padding, dilation, groups)
+
+
+_cached_geometry = lru_cache(maxsize=256)(_k.conv_geometry)
+
+
+def _options(stride, padding, dilation, groups):
+    """PyTorch's conv2d arguments as a node's (hashable) options; ValueError if invalid."""
+    if isinstance(groups, (bool, np.bool_)) or not isinstance(groups, (int, np.integer)):
+        raise ValueError(f"groups must be a positive int, got {groups!r}")
+    return dict(
+        stride=pair(stride, "stride", minimum=1),
+        padding=padding if isinstance(padding, str) else pair(padding, "padding", minimum=0),
+        dilation=pair(dilation, "dilation", minimum=1),
+        groups=int(groups),
+    )
+
 
 class Conv2d(Function):
     """y = conv2d(x, W) + b in one node (see the module docstring for the gradients).
@@ -100,34 +136,25 @@ class Conv2d(Function):
         x, weight = x.astype(dtype, copy=False), weight.astype(dtype, copy=False)
         bias = None if bias is None else bias.astype(dtype, copy=False)
         ctx.save_for_backward(x, weight)
+        ctx.geometry = geo = _geometry(
+            _batch_shape(x.shape), weight.shape, stride, padding, dilation, groups
+        )
         if x.ndim == 4 and x.shape[0] == 0:  # an empty batch (e.g. a last batch of 0)
-            geo = _k.conv_geometry((1,) + x.shape[1:], weight.shape, stride, padding,
-                                   dilation, groups)
             return np.zeros((0, geo.OC, geo.OH, geo.OW), dtype=dtype)
-        out = _k.conv2d_forward(_as_4d(x), weight, bias, stride, padding, dilation, groups)
+        out = _k._conv2d_forward(_as_4d(x), weight, bias, geo)
         return out if x.ndim == 4 else out[0]
 
     @staticmethod
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
-        o = ctx.options
         grad = grad.astype(x.dtype, copy=False)  # a caller's float64 seed on a float32 node
         if x.ndim == 4 and x.shape[0] == 0:
             return (np.zeros_like(x) if need_x else None,
                     np.zeros_like(weight) if need_w else None,
                     np.zeros(weight.shape[0], dtype=x.dtype) if need_b else None)
-        grad_x, grad_w, grad_b = _k.conv2d_backward(
-            _as_4d(grad),
-            _as_4d(x),
-            weight,
-            o["stride"],
-            o["padding"],
-            o["dilation"],
-            o["groups"],
-            need_input=need_x,
-            need_weight=need_w,
-            need_bias=need_b,
+        grad_x, grad_w, grad_b = _k._conv2d_backward(
+            _as_4d(grad), _as_4d(x), weight, ctx.geometry, need_x, need_w, need_b
         )
         if grad_x is not None and x.ndim == 3:
             grad_x = grad_x[0]
@@ -176,19 +203,14 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
             "conv2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape "
             f"{tuple(x.shape)}"
         )
-    x_shape = x.shape if x.ndim == 4 else (1,) + x.shape
-    x_shape = (max(x_shape[0], 1),) + tuple(x_shape[1:])  # an empty batch is allowed
     if bias is not None and bias.shape != (weight.shape[0],):
         raise ShapeError(
             f"conv2d: bias must have shape ({weight.shape[0]},) for weight {tuple(weight.shape)}, "
             f"got {tuple(bias.shape)}"
         )
-    try:  # validates stride, padding, dilation and groups against the shapes
-        geo = _k.conv_geometry(x_shape, weight.shape, stride, padding, dilation, groups)
+    try:  # validates stride, padding, dilation and groups against the shapes, once
+        options = _options(stride, padding, dilation, groups)
+        _geometry(_batch_shape(x.shape), weight.shape, **options)
     except ValueError as error:
         raise ShapeError(f"conv2d: {error}") from None
-    padding = padding if isinstance(padding, str) else geo.pad
-    return Conv2d.apply(
-        x, weight, bias, stride=geo.stride, padding=padding, dilation=geo.dilation,
-        groups=geo.groups
-    )
+    return Conv2d.apply(x, weight, bias, **options)

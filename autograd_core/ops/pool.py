@@ -13,10 +13,13 @@ Inputs are (N, C, H, W) or unbatched (C, H, W); PyTorch's output sizes, padding 
 [[[[5.0, 7.0], [13.0, 15.0]]]]
 """
 
+from functools import lru_cache
+
 import numpy as np
 
 from autograd_core.errors import DTypeError, ShapeError
 from autograd_core.function import Context, Function
+from autograd_core.kernels import pair
 from autograd_core.kernels import pool as _k
 from autograd_core.ops._formula import Custom
 from autograd_core.ops._registry import public
@@ -114,6 +117,27 @@ def _avg_pool_backward_code(v):
     return [], (f"unpool_windows(np.repeat(({v.g} / {k})[..., None], {k}, axis=-1), "
                 f"{v.args[0]}.shape, {geometry})")
 
+def _batch_shape(shape):
+    """The 4-D shape the kernels see: unbatched gets N = 1, an empty batch N = 1 too."""
+    shape = tuple(shape) if len(shape) == 4 else (1,) + tuple(shape)
+    return (max(shape[0], 1),) + shape[1:]
+
+
+def _pool_geometry(x_shape, kernel_size, stride, padding, ceil_mode):
+    """The validated geometry of one pooling call.
+
+    Computed once per call: the functional form validates through it with normalised
+    (hashable) options and the node's forward, given the same options, finds the same
+    object in the cache.  Options someone passes to the node by hand may be lists.
+    """
+    try:
+        return _cached_pool_geometry(x_shape, kernel_size, stride, padding, ceil_mode)
+    except TypeError:  # unhashable options
+        return _k.pool_geometry(x_shape, kernel_size, stride, padding, ceil_mode)
+
+
+_cached_pool_geometry = lru_cache(maxsize=256)(_k.pool_geometry)
+
 
 class MaxPool2d(Function):
     """y = max over each window; the window's argmax (stored) receives dL/dy."""
@@ -126,12 +150,11 @@ class MaxPool2d(Function):
     @staticmethod
     def forward(ctx, x, *, kernel_size, stride, padding, ceil_mode=False):
         ctx.input_shape = x.shape
+        geo = _pool_geometry(_batch_shape(x.shape), kernel_size, stride, padding, ceil_mode)
         if _empty_batch(x):
-            geo = _k.pool_geometry((1,) + x.shape[1:], kernel_size, stride, padding, ceil_mode)
             out, argmax = _empty_output(x, (geo.OH, geo.OW)), np.zeros((0,), np.int32)
         else:
-            out, argmax = _k.max_pool2d_forward(_as_4d(x), kernel_size, stride, padding,
-                                                ceil_mode)
+            out, argmax = _k._max_pool2d_forward(_as_4d(x), geo)
         ctx.save_for_backward(argmax)  # also read by max_pool2d(..., return_indices=True)
         return _like_input(out, x)
 
@@ -141,7 +164,7 @@ class MaxPool2d(Function):
         shape = ctx.input_shape
         if len(shape) == 4 and shape[0] == 0:
             return np.zeros(shape, dtype=grad.dtype)
-        grad_x = _k.max_pool2d_backward(_as_4d(grad), argmax, (1,) * (4 - len(shape)) + shape)
+        grad_x = _k._max_pool2d_backward(_as_4d(grad), argmax, _batch_shape(shape))
         return grad_x.reshape(shape)
 
 
@@ -156,28 +179,20 @@ class AvgPool2d(Function):
     @staticmethod
     def forward(ctx, x, *, kernel_size, stride, padding, ceil_mode=False, count_include_pad=True):
         ctx.input_shape = x.shape
-        if _empty_batch(x):
-            geo = _k.pool_geometry((1,) + x.shape[1:], kernel_size, stride, padding, ceil_mode)
-            return _empty_output(x, (geo.OH, geo.OW))
-        out = _k.avg_pool2d_forward(
-            _as_4d(x), kernel_size, stride, padding, ceil_mode, count_include_pad
+        ctx.geometry = geo = _pool_geometry(
+            _batch_shape(x.shape), kernel_size, stride, padding, ceil_mode
         )
-        return _like_input(out, x)
+        if _empty_batch(x):
+            return _empty_output(x, (geo.OH, geo.OW))
+        return _like_input(_k._avg_pool2d_forward(_as_4d(x), geo, count_include_pad), x)
 
     @staticmethod
     def backward(ctx, grad):
         shape = ctx.input_shape
         if len(shape) == 4 and shape[0] == 0:
             return np.zeros(shape, dtype=grad.dtype)
-        o = ctx.options
-        grad_x = _k.avg_pool2d_backward(
-            _as_4d(grad),
-            (1,) * (4 - len(shape)) + shape,
-            o["kernel_size"],
-            o["stride"],
-            o["padding"],
-            o["ceil_mode"],
-            o["count_include_pad"],
+        grad_x = _k._avg_pool2d_backward(
+            _as_4d(grad), ctx.geometry, ctx.options["count_include_pad"]
         )
         return grad_x.reshape(shape)
 
@@ -193,14 +208,14 @@ class AdaptiveAvgPool2d(Function):
         ctx.input_shape = x.shape
         if _empty_batch(x):
             return _empty_output(x, output_size)
-        return _like_input(_k.adaptive_avg_pool2d_forward(_as_4d(x), output_size), x)
+        return _like_input(_k._adaptive_avg_pool2d_forward(_as_4d(x), output_size), x)
 
     @staticmethod
     def backward(ctx, grad):
         shape = ctx.input_shape
         if len(shape) == 4 and shape[0] == 0:
             return np.zeros(shape, dtype=grad.dtype)
-        grad_x = _k.adaptive_avg_pool2d_backward(_as_4d(grad), (1,) * (4 - len(shape)) + shape)
+        grad_x = _k._adaptive_avg_pool2d_backward(_as_4d(grad), _batch_shape(shape))
         return grad_x.reshape(shape)
 
 
@@ -219,10 +234,15 @@ def _input(x, op):
 
 
 def _geometry(x, op, kernel_size, stride, padding, ceil_mode):
-    shape = x.shape if x.ndim == 4 else (1,) + x.shape
-    shape = (max(shape[0], 1),) + tuple(shape[1:])  # an empty batch is allowed
+    """Validate once; the node's options are the geometry's normalised pairs."""
     try:
-        return _k.pool_geometry(shape, kernel_size, stride, padding, ceil_mode)
+        kernel_size = pair(kernel_size, "kernel_size", minimum=1)
+        if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):
+            stride = kernel_size  # PyTorch's default, also spelled stride=[]
+        stride = pair(stride, "stride", minimum=1)
+        padding = pair(padding, "padding", minimum=0)
+        return _pool_geometry(_batch_shape(x.shape), kernel_size, stride, padding,
+                              bool(ceil_mode))
     except ValueError as error:
         raise ShapeError(f"{op}: {error}") from None
 
@@ -271,7 +291,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     or inside the input itself; a ``ceil_mode`` window is clipped at the padded border.
 
     >>> import numpy as np
-    >>> float(avg_pool2d(np.ones((1, 1, 4, 4)), 3, 1, 1).data[0, 0, 0, 0])  # 4 ones / 9
+    >>> float(avg_pool2d(np.ones((1, 1, 4, 4)), 3, 1, 1).numpy()[0, 0, 0, 0])  # 4 ones / 9
     0.4444444444444444
     """
     x = input
@@ -300,10 +320,8 @@ def adaptive_avg_pool2d(input, output_size) -> Tensor:
     """
     x = input
     x = _input(x, "adaptive_avg_pool2d")
-    shape = x.shape if x.ndim == 4 else (1,) + x.shape
-    shape = (max(shape[0], 1),) + tuple(shape[1:])  # an empty batch is allowed
     try:
-        size = _k.adaptive_output_size(shape, output_size)
+        size = _k.adaptive_output_size(_batch_shape(x.shape), output_size)
     except ValueError as error:
         raise ShapeError(f"adaptive_avg_pool2d: {error}") from None
     return AdaptiveAvgPool2d.apply(x, output_size=size)

@@ -162,3 +162,34 @@ def test_backward_accepts_a_grad_of_another_dtype():
     y = conv2d(x, w, b, padding=1)
     y.backward(Tensor(np.ones(y.shape, np.float64)))
     assert w.grad.dtype == np.float32 and x.grad.shape == x.shape
+
+
+def test_geometry_is_computed_once_and_kernels_are_called_unchecked(monkeypatch):
+    """conv2d validates once; forward and backward reuse that geometry and call the
+    kernels' private entry points, not the public ones that validate again."""
+    from autograd_core.kernels import conv as kernels
+    from autograd_core.ops import conv as ops
+
+    def public(*args, **kwargs):
+        raise AssertionError("the op called a validating public kernel")
+
+    monkeypatch.setattr(kernels, "conv2d_forward", public)
+    monkeypatch.setattr(kernels, "conv2d_backward", public)
+    ops._cached_geometry.cache_clear()
+    x = Tensor(np.ones((2, 3, 9, 7), np.float32), requires_grad=True)
+    w = Tensor(np.ones((4, 3, 3, 3), np.float32), requires_grad=True)
+    y = conv2d(x, w, stride=[2, 1], padding=1)
+    y.sum().backward()
+    info = ops._cached_geometry.cache_info()
+    assert (info.misses, info.hits) == (1, 1)  # computed by conv2d, found by forward
+    assert y.grad_fn.geometry.stride == (2, 1) and y.grad_fn.options["stride"] == (2, 1)
+    assert x.grad.shape == x.shape and w.grad.shape == w.shape
+
+
+def test_conv_node_options_may_be_given_by_hand():
+    from autograd_core.function import Context
+
+    options = dict(stride=[1, 1], padding=[0, 0], dilation=1, groups=1)  # unhashable
+    ctx = Context(Conv2d, (), options, (True, True))
+    out = Conv2d.forward(ctx, np.ones((1, 1, 4, 4)), np.ones((1, 1, 2, 2)), **options)
+    assert out.shape == (1, 1, 3, 3) and ctx.geometry.OH == 3

@@ -154,3 +154,26 @@ def test_return_indices_comes_from_one_forward_and_matches_torch(torch_or_skip):
         np.testing.assert_array_equal(indices.numpy(), ref_indices.numpy())
         np.testing.assert_array_equal(out.numpy(), ref.numpy())
         assert out.requires_grad == leaf.requires_grad
+
+
+def test_geometry_is_computed_once_and_kernels_are_called_unchecked(monkeypatch):
+    """The functional forms validate once; the nodes reuse that geometry and call the
+    kernels' private entry points, not the public ones that validate again."""
+    from autograd_core.kernels import pool as kernels
+    from autograd_core.ops import pool as ops
+
+    def public(*args, **kwargs):
+        raise AssertionError("the op called a validating public kernel")
+
+    for name in ("max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward",
+                 "avg_pool2d_backward", "adaptive_avg_pool2d_forward",
+                 "adaptive_avg_pool2d_backward"):
+        monkeypatch.setattr(kernels, name, public)
+    ops._cached_pool_geometry.cache_clear()
+    x = Tensor(np.arange(2 * 3 * 9 * 7, dtype=np.float32).reshape(2, 3, 9, 7),
+               requires_grad=True)
+    (max_pool2d(x, [3], padding=1).sum() + avg_pool2d(x, 2, [2, 1]).sum()
+     + adaptive_avg_pool2d(x, (None, 2)).sum()).backward()
+    info = ops._cached_pool_geometry.cache_info()
+    assert (info.misses, info.hits) == (2, 2)  # one per pooling call, found by its node
+    assert x.grad.shape == x.shape

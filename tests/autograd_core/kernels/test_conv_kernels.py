@@ -357,3 +357,77 @@ def test_output_size_formula():
     assert K.conv_output_size(7, 3, 2, 0, 2) == 2
     geo = K.conv_geometry((1, 1, 6, 5), (1, 1, 2, 4), padding="same")
     assert (geo.OH, geo.OW, geo.pad, geo.pad_total) == (6, 5, (0, 1), (1, 3))
+
+
+# ---------------------------------------------- the workspace cap (issue 15, item 20)
+
+
+def _chunk_workspace(conv, chunk):
+    r0, r1, c0, c1 = chunk
+    columns = (r1 - r0) * conv.geo.OW if c1 - c0 == conv.geo.OW else c1 - c0
+    return (conv.K + conv.geo.OC) * columns * conv.dtype.itemsize
+
+
+def test_issue_shape_plans_chunks_under_the_cap():
+    # x (1, 512, 11, 4096), w (1, 512, 11, 11): one output row's workspace is ~1 GiB.
+    geo = K.conv_geometry((1, 512, 11, 4096), (1, 512, 11, 11))
+    x = np.empty((1, 1, 1, 1), np.float32)  # the plan needs only the geometry and dtype
+    conv = K._Conv(geo, x, np.empty((1, 512, 11, 11), np.float32), K.CHUNK_BYTES)
+    assert conv.bytes_per_row > 900 * 2**20 > K.MAX_WORKSPACE_BYTES
+    assert max(_chunk_workspace(conv, c) for c in conv.chunks) <= K.MAX_WORKSPACE_BYTES
+    # the spans tile the output exactly once
+    covered = np.zeros((geo.N * geo.OH, geo.OW), np.int64)
+    for r0, r1, c0, c1 in conv.chunks:
+        covered[r0:r1, c0:c1] += 1
+    assert (covered == 1).all()
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.1, 0.35, 0.8])
+@pytest.mark.parametrize(
+    "N,C,H,W,OC,k,stride,padding,dilation,groups",
+    [
+        (1, 6, 5, 40, 4, (3, 3), 1, 1, 1, 1),
+        (2, 4, 6, 23, 6, (2, 3), (2, 3), (1, 2), (1, 2), 2),
+        (3, 3, 4, 30, 5, (3, 3), 1, "same", 1, 1),
+    ],
+)
+def test_rows_over_the_cap_are_cut_into_spans(
+    monkeypatch, fraction, N, C, H, W, OC, k, stride, padding, dilation, groups
+):
+    rng = np.random.default_rng(3)
+    x, w, b = _case(rng, N, C, H, W, OC, k[0], k[1], groups, np.float64)
+    geo = K.conv_geometry(x.shape, w.shape, stride, padding, dilation, groups)
+    cap = max(1, int(K._Conv(geo, x, w, K.CHUNK_BYTES).bytes_per_row * fraction))
+    monkeypatch.setattr(K, "MAX_WORKSPACE_BYTES", cap)  # a row is over the cap
+    conv = K._Conv(geo, x, w, K.CHUNK_BYTES)
+    one_column = (conv.K + geo.OC) * x.itemsize
+    assert max(_chunk_workspace(conv, c) for c in conv.chunks) <= max(cap, one_column)
+    assert any(c1 - c0 < geo.OW for _, _, c0, c1 in conv.chunks)
+    _check_against_reference(x, w, b, stride, padding, dilation, groups)
+
+
+def test_peak_memory_stays_under_the_cap(monkeypatch):
+    import tracemalloc
+
+    cap = 1 << 20
+    monkeypatch.setattr(K, "MAX_WORKSPACE_BYTES", cap)
+    rng = np.random.default_rng(5)
+    x, w, _ = _case(rng, 1, 64, 5, 2048, 2, 5, 5, 1, np.float32, bias=False)
+    geo = K.conv_geometry(x.shape, w.shape)
+    conv = K._Conv(geo, x, w, K.CHUNK_BYTES)
+    assert conv.bytes_per_row > 12 * cap  # a single row would need 13 MB
+    out_bytes = geo.N * geo.OC * geo.OH * geo.OW * x.itemsize
+    go = np.ones((geo.N, geo.OC, geo.OH, geo.OW), np.float32)
+    K.conv2d_backward(go, x, w)  # compile outside the measurement
+    for call, result_bytes in (
+        (lambda: K.conv2d_forward(x, w), out_bytes),
+        (lambda: K.conv2d_backward(go, x, w), x.nbytes + w.nbytes * 8 + 4096),
+    ):
+        tracemalloc.start()
+        try:
+            call()
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        # results, plus at most one chunk per thread, plus small change
+        assert peak <= result_bytes + numba.config.NUMBA_NUM_THREADS * cap + (256 << 10)

@@ -1,4 +1,5 @@
-"""Compilation caching works, or degrades silently, wherever the package is installed.
+"""Compilation caching works, or degrades silently, wherever the package is installed,
+and a damaged cache file means a recompile, never an error.
 
 Each case runs a fresh interpreter on a copy of the package whose kernel directory is
 read-only.  Root ignores file modes, so the copy also gets a plain *file* where Numba
@@ -7,6 +8,7 @@ below a regular file: neither can be created by anyone.
 """
 
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -96,3 +98,59 @@ def test_nothing_writable_still_imports_and_runs(tmp_path):
     site = _read_only_copy(tmp_path)
     _run(site, tmp_path, XDG_CACHE_HOME=_unwritable_dir(tmp_path))
     assert not _cache_files(site)
+
+
+# ------------------------------------------- a damaged cache recompiles (issue 15, 11)
+
+DAMAGED_SCRIPT = """
+import numpy as np
+from autograd_core.kernels import pool
+x = np.arange(16.0).reshape(1, 1, 4, 4)
+out, idx = pool.max_pool2d_forward(x, 2)
+gx = pool.max_pool2d_backward(np.ones_like(out), idx, x.shape)
+assert out.ravel().tolist() == [5.0, 7.0, 13.0, 15.0] and gx.sum() == 4
+print("ok")
+"""
+
+
+def _run_with_cache(cache, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_CACHE")}
+    env.update(PYTHONPATH=str(PACKAGE.parent), NUMBA_CACHE_DIR=str(cache))
+    proc = subprocess.run(
+        [sys.executable, "-c", DAMAGED_SCRIPT],
+        env=env, capture_output=True, text=True, timeout=600, cwd=str(tmp_path),
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip() == "ok" and "Traceback" not in proc.stderr
+    return proc
+
+
+def _damage(cache, suffix, content):
+    files = sorted(Path(cache).rglob(f"*{suffix}"))
+    assert files, f"no {suffix} files to damage"
+    for path in files:
+        path.write_bytes(content)
+    return files
+
+
+@pytest.mark.parametrize(
+    "suffixes,content",
+    [
+        ((".nbi",), b"\x80\x04garbage, not a pickle"),
+        ((".nbi", ".nbc"), b""),
+        ((".nbc",), b"\x00" * 64),
+        ((".nbi", ".nbc"), b"\x80\x04\x95"),  # truncated pickle
+    ],
+)
+def test_a_damaged_cache_is_recompiled_and_rewritten(tmp_path, suffixes, content):
+    cache = tmp_path / "numba-cache"
+    _run_with_cache(cache, tmp_path)  # fills the cache
+    for suffix in suffixes:
+        _damage(cache, suffix, content)
+    _run_with_cache(cache, tmp_path)  # loads garbage: recompiles instead of raising
+    # ... and wrote the cache afresh: every index unpickles again
+    for index in Path(cache).rglob("*.nbi"):
+        with open(index, "rb") as f:
+            pickle.load(f)
+            pickle.loads(f.read())
+    _run_with_cache(cache, tmp_path)

@@ -1,6 +1,10 @@
 """Pooling kernels against the reference loops and PyTorch; ties, NaNs, ceil_mode,
 divisors, adaptive bins, validation and thread-count independence."""
 
+import subprocess
+import sys
+import textwrap
+
 import numba
 import numpy as np
 import pytest
@@ -20,10 +24,6 @@ from tests.reference.pool import (
 
 def _tol(dtype):
     return dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
-
-
-def _pair(v):
-    return (v, v) if isinstance(v, int) else tuple(v)
 
 
 @st.composite
@@ -252,3 +252,86 @@ def test_bit_identical_with_one_and_two_threads(k, s, p):
         numba.set_num_threads(before)
     for one, two in zip(*results):
         assert one.tobytes() == two.tobytes()
+
+
+# ------------------------------------ unsafe inputs to the public backward (issue 15, 10)
+
+# Run in a child process: before the checks these calls wrote outside grad_x (a segfault
+# for an index of 10**9, heap corruption for an x_shape smaller than the argmax's
+# source), which must never take the test process down with them.
+_UNSAFE_BACKWARD_CALLS = textwrap.dedent(
+    """
+    import numpy as np
+    from autograd_core.kernels import pool as P
+
+    x = np.random.default_rng(0).standard_normal((2, 3, 8, 8)).astype(np.float32)
+    out, idx = P.max_pool2d_forward(x, 2)
+    go = np.ones_like(out)
+    far = idx.copy()
+    far[1, 2, 3, 3] = 10**9
+    negative = idx.copy()
+    negative[0, 0, 0, 0] = -5
+    cases = {
+        "index 10**9": (go, far, x.shape),
+        "negative index": (go, negative, x.shape),
+        "x_shape smaller than the source": (go, idx, (2, 3, 4, 4)),
+        "x_shape of other planes": (go, idx, (2, 2, 8, 8)),
+        "x_shape of floats": (go, idx, (2, 3, 8.0, 8)),
+        "x_shape with a huge side": (go, idx, (2, 3, 2**64, 8)),
+        "argmax as int64": (go, idx.astype(np.int64), x.shape),
+        "argmax of another shape": (go, idx[:, :, :2], x.shape),
+        "grad_out as float16": (go.astype(np.float16), idx, x.shape),
+        "grad_out as a list": (go.tolist(), idx, x.shape),
+    }
+    for name, args in cases.items():
+        try:
+            P.max_pool2d_backward(*args)
+        except (TypeError, ValueError) as error:
+            print(name, "->", type(error).__name__, error)
+        else:
+            print(name, "-> accepted")
+    # a strided (non-contiguous) but valid argmax is fine
+    wide = np.zeros((2, 3, 4, 8), np.int32)
+    wide[..., ::2] = idx
+    gx = P.max_pool2d_backward(go, wide[..., ::2], x.shape)
+    assert np.array_equal(gx, P.max_pool2d_backward(go, idx, x.shape))
+    print("done")
+    """
+)
+
+
+def test_max_pool_backward_refuses_indices_outside_the_input():
+    proc = subprocess.run(
+        [sys.executable, "-c", _UNSAFE_BACKWARD_CALLS],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, f"child died ({proc.returncode}): {proc.stderr[-2000:]}"
+    lines = proc.stdout.splitlines()
+    assert lines[-1] == "done"
+    results = dict(line.split(" -> ", 1) for line in lines[:-1])
+    assert len(results) == 10
+    assert not [name for name, result in results.items() if result == "accepted"]
+    assert "outside the planes" in results["index 10**9"]
+    assert "outside the planes" in results["negative index"]
+    assert "outside the planes" in results["x_shape smaller than the source"]
+    assert "does not match grad_out" in results["x_shape of other planes"]
+    assert "x_shape" in results["x_shape of floats"]
+    assert "x_shape" in results["x_shape with a huge side"]
+    assert results["argmax as int64"].startswith("TypeError")
+    assert "differs from grad_out" in results["argmax of another shape"]
+    assert "float16" in results["grad_out as float16"]
+    assert "NumPy array" in results["grad_out as a list"]
+
+
+def test_adaptive_and_avg_backward_validate_x_shape():
+    go = np.ones((1, 2, 2, 2), np.float32)
+    with pytest.raises(ValueError, match="x_shape"):
+        P.adaptive_avg_pool2d_backward(go, (1, 2, 0, 4))
+    with pytest.raises(ValueError, match="x_shape"):
+        P.adaptive_avg_pool2d_backward(go, (1, 2, 4.5, 4))
+    with pytest.raises(ValueError, match="does not match"):
+        P.adaptive_avg_pool2d_backward(go, (1, 3, 4, 4))
+    with pytest.raises(ValueError, match="grad_out must have shape"):
+        P.avg_pool2d_backward(go, (1, 2, 6, 6), 2)
+    with pytest.raises(ValueError, match="x_shape"):
+        P.avg_pool2d_backward(go, (1, 2, 4), 2)

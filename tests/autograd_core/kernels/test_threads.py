@@ -69,3 +69,34 @@ def test_concurrent_callers_leave_blas_threads_as_they_were():
         t.join()
     assert not errors
     assert _threads._blas[0]() == before
+
+
+def test_tasks_run_with_one_numba_thread_each():
+    inside = []
+    _threads.run_chunks(lambda i: inside.append(numba.get_num_threads()), 9, uses_blas=False)
+    assert inside == [1] * 9
+
+
+def test_no_numba_thread_count_calls_per_kernel_call(monkeypatch):
+    """Numba's get/set_num_threads take a process-wide lock on every call: once the
+    runner knows the threading layer, kernel calls make none of them (issue 17)."""
+    import autograd_core.kernels as K
+    from autograd_core.kernels import pool
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((8, 16, 16, 16)).astype(np.float32)
+    w = rng.standard_normal((16, 16, 3, 3)).astype(np.float32)
+
+    def calls():
+        out = K.conv2d_forward(x, w, None, 1, 1)
+        K.conv2d_backward(out, x, w, 1, 1)
+        y, idx = pool.max_pool2d_forward(out, 2)
+        pool.max_pool2d_backward(y, idx, out.shape)
+        pool.avg_pool2d_forward(x[:1, :1], 2)  # small: runs inline
+
+    calls()
+    seen = []
+    monkeypatch.setattr(numba, "get_num_threads", lambda: seen.append("get") or 1)
+    monkeypatch.setattr(numba, "set_num_threads", lambda n: seen.append(f"set({n})"))
+    calls()
+    assert seen == []
