@@ -64,9 +64,20 @@ def _error_text(ray_trial):
     cause = getattr(error, "cause", None) or error
     if isinstance(cause, _TrialError):
         return str(cause)
+    lines = []
+    try:  # error.txt ends with the exception's last line
+        with open(ray_trial.error_file, encoding="utf-8", errors="replace") as handle:
+            lines = [line.strip() for line in handle if line.strip()]
+    except (OSError, TypeError):
+        pass
+    for line in reversed(lines):
+        if "_TrialError: " in line:
+            return line.split("_TrialError: ", 1)[1]
     if cause is not None:
         text = str(cause).strip().splitlines()
         return f"{type(cause).__name__}: {text[-1] if text else ''}"
+    if lines:
+        return lines[-1]
     return "the trial failed (see Ray's logs)"
 
 
