@@ -649,26 +649,35 @@ def plot_sweep(result, path) -> str:
     styles = {"completed": ("o", "C0"), "pruned": ("x", "C1")}
     for ax, name in zip(axes[0], names):
         dim = result.space[name]
-        values = sorted({str(t.config.get(name)) for t in result.trials})
-        numeric = all(isinstance(t.config.get(name), numbers.Real) for t in result.trials)
+        # Grids and choices are categories (evenly spaced, in their own order); ranges are
+        # continuous axes, logarithmic for loguniform.
+        categorical = not isinstance(dim, (uniform, loguniform, randint))
+        labels = []
+        if categorical:
+            values = list(dim.values) if isinstance(dim, (grid, choice)) else \
+                list(dict.fromkeys(t.config.get(name) for t in result.trials))
+            labels = [_fmt(v) for v in values]
+
+        def x_of(trial, categorical=categorical, name=name, labels=labels):
+            value = trial.config.get(name)
+            if not categorical:
+                return value
+            return labels.index(_fmt(value)) if _fmt(value) in labels else -1
+
         for status, (marker, color) in styles.items():
             chosen = [t for t in result.trials if t.status == status
                       and _finite(t.metrics.get(result.metric))]
-            if not chosen:
-                continue
-            xs = [t.config[name] if numeric else values.index(str(t.config[name]))
-                  for t in chosen]
-            ax.scatter(xs, [t.metrics[result.metric] for t in chosen], marker=marker,
-                       color=color, label=status)
+            if chosen:
+                ax.scatter([x_of(t) for t in chosen],
+                           [t.metrics[result.metric] for t in chosen], marker=marker,
+                           color=color, label=status)
         if best is not None:
-            x = best.config[name] if numeric else values.index(str(best.config[name]))
-            ax.scatter([x], [best.metrics[result.metric]], s=160, facecolors="none",
-                       edgecolors="C3", label="best")
-        if not numeric:
-            ax.set_xticks(range(len(values)), values)
-        elif getattr(dim, "log", False) or (
-                isinstance(dim, (grid, choice)) and min(dim.values, default=0) > 0
-                and max(dim.values) / min(dim.values) >= 100):
+            ax.scatter([x_of(best)], [best.metrics[result.metric]], s=160,
+                       facecolors="none", edgecolors="C3", label="best")
+        if categorical:
+            ax.set_xticks(range(len(labels)), labels)
+            ax.set_xlim(-0.5, len(labels) - 0.5)
+        elif dim.log:
             ax.set_xscale("log")
         ax.set_xlabel(name)
         ax.set_ylabel(result.metric)

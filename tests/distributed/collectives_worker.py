@@ -85,6 +85,29 @@ def unused():
     dist.destroy_process_group()
 
 
+def checkpoint():
+    """fit on two workers with a ModelCheckpoint per rank's path: only rank 0 writes."""
+    import optim
+    from nn.data import DataLoader, DistributedSampler, TensorDataset
+    from nn.training import ModelCheckpoint, fit
+
+    dist.init_process_group("mpi")
+    rank = dist.get_rank()
+    ag.manual_seed(0)
+    model = nn.parallel.DistributedDataParallel(nn.Linear(3, 2))
+    rng = np.random.default_rng(0)
+    data = TensorDataset(rng.standard_normal((16, 3)).astype(np.float32),
+                         rng.integers(0, 2, 16))
+    sampler = DistributedSampler(data, seed=0)
+    path = f"{sys.argv[2]}/ckpt_{rank}.npz"
+    fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1),
+        DataLoader(data, batch_size=4, sampler=sampler), epochs=2,
+        callbacks=[ModelCheckpoint(path, monitor="loss", save_best_only=False)],
+        progress=False, verbose=False)
+    print(json.dumps({"rank": rank, "epoch": sampler.epoch}), flush=True)
+    dist.destroy_process_group()
+
+
 def timeout():
     dist.init_process_group("mpi", timeout=timedelta(seconds=2))
     if dist.get_rank() == 1:
@@ -94,4 +117,5 @@ def timeout():
 
 
 if __name__ == "__main__":
-    {"collectives": collectives, "unused": unused, "timeout": timeout}[sys.argv[1]]()
+    {"collectives": collectives, "unused": unused, "timeout": timeout,
+     "checkpoint": checkpoint}[sys.argv[1]]()

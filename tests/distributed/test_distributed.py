@@ -122,3 +122,9 @@ def test_two_workers_reproduce_one_process(tmp_path):
         np.testing.assert_allclose(b[key], a[key], rtol=1e-5, atol=1e-6, err_msg=key)
         moved += float(np.abs(a[key]).sum())
     assert moved > 0
+
+
+def test_fit_checkpoints_on_rank_0_only_and_sets_the_sampler_epoch(tmp_path):
+    ranks = _lines(_mpirun(2, HERE / "collectives_worker.py", "checkpoint", tmp_path))
+    assert [r["epoch"] for r in ranks] == [1, 1]
+    assert (tmp_path / "ckpt_0.npz").exists() and not (tmp_path / "ckpt_1.npz").exists()
