@@ -11,6 +11,7 @@ into a graceful stop) keeps the finished ones.
 import os
 import tempfile
 import time
+import warnings
 
 __all__ = ["run"]
 
@@ -178,7 +179,7 @@ def run(objective, space, search, trials, address, metric, mode, seed, max_concu
                 search_alg=searcher, num_samples=trials, metric=metric, mode=mode,
                 scheduler=MedianStoppingRule(time_attr="training_iteration",
                                              grace_period=1, min_samples_required=2),
-                max_concurrent_trials=max_concurrent)
+                max_concurrent_trials=max_concurrent, reuse_actors=True)
             param_space = {}
             trainable = tune.with_parameters(_trainable, objective=objective, metric=metric,
                                              constants=constants, names=names,
@@ -186,7 +187,8 @@ def run(objective, space, search, trials, address, metric, mode, seed, max_concu
         else:
             configs = _configs(space, search, trials, seed)
             expected = len(configs)
-            tune_config = tune.TuneConfig(num_samples=1, max_concurrent_trials=max_concurrent)
+            tune_config = tune.TuneConfig(num_samples=1, max_concurrent_trials=max_concurrent,
+                                          reuse_actors=True)
             param_space = {"__trial": tune.grid_search(
                 [{"number": i, "config": c} for i, c in enumerate(configs)])}
             trainable = tune.with_parameters(_trainable, objective=objective, metric=metric)
@@ -197,7 +199,10 @@ def run(objective, space, search, trials, address, metric, mode, seed, max_concu
         tuner = tune.Tuner(trainable, param_space=param_space, tune_config=tune_config,
                            run_config=run_config)
         try:
-            tuner.fit()
+            with warnings.catch_warnings():
+                # OptunaSearch reports the final result once more at the same step.
+                warnings.filterwarnings("ignore", message="The reported value is ignored")
+                tuner.fit()
         except KeyboardInterrupt:
             raise SweepInterrupted(SweepResult(records, metric, mode, space, search, "ray",
                                                interrupted=True)) from None

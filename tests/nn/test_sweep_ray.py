@@ -41,7 +41,6 @@ def test_grid_and_failures_on_ray_match_the_local_backend(local_ray):
     assert on_ray.best == local.best == {"lr": 1e-2, "wd": 0.0}
 
 
-@pytest.mark.slow  # about a minute on 2 busy cores: each Tune trial is a worker process
 def test_bayes_over_eight_trials_on_ray(local_ray):
     result = sweep(quadratic, {"lr": loguniform(1e-4, 1e-1), "wd": grid([0.0, 1e-4])},
                    search="bayes", trials=8, backend="ray", seed=0)
@@ -49,6 +48,7 @@ def test_bayes_over_eight_trials_on_ray(local_ray):
     assert result.best_result["val_accuracy"] > 0.8
 
 
+@pytest.mark.slow  # another ~15 s of Tune on 2 busy cores
 def test_per_epoch_reports_reach_tune(local_ray):
     result = sweep(per_epoch, {"lr": grid([1e-2, 1e-5])}, backend="ray")
     assert [t.status for t in result.trials] == ["completed", "completed"]
