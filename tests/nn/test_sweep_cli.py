@@ -70,3 +70,25 @@ def test_workers_need_a_divisible_global_batch(tmp_path):
          "--epochs", "1", "--model", "mlp", "--output-dir", str(tmp_path)],
         capture_output=True, text=True, timeout=180, env=env, cwd=ROOT)
     assert result.returncode != 0 and "divisible" in result.stderr
+
+
+def test_ctrl_c_keeps_the_finished_trials_table(tmp_path, monkeypatch, capsys):
+    from nn.training import sweep_cli
+
+    calls = []
+
+    def fake_training(self, config, trial):
+        calls.append(config)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        trial.report(1, val_accuracy=0.5)
+        return {"val_accuracy": 0.5}
+
+    monkeypatch.setattr(sweep_cli.TrainObjective, "__call__", fake_training)
+    out = tmp_path / "sweep"
+    code = main(["sweep", "--space", "lr=grid:0.1,0.2,0.3", "--output-dir", str(out),
+                 "--quiet"])
+    assert code == 130 and "interrupted" in capsys.readouterr().err
+    data = json.loads((out / "sweep.json").read_text())
+    assert data["interrupted"] and [t["config"]["lr"] for t in data["trials"]] == [0.1]
+    assert "interrupted" in (out / "sweep.md").read_text()
