@@ -9,6 +9,7 @@ into a graceful stop) keeps the finished ones.
 """
 
 import os
+import shutil
 import tempfile
 import time
 import warnings
@@ -212,5 +213,6 @@ def run(objective, space, search, trials, address, metric, mode, seed, max_concu
             raise SweepInterrupted(result)
         return result
     finally:
+        shutil.rmtree(storage, ignore_errors=True)  # Tune's copies; the result is ours
         if started_here:
             ray.shutdown()
