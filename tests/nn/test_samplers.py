@@ -220,3 +220,18 @@ def test_distributed_sampler_in_a_dataloader_gives_the_global_batches():
     whole = [y.tolist() for _, y in DataLoader(data, batch_size=8, sampler=single)]
     for step, global_batch in enumerate(whole):
         assert sorted(batches[0][step] + batches[1][step]) == sorted(global_batch)
+
+
+class Broken(Dataset):
+    def __len__(self):
+        return 6
+
+    def __getitem__(self, i):
+        if i == 4:
+            raise IndexError(f"sample {i} is damaged")
+        return np.float32(i), i
+
+
+def test_an_error_in_a_worker_reaches_the_main_process():
+    with pytest.raises(IndexError, match="sample 4 is damaged"):
+        list(DataLoader(Broken(), batch_size=2, num_workers=2))
