@@ -20,6 +20,9 @@ _STATUS = "_sweep_status"
 
 
 def _import_ray():
+    # Tune's newer console output prints tables even with verbose=0; the classic
+    # reporter honours it (our own log line per trial says what happened).
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     try:
         import ray
         from ray import tune
@@ -47,7 +50,10 @@ def _trainable(tune_config, objective=None, metric=None, constants=None, names=N
 
     trial = _run_trial(objective, number, config, metric, ray_report=ray_report)
     if trial.status == "error":
-        raise _TrialError(trial.error)
+        if numbered:  # grid/random: a result saying so (no traceback in Tune's log)
+            tune.report({_STATUS: "error", "_sweep_error": trial.error})
+            return
+        raise _TrialError(trial.error)  # bayes: OptunaSearch must see a failed trial
     if trial.status == "pruned":
         return
     tune.report({**trial.metrics, _STATUS: "completed", "_sweep_seconds": trial.seconds,
@@ -137,11 +143,13 @@ def run(objective, space, search, trials, address, metric, mode, seed, max_concu
         else:
             number = ray_trial.config["__trial"]["number"]
             config = ray_trial.config["__trial"]["config"]
-        skip = {_STATUS, "_sweep_seconds", "_sweep_config", "epoch"}
+        skip = {_STATUS, "_sweep_seconds", "_sweep_config", "_sweep_error", "epoch"}
         metrics = {k: v for k, v in result.items() if not k.startswith("_")
                    and k not in skip and k in reported_keys(result)}
         if error:
             status, text = "error", _error_text(ray_trial)
+        elif result.get(_STATUS) == "error":
+            status, text = "error", result.get("_sweep_error")
         elif result.get(_STATUS) == "completed":
             status, text = "completed", None
         else:
