@@ -5,13 +5,14 @@ from the generator that ``manual_seed`` seeds.
 
 >>> from autograd_core import zeros, arange
 >>> zeros(2, 3).shape, arange(3).tolist()
-((2, 3), [0, 1, 2])
+(torch.Size([2, 3]), [0, 1, 2])
 """
 
 import numpy as np
 
+from autograd_core.ops._shapes import shape_arg as _shape_arg
 from autograd_core.random import get_generator
-from autograd_core.tensor import Tensor, _shape_arg
+from autograd_core.tensor import Tensor
 
 __all__ = [
     "zeros", "ones", "full", "empty", "randn", "rand", "randint", "randperm", "arange",

@@ -6,7 +6,7 @@ initialisation is PyTorch's: weight and bias from U(-1/sqrt(in), 1/sqrt(in)).
 >>> import nn
 >>> layer = nn.Linear(3, 2)
 >>> layer.weight.shape, layer.bias.shape
-((2, 3), (2,))
+(torch.Size([2, 3]), torch.Size([2]))
 """
 
 

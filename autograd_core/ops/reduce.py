@@ -17,17 +17,38 @@ over R: it re-inserts the reduced axes (size 1) and broadcasts to the input's sh
 [2.0, 3.0]
 """
 
+import warnings
+from collections import namedtuple
+
 import numpy as np
 
+from autograd_core.errors import DTypeError
 from autograd_core.function import Function
+from autograd_core.ops._formula import (
+    Custom,
+    axis_code,
+    dtype_literal,
+    element_count,
+    kept,
+    literal,
+    reduce_args,
+)
+from autograd_core.ops._registry import public
+from autograd_core.ops._shapes import normalize_dim, normalize_dims
+from autograd_core.ops.elementwise import maximum, minimum
+from autograd_core.tensor import Tensor
 
 __all__ = ["Sum", "Mean", "Max", "Min", "Var", "LogSumExp", "Softmax", "LogSoftmax"]
 
 
-def _expand_reduced(grad: np.ndarray, axes, keepdim: bool, shape: tuple) -> np.ndarray:
-    """Put the reduced axes back (size 1) and broadcast ``grad`` to ``shape`` (a view)."""
+def _expand_reduced(grad, axes, keepdim: bool, shape: tuple):
+    """Put the reduced axes back (size 1) and broadcast ``grad`` to ``shape`` (a view).
+
+    Written with ``reshape`` and ``np.broadcast_to`` so it runs on arrays and, for
+    gradients of gradients, on Tensors.
+    """
     if not keepdim and axes is not None:
-        grad = np.expand_dims(grad, axes)
+        grad = grad.reshape(tuple(1 if i in axes else n for i, n in enumerate(shape)))
     return np.broadcast_to(grad, shape)
 
 
@@ -37,8 +58,18 @@ def _count(shape: tuple, axes) -> int:
     return int(np.prod([shape[a] for a in axes]))
 
 
+def _sum_backward(v, i):
+    return f"np.broadcast_to({kept(v, v.g)}, {literal(v.shape(0))})"
+
+
 class Sum(Function):
     """y = sum over ``dim`` of x;  dy/dx = 1 for every summed element."""
+
+    twice_differentiable = True
+
+    formula = Custom(
+        "Σ", lambda v: [f"{v.out} = np.sum({v.args[0]}{reduce_args(v)})"], _sum_backward,
+        lambda v, i: "1 (each summed element)")
 
     @staticmethod
     def forward(ctx, x, *, dim=None, keepdim=False):
@@ -50,8 +81,19 @@ class Sum(Function):
         return _expand_reduced(grad, ctx.options["dim"], ctx.options["keepdim"], ctx.shape)
 
 
+def _mean_backward(v, i):
+    n = element_count(v.shape(0), v.opt.get("dim"))
+    return f"np.broadcast_to({kept(v, f'{v.g} / {n}')}, {literal(v.shape(0))})"
+
+
 class Mean(Function):
     """y = mean over ``dim`` of x;  dy/dx = 1 / n for the n averaged elements."""
+
+    twice_differentiable = True
+
+    formula = Custom(
+        "mean", lambda v: [f"{v.out} = np.mean({v.args[0]}{reduce_args(v)})"], _mean_backward,
+        lambda v, i: f"1/{element_count(v.shape(0), v.opt.get('dim'))}")
 
     @staticmethod
     def forward(ctx, x, *, dim=None, keepdim=False):
@@ -76,7 +118,12 @@ def _extreme_backward(ctx, grad, pick):
     grad_keep = grad if keepdim or dim is None else np.expand_dims(grad, dim)
     if dim is not None and len(dim) == 1:
         axis = dim[0]
-        index = pick(x, axis=axis, keepdims=True)
+        values = x._data if isinstance(x, Tensor) else x
+        index = pick(values, axis=axis, keepdims=True)
+        if isinstance(grad, Tensor):  # create_graph: a mask that records as a where
+            first = np.zeros(values.shape, dtype=bool)
+            np.put_along_axis(first, index, True, axis=axis)
+            return np.where(first, grad_keep, 0)
         grad_x = np.zeros(x.shape, dtype=grad.dtype)
         np.put_along_axis(grad_x, index, grad_keep, axis=axis)
         return grad_x
@@ -88,6 +135,8 @@ def _extreme_backward(ctx, grad, pick):
 
 class _Extreme(Function):
     """max or min over ``dim``: the gradient goes to the extreme element(s)."""
+
+    twice_differentiable = True
 
     reduce_fn = staticmethod(np.max)
     pick_fn = staticmethod(np.argmax)
@@ -105,8 +154,36 @@ class _Extreme(Function):
         return _extreme_backward(ctx, grad, cls.pick_fn)
 
 
+def _extreme_rule(np_name, arg_name, word):
+    def forward(v):
+        return [f"{v.out} = np.{np_name}({v.args[0]}{reduce_args(v)})"]
+
+    def backward(v, i):
+        dim = v.opt.get("dim")
+        grad_keep = kept(v, v.g)
+        x = v.args[0]
+        if dim is not None and len(dim) == 1:
+            axis = dim[0]
+            t = v.tmp("grad")
+            setup = [
+                f"{t} = np.zeros({literal(v.shape(0))}, dtype={dtype_literal(v.grad_dtype)})",
+                f"np.put_along_axis({t}, np.{arg_name}({x}, axis={axis}, keepdims=True), "
+                f"{grad_keep}, axis={axis})",
+            ]
+            return setup, t
+        out_keep = kept(v, v.out)
+        hits = f"({x} == {out_keep})"
+        if np.isnan(v.value(0)).any():  # the engine lets a NaN maximum take the gradient
+            hits = f"(({x} == {out_keep}) | (np.isnan({x}) & np.isnan({out_keep})))"
+        return f"{grad_keep} * {hits} / np.sum({hits}, axis={axis_code(dim)}, keepdims=True)"
+
+    return Custom(np_name, forward, backward, lambda v, i: f"1 at the {word}, else 0")
+
+
 class Max(_Extreme):
     """y = max over ``dim`` of x;  dy/dx = 1 at the maximum, 0 elsewhere."""
+
+    formula = _extreme_rule("max", "argmax", "max")
 
     reduce_fn = staticmethod(np.max)
     pick_fn = staticmethod(np.argmax)
@@ -115,8 +192,30 @@ class Max(_Extreme):
 class Min(_Extreme):
     """y = min over ``dim`` of x;  dy/dx = 1 at the minimum, 0 elsewhere."""
 
+    formula = _extreme_rule("min", "argmin", "min")
+
     reduce_fn = staticmethod(np.min)
     pick_fn = staticmethod(np.argmin)
+
+
+def _degrees_of_freedom(v) -> int:
+    return max(element_count(v.shape(0), v.opt.get("dim")) - v.opt.get("correction", 1), 0)
+
+
+def _var_forward(v):
+    dim, keepdim = v.opt.get("dim"), v.opt.get("keepdim", False)
+    dof = max(element_count(v.shape(0), dim) - v.opt.get("correction", 1), 0)
+    c = v.tmp("centered")
+    return [
+        f"{c} = {v.args[0]} - np.mean({v.args[0]}, axis={axis_code(dim)}, keepdims=True)",
+        f"{v.out} = np.sum({c} * {c}, axis={axis_code(dim)}, keepdims={keepdim!r}) / {dof}",
+    ]
+
+
+def _var_backward(v, i):
+    dof = max(element_count(v.shape(0), v.opt.get("dim")) - v.opt.get("correction", 1), 0)
+    scale = f"(2 / {dof})" if dof else "np.nan"  # no degrees of freedom: nan, as the engine
+    return f"{kept(v, v.g)} * {scale} * {v.tmp('centered')}"
 
 
 class Var(Function):
@@ -125,19 +224,27 @@ class Var(Function):
     ``correction=1`` is the unbiased estimate (PyTorch's default), 0 the biased one.
     """
 
+    twice_differentiable = True
+
+    formula = Custom(
+        "var", _var_forward, _var_backward,
+        lambda v, i: f"2({v.args[0]} − mean)/{_degrees_of_freedom(v)}")
+
     @staticmethod
     def forward(ctx, x, *, dim=None, keepdim=False, correction=1):
         centered = x - np.mean(x, axis=dim, keepdims=True)
         dof = max(_count(x.shape, dim) - correction, 0)
-        ctx.save_for_backward(centered)
+        ctx.save_for_backward(centered, x)
         ctx.dof = dof
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.sum(centered * centered, axis=dim, keepdims=keepdim) / dof
 
     @staticmethod
     def backward(ctx, grad):
-        (centered,) = ctx.saved_tensors
+        centered, x = ctx.saved_tensors
         dim, keepdim = ctx.options["dim"], ctx.options["keepdim"]
+        if isinstance(x, Tensor):  # create_graph: the centring must record too
+            centered = x - np.mean(x, axis=dim, keepdims=True)
         grad = grad if keepdim or dim is None else np.expand_dims(grad, dim)
         # n - correction = 0 (one value, unbiased): nan, as PyTorch, not ZeroDivisionError
         scale = 2 / ctx.dof if ctx.dof else np.nan
@@ -150,8 +257,36 @@ def _stable_max(x: np.ndarray, dim) -> np.ndarray:
     return np.where(np.isfinite(m), m, 0)
 
 
+def _lse_forward(v):
+    dim, keepdim = v.opt.get("dim"), v.opt.get("keepdim", False)
+    m, k = v.tmp("max"), v.tmp("keep")
+    x = v.args[0]
+    lines = [
+        f"{m} = stable_max({x}, {axis_code(dim)})",
+        f"{k} = {m} + np.log(np.sum(np.exp({x} - {m}), axis={axis_code(dim)}, keepdims=True))",
+    ]
+    if keepdim:
+        lines.append(f"{v.out} = {k}")
+    else:
+        lines.append(f"{v.out} = np.squeeze({k}, axis={axis_code(dim)})")
+    return lines
+
+
+def _lse_backward(v, i):
+    weights = f"np.exp({v.args[0]} - {v.tmp('keep')})"
+    if np.isneginf(v.output._data).any():  # slices of only -inf get 0, as in the engine
+        weights = f"np.where(np.isneginf({v.tmp('keep')}), 0, {weights})"
+    return f"{kept(v, v.g)} * {weights}"
+
+
 class LogSumExp(Function):
     """y = log sum exp(x) = m + log sum exp(x - m) with m = max x;  dy/dx = exp(x - y)."""
+
+    twice_differentiable = True
+
+    formula = Custom(
+        "logΣexp", _lse_forward, _lse_backward,
+        lambda v, i: f"softmax({v.args[0]})", helpers=["stable_max"])
 
     @staticmethod
     def forward(ctx, x, *, dim=None, keepdim=False):
@@ -166,15 +301,35 @@ class LogSumExp(Function):
         x, out_keep = ctx.saved_tensors
         dim, keepdim = ctx.options["dim"], ctx.options["keepdim"]
         grad = grad if keepdim or dim is None else np.expand_dims(grad, dim)
+        if isinstance(x, Tensor):
+            # create_graph: y must depend on x in the recorded graph (the saved y is a
+            # constant), so it is recomputed from x around the same shift
+            shift = np.asarray(out_keep)
+            finite = np.where(np.isfinite(shift), shift, 0)
+            out_keep = finite + np.log(np.sum(np.exp(x - finite), axis=dim, keepdims=True))
         # a slice of only -inf has logsumexp -inf and weights exp(-inf - -inf) = nan;
         # its elements have no influence, so their gradient is 0 (as PyTorch)
         with np.errstate(invalid="ignore"):
             weights = np.exp(x - out_keep)
-        return grad * np.where(np.isneginf(out_keep), 0, weights)
+        return grad * np.where(np.isneginf(np.asarray(out_keep)), 0, weights)
+
+
+def _softmax_forward(v):
+    e, dim, x = v.tmp("exp"), v.opt["dim"], v.args[0]
+    return [f"{e} = np.exp({x} - stable_max({x}, {dim}))",
+            f"{v.out} = {e} / np.sum({e}, axis={dim}, keepdims=True)"]
 
 
 class Softmax(Function):
     """y_i = exp(x_i - m) / sum_j exp(x_j - m) along ``dim``;  dL/dx = y (g - sum(g y))."""
+
+    twice_differentiable = True
+
+    formula = Custom(
+        "softmax", _softmax_forward,
+        lambda v, i: f"{v.out} * ({v.g} - np.sum({v.g} * {v.out}, axis={v.opt['dim']}, "
+                     "keepdims=True))",
+        lambda v, i: "diag(y) − y yᵀ", helpers=["stable_max"])
 
     @staticmethod
     def forward(ctx, x, *, dim):
@@ -190,8 +345,22 @@ class Softmax(Function):
         return out * (grad - np.sum(grad * out, axis=dim, keepdims=True))
 
 
+def _log_softmax_forward(v):
+    sh, dim, x = v.tmp("shifted"), v.opt["dim"], v.args[0]
+    return [f"{sh} = {x} - stable_max({x}, {dim})",
+            f"{v.out} = {sh} - np.log(np.sum(np.exp({sh}), axis={dim}, keepdims=True))"]
+
+
 class LogSoftmax(Function):
     """y = x - logsumexp(x) along ``dim``;  dL/dx = g - softmax(x) sum(g)."""
+
+    twice_differentiable = True
+
+    formula = Custom(
+        "log_softmax", _log_softmax_forward,
+        lambda v, i: f"{v.g} - np.exp({v.out}) * np.sum({v.g}, axis={v.opt['dim']}, "
+                     "keepdims=True)",
+        lambda v, i: "1 − softmax", helpers=["stable_max"])
 
     @staticmethod
     def forward(ctx, x, *, dim):
@@ -205,3 +374,194 @@ class LogSoftmax(Function):
         (out,) = ctx.saved_tensors
         dim = ctx.options["dim"]
         return grad - np.exp(out) * np.sum(grad, axis=dim, keepdims=True)
+
+
+# --------------------------------------------------------------------- functional forms
+class return_types:  # noqa: N801 - torch.return_types
+    """The named tuples reductions over one dim return, as ``torch.return_types``."""
+
+    max = namedtuple("max", ["values", "indices"])
+    min = namedtuple("min", ["values", "indices"])
+
+
+def _dim(dim, axis, op):
+    """``dim``, or NumPy's spelling ``axis`` (PyTorch accepts both)."""
+    if axis is not None:
+        if dim is not None:
+            raise TypeError(f"{op}() got both 'dim' and 'axis'")
+        return axis
+    return dim
+
+
+def _keep(keepdim, keepdims):
+    return keepdim if keepdims is None else keepdims
+
+
+@public(name="sum", numpy=(np.sum,), ops=(Sum,))
+def sum_(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):  # noqa: A001
+    """Sum over ``dim`` (all dims when None); ``dtype`` casts first."""
+    x = _cast(input, dtype)
+    axes = normalize_dims(_dim(dim, axis, "sum"), x.ndim, "sum")
+    return Sum.apply(x, dim=axes, keepdim=bool(_keep(keepdim, keepdims)))
+
+
+@public(numpy=(np.mean,), ops=(Mean,))
+def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+    """Mean over ``dim`` (all dims when None); floating-point tensors only."""
+    x = _cast(input, dtype)
+    if x.dtype.kind != "f":
+        raise DTypeError(f"mean needs a floating-point tensor, got {x.dtype}; "
+                         "pass dtype=float32 or call .float() first")
+    axes = normalize_dims(_dim(dim, axis, "mean"), x.ndim, "mean")
+    return Mean.apply(x, dim=axes, keepdim=bool(_keep(keepdim, keepdims)))
+
+
+def _extreme(op_class, result, pick, name):
+    def fn(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        x = _tensor(input)
+        dim = _dim(dim, axis, name)
+        keepdim = bool(_keep(keepdim, keepdims))
+        if isinstance(dim, Tensor):  # torch.max(a, b): the elementwise form
+            return (maximum if name == "max" else minimum)(x, dim)
+        if dim is None:
+            return op_class.apply(x, dim=None, keepdim=False)
+        if isinstance(dim, (tuple, list)):
+            raise TypeError(f"{name}(dim) takes one dim; use a{name}(dim=...) for several")
+        axes = normalize_dims(dim, x.ndim, name)
+        values = op_class.apply(x, dim=axes, keepdim=keepdim)
+        return result(values, _arg(x, dim, keepdim, pick, name))
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = (f"The {name}imum of all elements, or over one ``dim`` the named tuple "
+                  f"``(values, indices)`` (``torch.{name}``); ``{name}(a, b)`` is "
+                  f"``{name}imum``. The gradient goes to the first extreme along ``dim``.")
+    return fn
+
+
+max_ = public(ops=(Max,))(_extreme(Max, return_types.max, np.argmax, "max"))
+min_ = public(ops=(Min,))(_extreme(Min, return_types.min, np.argmin, "min"))
+
+
+def _amax_amin(op_class, name, np_fns):
+    def fn(input, dim=(), keepdim=False, *, axis=None, keepdims=None, out=None, **unused):
+        x = _tensor(input)
+        dim = _dim(None if dim == () else dim, axis, name)
+        axes = normalize_dims(dim, x.ndim, name)
+        return op_class.apply(x, dim=axes, keepdim=bool(_keep(keepdim, keepdims)))
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = (f"The extreme values over ``dim`` (all dims when empty), gradient shared "
+                  f"evenly between ties (``torch.{name}``).")
+    return public(numpy=np_fns, ops=(op_class,))(fn)
+
+
+amax = _amax_amin(Max, "amax", (np.amax, np.max))
+amin = _amax_amin(Min, "amin", (np.amin, np.min))
+
+
+def _correction(unbiased, correction, ddof, op):
+    if ddof is not None:
+        correction = ddof
+    if correction is None:
+        correction = 1 if unbiased in (None, True) else 0
+    return correction
+
+
+@public(numpy=(np.var,), ops=(Var,))
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
+        keepdims=None, ddof=None):
+    """Variance over ``dim``: sum (x - mean)^2 / (n - correction); ``correction=1``
+    (PyTorch's default, ``unbiased=True``) or 0. One element with correction 1 gives
+    nan with a warning, as in PyTorch."""
+    x = _tensor(input)
+    if isinstance(unbiased, (int, tuple, list)) and not isinstance(unbiased, bool):
+        dim, unbiased = unbiased, None  # var(x, 0): dim given positionally after input
+    axes = normalize_dims(_dim(dim, axis, "var"), x.ndim, "var")
+    correction = _correction(unbiased, correction, ddof, "var")
+    count = element_count_of(x.shape, axes)
+    if count - correction <= 0:
+        warnings.warn(f"var: degrees of freedom <= 0 for {count} element(s) with "
+                      f"correction={correction}; the result is nan", RuntimeWarning,
+                      stacklevel=2)
+    return Var.apply(x, dim=axes, keepdim=bool(_keep(keepdim, keepdims)),
+                     correction=correction)
+
+
+@public(numpy=(np.std,), ops=(Var,))
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
+        keepdims=None, ddof=None):
+    """Standard deviation: the square root of :func:`var` (same arguments)."""
+    return var(input, dim, unbiased, keepdim, correction=correction, axis=axis,
+               keepdims=keepdims, ddof=ddof).sqrt()
+
+
+@public(ops=(LogSumExp,))
+def logsumexp(input, dim, keepdim=False):
+    """log sum exp over ``dim``, computed without overflow."""
+    x = _tensor(input)
+    axes = normalize_dims(dim, x.ndim, "logsumexp")
+    return LogSumExp.apply(x, dim=axes, keepdim=keepdim)
+
+
+@public(ops=(Softmax,))
+def softmax(input, dim, dtype=None):
+    """e^x / sum e^x over ``dim``."""
+    x = _cast(input, dtype)
+    return Softmax.apply(x, dim=normalize_dim(dim, x.ndim, "softmax"))
+
+
+@public(ops=(LogSoftmax,))
+def log_softmax(input, dim, dtype=None):
+    """x - logsumexp(x) over ``dim``."""
+    x = _cast(input, dtype)
+    return LogSoftmax.apply(x, dim=normalize_dim(dim, x.ndim, "log_softmax"))
+
+
+def _arg(x, dim, keepdim, pick, op):
+    if dim is None:
+        return Tensor._make(np.asarray(pick(x._data), dtype=np.int64))
+    axis = normalize_dim(dim, x.ndim, op)
+    if x.ndim == 0:
+        return Tensor._make(np.asarray(0, dtype=np.int64))
+    return Tensor._make(np.asarray(pick(x._data, axis=axis, keepdims=keepdim), dtype=np.int64))
+
+
+@public(numpy=(np.argmax,))
+def argmax(input, dim=None, keepdim=False, *, axis=None):
+    """Index of the largest value (over the flattened tensor when ``dim`` is None)."""
+    return _arg(_tensor(input), _dim(dim, axis, "argmax"), keepdim, np.argmax, "argmax")
+
+
+@public(numpy=(np.argmin,))
+def argmin(input, dim=None, keepdim=False, *, axis=None):
+    """Index of the smallest value (over the flattened tensor when ``dim`` is None)."""
+    return _arg(_tensor(input), _dim(dim, axis, "argmin"), keepdim, np.argmin, "argmin")
+
+
+def _logical(np_fn, name):
+    def fn(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        x = _tensor(input)
+        axes = normalize_dims(_dim(dim, axis, name), x.ndim, name)
+        return Tensor._make(np.asarray(np_fn(x._data, axis=axes,
+                                             keepdims=bool(_keep(keepdim, keepdims)))))
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"Whether {name} elements (over ``dim``) are true, as a bool tensor."
+    return public(numpy=(np_fn,))(fn)
+
+
+all_ = _logical(np.all, "all")
+any_ = _logical(np.any, "any")
+
+
+def _tensor(x):
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def _cast(x, dtype):
+    x = _tensor(x)
+    return x if dtype is None else x.to(dtype)
+
+
+def element_count_of(shape, axes) -> int:
+    return _count(shape, axes)

@@ -125,8 +125,8 @@ def _np_lse(a, axis, keepdims):
 REDUCTIONS = [
     _reduction("sum", "sum", np.sum, _torch_sum),
     _reduction("mean", "mean", np.mean, _torch_mean),
-    _reduction("max", "max", np.max, _torch_max, "distinct"),
-    _reduction("min", "min", np.min, _torch_min, "distinct"),
+    _reduction("amax", "amax", np.max, _torch_max, "distinct"),
+    _reduction("amin", "amin", np.min, _torch_min, "distinct"),
     _reduction("var", "var", lambda a, axis, keepdims: np.var(
         a, axis=axis, keepdims=keepdims, ddof=1), _torch_var),
     _reduction("logsumexp", "logsumexp", _np_lse, _torch_lse),
@@ -148,3 +148,92 @@ def sample(rng, shape, domain, dtype=np.float64):
         n = int(np.prod(shape))
         x = (rng.permutation(n) * 0.25 - 0.1 * n).reshape(shape)
     return np.asarray(x, dtype=dtype)
+
+
+# --------------------------------------------------------------------- every other op
+@dataclass(frozen=True)
+class GraphOp:
+    """An op reached through its functional form: ``build(rng) -> (fn, inputs)`` gives a
+    function of float64 leaves that gradcheck can differentiate smoothly."""
+
+    name: str
+    build: Callable
+
+
+def _x(rng, *shape, domain="real"):
+    return ag.Tensor(sample(rng, shape, domain), requires_grad=True)
+
+
+def _seeded(fn, seed=0):
+    """``fn`` with the global generator reseeded at each call (a fixed dropout mask)."""
+    def run(*args):
+        ag.manual_seed(seed)
+        return fn(*args)
+    return run
+
+
+def _classes(n, classes, seed=5):
+    return ag.tensor(np.random.default_rng(seed).integers(0, classes, n))
+
+
+def _graph_ops():
+    import nn.functional as F
+
+    def one(name, fn, *shapes, domain="real"):
+        return GraphOp(name, lambda rng: (fn, tuple(_x(rng, *s, domain=domain) for s in shapes)))
+
+    distinct = "distinct"
+    return [
+        one("softmax", lambda a: a.softmax(dim=1), (3, 4)),
+        one("log_softmax", lambda a: a.log_softmax(dim=0), (3, 4)),
+        one("reshape_permute_expand", lambda a: a.reshape(2, 3).permute(1, 0).expand(2, 3, 2),
+            (6,)),
+        one("getitem", lambda a: a[1:, [0, 2, 2]], (3, 4)),
+        one("setitem", lambda a, b: _set(a, b), (3, 4), (4,)),
+        one("cat_stack", lambda a, b: ag.stack([ag.cat([a, b], dim=1), ag.cat([b, a], dim=1)]),
+            (2, 3), (2, 3)),
+        one("matmul", lambda a, b: a @ b, (2, 3), (3, 4)),
+        one("linear", lambda a, w, b: F.linear(a, w, b), (2, 3), (4, 3), (4,)),
+        one("where", lambda a, b: ag.where(a > 0, a, b), (3, 4), (3, 4), domain="away_from_zero"),
+        one("clone_cast", lambda a: a.clone() * 2, (3,)),
+        one("leaky_relu", lambda a: F.leaky_relu(a, 0.1), (3, 4), domain="away_from_zero"),
+        one("elu", lambda a: F.elu(a), (3, 4), domain="away_from_zero"),
+        one("selu", lambda a: F.selu(a), (3, 4), domain="away_from_zero"),
+        one("softplus", lambda a: F.softplus(a, beta=2.0), (3, 4)),
+        one("silu", lambda a: F.silu(a), (3, 4)),
+        one("hardtanh", lambda a: F.hardtanh(a), (3, 4), domain="away_from_bounds"),
+        one("prelu", lambda a, w: F.prelu(a, w), (2, 3, 4), (3,), domain="away_from_zero"),
+        one("dropout", _seeded(lambda a: F.dropout(a, 0.4, training=True)), (4, 5)),
+        one("drop_connect", _seeded(lambda a, w, b: F.drop_connect(a, w, b, 0.3)),
+            (2, 3), (4, 3), (4,)),
+        one("batch_norm", lambda a, w, b: F.batch_norm(a, None, None, w, b, training=True),
+            (4, 3, 2, 2), (3,), (3,)),
+        one("layer_norm", lambda a, w, b: F.layer_norm(a, (4,), w, b), (3, 4), (4,), (4,)),
+        one("instance_norm", lambda a: F.instance_norm(a), (2, 3, 3, 3)),
+        one("cross_entropy", lambda a: F.cross_entropy(a, _classes(5, 4), label_smoothing=0.1),
+            (5, 4)),
+        one("nll_loss", lambda a: F.nll_loss(a.log_softmax(dim=1), _classes(5, 4)), (5, 4)),
+        one("bce", lambda a, t: F.binary_cross_entropy(a.sigmoid(), t.sigmoid()), (6,), (6,)),
+        one("bce_logits", lambda a, t: F.binary_cross_entropy_with_logits(a, t.sigmoid()),
+            (6,), (6,)),
+        one("mse", lambda a, t: F.mse_loss(a, t), (6,), (6,)),
+        one("l1", lambda a: F.l1_loss(a, ag.zeros(6, dtype=ag.float64)), (6,),
+            domain="away_from_zero"),
+        one("huber", lambda a, t: F.huber_loss(a, t, delta=0.5), (6,), (6,)),
+        one("focal", lambda a: F.focal_loss(a, _classes(5, 3)), (5, 3)),
+        one("conv2d", lambda a, w, b: F.conv2d(a, w, b, stride=2, padding=1),
+            (2, 2, 5, 5), (3, 2, 3, 3), (3,)),
+        one("max_pool2d", lambda a: F.max_pool2d(a, 2, ceil_mode=True), (1, 2, 5, 5),
+            domain=distinct),
+        one("avg_pool2d", lambda a: F.avg_pool2d(a, 3, stride=2, padding=1), (1, 2, 5, 5)),
+        one("adaptive_avg_pool2d", lambda a: F.adaptive_avg_pool2d(a, (2, 3)), (1, 2, 5, 7)),
+    ]
+
+
+def _set(a, b):
+    out = a * 1.0
+    out[1] = b
+    return out
+
+
+GRAPH_OPS = _graph_ops()
