@@ -32,7 +32,8 @@ import time
 
 import numpy as np
 
-from autograd_core.tensor import Tensor, mark_modified
+from autograd_core.tensor import Tensor
+from autograd_core.versions import mark_modified
 
 __all__ = [
     "ReduceOp", "Work", "DistError", "DistBackendError", "is_available", "is_mpi_available",
