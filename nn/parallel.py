@@ -13,8 +13,10 @@ the optimizers take identical steps and the replicas stay equal::
     loss.backward()                         # ... and the gradients are averaged here
     opt.step()
 
-How the averaging hooks into backward (this engine has no gradient hooks): during the
-wrapper's forward each parameter is seen by the model through an identity node. The
+How the averaging hooks into backward: the engine runs leaf hooks
+(``register_hook``, ``register_post_accumulate_grad_hook``) only once the whole pass is
+done, which leaves nothing to overlap with, so instead, during the wrapper's forward,
+each parameter is seen by the model through an identity node. The
 engine visits a node only after every consumer of its output has passed its gradient
 back, so when backward reaches a parameter's identity node that parameter's gradient is
 complete. The node copies it into its slot of a flat bucket (parameters in reverse
