@@ -26,6 +26,8 @@ SECTION_TITLES = {
     "optim": "Optimizer steps (1,068,810 float32 parameters in full mode)",
     "threads": "Thread scaling (fwd+bwd)",
     "compile": "Compile cost (fresh process)",
+    "sweep": "Sweep overhead per trial (ratio: sweep of N trials / N direct calls)",
+    "distributed": "Data-parallel step (DistributedDataParallel, mpirun, 1 thread each)",
 }
 
 

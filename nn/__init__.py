@@ -72,7 +72,7 @@ __all__ = [
     "IncompatibleKeys",
 ]
 
-_LAZY_MODULES = ("data", "datasets", "transforms", "models", "training")
+_LAZY_MODULES = ("data", "datasets", "transforms", "models", "training", "parallel")
 
 
 def __getattr__(name):

@@ -5,4 +5,4 @@ as a fraction of the matmul peak it measures.
 """
 
 SECTIONS = ("peak", "kernels", "conv", "pool", "engine", "scalar", "training", "optim",
-            "threads", "compile")
+            "threads", "compile", "sweep", "distributed")

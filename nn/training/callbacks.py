@@ -33,6 +33,12 @@ class Callback:
         pass
 
 
+def _is_main_process() -> bool:
+    from autograd_core import distributed
+
+    return not distributed.is_initialized() or distributed.get_rank() == 0
+
+
 def _improved(mode, value, best, min_delta):
     """Whether ``value`` beats ``best``. A NaN (a diverged or empty validation) never
     does: were it taken as the first best, every later comparison with it would be
@@ -131,5 +137,6 @@ class ModelCheckpoint(Callback):
             if not _improved(self.mode, logs[self.monitor], self.best, 0.0):
                 return
             self.best = logs[self.monitor]
-        save(model.state_dict(), self.path)
+        if _is_main_process():  # data-parallel: the replicas are equal, rank 0 writes
+            save(model.state_dict(), self.path)
         self.saved_epochs.append(epoch)

@@ -24,6 +24,8 @@ epoch the run stopped; the message says where they are.
 
     $ autograd-train --epochs 5 --optimizer sgd --lr 0.05
     $ autograd-train --dataset mnist --data-dir ~/data/mnist --model lenet5
+    $ autograd-train --workers 2                  # data-parallel under mpirun
+    $ autograd-train sweep --space lr=loguniform:1e-4:1e-1 --search bayes --trials 20
 """
 
 import argparse
@@ -109,6 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output-dir", default=os.path.join("runs", "demo"))
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--quiet", action="store_true", help="print only the final result")
+    parser.add_argument("--workers", type=_positive_int, default=1,
+                        help="train data-parallel in N processes launched with mpirun "
+                             "(--batch-size stays the global batch); see also "
+                             "'autograd-train sweep --help'")
     return parser
 
 
@@ -399,10 +405,19 @@ def run(args, log=print):
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["sweep"]:
+        from nn.training.sweep_cli import main as sweep_main
+
+        return sweep_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
+    from nn.training import workers
+
+    if args.workers > 1 and not workers.in_worker():
+        return workers.launch(argv, args.workers)
     try:
-        run(args)
+        workers.run_worker(args) if workers.in_worker() else run(args)
     except UsageError as error:
         print(f"autograd-train: error: {error}", file=sys.stderr)
         return 2

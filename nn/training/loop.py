@@ -212,6 +212,9 @@ def fit(model, loss_fn, optimizer, train_loader, epochs, val_loader=None, schedu
     try:
         for epoch in range(1, epochs + 1):
             start = time.perf_counter()
+            sampler = getattr(train_loader, "sampler", None)
+            if hasattr(sampler, "set_epoch"):  # DistributedSampler: a new shuffle per epoch
+                sampler.set_epoch(epoch - 1)
             total = len(train_loader) if hasattr(train_loader, "__len__") else None
             bar = _progress_bar(total, f"epoch {epoch}/{epochs}", progress)
             try:
