@@ -29,6 +29,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 test: $(STAMP)
+	@sh scripts/ensure_browser.sh
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 

@@ -6,12 +6,23 @@ Every operation of the engine, and every custom op a user writes, is a subclass 
     forward(ctx, *inputs, **options) -> np.ndarray
     backward(ctx, grad_output) -> one gradient per positional input (or None)
 
-``Function.apply(*inputs, **options)`` unwraps Tensors to their arrays, runs ``forward``,
-and, only when grad mode is on and some input requires grad, records a node: the
-:class:`Context` holding the function, its inputs (the parents), its non-array options,
-and whatever ``forward`` saved for ``backward``. The node hangs off the output tensor
-(``output.grad_fn``); it never refers back to the output, so dropping the output frees
-the whole graph by reference counting alone.
+``Function.apply(*inputs, **options)`` unwraps Tensors to their arrays, promotes the
+inputs the class names in ``promotes`` (PyTorch's rules, ``ops._dtypes``), runs
+``forward`` and, only when grad mode is on and some input requires grad, records a
+node: the :class:`Context`. As in PyTorch the node is the output's ``grad_fn`` and
+refers to its parents' *nodes* (``next_functions``), to leaves through an
+:class:`AccumulateGrad` node, and holds only what ``save_for_backward`` kept: an
+intermediate Tensor lives exactly as long as the user holds it, and a kept ``loss``
+holds the graph's structure, not its activations.
+
+What an op class carries (one op, one place):
+
+* ``forward`` and ``backward`` on arrays;
+* ``promotes``: the positions of the inputs that promote together (``(0, 1)`` for
+  ``a + b``); ``float_only``: integer inputs become float32 first (``exp``);
+* ``formula``: how the teaching tools draw and write it (``ops._formula``), or None;
+* ``twice_differentiable``: its backward, run on Tensors, records a correct graph
+  (see ``autograd``'s ``create_graph``).
 
 Rules for ``forward``/``backward`` (the engine relies on them):
 
@@ -37,18 +48,24 @@ Example, a custom op with its derivative d/dx x^3 = 3 x^2::
     ...         (x,) = ctx.saved_tensors
     ...         return grad * 3 * x ** 2
     >>> x = Tensor(2.0, requires_grad=True)
-    >>> Cube.apply(x).backward(); x.grad.item()
+    >>> y = Cube.apply(x)
+    >>> y.grad_fn.name(), y.grad_fn.next_functions[0][0].name()
+    ('CubeBackward0', 'AccumulateGrad')
+    >>> y.backward(); x.grad.item()
     12.0
 """
 
+import weakref
+
 import numpy as np
 
-from autograd_core import tensor as _tensor_module
-from autograd_core.errors import ShapeError
+from autograd_core import versions
 from autograd_core.grad_mode import _state
+from autograd_core.ops._dtypes import promote, to_float
+from autograd_core.ops._shapes import broadcast_shape
 from autograd_core.tensor import Tensor
 
-__all__ = ["Function", "Context"]
+__all__ = ["Function", "Context", "AccumulateGrad"]
 
 _FREED_MESSAGE = (
     "{op}: trying to backward through the graph a second time, or to read values saved "
@@ -56,69 +73,194 @@ _FREED_MESSAGE = (
     "it ran through; pass retain_graph=True to the first backward() to run it again."
 )
 
+# After backward frees a node, constant inputs up to this size stay (the teaching tools
+# replay the forward from them); larger ones (a batch of images) are held weakly, so a
+# kept loss does not keep its data alive.
+KEPT_CONSTANT_BYTES = 64 * 1024
+
+
+class _Weak:
+    """A constant input held by weak reference after its node was freed."""
+
+    __slots__ = ("ref",)
+
+    def __init__(self, value):
+        self.ref = weakref.ref(value)
+
+
+class AccumulateGrad:
+    """The node of a leaf that requires grad: backward adds into ``variable.grad``.
+
+    One per leaf (shared by every op that uses it), as in PyTorch.
+    """
+
+    __slots__ = ("variable", "_hooks", "__weakref__")
+    next_functions = ()
+
+    def __init__(self, variable):
+        self.variable = variable
+        self._hooks = None
+
+    @staticmethod
+    def name() -> str:
+        return "AccumulateGrad"
+
+    def __repr__(self):
+        return "<AccumulateGrad>"
+
+
+def accumulator(tensor: Tensor) -> AccumulateGrad:
+    """The leaf's :class:`AccumulateGrad` node (created on first use, then shared)."""
+    ref = tensor._accumulator
+    node = ref() if ref is not None else None
+    if node is None:
+        node = AccumulateGrad(tensor)
+        tensor._accumulator = weakref.ref(node)  # weak: the node holds the tensor
+    return node
+
 
 class Context:
-    """What a recorded operation remembers: the node of the graph.
+    """What a recorded operation remembers: the node of the graph (``grad_fn``).
 
     Attributes
     ----------
     fn : type[Function]
         The function that produced the output.
-    inputs : tuple
-        The positional inputs as given to ``apply``: Tensors (the parents) and constants.
     options : dict
         The keyword options (non-array arguments such as ``dim`` or ``stride``).
     needs_input_grad : tuple[bool, ...]
         For each positional input, whether a gradient is wanted for it.
+    next_functions : tuple
+        For each positional input, ``(node, 0)``: the parent's node, an
+        :class:`AccumulateGrad` for a leaf that requires grad, or None.
     """
 
-    __slots__ = ("fn", "inputs", "options", "needs_input_grad", "epoch", "_saved", "freed",
-                 "__dict__", "__weakref__")
+    __slots__ = ("fn", "options", "needs_input_grad", "epoch", "_inputs", "_saved",
+                 "_saved_from", "freed", "_output", "_hooks", "_saved_view",
+                 "_out_shape", "_out_dtype", "retains_grad", "__dict__", "__weakref__")
 
-    def __init__(self, fn, inputs, options, needs_input_grad):
+    def __init__(self, fn, inputs=(), options=None, needs_input_grad=()):
         self.fn = fn
-        self.inputs = inputs
-        self.options = options
+        self._inputs = inputs
+        self.options = options if options is not None else {}
         self.needs_input_grad = needs_input_grad
-        self.epoch = _tensor_module._mutation_epoch  # in-place changes made before this node
+        self.epoch = versions._epoch  # in-place changes made before this node
         self._saved = ()
+        self._saved_from = None
         self.freed = False
+        self._output = None
+        self._hooks = None
+        self._saved_view = None
+        self.retains_grad = False  # set by Tensor.retain_grad() on the output
+
+    # ------------------------------------------------------------ PyTorch's node API
+    def name(self) -> str:
+        """The node's name as PyTorch spells it: ``MulBackward0``, ``Conv2dBackward0``."""
+        return self.fn.__name__ + "Backward0"
 
     @property
-    def name(self) -> str:
-        """The op's name, as shown in graphs and reprs: the function's class name."""
+    def op_name(self) -> str:
+        """The op's own name, as the teaching tools show it: ``Mul``, ``Conv2d``."""
         return self.fn.__name__
 
+    @property
+    def next_functions(self) -> tuple:
+        return tuple((x if isinstance(x, (Context, AccumulateGrad)) else None, 0)
+                     for x in self._inputs)
+
+    def register_hook(self, hook):
+        """``hook(grad_output) -> grad or None``, called before this node's backward."""
+        self._hooks = (self._hooks or ()) + (hook,)
+        return hook
+
+    # ------------------------------------------------------------ what backward needs
     def save_for_backward(self, *arrays):
         """Keep arrays (or None) for ``backward``; freed after it unless ``retain_graph``."""
         self._saved = arrays
 
     @property
     def saved_tensors(self) -> tuple:
-        """The arrays given to :meth:`save_for_backward`, in the same order."""
+        """The arrays given to :meth:`save_for_backward`, in the same order.
+
+        While a ``create_graph=True`` backward runs this node, they are Tensors that
+        belong to the graph (the node's inputs and output), so the rule records.
+        """
+        if self._saved_view is not None:
+            return self._saved_view
         if self.freed:
-            raise RuntimeError(_FREED_MESSAGE.format(op=self.name))
+            raise RuntimeError(_FREED_MESSAGE.format(op=self.op_name))
         return self._saved
 
-    def parents(self):
+    def input_slots(self) -> tuple:
+        """Per positional input: a parent node, an AccumulateGrad, or the constant."""
+        return tuple(x.ref() if type(x) is _Weak else x for x in self._inputs)
+
+    def output(self):
+        """The Tensor this node produced, if the user still holds it, else None."""
+        return self._output() if self._output is not None else None
+
+    @property
+    def inputs(self) -> tuple:
+        """The positional inputs as Tensors and constants, for the teaching tools.
+
+        A parent whose tensor the user dropped is rebuilt by re-running its forward
+        from its own inputs (every forward is a pure function of them); the rebuilt
+        tensor lives as long as the caller holds it. Visit nodes parents-first
+        (``autograd.topological_order``) so each rebuild is one forward.
+        """
+        values = []
+        for i, slot in enumerate(self._inputs):
+            if type(slot) is _Weak:
+                value = slot.ref()
+                if value is None:
+                    raise RuntimeError(
+                        f"{self.op_name}: input {i} (a constant larger than "
+                        f"{KEPT_CONSTANT_BYTES // 1024} KiB) was released after backward(); "
+                        "keep a reference to it, or draw the graph before backward() or "
+                        "with retain_graph=True"
+                    )
+                values.append(value)
+            elif isinstance(slot, Context):
+                tensor = slot.output()
+                values.append(tensor if tensor is not None else slot._rebuild_output())
+            elif isinstance(slot, AccumulateGrad):
+                values.append(slot.variable)
+            else:
+                values.append(slot)
+        return tuple(values)
+
+    def parents(self) -> tuple:
         """The inputs that are Tensors (constants are not part of the graph)."""
         return tuple(x for x in self.inputs if isinstance(x, Tensor))
+
+    def _rebuild_output(self):
+        """This node's output, recomputed from its inputs (see :attr:`inputs`)."""
+        inputs = self.inputs
+        arrays = [x._data if isinstance(x, Tensor) else x for x in inputs]
+        if self.fn.promotes:
+            _promote_inputs(arrays, self.fn.promotes, self.fn.float_only, self.fn)
+        fresh = Context(self.fn, inputs, self.options, (False,) * len(inputs))
+        out = Tensor._make(np.asarray(self.fn.forward(fresh, *arrays, **self.options)))
+        out._ctx, out._requires_grad = self, True
+        self._output = weakref.ref(out)
+        return out
 
     def check_versions(self):
         """Raise if an input whose array was saved for backward changed in place since.
 
         Each in-place change of a Tensor (``+=``, ``t[i] = v``, an optimizer step, ...)
-        gives it a new ``_version`` epoch (``tensor.mark_modified``); an input whose epoch
-        is later than this node's and whose array was saved would give wrong gradients.
+        gives it a new version epoch (``versions.mark_modified``); an input whose epoch is
+        later than this node's and whose array was saved would give wrong gradients.
         """
-        if self.epoch == _tensor_module._mutation_epoch:
+        if self.epoch == versions.epoch():
             return  # nothing anywhere changed in place since this node was recorded
-        for i, x in enumerate(self.inputs):
-            if isinstance(x, Tensor) and x._version > self.epoch and any(
+        for i, slot in enumerate(self.input_slots()):
+            x = _tensor_of(slot)
+            if x is not None and x._version > self.epoch and any(
                     saved is x._data for saved in self._saved):
                 raise RuntimeError(
-                    f"backward: input {i} of {self.name} (shape {x.shape}) was modified in "
-                    "place after the forward pass, so its gradients would be wrong. Make "
+                    f"backward: input {i} of {self.op_name} (shape {x.shape}) was modified "
+                    "in place after the forward pass, so its gradients would be wrong. Make "
                     "in-place changes (e.g. optimizer.step()) after backward(), or use an "
                     "out-of-place op."
                 )
@@ -128,13 +270,37 @@ class Context:
 
         As in PyTorch, attributes a forward set on ``ctx`` itself (shapes, small
         statistics) are kept until the graph is dropped; large arrays belong in
-        :meth:`save_for_backward`.
+        :meth:`save_for_backward`. Large constant inputs are held weakly from now on.
         """
         self._saved = ()
+        self._saved_from = None
         self.freed = True
+        inputs = self._inputs
+        for x in inputs:
+            kind = type(x)
+            if kind is not Context and kind is not AccumulateGrad and x is not None:
+                self._inputs = tuple(_weaken(x) for x in inputs)  # some constant to weaken
+                break
 
     def __repr__(self):
-        return f"<{self.name}>"
+        return f"<{self.name()}>"
+
+
+def _tensor_of(slot):
+    """The Tensor behind an input slot, if it still exists."""
+    if isinstance(slot, Context):
+        return slot.output()
+    if isinstance(slot, AccumulateGrad):
+        return slot.variable
+    return slot if isinstance(slot, Tensor) else None
+
+
+def _weaken(x):
+    if isinstance(x, Tensor) or (isinstance(x, np.ndarray) and x.nbytes > KEPT_CONSTANT_BYTES):
+        if isinstance(x, Tensor) and x._data.nbytes <= KEPT_CONSTANT_BYTES:
+            return x
+        return _Weak(x)
+    return x
 
 
 class Function:
@@ -142,6 +308,11 @@ class Function:
 
     See the module docstring for the contract and an example.
     """
+
+    promotes = ()
+    float_only = False
+    formula = None
+    twice_differentiable = False
 
     @staticmethod
     def forward(ctx, *inputs, **options):
@@ -161,25 +332,101 @@ class Function:
                 arrays.append(x._data)
                 needs.append(x._requires_grad)
             else:
+                if x is not None and (type(x) is np.ndarray and x.dtype.kind not in "biuf"
+                                      or not isinstance(x, _CONSTANT_TYPES)):
+                    _reject_input(cls, x)
                 arrays.append(x)
                 needs.append(False)
+        promotes = cls.promotes
+        if promotes:
+            if len(promotes) == 2 and not cls.float_only:
+                a, b = arrays[promotes[0]], arrays[promotes[1]]
+                # the common case, two arrays of one dtype and shape, needs nothing
+                if not (type(a) is np.ndarray and type(b) is np.ndarray and
+                        a.dtype is b.dtype and a.shape == b.shape):
+                    _promote_inputs(arrays, promotes, False, cls)
+            else:
+                _promote_inputs(arrays, promotes, cls.float_only, cls)
         record = True in needs and _state.enabled
-        ctx = Context(cls, inputs, options,
-                      tuple(needs) if record else (False,) * len(inputs))
-        try:
-            data = cls.forward(ctx, *arrays, **options)
-        except ValueError as error:
-            # NumPy's broadcast message names no op; say which op and which shapes.
-            if "could not be broadcast" in str(error):
-                shapes = " and ".join(str(np.shape(a)) for a in arrays)
-                raise ShapeError(f"{cls.__name__}: cannot broadcast shapes {shapes}") from None
-            raise
-        if type(data) is not np.ndarray:
-            data = np.asarray(data)
+        ctx = Context(cls, (), options, tuple(needs) if record else (False,) * len(inputs))
+        result = cls.forward(ctx, *arrays, **options)
+        data = result if type(result) is np.ndarray else np.asarray(result)
         out = Tensor._make(data)
         # Only floating-point results are differentiable (a cast to int or bool ends the
         # graph, as in PyTorch).
         if record and data.dtype.kind == "f":
+            slots = []
+            for x in inputs:  # _slot, inlined: this runs once per recorded op
+                if isinstance(x, Tensor):
+                    node = x._ctx
+                    if node is None and x._requires_grad:
+                        ref = x._accumulator
+                        node = ref() if ref is not None else None
+                        if node is None:
+                            node = accumulator(x)
+                    slots.append(x if node is None else node)
+                else:
+                    slots.append(x)
+            ctx._inputs = tuple(slots)
+            saved = ctx._saved
+            if saved:
+                ctx._saved_from = _sources(saved, arrays, result)
+            ctx._output = weakref.ref(out)
+            ctx._out_shape, ctx._out_dtype = data.shape, data.dtype
             out._ctx = ctx
             out._requires_grad = True
         return out
+
+
+def _slot(x):
+    """What a node keeps of one input: the parent's node, a leaf's accumulator, or x."""
+    if isinstance(x, Tensor):
+        if x._ctx is not None:
+            return x._ctx
+        if x._requires_grad:
+            ref = x._accumulator
+            node = ref() if ref is not None else None
+            return node if node is not None else accumulator(x)
+    return x
+
+
+def _sources(saved, arrays, output) -> tuple:
+    """Where each saved array came from: input i, the output (-1), or neither (None)."""
+    found = []
+    for item in saved:
+        source = None
+        if item is output:
+            source = -1
+        else:
+            for i, array in enumerate(arrays):
+                if item is array:
+                    source = i
+                    break
+        found.append(source)
+    return tuple(found)
+
+
+_CONSTANT_TYPES = (int, float, bool, np.ndarray, np.generic, list, tuple)
+
+
+def _promote_inputs(arrays, positions, float_only, cls):
+    if len(positions) == 2:
+        i, j = positions
+        a, b = arrays[i], arrays[j]
+        if type(a) is np.ndarray and type(b) is np.ndarray:
+            if a.shape != b.shape:
+                broadcast_shape(a.shape, b.shape, cls.__name__)
+        elif a is None or b is None:
+            raise TypeError(f"{cls.__name__}: unsupported operand None")
+        arrays[i], arrays[j] = promote(a, b)
+    if float_only:
+        for i in positions:
+            arrays[i] = to_float(arrays[i])
+
+
+def _reject_input(cls, x):
+    raise TypeError(
+        f"{cls.__name__}: unsupported operand of type {type(x).__name__}"
+        + (f" with dtype {x.dtype}" if isinstance(x, np.ndarray) else "")
+        + "; expected a Tensor, a number or a numeric array"
+    )

@@ -14,6 +14,9 @@ float32 the rounding error (~1e-7 / eps) swamps it.
 >>> x = Tensor([0.5, -1.0], requires_grad=True, dtype="float64")
 >>> gradcheck(lambda t: (t * t).tanh(), (x,))
 True
+
+:func:`gradgradcheck` checks the gradients of the gradients the same way (the engine's
+``create_graph=True`` against finite differences of its own first-order gradients).
 """
 
 import numpy as np
@@ -23,7 +26,7 @@ from autograd_core.errors import DTypeError, GradcheckError
 from autograd_core.grad_mode import enable_grad, no_grad
 from autograd_core.tensor import Tensor
 
-__all__ = ["gradcheck", "GradcheckError"]
+__all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
 
 
 def _outputs(result):
@@ -123,3 +126,43 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True) 
         finally:
             x._data = original
     return True
+
+
+def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
+                  raise_exception=True) -> bool:
+    """Check second derivatives: :func:`gradcheck` of the vector-Jacobian product.
+
+    With v = ``grad_outputs`` (random float64 tensors that require grad when None), the
+    function checked is (x, v) -> d(sum(v * fn(x)))/dx, computed by the engine with
+    ``create_graph=True``; its own gradients (the second derivatives, and the Jacobian
+    through v) are compared with central differences.
+
+    >>> from autograd_core import Tensor
+    >>> x = Tensor([0.3, -0.7], requires_grad=True, dtype="float64")
+    >>> gradgradcheck(lambda t: (t * t * t).sin(), (x,))
+    True
+    """
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    if not checked:
+        raise ValueError("gradgradcheck: no input requires grad, so there is nothing to check")
+    with enable_grad():
+        outputs = _outputs(fn(*inputs))
+    if grad_outputs is None:
+        rng = np.random.default_rng(1)
+        grad_outputs = tuple(
+            Tensor(rng.standard_normal(out.shape), dtype=np.float64, requires_grad=True)
+            for out in outputs)
+    grad_outputs = (grad_outputs,) if isinstance(grad_outputs, Tensor) else tuple(grad_outputs)
+    count = len(inputs)
+
+    def first_order(*args):
+        xs, vs = args[:count], args[count:]
+        with enable_grad():
+            outs = _outputs(fn(*xs))
+            grads = _grad(outs, [xs[i] for i in checked], grad_outputs=list(vs),
+                          create_graph=True, allow_unused=True)
+        return tuple(g for g in grads if g is not None)
+
+    return gradcheck(first_order, inputs + grad_outputs, eps=eps, atol=atol, rtol=rtol,
+                     raise_exception=raise_exception)

@@ -20,7 +20,7 @@ def to_numpy(value) -> np.ndarray:
         return None
     if hasattr(value, "detach") and hasattr(value, "numpy") and not hasattr(value, "_data"):
         return value.detach().cpu().numpy()  # torch.Tensor
-    if hasattr(value, "_data"):  # autograd_core Tensor (its .data is the array)
+    if hasattr(value, "_data"):  # autograd_core Tensor (its ._data is the array)
         return np.asarray(value._data)
     return np.asarray(value)
 

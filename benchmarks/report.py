@@ -288,7 +288,11 @@ def markdown_report(doc, plots=()) -> str:
                           f"tracemalloc): {r['peak_memory_bytes'] / 2**20:.1f} MiB; the "
                           f"outputs of all its layers take "
                           f"{r.get('activation_bytes', 0) / 2**20:.1f} MiB, the input batch "
-                          f"{r.get('input_bytes', 0) / 2**20:.2f} MiB.", ""]
+                          f"{r.get('input_bytes', 0) / 2**20:.2f} MiB."
+                          + (f" A kept `loss` (the user keeps each step's loss in a list) "
+                             f"holds {r['kept_loss_bytes'] / 2**10:.1f} KiB per step "
+                             "(PyTorch: about 15 KiB)." if "kept_loss_bytes" in r else ""),
+                          ""]
         for note in doc["notes"].get(section, []):
             lines.append(f"- {note}")
         if doc["notes"].get(section):

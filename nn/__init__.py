@@ -11,7 +11,7 @@ dict (converted to NumPy arrays, or as it is) loads with ``load_state_dict``.
 >>> loss = F.cross_entropy(model(randn(5, 4)), [0, 1, 2, 0, 1])
 >>> loss.backward()
 >>> model[0].weight.grad.shape
-(8, 4)
+torch.Size([8, 4])
 
 Contents: ``Module``, ``Parameter`` and the containers; layers (``Linear``, ``Conv2d``,
 pooling, activations, ``Dropout``, normalisation, ``Maxout``, ``DropConnect``); losses;
@@ -72,7 +72,7 @@ __all__ = [
     "IncompatibleKeys",
 ]
 
-_LAZY_MODULES = ("data", "datasets", "transforms", "models", "training", "cli")
+_LAZY_MODULES = ("data", "datasets", "transforms", "models", "training")
 
 
 def __getattr__(name):

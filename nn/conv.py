@@ -8,7 +8,7 @@ behind ``autograd_core.ops.conv.conv2d``.
 >>> import nn
 >>> conv = nn.Conv2d(1, 6, 5, padding=2)
 >>> conv.weight.shape, conv
-((6, 1, 5, 5), Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1), padding=(2, 2)))
+(torch.Size([6, 1, 5, 5]), Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1), padding=(2, 2)))
 """
 
 

@@ -49,7 +49,7 @@ class TensorDataset(Dataset):
     def __init__(self, *tensors, transform=None):
         if not tensors:
             raise ValueError("TensorDataset needs at least one array")
-        arrays = [t.data if isinstance(t, Tensor) else np.asarray(t) for t in tensors]
+        arrays = [t._data if isinstance(t, Tensor) else np.asarray(t) for t in tensors]
         for i, array in enumerate(arrays):
             if array.ndim == 0:
                 raise ValueError(f"TensorDataset: array {i} is 0-d; each needs a first dim")

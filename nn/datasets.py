@@ -13,8 +13,10 @@
 """
 
 import gzip
+import math
 import os
 import struct
+import zlib
 
 import numpy as np
 
@@ -131,41 +133,77 @@ def make_spirals(n_samples=300, n_classes=3, noise=0.2, seed=None):
 # IDX format: magic = 0x00 0x00 <dtype code> <ndim>, then ndim big-endian uint32 sizes,
 # then the data in row-major order, big-endian.
 _IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+_IDX_CHUNK = 1 << 22  # read the data 4 MiB at a time: memory grows only with real data
+_MAX_ARRAY_BYTES = np.iinfo(np.intp).max
+
+
+def _read_exactly(handle, size: int, path: str, shape) -> bytearray:
+    """``size`` bytes from ``handle``, then check that nothing follows.
+
+    Reading in chunks means a small compressed file that claims a huge array costs
+    only the bytes it really holds; a file holding more than the header declares is
+    refused after reading one byte past the declared end, never inflated in full.
+    """
+    data = bytearray()
+    while len(data) < size:
+        chunk = handle.read(min(_IDX_CHUNK, size - len(data)))
+        if not chunk:
+            raise ValueError(
+                f"{path}: the header promises shape {shape} ({size} bytes of data) but the "
+                f"file holds {len(data)} bytes"
+            )
+        data += chunk
+    if handle.read(1):
+        raise ValueError(
+            f"{path}: the header promises shape {shape} ({size} bytes of data) but the "
+            "file holds more data than that (padded or not an IDX file of that shape)"
+        )
+    return data
+
+
+def _read_idx(handle, path: str) -> np.ndarray:
+    magic = handle.read(4)
+    if len(magic) < 4 or magic[0] != 0 or magic[1] != 0:
+        raise ValueError(f"{path}: not an IDX file (bad magic number {magic!r})")
+    code, ndim = magic[2], magic[3]
+    if code not in _IDX_DTYPES:
+        raise ValueError(f"{path}: unknown IDX data type code 0x{code:02X}")
+    sizes = handle.read(4 * ndim)
+    if len(sizes) < 4 * ndim:
+        raise ValueError(f"{path}: truncated IDX header")
+    shape = struct.unpack(f">{ndim}I", sizes)
+    dtype = np.dtype(_IDX_DTYPES[code])
+    expected = math.prod(shape) * dtype.itemsize  # a Python int: it cannot overflow
+    if expected > _MAX_ARRAY_BYTES:
+        raise ValueError(
+            f"{path}: the header declares shape {shape} of {dtype.itemsize}-byte items, "
+            f"{expected:,} bytes, more than any array can hold: not a valid IDX file"
+        )
+    data = _read_exactly(handle, expected, path, shape)
+    array = np.frombuffer(data, dtype=dtype).reshape(shape)
+    return array.astype(dtype.newbyteorder("="), copy=False)
 
 
 def load_idx(path) -> np.ndarray:
     """Read one IDX file (raw or gzip-compressed) into an array, checking its header.
 
-    Raises ``ValueError`` naming the file for a bad magic number, an unknown type code
-    or a size that does not match the header (truncated or padded files).
+    The header is read first and the data size it declares (the product of the sizes
+    times the item size) is checked before the data is read, and then exactly that
+    much is read: a small ``.gz`` that inflates to gigabytes costs only what it
+    declares. Raises ``ValueError`` naming the file for a bad magic number, an unknown
+    type code, a size that does not match the header (truncated or padded files) or
+    cannot be allocated, and a damaged gzip stream.
     """
     path = os.fspath(path)
     opener = gzip.open if path.endswith(".gz") else open
     try:
         with opener(path, "rb") as handle:
-            content = handle.read()
+            return _read_idx(handle, path)
     except FileNotFoundError:
         raise FileNotFoundError(f"IDX file not found: {path}") from None
-    except (OSError, EOFError) as error:  # e.g. a corrupt gzip stream
-        raise ValueError(f"{path}: cannot read the file ({error})") from None
-    if len(content) < 4 or content[0] != 0 or content[1] != 0:
-        raise ValueError(f"{path}: not an IDX file (bad magic number {content[:4]!r})")
-    code, ndim = content[2], content[3]
-    if code not in _IDX_DTYPES:
-        raise ValueError(f"{path}: unknown IDX data type code 0x{code:02X}")
-    header = 4 + 4 * ndim
-    if len(content) < header:
-        raise ValueError(f"{path}: truncated IDX header")
-    shape = struct.unpack(f">{ndim}I", content[4:header])
-    dtype = np.dtype(_IDX_DTYPES[code])
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if len(content) - header != expected:
-        raise ValueError(
-            f"{path}: the header promises shape {shape} ({expected} bytes of data) but the "
-            f"file holds {len(content) - header} bytes"
-        )
-    data = np.frombuffer(content, dtype=dtype, offset=header).reshape(shape)
-    return data.astype(dtype.newbyteorder("="))
+    except (OSError, EOFError, zlib.error) as error:  # e.g. a corrupt gzip stream
+        raise ValueError(f"{path}: cannot read the file ({type(error).__name__}: {error})") \
+            from None
 
 
 _MNIST_FILES = {

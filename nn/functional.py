@@ -15,21 +15,19 @@ import warnings
 
 import numpy as np
 
-from autograd_core._keywords import keyword_aliases
 from autograd_core.errors import DTypeError, ShapeError
 from autograd_core.ops import activation as _act
-from autograd_core.ops import cat as _cat
 from autograd_core.ops import elementwise as _ew
 from autograd_core.ops import linalg as _la
 from autograd_core.ops import loss as _loss
 from autograd_core.ops import normalization as _norm
 from autograd_core.ops import reduce as _red
-from autograd_core.ops import where as _where
 from autograd_core.ops._shapes import normalize_dim
 from autograd_core.ops.conv import conv2d
 from autograd_core.ops.dropout import DropConnect as _DropConnect
 from autograd_core.ops.dropout import Dropout as _Dropout
 from autograd_core.ops.dropout import dropout_mask
+from autograd_core.ops.movement import cat as _cat
 from autograd_core.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from autograd_core.random import get_generator
 from autograd_core.tensor import Tensor
@@ -78,6 +76,18 @@ def _float_tensor(x, name: str, op: str) -> Tensor:
     return t
 
 
+def _promoted_to_float(x, op: str) -> Tensor:
+    """``x`` as a Tensor, integer and bool inputs converted to float32, PyTorch's default
+    float dtype, as ``sigmoid`` and ``exp`` promote them: these activations compute in
+    floats, and NumPy would otherwise truncate the result back to integers
+    (``softplus([-1, 2])`` gave ``[0, 2]``). Integer tensors never require grad, so no
+    graph is lost by the conversion."""
+    t = _tensor(x, "input", op)
+    if t.dtype.kind in "biu":
+        return Tensor._make(t._data.astype(np.float32))
+    return t
+
+
 def _array(x) -> np.ndarray:
     return x._data if isinstance(x, Tensor) else np.asarray(x)
 
@@ -108,6 +118,21 @@ def _reduction(reduction, op: str, size_average=None, reduce=None) -> str:
             f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}"
         )
     return reduction
+
+
+def _check_not_empty_mean(shape, reduction: str, op: str):
+    """Refuse the mean over no elements (an empty batch).
+
+    It is 0 / 0: PyTorch returns nan, which then silently poisons the running loss,
+    the optimizer state and every weight. This library raises instead (a documented
+    difference); ``reduction='sum'`` gives 0 for an empty batch, or skip such batches.
+    """
+    if reduction == "mean" and 0 in tuple(shape):
+        raise ValueError(
+            f"{op}: the mean loss of an empty batch (shape {tuple(shape)}) is 0 / 0; "
+            "PyTorch returns nan here, this library raises: skip empty batches or use "
+            "reduction='sum'"
+        )
 
 
 def _same_shape_or_warn(input, target, op: str):
@@ -141,8 +166,14 @@ def linear(input, weight, bias=None) -> Tensor:
 
     >>> import nn.functional as F; from autograd_core import ones
     >>> F.linear(ones(2, 3), ones(4, 3)).shape
-    (2, 4)
+    torch.Size([2, 4])
     """
+    # As Tensors first: a list then becomes float32 (not float64, as NumPy would make
+    # it), and an object array is refused instead of giving an object output that
+    # records no graph, so the layer would silently stop training.
+    input = _tensor(input, "input", "linear")
+    weight = _tensor(weight, "weight", "linear")
+    bias = None if bias is None else _tensor(bias, "bias", "linear")
     w_shape = np.shape(weight)
     x_shape = np.shape(input)
     if len(w_shape) != 2:
@@ -218,38 +249,35 @@ def prelu(input, weight) -> Tensor:
 
 def elu(input, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x for x > 0, alpha (e^x - 1) otherwise."""
-    return _act.Elu.apply(input, alpha=float(alpha))
+    return _act.Elu.apply(_promoted_to_float(input, "elu"), alpha=float(alpha))
 
 
 def selu(input, inplace: bool = False) -> Tensor:
     """scale * elu(x, alpha) with scale ~ 1.0507, alpha ~ 1.6733 (self-normalising)."""
-    return _act.Selu.apply(input)
+    return _act.Selu.apply(_promoted_to_float(input, "selu"))
 
 
 def softplus(input, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + e^(beta x)) / beta, and x where beta x > threshold."""
     if beta == 0:
         raise ValueError("softplus: beta must not be 0")
-    return _act.Softplus.apply(input, beta=float(beta), threshold=float(threshold))
+    return _act.Softplus.apply(_promoted_to_float(input, "softplus"), beta=float(beta),
+                               threshold=float(threshold))
 
 
-def sigmoid(input) -> Tensor:
-    """1 / (1 + e^-x), without overflow."""
-    return _ew.Sigmoid.apply(input)
-
-
-def tanh(input) -> Tensor:
-    return _ew.Tanh.apply(input)
+# the same functions as torch.sigmoid and torch.tanh (one definition, in the ops)
+sigmoid = _ew.sigmoid
+tanh = _ew.tanh
 
 
 def silu(input, inplace: bool = False) -> Tensor:
     """x sigmoid(x) (swish)."""
-    return _act.Silu.apply(input)
+    return _act.Silu.apply(_promoted_to_float(input, "silu"))
 
 
 def logsigmoid(input) -> Tensor:
     """log sigmoid(x) = -softplus(-x), stable for large |x|."""
-    return -_act.Softplus.apply(-_tensor(input, "input", "logsigmoid"), beta=1.0,
+    return -_act.Softplus.apply(-_promoted_to_float(input, "logsigmoid"), beta=1.0,
                                 threshold=np.inf)
 
 
@@ -264,7 +292,6 @@ def _softmax_dim(ndim: int, dim, op: str) -> int:
     return normalize_dim(dim, ndim, op)
 
 
-@keyword_aliases(x="input")
 def softmax(input, dim=None, dtype=None) -> Tensor:
     """exp(x_i - m) / sum_j exp(x_j - m) along ``dim`` (m = max, so it never overflows)."""
     x = _float_tensor(input, "input", "softmax")
@@ -273,7 +300,6 @@ def softmax(input, dim=None, dtype=None) -> Tensor:
     return _red.Softmax.apply(x, dim=_softmax_dim(x.ndim, dim, "softmax"))
 
 
-@keyword_aliases(x="input")
 def log_softmax(input, dim=None, dtype=None) -> Tensor:
     """x - logsumexp(x) along ``dim``, stable (never the log of a rounded-to-0 softmax)."""
     x = _float_tensor(input, "input", "log_softmax")
@@ -283,7 +309,6 @@ def log_softmax(input, dim=None, dtype=None) -> Tensor:
 
 
 # --------------------------------------------------------------------------- dropout
-@keyword_aliases(x="input")
 def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Inverted dropout: zero each element with probability p, scale the rest by
     1 / (1 - p); the identity when ``training`` is False or p = 0.
@@ -324,6 +349,28 @@ def _update_running(running, batch_stat, factor: float):
     data += factor * batch_stat.astype(data.dtype, copy=False)
 
 
+def _check_eps(eps, op: str, positive: bool = False) -> float:
+    """``eps`` as a float; refuse a negative or non-finite one (and, when ``positive``,
+    zero: the variance of a constant batch is 0, so 1 / sqrt(0 + 0) is inf).
+
+    With eps < 0, var + eps is negative or zero for small variances and the output NaN
+    or inf without any other sign. PyTorch raises for batch_norm's eps <= 0 in training
+    ("eps must be positive during training") and returns NaN elsewhere; here a negative
+    eps is always an error.
+    """
+    if isinstance(eps, bool) or not isinstance(eps, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{op}: eps must be a number, got {type(eps).__name__}")
+    eps = float(eps)
+    if not np.isfinite(eps) or eps < 0 or (positive and eps == 0):
+        need = "positive" if positive else "non-negative"
+        raise ValueError(
+            f"{op}: eps must be a finite {need} number"
+            + (" during training" if positive else "") + f", but got {eps}"
+            " (it is added to the variance under the square root; a negative eps gives NaN)"
+        )
+    return eps
+
+
 def batch_norm(input, running_mean, running_var, weight=None, bias=None,
                training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     """Batch normalisation over all axes but the channel axis 1, in one node.
@@ -333,6 +380,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None,
     with the *unbiased* batch variance (PyTorch's convention). Otherwise normalise with
     ``running_mean`` and ``running_var``. y = w (x - mu) / sqrt(var + eps) + b.
     """
+    eps = _check_eps(eps, "batch_norm", positive=training)
     x = _float_tensor(input, "input", "batch_norm")
     if x.ndim < 2:
         raise ShapeError(f"batch_norm: expected an input with 2 or more dims, got {x.shape}")
@@ -369,6 +417,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None,
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
     """Normalise over the trailing ``normalized_shape`` axes of each sample, in one node:
     y = w (x - mu) / sqrt(var + eps) + b, mu and the biased var over those axes."""
+    eps = _check_eps(eps, "layer_norm")
     x = _float_tensor(input, "input", "layer_norm")
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     k = len(shape)
@@ -391,6 +440,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     batch average of the per-instance statistics (unbiased variance, as PyTorch);
     ``use_input_stats=False`` normalises with them instead.
     """
+    eps = _check_eps(eps, "instance_norm")
     x = _float_tensor(input, "input", "instance_norm")
     if x.ndim < 3:
         raise ShapeError(
@@ -436,19 +486,23 @@ def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor
     """
     x = _float_tensor(input, "input", "normalize")
     axis = normalize_dim(dim, x.ndim, "normalize")
-    total = (x.abs() ** p).sum(dim=axis, keepdim=True)
-    positive = total > 0
-    norm = _where(positive, _where(positive, total, 1.0) ** (1.0 / p), 0.0)
+    # the vector-norm op gives 0 (not 0 * inf) as the gradient of a zero row's norm and
+    # handles p = 0 (the count of nonzeros, gradient 0) and p = inf
+    norm = _red.vector_norm(x, p, dim=axis, keepdim=True)
     return x / norm.clamp(min=eps)
 
 
 # --------------------------------------------------------------------------- losses
 def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "mean"):
-    """Mean squared error: mean of (x - y)^2 (or its sum, or per element)."""
+    """Mean squared error: mean of (x - y)^2 (or its sum, or per element).
+
+    The mean of an empty batch raises a ValueError (PyTorch returns nan: 0 / 0).
+    """
     reduction = _reduction(reduction, "mse_loss", size_average, reduce)
     x = _float_tensor(input, "input", "mse_loss")
     y = _tensor(target, "target", "mse_loss")
     _same_shape_or_warn(x, y, "mse_loss")
+    _check_not_empty_mean(np.broadcast_shapes(x.shape, y.shape), reduction, "mse_loss")
     return _loss.MseLoss.apply(x, y, reduction=reduction)
 
 
@@ -458,6 +512,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mea
     x = _float_tensor(input, "input", "l1_loss")
     y = _tensor(target, "target", "l1_loss")
     _same_shape_or_warn(x, y, "l1_loss")
+    _check_not_empty_mean(np.broadcast_shapes(x.shape, y.shape), reduction, "l1_loss")
     return _loss.L1Loss.apply(x, y, reduction=reduction)
 
 
@@ -469,6 +524,7 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0):
     x = _float_tensor(input, "input", "huber_loss")
     y = _tensor(target, "target", "huber_loss")
     _same_shape_or_warn(x, y, "huber_loss")
+    _check_not_empty_mean(np.broadcast_shapes(x.shape, y.shape), reduction, "huber_loss")
     return _loss.HuberLoss.apply(x, y, reduction=reduction, delta=float(delta))
 
 
@@ -525,6 +581,30 @@ def _classification_input(input, op: str):
     return z, axis, z.shape[axis]
 
 
+def _check_target_weights(target, weight, ignore_index, reduction, op):
+    """Refuse a mean over no targets or over targets whose class weights sum to 0.
+
+    The mean divides by the summed weights of the non-ignored targets: an empty batch,
+    or one whose targets all have class weight 0, divides 0 by 0. PyTorch returns nan;
+    this library raises (``reduction='sum'`` gives 0). A batch whose targets are all
+    ``ignore_index`` only warns, as before (see ``_warn_all_ignored``).
+    """
+    if reduction != "mean":
+        return
+    _check_not_empty_mean(target.shape, reduction, op)
+    if weight is None:
+        return
+    kept = target[target != ignore_index]
+    if kept.size and np.sum(weight[kept.astype(np.intp)]) == 0:
+        classes = sorted({int(c) for c in np.unique(kept)})
+        raise ValueError(
+            f"{op}: the class weights of this batch's targets (classes {classes[:10]}) sum "
+            f"to {np.sum(weight[kept.astype(np.intp)])}, so their weighted mean is 0 / 0 "
+            "(PyTorch returns nan); give those classes a non-zero weight or use "
+            "reduction='sum'"
+        )
+
+
 def _warn_all_ignored(target, ignore_index, reduction, op):
     if reduction == "mean" and target.size and not np.any(target != ignore_index):
         warnings.warn(
@@ -534,7 +614,6 @@ def _warn_all_ignored(target, ignore_index, reduction, op):
         )
 
 
-@keyword_aliases(logits="input")
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index: int = -100,
                   reduce=None, reduction: str = "mean", label_smoothing: float = 0.0):
     """Cross entropy of logits (classes on dim 1, or dim 0 for a single (C,) sample)
@@ -544,6 +623,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
     smoothed by ``label_smoothing`` e: q = (1 - e) onehot + e / C. ``weight`` (C,)
     weights classes; positions whose target is ``ignore_index`` count for nothing. The
     mean divides by the summed target weights (the number of non-ignored targets).
+    The mean of an empty batch, or of targets whose class weights sum to 0, is 0 / 0:
+    PyTorch returns nan, this function raises a ValueError saying so (a documented
+    difference; ``reduction='sum'`` gives 0). All targets ignored only warns.
 
     >>> import nn.functional as F; from autograd_core import Tensor
     >>> round(F.cross_entropy(Tensor([[2.0, 0.0]]), [0]).item(), 4)
@@ -558,6 +640,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
     t = target if isinstance(target, Tensor) else _tensor(target, "target", op)
     kind = t.dtype.kind
     if kind == "f" and t.shape == z.shape:
+        # the mean over probability targets divides by the number of positions
+        _check_not_empty_mean(z.shape[:axis] + z.shape[axis + 1:], reduction, op)
         return _loss.CrossEntropy.apply(z, t, w, ignore_index=ignore_index,
                                         reduction=reduction,
                                         label_smoothing=float(label_smoothing))
@@ -570,6 +654,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
         )
     indices = t._data
     _check_class_indices(indices, z.shape, axis, classes, ignore_index, op)
+    _check_target_weights(indices, w, ignore_index, reduction, op)
     _warn_all_ignored(indices, ignore_index, reduction, op)
     return _loss.CrossEntropy.apply(z, indices, w, ignore_index=ignore_index,
                                     reduction=reduction, label_smoothing=float(label_smoothing))
@@ -587,6 +672,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
     if t.dtype.kind not in "iu":
         raise DTypeError(f"{op}: the target must hold integer class indices, got dtype {t.dtype}")
     _check_class_indices(t, x.shape, axis, classes, ignore_index, op)
+    _check_target_weights(t, w, ignore_index, reduction, op)
     _warn_all_ignored(t, ignore_index, reduction, op)
     return _loss.NllLoss.apply(x, t, w, ignore_index=ignore_index, reduction=reduction)
 
@@ -607,6 +693,14 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
             f"{op}: all elements of the input must be probabilities in [0, 1], found {bad} "
             "(apply sigmoid first, or use binary_cross_entropy_with_logits)"
         )
+    target_data = y._data
+    if target_data.size and not ((target_data >= 0) & (target_data <= 1)).all():
+        bad = target_data[~((target_data >= 0) & (target_data <= 1))].flat[0]
+        raise ValueError(
+            f"{op}: all elements of the target should be between 0 and 1 (as PyTorch "
+            f"requires), found {bad}"
+        )
+    _check_not_empty_mean(p.shape, reduction, op)
     return _loss.BinaryCrossEntropy.apply(p, y, None if weight is None else _array(weight),
                                           reduction=reduction)
 
@@ -624,6 +718,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     if y.dtype.kind != "f":
         y = Tensor._make(y._data.astype(z.dtype))
     pw = None if pos_weight is None else _array(pos_weight)
+    _check_not_empty_mean(z.shape, reduction, op)
     return _loss.BinaryCrossEntropyWithLogits.apply(
         z, y, None if weight is None else _array(weight), pw, reduction=reduction
     )
@@ -644,6 +739,7 @@ def focal_loss(input, target, gamma: float = 2.0, alpha=None, reduction: str = "
     if t.dtype.kind not in "iu":
         raise DTypeError(f"{op}: the target must hold integer class indices, got dtype {t.dtype}")
     _check_class_indices(t, z.shape, axis, classes, None, op)
+    _check_not_empty_mean(t.shape, reduction, op)
     a = None
     if alpha is not None:
         a = np.asarray(_array(alpha), dtype=z.dtype)

@@ -27,7 +27,8 @@ import math
 import numpy as np
 
 from autograd_core.random import get_generator
-from autograd_core.tensor import Tensor, mark_modified
+from autograd_core.tensor import Tensor
+from autograd_core.versions import mark_modified
 
 __all__ = [
     "default_init_",

@@ -6,7 +6,7 @@ initialisation is PyTorch's: weight and bias from U(-1/sqrt(in), 1/sqrt(in)).
 >>> import nn
 >>> layer = nn.Linear(3, 2)
 >>> layer.weight.shape, layer.bias.shape
-((2, 3), (2,))
+(torch.Size([2, 3]), torch.Size([2]))
 """
 
 
@@ -29,7 +29,9 @@ def _positive_int(value, name: str, layer: str) -> int:
 
 
 def _empty(shape, dtype) -> np.ndarray:
-    return np.zeros(shape, dtype=np.float32 if dtype is None else np.dtype(dtype))
+    from autograd_core.ops._dtypes import default_float  # set_default_dtype's choice
+
+    return np.zeros(shape, dtype=default_float() if dtype is None else np.dtype(dtype))
 
 
 def check_features(x, expected: int, layer: str):

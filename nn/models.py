@@ -12,7 +12,7 @@ parameter count, which the tests check with :func:`count_parameters`.
 from collections.abc import Sequence
 
 import nn
-from autograd_core.ops import cat
+from autograd_core.ops.movement import cat
 
 __all__ = ["MLP", "LeNet5", "SmallVGG", "InceptionBlock", "BasicBlock", "ResNet",
            "count_parameters", "conv_parameters"]

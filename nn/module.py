@@ -22,13 +22,12 @@ order, the same keys PyTorch produces for the same architecture, so a PyTorch
 >>> [name for name, _ in Net().named_parameters()]
 ['fc.weight', 'fc.bias']
 
-Parameter names for graph drawings: a Parameter's (or buffer's) ``name`` is set to its
-dotted path, so drawings label it ``fc.weight``. Registering it names it after the
-attribute ("weight"); registering its module inside another one, and calling
-``named_parameters()``/``parameters()`` on any module above it, extends the name to
-the longer path ("fc.weight", then "net.fc.weight"). Names only grow, and only
-automatic ones: a name is replaced when it is None or a dotted suffix of the new path,
-so a name the user chose (``Parameter(x, name="W")``) stays.
+Walking a module never changes it: as in PyTorch, a Parameter does not know the
+dotted path it is registered under (one Parameter may be shared by several modules,
+under several paths). Graph drawings get those names from the module:
+``viz.draw_graph(loss, params=model)`` (or ``params=dict(model.named_parameters())``)
+labels the weight ``fc.weight``; a name the user gives a tensor
+(``Parameter(x, name="W")``) is used as it is.
 """
 
 import itertools
@@ -38,7 +37,8 @@ import numpy as np
 
 from autograd_core.errors import DTypeError
 from autograd_core.grad_mode import no_grad
-from autograd_core.tensor import Tensor, mark_modified
+from autograd_core.tensor import Tensor
+from autograd_core.versions import mark_modified
 from nn.parameter import Parameter
 
 __all__ = ["Module", "IncompatibleKeys", "StateDictError", "RemovableHandle", "check_device"]
@@ -202,8 +202,6 @@ class Module:
             )
         if hasattr(self, name) and name not in self._parameters:
             raise KeyError(f"attribute '{name}' already exists")
-        if param is not None:
-            _auto_name(param, name)
         self._parameters[name] = param
 
     def register_buffer(self, name: str, tensor, persistent: bool = True):
@@ -221,8 +219,6 @@ class Module:
                 )
         if hasattr(self, name) and name not in self._buffers:
             raise KeyError(f"attribute '{name}' already exists")
-        if tensor is not None:
-            _auto_name(tensor, name)
         self._buffers[name] = tensor
         if persistent:
             self._non_persistent_buffers.discard(name)
@@ -240,8 +236,6 @@ class Module:
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
         if hasattr(self, name) and name not in self._modules:
             raise KeyError(f"attribute '{name}' already exists")
-        if module is not None:
-            _prefix_names(module, name)
         self._modules[name] = module
 
     register_module = add_module
@@ -363,9 +357,7 @@ class Module:
                     if id(value) in seen:
                         continue
                     seen.add(id(value))
-                path = module_prefix + "." + key if module_prefix else key
-                _auto_name(value, path)
-                yield path, value
+                yield (module_prefix + "." + key if module_prefix else key), value
 
     def named_parameters(self, prefix: str = "", recurse: bool = True,
                          remove_duplicate: bool = True):
@@ -408,11 +400,17 @@ class Module:
 
     # ------------------------------------------------------------------ modes and grads
     def train(self, mode: bool = True):
-        """Set training mode (dropout active, batch statistics) here and below; returns self."""
+        """Set training mode (dropout active, batch statistics) here and below; returns self.
+
+        As PyTorch: sets this module's flag and calls each child's own ``train(mode)``,
+        so a child that overrides ``train`` (say, to keep its BatchNorm frozen) is
+        obeyed. ``eval()`` is ``train(False)``.
+        """
         if not isinstance(mode, bool):
             raise ValueError(f"training mode is expected to be a bool, got {mode!r}")
-        for module in self.modules():
-            object.__setattr__(module, "training", mode)
+        object.__setattr__(self, "training", mode)
+        for module in self.children():
+            module.train(mode)
         return self
 
     def eval(self):
@@ -458,17 +456,21 @@ class Module:
         """
         dtype = kwargs.pop("dtype", None)
         device = kwargs.pop("device", None)
+        kwargs.pop("non_blocking", None)
         if kwargs:
             raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
         for arg in args:
             if isinstance(arg, Tensor):
                 dtype = arg.dtype
-            elif isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda", "mps"):
+            elif isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda", "mps", "meta"):
+                device = arg
+            elif type(arg).__name__ == "device":
                 device = arg
             else:
                 dtype = arg
         if device is not None and str(device).split(":")[0] != "cpu":
-            raise ValueError(f"to({device!r}): this engine runs on the CPU only")
+            raise ValueError(f"to({str(device)!r}): this engine runs on the CPU only "
+                             "(torch.cuda.is_available() is False here)")
         if dtype is None:
             return self
         dtype = np.dtype(dtype)
@@ -497,8 +499,23 @@ class Module:
         """Parameters and floating buffers to float32; returns self."""
         return self.to(np.float32)
 
+    def half(self):
+        """Parameters and floating buffers to float16 (NumPy computes in float16; slow,
+        and not PyTorch's mixed precision); returns self."""
+        return self.to(np.float16)
+
+    def type(self, dst_type):
+        """Parameters and floating buffers to ``dst_type``; returns self."""
+        return self.to(dst_type)
+
     def cpu(self):
         return self
+
+    def cuda(self, device=None):
+        """Raises: this library runs on the CPU only."""
+        from autograd_core.device import check_device
+
+        check_device("cuda")
 
     # ------------------------------------------------------------------ state dict
     def _state_entries(self, prefix: str, keep_vars: bool, destination: OrderedDict):
@@ -623,17 +640,3 @@ class Module:
             else:
                 text += "\n  " + "\n  ".join(lines) + "\n"
         return text + ")"
-
-
-def _auto_name(tensor: Tensor, path: str):
-    """Name ``tensor`` after ``path`` unless it has a longer or a user-chosen name."""
-    name = tensor.name
-    if name is None or (name != path and path.endswith("." + name)):
-        tensor.name = path
-
-
-def _prefix_names(module: Module, prefix: str):
-    """Extend the automatic names in ``module``'s subtree by ``prefix + "."``."""
-    for registry in ("_parameters", "_buffers"):
-        for _ in module._named_members(registry, prefix, True, True):
-            pass  # walking the members names them (see _named_members)

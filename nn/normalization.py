@@ -48,7 +48,7 @@ class _NormBase(Module):
             raise ValueError(f"{type(self).__name__}: momentum must be in [0, 1], got {momentum}")
         dtype = _float_dtype(dtype)
         self.num_features = num_features
-        self.eps = eps
+        self.eps = F._check_eps(eps, type(self).__name__)
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
@@ -202,7 +202,7 @@ class LayerNorm(Module):
                 f"LayerNorm: normalized_shape must be non-empty and positive, got "
                 f"{self.normalized_shape}"
             )
-        self.eps = eps
+        self.eps = F._check_eps(eps, "LayerNorm")
         self.elementwise_affine = elementwise_affine
         dtype = _float_dtype(dtype)
         if elementwise_affine:

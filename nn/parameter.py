@@ -13,7 +13,7 @@ Assigning a ``Parameter`` to a Module attribute registers it, so it shows up in
 
 import numpy as np
 
-from autograd_core.tensor import Tensor
+from autograd_core.tensor import Tensor, init_fields
 
 __all__ = ["Parameter"]
 
@@ -37,13 +37,8 @@ class Parameter(Tensor):
         if data is None:
             data = np.empty((0,), dtype=np.float32)
         if isinstance(data, Tensor):
-            self._data = data._data
-            self._grad = None
-            self._requires_grad = False
-            self._ctx = None
+            init_fields(self, data._data)  # shares the array, as torch.nn.Parameter(t)
             self.name = name
-            self._retains_grad = False
-            self._version = 0
             if requires_grad:
                 self.requires_grad_(True)
         else:

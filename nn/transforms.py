@@ -13,6 +13,7 @@ from the generator that ``autograd_core.manual_seed`` seeds.
 (4, 1, 8, 8)
 """
 
+import math
 import numbers
 
 import numpy as np
@@ -27,7 +28,7 @@ __all__ = ["Compose", "Normalize", "RandomHorizontalFlip", "RandomCrop", "Random
 def _as_batch(x, name):
     """(array as a 4-D batch, whether it was one image, whether it was a Tensor)."""
     is_tensor = isinstance(x, Tensor)
-    array = x.data if is_tensor else np.asarray(x)
+    array = x._data if is_tensor else np.asarray(x)
     if array.ndim == 3:
         return array[np.newaxis], True, is_tensor
     if array.ndim == 4:
@@ -166,10 +167,15 @@ class RandomRotation:
 
     def __init__(self, degrees, fill=0.0):
         if isinstance(degrees, numbers.Number):
-            if degrees < 0:
-                raise ValueError(f"RandomRotation: degrees must be non-negative, got {degrees}")
+            # `not degrees >= 0` also refuses NaN, which would rotate every image to NaN
+            if not degrees >= 0 or not math.isfinite(degrees):
+                raise ValueError(
+                    f"RandomRotation: degrees must be a finite non-negative number, got "
+                    f"{degrees}")
             degrees = (-float(degrees), float(degrees))
         low, high = (float(d) for d in degrees)
+        if not (math.isfinite(low) and math.isfinite(high)):
+            raise ValueError(f"RandomRotation: degrees range ({low}, {high}) must be finite")
         if low > high:
             raise ValueError(f"RandomRotation: degrees range ({low}, {high}) is reversed")
         self.degrees = (low, high)
@@ -250,8 +256,8 @@ def mixup(x, y, alpha=0.2, num_classes=None):
     """
     if alpha <= 0:
         raise ValueError(f"mixup: alpha must be positive, got {alpha}")
-    xs = x.data if isinstance(x, Tensor) else np.asarray(x)
-    ys = y.data if isinstance(y, Tensor) else np.asarray(y)
+    xs = x._data if isinstance(x, Tensor) else np.asarray(x)
+    ys = y._data if isinstance(y, Tensor) else np.asarray(y)
     if len(xs) != len(ys):
         raise ValueError(f"mixup: {len(xs)} inputs but {len(ys)} targets")
     if ys.ndim == 1:

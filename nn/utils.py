@@ -13,7 +13,6 @@ import math
 
 import numpy as np
 
-from autograd_core._keywords import keyword_aliases
 from autograd_core.errors import ShapeError
 from autograd_core.tensor import Tensor
 
@@ -29,7 +28,6 @@ def _as_list(parameters) -> list:
     return list(parameters)
 
 
-@keyword_aliases(params="parameters")
 def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
                     error_if_nonfinite: bool = False, foreach=None) -> Tensor:
     """Scale all gradients together so that their joint norm is at most ``max_norm``.
@@ -39,15 +37,21 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     Returns the total norm before clipping, as a 0-d Tensor (``float()`` it).
     """
     params = _as_list(parameters)
-    grads = [p._grad._data for p in params if p._grad is not None]
+    max_norm = float(max_norm)
+    # A negative max_norm would make the scale factor negative and reverse every
+    # gradient (PyTorch does that silently); NaN would make every gradient NaN.
+    if not max_norm >= 0:
+        raise ValueError(
+            f"clip_grad_norm_: max_norm must be a non-negative number, got {max_norm}")
     norm_type = float(norm_type)
+    if not norm_type > 0:
+        raise ValueError(f"clip_grad_norm_: norm_type must be positive, got {norm_type}")
+    grads = [p._grad._data for p in params if p._grad is not None]
     if not grads:
         return Tensor._make(np.asarray(0.0, dtype=np.float32))
     dtype = grads[0].dtype
     if norm_type == math.inf:
         total = max(float(np.max(np.abs(g))) if g.size else 0.0 for g in grads)
-    elif norm_type <= 0:
-        raise ValueError(f"clip_grad_norm_: norm_type must be positive, got {norm_type}")
     else:
         # accumulate in float64: a float32 sum of many squares loses digits
         acc = sum(float(np.sum(np.abs(g.astype(np.float64)) ** norm_type)) for g in grads)
@@ -57,7 +61,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
             f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is "
             f"{total}, so they cannot be clipped; set error_if_nonfinite=False to go on"
         )
-    coef = float(max_norm) / (total + 1e-6)
+    coef = max_norm / (total + 1e-6)
     if coef < 1.0:
         for p in params:
             if p._grad is not None:

@@ -300,8 +300,19 @@ class LambdaLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
-        return [base_lr * fn(self.last_epoch)
-                for fn, base_lr in zip(self.lr_lambdas, self.base_lrs)]
+        rates = []
+        for i, (fn, base_lr) in enumerate(zip(self.lr_lambdas, self.base_lrs)):
+            factor = fn(self.last_epoch)
+            # Checked before any group changes: a NaN rate would turn every weight NaN
+            # at the next step, with no error anywhere.
+            if isinstance(factor, bool) or not isinstance(factor, numbers.Real) or \
+                    not math.isfinite(factor):
+                raise ValueError(
+                    f"LambdaLR: lr_lambda[{i}]({self.last_epoch}) returned {factor!r}; it "
+                    "must return a finite number (the factor of the base learning rate)"
+                )
+            rates.append(base_lr * factor)
+        return rates
 
     def state_dict(self):
         """As PyTorch: plain functions are not saved; a callable object's ``__dict__`` is."""

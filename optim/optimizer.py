@@ -3,7 +3,7 @@
 As ``torch.optim.Optimizer``. An optimizer holds ``param_groups`` (a list of dicts, each
 with ``"params"`` and its own hyperparameters, missing ones filled from ``defaults``)
 and ``state`` (a dict keyed by parameter). ``step()`` updates every parameter whose
-``.grad`` is not None, in place on its ``.data`` array and without recording a graph.
+``.grad`` is not None, in place on its array and without recording a graph.
 
 State: ``optimizer.state[p]`` is a dict with PyTorch's key names holding **NumPy
 arrays** of ``p``'s shape and dtype (``momentum_buffer``, ``exp_avg``, ...) and
@@ -30,7 +30,8 @@ from collections import defaultdict
 import numpy as np
 
 from autograd_core.grad_mode import enable_grad
-from autograd_core.tensor import Tensor, mark_modified
+from autograd_core.tensor import Tensor
+from autograd_core.versions import mark_modified
 
 __all__ = ["Optimizer"]
 
@@ -94,10 +95,6 @@ def check_betas(owner: str, betas, where: str = ""):
                 f"{owner}: invalid betas[{i}]={beta!r}{where} (betas={betas!r}); "
                 "each beta must be in [0, 1)"
             )
-
-
-def _group_where(index) -> str:
-    return "" if index is None else f" in param group {index}"
 
 
 def _coerce_like(value, current):

@@ -22,7 +22,7 @@ dtype('float32')
 
 import numpy as np
 
-__all__ = ["promote", "result_dtype", "to_float"]
+__all__ = ["promote", "result_dtype", "to_float", "default_float", "set_default_float"]
 
 _DEFAULT = {0: np.dtype(np.bool_), 1: np.dtype(np.int64), 2: np.dtype(np.float32)}
 
@@ -105,10 +105,19 @@ def _cast(x, target: np.dtype):
     return np.asarray(x).astype(target)
 
 
+def default_float() -> np.dtype:
+    """The default float dtype (float32 unless ``set_default_dtype`` changed it)."""
+    return _DEFAULT[2]
+
+
+def set_default_float(dtype) -> None:
+    _DEFAULT[2] = np.dtype(dtype)
+
+
 def to_float(x):
-    """Integer or bool input of a float function becomes float32 (PyTorch's default)."""
+    """Integer or bool input of a float function becomes the default float dtype."""
     if isinstance(x, np.ndarray):
-        return x if x.dtype.kind in "fc" else x.astype(np.float32)
+        return x if x.dtype.kind in "fc" else x.astype(_DEFAULT[2])
     if isinstance(x, np.generic):
-        return x if x.dtype.kind in "fc" else np.float32(x)
-    return np.asarray(x, dtype=np.float32) if isinstance(x, (bool, int)) else x
+        return x if x.dtype.kind in "fc" else _DEFAULT[2].type(x)
+    return np.asarray(x, dtype=_DEFAULT[2]) if isinstance(x, (bool, int)) else x

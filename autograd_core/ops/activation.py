@@ -21,7 +21,8 @@ at the kinks the one-sided value PyTorch uses is taken, so gradients match it ex
 import numpy as np
 
 from autograd_core.function import Function
-from autograd_core.ops.elementwise import sigmoid as _sigmoid
+from autograd_core.ops._formula import Custom, dtype_literal, fmt_value, literal, option
+from autograd_core.ops.elementwise import stable_sigmoid as _sigmoid
 
 __all__ = [
     "LeakyRelu", "Elu", "Selu", "Softplus", "PRelu", "Silu", "Hardtanh",
@@ -49,6 +50,16 @@ class LeakyRelu(Function):
 
     For s <= 1, y = max(x, s x); for s > 1, y = min(x, s x).
     """
+
+    twice_differentiable = True
+
+    formula = Custom(
+        "LeakyReLU",
+        lambda v: [f"{v.out} = np.where({v.args[0]} > 0, {v.args[0]}, "
+                   f"{v.args[0]} * {option(v, 'negative_slope', 0.01)})"],
+        lambda v, i: f"np.where({v.args[0]} > 0, {v.g}, "
+                     f"{v.g} * {option(v, 'negative_slope', 0.01)})",
+        lambda v, i: f"1 if {v.args[0]} > 0 else {fmt_value(v.opt.get('negative_slope', 0.01))}")
 
     @staticmethod
     def forward(ctx, x, *, negative_slope=0.01):
@@ -81,6 +92,14 @@ class Elu(Function):
     With n = a (e^min(x,0) - 1): y = max(x, 0) + n, and for x <= 0, y + a = n + a.
     """
 
+    formula = Custom(
+        "ELU",
+        lambda v: [f"{v.out} = np.where({v.args[0]} > 0, {v.args[0]}, {option(v, 'alpha', 1.0)} * "
+                   f"np.expm1(np.minimum({v.args[0]}, 0)))"],
+        lambda v, i: f"np.where({v.args[0]} > 0, {v.g}, "
+                     f"{v.g} * ({v.out} + {option(v, 'alpha', 1.0)}))",
+        lambda v, i: f"1 if {v.args[0]} > 0 else {v.out} + α")
+
     @staticmethod
     def forward(ctx, x, *, alpha=1.0):
         negative = _elu_negative(x, alpha)
@@ -93,9 +112,33 @@ class Elu(Function):
         return grad * _blend(positive, negative.dtype.type(1), negative + ctx.options["alpha"])
 
 
+def _selu_constants():
+    from autograd_core.ops.activation import SELU_ALPHA, SELU_SCALE
+
+    return literal(float(SELU_SCALE)), literal(float(SELU_ALPHA))
+
+
+def _selu_forward(v):
+    scale, alpha = _selu_constants()
+    x = v.args[0]
+    return [f"{v.out} = ({scale} * np.where({x} > 0, {x}, {alpha} * np.expm1(np.minimum({x}, 0))))"
+            f".astype({dtype_literal(v.dtype(0))}, copy=False)"]
+
+
+def _selu_backward(v, i):
+    scale, alpha = _selu_constants()
+    return (f"np.where({v.args[0]} > 0, {v.g} * {scale}, "
+            f"{v.g} * ({v.out} + {scale} * {alpha}))")
+
+
 class Selu(Function):
     """y = scale * elu(x, alpha) with PyTorch's constants;
     dy/dx = scale if x > 0 else y + scale alpha (= scale alpha e^x)."""
+
+    twice_differentiable = True
+
+    formula = Custom("SELU", _selu_forward, _selu_backward,
+        lambda v, i: f"λ if {v.args[0]} > 0 else {v.out} + λα")
 
     @staticmethod
     def forward(ctx, x):
@@ -116,11 +159,28 @@ def softplus(z: np.ndarray) -> np.ndarray:
     return np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
 
 
+def _softplus_forward(v):
+    z, x = v.tmp("z"), v.args[0]
+    beta, threshold = option(v, "beta", 1.0), option(v, "threshold", 20.0)
+    return [
+        f"{z} = {x} * {beta}",
+        f"{v.out} = np.where({z} > {threshold}, {x}, (np.maximum({z}, 0) + "
+        f"np.log1p(np.exp(-np.abs({z})))) / {beta}).astype({dtype_literal(v.dtype(0))}, "
+        "copy=False)",
+    ]
+
+
 class Softplus(Function):
     """y = log(1 + e^(b x)) / b, or x where b x > threshold;  dy/dx = sigmoid(b x) or 1.
 
     Stable form: log(1 + e^z) = max(z, 0) + log1p(e^-|z|), never overflowing.
     """
+
+    formula = Custom(
+        "softplus", _softplus_forward,
+        lambda v, i: f"np.where({v.tmp('z')} > {option(v, 'threshold', 20.0)}, {v.g}, "
+                     f"{v.g} * sigmoid({v.tmp('z')}))",
+        lambda v, i: f"σ(β{v.args[0]})", helpers=["sigmoid"])
 
     @staticmethod
     def forward(ctx, x, *, beta=1.0, threshold=20.0):
@@ -150,6 +210,10 @@ class PRelu(Function):
     Blended: y = max(x, 0) + w min(x, 0), dL/dw = sum g min(x, 0).
     """
 
+    formula = Custom(
+        "PReLU", local=lambda v, i: (f"1 if {v.args[0]} > 0 else {v.args[1]}" if i == 0
+                     else f"{v.args[0]} where {v.args[0]} ≤ 0"))
+
     @staticmethod
     def forward(ctx, x, weight):
         w = weight.reshape(_channel_shape(x.ndim, weight.size)) if weight.size > 1 else weight
@@ -174,8 +238,19 @@ class PRelu(Function):
         return grad_x, grad_w
 
 
+def _silu_forward(v):
+    s, x = v.tmp("sigmoid"), v.args[0]
+    return [f"{s} = sigmoid({x})",
+            f"{v.out} = ({x} * {s}).astype({dtype_literal(v.dtype(0))}, copy=False)"]
+
+
 class Silu(Function):
     """y = x sigmoid(x) (swish);  dy/dx = s + x s (1 - s) with s = sigmoid(x)."""
+
+    formula = Custom(
+        "SiLU", _silu_forward,
+        lambda v, i: f"{v.g} * ({v.tmp('sigmoid')} * (1 + {v.args[0]} * (1 - {v.tmp('sigmoid')})))",
+        lambda v, i: f"σ + {v.args[0]}σ(1−σ)", helpers=["sigmoid"])
 
     @staticmethod
     def forward(ctx, x):
@@ -191,6 +266,17 @@ class Silu(Function):
 
 class Hardtanh(Function):
     """y = clip(x, lo, hi);  dy/dx = 1 for lo < x < hi, else 0 (open interval, as PyTorch)."""
+
+    twice_differentiable = True
+
+    formula = Custom(
+        "hardtanh",
+        lambda v: [f"{v.out} = np.clip({v.args[0]}, {option(v, 'min_val', -1.0)}, "
+                   f"{option(v, 'max_val', 1.0)})"],
+        lambda v, i: f"{v.g} * (({v.args[0]} > {option(v, 'min_val', -1.0)}) & "
+                     f"({v.args[0]} < {option(v, 'max_val', 1.0)}))",
+        lambda v, i: f"1 if {fmt_value(v.opt.get('min_val', -1.0))} < {v.args[0]} < "
+                     f"{fmt_value(v.opt.get('max_val', 1.0))} else 0")
 
     @staticmethod
     def forward(ctx, x, *, min_val=-1.0, max_val=1.0):

@@ -10,15 +10,16 @@ weight (OC, C / groups, kh, kw), the bias (OC,).  Output side per dim:
 >>> import numpy as np
 >>> from autograd_core import Tensor
 >>> conv2d(Tensor(np.ones((1, 1, 3, 3))), Tensor(np.ones((1, 1, 2, 2)))).shape
-(1, 1, 2, 2)
+torch.Size([1, 1, 2, 2])
 """
 
 import numpy as np
 
-from autograd_core._keywords import keyword_aliases
 from autograd_core.errors import DTypeError, ShapeError
 from autograd_core.function import Function
 from autograd_core.kernels import conv as _k
+from autograd_core.ops._formula import Custom
+from autograd_core.ops._registry import public
 from autograd_core.tensor import Tensor, as_tensor
 
 __all__ = ["Conv2d", "conv2d"]
@@ -28,12 +29,66 @@ def _as_4d(x):
     return x[np.newaxis] if x.ndim == 3 else x
 
 
+# ------------------------------------------------------------ teaching formula (flat code)
+# The flat code writes the convolution out as the slides do: cols = im2col(x) (one
+# column per output position), a GEMM with the filters as rows, col2im to fold the
+# gradient back. Grouped and unbatched convolutions keep the call by name.
+_CONV_LOCAL = ("col2im(Wᵀ·G)", "G·colsᵀ", "Σ G over n, oh, ow")
+
+
+def _conv_plan(v):
+    if v.opt.get("groups", 1) != 1 or v.ndim(0) != 4:
+        return None
+    geo = _k.conv_geometry(v.shape(0), v.shape(1), v.opt["stride"], v.opt["padding"],
+                           v.opt["dilation"], 1)
+    (pt, pl), (ptt, ptw) = geo.pad, geo.pad_total
+    pads = ((pt, ptt - pt), (pl, ptw - pl))
+    geometry = f"({geo.kh}, {geo.kw}), {geo.stride}, {pads}, {geo.dilation}"
+    return geo, geometry, v.tmp("cols"), v.tmp("G")
+
+
+def _conv_forward_code(v):
+    plan = _conv_plan(v)
+    if plan is None:
+        return None
+    geo, geometry, cols, _ = plan
+    x, w, b = v.args
+    bias = "" if v.inputs[2] is None else f" + {b}[:, None]"
+    return [
+        f"{cols} = im2col({x}, {geometry})"
+        f"  # cols (C·kh·kw, N·OH·OW) = ({geo.C * geo.kh * geo.kw}, N·{geo.OH * geo.OW})",
+        f"{v.out} = ({w}.reshape({geo.OC}, -1) @ {cols}{bias})"
+        f".reshape({geo.OC}, -1, {geo.OH}, {geo.OW}).transpose(1, 0, 2, 3)"
+        f"  # y = W cols + b: (OC, N·OH·OW) -> (N, OC, OH, OW)",
+    ]
+
+
+def _conv_backward_code(v, i):
+    plan = _conv_plan(v)
+    if plan is None:
+        return None
+    geo, geometry, cols, G = plan
+    x, w = v.args[0], v.args[1]
+    setup = [f"{G} = {v.g}.transpose(1, 0, 2, 3).reshape({geo.OC}, -1)"
+             f"  # G = ∂L/∂y as (OC, N·OH·OW)"]
+    if i == 0:
+        return setup, f"col2im({w}.reshape({geo.OC}, -1).T @ {G}, {x}.shape, {geometry})"
+    if i == 1:
+        return setup, f"({G} @ {cols}.T).reshape({w}.shape)"
+    return setup, f"{G}.sum(axis=1)"
+
+
 class Conv2d(Function):
     """y = conv2d(x, W) + b in one node (see the module docstring for the gradients).
 
     Options: ``stride`` and ``dilation`` pairs, ``padding`` a pair or ``'same'`` /
     ``'valid'``, ``groups`` an int.  An unbatched (C, H, W) input gives (OC, OH, OW).
     """
+
+    formula = Custom("conv", lambda v: _conv_forward_code(v),
+                     lambda v, i: _conv_backward_code(v, i),
+                     lambda v, i: _CONV_LOCAL[i] if i < 3 else None,
+                     helpers=("im2col", "col2im"))
 
     @staticmethod
     def forward(
@@ -86,8 +141,8 @@ def _float_tensor(value, name):
     return t
 
 
-@keyword_aliases(w="weight", b="bias")
-def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
+@public(method=False, ops=(Conv2d,))
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
     """2-D convolution (cross-correlation), ``torch.nn.functional.conv2d``'s semantics.
 
     ``x``: (N, C, H, W) or unbatched (C, H, W); ``weight``: (OC, C // groups, kh, kw);
@@ -101,8 +156,9 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> T
     >>> import numpy as np
     >>> img = np.arange(16.0).reshape(1, 1, 4, 4)
     >>> conv2d(img, np.ones((1, 1, 3, 3)), padding=1).shape
-    (1, 1, 4, 4)
+    torch.Size([1, 1, 4, 4])
     """
+    x = input
     x = _float_tensor(x, "input")
     weight = _float_tensor(weight, "weight")
     if bias is not None:
@@ -117,14 +173,15 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> T
         raise DTypeError(f"conv2d: input, weight and bias must share one dtype, got {names}")
     if x.ndim not in (3, 4):
         raise ShapeError(
-            f"conv2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {x.shape}"
+            "conv2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape "
+            f"{tuple(x.shape)}"
         )
     x_shape = x.shape if x.ndim == 4 else (1,) + x.shape
     x_shape = (max(x_shape[0], 1),) + tuple(x_shape[1:])  # an empty batch is allowed
     if bias is not None and bias.shape != (weight.shape[0],):
         raise ShapeError(
-            f"conv2d: bias must have shape ({weight.shape[0]},) for weight {weight.shape}, "
-            f"got {bias.shape}"
+            f"conv2d: bias must have shape ({weight.shape[0]},) for weight {tuple(weight.shape)}, "
+            f"got {tuple(bias.shape)}"
         )
     try:  # validates stride, padding, dilation and groups against the shapes
         geo = _k.conv_geometry(x_shape, weight.shape, stride, padding, dilation, groups)

@@ -19,6 +19,7 @@ teaching tools can re-run it and get the same result.
 import numpy as np
 
 from autograd_core.function import Function
+from autograd_core.ops._formula import Custom
 
 __all__ = ["Dropout", "DropConnect", "dropout_mask"]
 
@@ -31,8 +32,15 @@ def dropout_mask(shape, p: float, dtype, generator: np.random.Generator) -> np.n
     return keep.astype(dtype) * np.asarray(1.0 / (1.0 - p), dtype=dtype)
 
 
+_DROP = Custom("dropout", lambda v: [f"{v.out} = {v.args[0]} * {v.args[1]}"],
+               lambda v, i: f"{v.g} * {v.args[1]}" if i == 0 else None,
+               lambda v, i: "mask (0 or 1/(1−p))" if i == 0 else None)
+
+
 class Dropout(Function):
     """y = x * mask (mask already scaled by 1 / (1 - p));  dL/dx = dL/dy * mask."""
+
+    formula = _DROP
 
     @staticmethod
     def forward(ctx, x, mask):
@@ -47,3 +55,5 @@ class Dropout(Function):
 
 class DropConnect(Dropout):
     """Dropout applied to a weight matrix (the same maths; its own name in graphs)."""
+
+    formula = _DROP

@@ -34,8 +34,9 @@ m = max z cannot overflow or take the log of 0.
 import numpy as np
 
 from autograd_core.function import Function
+from autograd_core.ops._formula import Custom, dtype_literal
 from autograd_core.ops.activation import softplus
-from autograd_core.ops.elementwise import sigmoid as _sigmoid
+from autograd_core.ops.elementwise import stable_sigmoid as _sigmoid
 
 __all__ = [
     "CrossEntropy", "NllLoss", "BinaryCrossEntropy", "BinaryCrossEntropyWithLogits",
@@ -97,6 +98,62 @@ def _class_targets(target, ignore_index, weight, dtype):
     return safe, valid, w_y
 
 
+# ------------------------------------------------------------ teaching formula (flat code)
+# Softmax cross entropy with class indices, written as the slides do: p = softmax(s),
+# L = mean of -log p[y], dL/ds = (p - onehot(y)) / N. The code mirrors forward and
+# backward operation for operation (the gradient is p·g - onehot·g with g = dL/dL / N,
+# which is how the engine rounds it). Weights, smoothing, ignored targets, probability
+# targets and non-2-D logits keep the call by name.
+def _ce_local(v, i):
+    if i != 0:
+        return "−log softmax"
+    target = v.args[1] if hasattr(v.inputs[1], "_ctx") else "y"  # a Tensor: its name
+    mean = " / N" if v.opt.get("reduction", "mean") == "mean" else ""
+    return f"(softmax({v.args[0]}) − onehot({target})){mean}"
+
+
+def _ce_simple(v):
+    target = v.value(1)
+    return (v.ndim(0) == 2 and np.asarray(target).dtype.kind in "iu" and v.inputs[2] is None
+            and not v.opt.get("label_smoothing") and v.opt.get("reduction", "mean") != "none"
+            and not np.any(np.asarray(target) == v.opt.get("ignore_index", -100)))
+
+
+def _ce_forward_code(v):
+    if not _ce_simple(v):
+        return None
+    s, y = v.args[0], v.args[1]
+    logp, dtype = v.tmp("logp"), dtype_literal(v.dtype(0))
+    shifted = v.tmp("shifted")
+    first = []
+    if not hasattr(v.inputs[1], "_ctx"):  # constant labels: written once, then named
+        first, y = [f"{v.tmp('y')} = {y}  # the labels y"], v.tmp("y")
+    picked = f"np.take_along_axis({logp}, {y}[:, None], axis=1)[:, 0]"
+    total = f"np.sum(-{picked})"
+    value = f"{total} / {dtype}({y}.shape[0])" if v.opt.get("reduction", "mean") == "mean" \
+        else total
+    return first + [
+            f"{shifted} = {s} - stable_max({s}, 1)  # scores shifted by their max (stable)",
+            f"{logp} = {shifted} - np.log(np.sum(np.exp({shifted}), axis=1, keepdims=True))"
+            f"  # log softmax(s), (N, C)",
+            f"{v.out} = ({value}).astype({dtype})  # mean over the batch of -log p[y]"]
+
+
+def _ce_backward_code(v, i):
+    if i != 0 or not _ce_simple(v):
+        return None
+    y, logp, dtype = v.args[1], v.tmp("logp"), dtype_literal(v.dtype(0))
+    if not hasattr(v.inputs[1], "_ctx"):
+        y = v.tmp("y")
+    p, onehot, g = v.tmp("p"), v.tmp("onehot"), v.tmp("g")
+    mean = v.opt.get("reduction", "mean") == "mean"
+    scale = f"{v.g} / {dtype}({y}.shape[0])" if mean else v.g
+    setup = [f"{g} = {scale}  # dL/dl for each sample: G / N",
+             f"{p} = np.exp({logp})  # p = softmax(s), (N, C)",
+             f"{onehot} = np.eye({logp}.shape[1], dtype={dtype})[{y}]  # onehot(y), (N, C)"]
+    return setup, f"{p} * {g} - {onehot} * {g}"
+
+
 class CrossEntropy(Function):
     """Cross entropy of logits ``z`` against class indices or class probabilities.
 
@@ -106,6 +163,9 @@ class CrossEntropy(Function):
     by the sum of w_y. With probabilities t: q_c = w_c ((1 - e) t_c + e / C) and the
     mean divides by the number of positions.
     """
+
+    formula = Custom("CE", lambda v: _ce_forward_code(v), lambda v, i: _ce_backward_code(v, i),
+                     lambda v, i: _ce_local(v, i), helpers=("stable_max",))
 
     @staticmethod
     def forward(ctx, z, target, weight, *, ignore_index=-100, reduction="mean",
@@ -172,6 +232,9 @@ class NllLoss(Function):
     The mean divides by the sum of w_y over the positions that are not ignored.
     """
 
+    formula = Custom(
+        "NLL", local=lambda v, i: f"−1 at the target class{_mean_over_targets(v)}")
+
     @staticmethod
     def forward(ctx, x, target, weight, *, ignore_index=-100, reduction="mean"):
         axis = _class_axis(x.ndim)
@@ -199,6 +262,10 @@ class BinaryCrossEntropy(Function):
 
     dl/dp = w (p - y) / max(p (1 - p), 1e-12);  dl/dy = -w (log p - log(1 - p)).
     """
+
+    formula = Custom(
+        "BCE", local=lambda v, i: f"({v.args[0]} − y)/({v.args[0]}(1 − {v.args[0]}))"
+        if i == 0 else f"−logit({v.args[0]})")
 
     @staticmethod
     def forward(ctx, p, y, weight, *, reduction="mean"):
@@ -232,6 +299,9 @@ class BinaryCrossEntropyWithLogits(Function):
     ``pos_weight`` (pw) weights the positive term, broadcast along the last axis.
     """
 
+    formula = Custom(
+        "BCE", local=lambda v, i: f"σ({v.args[0]}) − y" if i == 0 else f"−{v.args[0]}")
+
     @staticmethod
     def forward(ctx, z, y, weight, pos_weight, *, reduction="mean"):
         sp_neg = softplus(-z)  # -log sigmoid(z)
@@ -263,8 +333,58 @@ class BinaryCrossEntropyWithLogits(Function):
         return grad_z, grad_y, None, None
 
 
+def _count_elements(v) -> int:
+    """How many per-element losses there are (the inputs broadcast together)."""
+    shapes = [v.shape(i) for i in range(min(2, len(v.inputs)))]
+    return int(np.prod(np.broadcast_shapes(*shapes)))
+
+
+def _per_element(v) -> str:
+    """g, or g / N for reduction='mean': what the per-element loss's backward starts from."""
+    if v.opt.get("reduction", "mean") == "mean":
+        return f"({v.g} / {_count_elements(v)})"
+    return v.g
+
+
+def _reduced(v, elementwise: str) -> str:
+    reduction = v.opt.get("reduction", "mean")
+    if reduction == "none":
+        return elementwise
+    if reduction == "sum":
+        return f"np.sum({elementwise})"
+    n = _count_elements(v)
+    return f"(np.sum({elementwise}) / {n}).astype({dtype_literal(v.out_dtype)})"
+
+
+def _mean_note(v) -> str:
+    return f" / {_count_elements(v)}" if v.opt.get("reduction", "mean") == "mean" else ""
+
+
+def _mean_over_targets(v) -> str:
+    # Classification losses divide by the (weighted) number of targets, not elements.
+    return " / N" if v.opt.get("reduction", "mean") == "mean" else ""
+
+
+def _pointwise_loss(symbol, per_element, derivative, local_text):
+    def forward(v):
+        return [f"{v.out} = {_reduced(v, per_element.format(*v.args))}"]
+
+    def backward(v, i):
+        grad_x = derivative.format(*v.args, up=_per_element(v))
+        return grad_x if i == 0 else f"-({grad_x})"
+
+    def local(v, i):
+        text = local_text.format(*v.args) + _mean_note(v)
+        return text if i == 0 else f"−{text}"
+
+    return Custom(symbol, forward, backward, local)
+
+
 class MseLoss(Function):
     """l = (x - y)^2;  dl/dx = 2 (x - y), dl/dy = -2 (x - y)."""
+
+    formula = _pointwise_loss(
+        "MSE", "np.square({0} - {1})", "2 * {up} * ({0} - {1})", "2({0} − {1})")
 
     @staticmethod
     def forward(ctx, x, y, *, reduction="mean"):
@@ -282,6 +402,9 @@ class MseLoss(Function):
 class L1Loss(Function):
     """l = |x - y|;  dl/dx = sign(x - y) (0 at 0), dl/dy = -sign(x - y)."""
 
+    formula = _pointwise_loss(
+        "L1", "np.abs({0} - {1})", "{up} * np.sign({0} - {1})", "sign({0} − {1})")
+
     @staticmethod
     def forward(ctx, x, y, *, reduction="mean"):
         diff = x - y
@@ -298,6 +421,10 @@ class L1Loss(Function):
 class HuberLoss(Function):
     """d = x - y;  l = d^2 / 2 if |d| < delta else delta (|d| - delta / 2);
     dl/dx = clip(d, -delta, delta), dl/dy = -dl/dx."""
+
+    formula = Custom(
+        "Huber", local=lambda v, i: ("" if i == 0 else "−")
+        + f"clip({v.args[0]} − {v.args[1]}, ±δ){_mean_note(v)}")
 
     @staticmethod
     def forward(ctx, x, y, *, reduction="mean", delta=1.0):
@@ -329,6 +456,9 @@ class FocalLoss(Function):
     gamma = 0 and alpha = 1 give cross entropy. ``alpha`` is None, a 0-d array (one
     factor) or one factor per class.
     """
+
+    formula = Custom(
+        "focal", local=lambda v, i: "(1−p)^γ-weighted softmax − onehot")
 
     @staticmethod
     def forward(ctx, z, target, alpha, *, gamma=2.0, reduction="mean"):

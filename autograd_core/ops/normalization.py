@@ -33,6 +33,7 @@ without a second pass over the data.
 import numpy as np
 
 from autograd_core.function import Function
+from autograd_core.ops._formula import Custom
 
 __all__ = ["BatchNorm", "LayerNorm", "InstanceNorm", "channel_shape"]
 
@@ -76,6 +77,72 @@ def _param_grads(ctx, grad, xhat, param_axes, param_shape):
     return grad_w, grad_b
 
 
+def _norm_local(v, i):
+    return ["(x̂ = (x − μ)/σ; μ, σ depend on x too)", "x̂", "1"][i] if i < 3 else None
+
+
+_NORM_FORMULA = Custom("norm", local=_norm_local)
+
+
+# ------------------------------------------------------------ teaching formula (flat code)
+# Batch norm written out as the slides do: μ, σ² per channel over the batch (and the
+# positions), x̂ = (x − μ)/σ, y = γ x̂ + β; the backward is the three-term formula
+# dL/dx = (γ/σ) (G − mean(G) − x̂ mean(G x̂)), line for line as the op computes it.
+def _bn_plan(v):
+    if v.inputs[1] is None or v.inputs[2] is None:
+        return None  # no affine parameters: keep the call by name
+    n = v.ndim(0)
+    shape = (1, v.shape(0)[1]) + (1,) * (n - 2)
+    axes = (0,) + tuple(range(2, n))
+    return shape, axes, v.tmp("xhat"), v.tmp("r")
+
+
+def _bn_forward_code(v):
+    plan = _bn_plan(v)
+    if plan is None:
+        return None
+    shape, axes, xhat, r = plan
+    x, w, b, rm, rv = v.args
+    eps = repr(float(v.opt["eps"]))
+    out = f"{v.out} = {xhat} * {w}.reshape({shape}) + {b}.reshape({shape})  # y = γ x̂ + β"
+    if not v.opt["training"]:
+        return [f"{r} = (1.0 / np.sqrt({rv} + {eps})).reshape({shape}).astype({x}.dtype)"
+                f"  # 1/σ from the running variance",
+                f"{xhat} = ({x} - {rm}.reshape({shape})) * {r}", out]
+    mu, xc, var = v.tmp("mu"), v.tmp("xc"), v.tmp("var")
+    return [f"{mu} = np.mean({x}, axis={axes}, keepdims=True)  # μ per channel, {shape}",
+            f"{xc} = {x} - {mu}",
+            f"{var} = np.mean(np.square({xc}), axis={axes}, keepdims=True)  # σ² (biased)",
+            f"{r} = 1.0 / np.sqrt({var} + {eps})  # 1/σ",
+            f"{xhat} = {xc} * {r}  # x̂ = (x − μ)/σ", out]
+
+
+def _bn_backward_code(v, i):
+    plan = _bn_plan(v)
+    if plan is None or i > 2:
+        return None
+    shape, axes, xhat, r = plan
+    w, g = v.args[1], v.g
+    channels = shape[1]
+    if i == 1:
+        return [], f"np.sum({g} * {xhat}, axis={axes}).reshape({channels})"
+    if i == 2:
+        return [], f"np.sum({g}, axis={axes}).reshape({channels})"
+    if not v.opt["training"]:
+        return [], f"{g} * ({r} * {w}.reshape({shape}))"
+    count, mean_g, mean_gx = v.tmp("count"), v.tmp("mean_G"), v.tmp("mean_Gxhat")
+    return [f"{count} = {xhat}.size // {channels}  # values per channel: N·H·W",
+            f"{mean_g} = np.sum({g}, axis={axes}, keepdims=True) / {count}",
+            f"{mean_gx} = np.sum({g} * {xhat}, axis={axes}, keepdims=True) / {count}"], (
+        f"({r} * {w}.reshape({shape})) * ({g} - {mean_g} - {xhat} * {mean_gx})")
+
+
+def _bn_local(v, i):
+    if i == 0 and v.opt.get("training"):
+        return "(γ/σ)(G − mean G − x̂·mean(G x̂))"
+    return _norm_local(v, i)
+
+
 class BatchNorm(Function):
     """Batch normalisation over every axis but the channel axis 1 (see module docstring).
 
@@ -83,6 +150,8 @@ class BatchNorm(Function):
     ``training=True`` the batch statistics normalise (the running ones are not read);
     otherwise ``running_mean`` and ``running_var`` do, as constants.
     """
+
+    formula = Custom("norm", _bn_forward_code, _bn_backward_code, _bn_local)
 
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, *, training, eps):
@@ -121,6 +190,8 @@ class LayerNorm(Function):
     ``weight`` and ``bias`` (or None) have the shape of those axes.
     """
 
+    formula = _NORM_FORMULA
+
     @staticmethod
     def forward(ctx, x, weight, bias, *, normalized_ndim, eps):
         axes = tuple(range(x.ndim - normalized_ndim, x.ndim))
@@ -152,6 +223,8 @@ class InstanceNorm(Function):
     ``weight`` and ``bias`` (or None) are per channel. The per-instance statistics are
     left on the node as ``ctx.batch_mean``/``ctx.batch_var`` of shape (N, C).
     """
+
+    formula = _NORM_FORMULA
 
     @staticmethod
     def forward(ctx, x, weight, bias, *, eps):

@@ -6,8 +6,11 @@ One :class:`GraphInfo` is built per call of ``draw_graph``/``backward_steps``/
 in order of first use, and gives every tensor a display name and a Python identifier:
 
 * ``Tensor.name`` when set, else the name in ``params=`` (``"fc1.weight"``), else
-* automatic: ``a, b, c, ...`` for leaves and ``s0, s1, ...`` for interior values, in
-  forward order (as in the slides: ``s0 = w0 * x0``).
+* automatic: the output (the root) is ``L``, as the slides call the loss; inputs that
+  need no gradient are ``x`` (float data) and ``y`` (integer targets); other leaves are
+  ``a, b, c, ...`` and interior values ``s0, s1, ...`` in forward order (as in the
+  slides: ``s0 = w0 * x0``). The same names appear in the picture, the steps page and
+  the flat code.
 """
 
 import keyword
@@ -15,7 +18,23 @@ import keyword
 from autograd_core.autograd import topological_order
 from autograd_core.tensor import Tensor
 
-__all__ = ["GraphInfo", "normalize_params"]
+__all__ = ["GraphInfo", "normalize_params", "tensor_order"]
+
+
+def tensor_order(roots) -> list:
+    """The interior tensors below ``roots``, each after its inputs: the engine's order.
+
+    The graph keeps nodes, not tensors; a node whose tensor the user dropped gets it
+    rebuilt from its inputs (``Context.inputs``), parents first, so each rebuild is one
+    forward. The list holds the rebuilt tensors while the caller holds it.
+    """
+    order = []
+    for node in topological_order(roots):
+        tensor = node.output()
+        if tensor is None or tensor._ctx is not node:
+            tensor = node._rebuild_output()
+        order.append(tensor)
+    return order
 
 # Names the generated code itself uses; a tensor called like that gets a suffix.
 RESERVED = frozenset({
@@ -78,7 +97,7 @@ class GraphInfo:
         if not isinstance(root, Tensor):
             raise TypeError(f"expected a Tensor, got {type(root).__name__}")
         self.root = root
-        self.order = topological_order(root)
+        self.order = tensor_order(root)
         self.leaves = []
         self.tensors = []
         self.consumers = {}
@@ -132,8 +151,14 @@ class GraphInfo:
                 claim(t, explicit[id(t)])
         letters = _auto_leaf_names()
         interior = 0
+        root = self.root
+        if id(root) not in self.name and "L" not in taken:
+            claim(root, "L")
         for t in self.tensors:
             if id(t) in self.name:
+                continue
+            if t._ctx is None and not t.requires_grad:
+                claim(t, "y" if t.dtype.kind in "iub" else "x")
                 continue
             if t._ctx is None:
                 name = next(letters)

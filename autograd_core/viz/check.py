@@ -27,14 +27,14 @@ inputs are checked on a random sample of ``max_elements`` elements.
 [True, False]
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from autograd_core._format import fmt_number
 from autograd_core.errors import ShapeError
 from autograd_core.function import Context
 from autograd_core.tensor import Tensor
-from autograd_core.viz._format import fmt_number
 from autograd_core.viz._graph import GraphInfo
 from autograd_core.viz.replay import _as_tuple, conform
 
@@ -57,6 +57,9 @@ class NodeCheck:
     input: int = -1
     message: str = ""
     skipped_kinks: int = 0
+    # {input position: (backward's value, numerical value, ok)} at the worst element of
+    # each input (the only element for a scalar): what draw_graph writes on the edge.
+    edges: dict = field(default_factory=dict)
 
     def __repr__(self):
         state = {True: "ok", False: "FAILED", None: "skipped"}[self.ok]
@@ -70,9 +73,14 @@ def _objective(ctx, arrays, weights) -> float:
 
 
 def check_node(ctx, output=None, eps=1e-6, atol=1e-5, rtol=1e-3, max_elements=20,
-               seed=0, input_names=None) -> NodeCheck:
-    """Compare node ``ctx``'s backward with central differences (see the module doc)."""
-    name = ctx.name
+               seed=0, input_names=None, grad_output=None) -> NodeCheck:
+    """Compare node ``ctx``'s backward with central differences (see the module doc).
+
+    ``grad_output`` is the weighting v (default: random normal): ones for a scalar
+    output make the compared numbers the local derivatives themselves; the gradient
+    arriving at the node makes them the contributions backward really sent.
+    """
+    name = ctx.op_name
     positions = [
         i for i, x in enumerate(ctx.inputs)
         if isinstance(x, Tensor) and x.dtype.kind == "f" and x.requires_grad
@@ -94,7 +102,10 @@ def check_node(ctx, output=None, eps=1e-6, atol=1e-5, rtol=1e-3, max_elements=20
     if out.dtype != np.float64:
         return NodeCheck(name, output, None, message=f"output is {out.dtype}, not float64")
     rng = np.random.default_rng(seed)
-    weights = rng.standard_normal(out.shape)
+    if grad_output is None:
+        weights = rng.standard_normal(out.shape)
+    else:
+        weights = np.broadcast_to(np.asarray(grad_output, dtype=np.float64), out.shape)
     try:
         with np.errstate(all="ignore"):
             grads = _as_tuple(ctx.fn.backward(fresh, weights), len(arrays), name)
@@ -118,6 +129,7 @@ def check_node(ctx, output=None, eps=1e-6, atol=1e-5, rtol=1e-3, max_elements=20
             elements = range(x.size)
         else:
             elements = sorted(rng.choice(x.size, size=max_elements, replace=False))
+        edge_error = -1.0
         for j in elements:
             shifted = list(arrays)
             plus, minus = x.copy(), x.copy()
@@ -138,6 +150,13 @@ def check_node(ctx, output=None, eps=1e-6, atol=1e-5, rtol=1e-3, max_elements=20
             got = float(analytic.flat[j])
             error = abs(numeric - got)
             error = error if np.isfinite(error) else np.inf
+            # Shown on the input's edge: its worst failing element, else its largest
+            # one (a near-zero slope says little about the rule).
+            ok = bool(error <= atol + rtol * abs(numeric))
+            rank = (not ok, error if not ok else abs(numeric))
+            if edge_error == -1.0 or rank > edge_error:
+                edge_error = rank
+                worst.edges[i] = (got, numeric, ok)
             worst.max_error = max(worst.max_error, error)
             if error > atol + rtol * abs(numeric) and error > worst_failure:
                 worst_failure = error

@@ -25,7 +25,7 @@ Ops without a one-line formula call :func:`~autograd_core.viz.op_forward` and
 >>> x = Tensor(3.0, requires_grad=True, name="x", dtype="float64")
 >>> namespace = {}
 >>> exec(flat_code(x * x), namespace)
->>> value, grads = namespace["forward_backward"](x.data)
+>>> value, grads = namespace["forward_backward"](x.numpy())
 >>> float(value), float(grads["x"])
 (9.0, 6.0)
 """
@@ -34,9 +34,9 @@ import dataclasses
 
 import numpy as np
 
-from autograd_core.viz._format import dtype_literal, fmt_shape, fmt_value, literal
+from autograd_core._format import dtype_literal, fmt_shape, fmt_value, literal
 from autograd_core.viz._graph import RESERVED, GraphInfo
-from autograd_core.viz.formulas import HELPERS, OpView, paren, rule_for, unbroadcast_code
+from autograd_core.viz.formulas import ALL_HELPERS, OpView, paren, rule_for, unbroadcast_code
 from autograd_core.viz.replay import replay, short_name
 
 __all__ = ["flat_code", "backward_steps"]
@@ -105,7 +105,7 @@ class _Writer:
         """
         v = self.view(step.output, step)
         rule = rule_for(v.fn)
-        lines, fallback = [], None
+        lines, fallback, emitted = [], None, set()
         for j, parent in enumerate(step.inputs):
             contribution = step.grad_inputs[j]
             if contribution is None:
@@ -124,7 +124,10 @@ class _Writer:
             else:
                 self._need_helpers(rule)
             setup, expr = code
-            lines.extend((line, None) for line in setup)
+            for line in setup:  # one setup line (e.g. G as a matrix) serves every input
+                if line not in emitted:
+                    emitted.add(line)
+                    lines.append(_split_comment(line))
             raw = np.asarray(step.raw_grad_inputs[j])
             expr = unbroadcast_code(expr, raw.shape, parent.shape)
             if raw.dtype != parent.dtype:
@@ -159,13 +162,22 @@ class _Writer:
         return total
 
     def formula(self, step) -> str:
-        forward = "; ".join(self.forward_lines(step.output))
+        forward = "; ".join(_split_comment(line)[0] for line in self.forward_lines(step.output))
         seen = set()  # in a formula every contribution reads "+="
         backward = [code for code, _ in self.backward_lines(step, seen, accumulate="+=")]
         return ";  ".join([forward] + backward)
 
 
+def _split_comment(line: str) -> tuple:
+    """A formula's line ``code  # why`` as (code, why); (code, None) without a comment."""
+    code, sep, why = line.partition("  # ")
+    return (code, why) if sep else (line, None)
+
+
 def _with_comment(code: str, comment, indent: str = "    ") -> str:
+    code, inline = _split_comment(code)
+    if inline:
+        comment = f"{inline}: {comment}" if comment else inline
     if not comment:
         return indent + code
     pad = max(_COMMENT_COLUMN - len(code), 2)
@@ -173,7 +185,7 @@ def _with_comment(code: str, comment, indent: str = "    ") -> str:
 
 
 def _value_note(tensor, digits) -> str:
-    data = tensor.data
+    data = tensor._data
     text = fmt_value(data, digits, _COMMENT_ELEMENTS)
     return text if data.size <= _COMMENT_ELEMENTS else f"{fmt_shape(data.shape)}: {text}"
 
@@ -212,20 +224,21 @@ def flat_code(root, *, params=None, grad=None, comments: bool = True, digits: in
         body.append(_with_comment(lines[-1], note(_value_note(tensor, digits))))
 
     root_name = ident(root)
-    seed_note = "dL/dL = 1"
+    seed_note = f"∂{graph.name[id(root)]}/∂{graph.name[id(root)]} = 1"
     if grad is not None:
         seed_code = f"grad_{root_name} = {literal(rep.seed)}"
         seed_note = "the given gradient"
     else:
         seed_code = f"grad_{root_name} = np.ones_like({root_name})"
-        if root.data.size != 1:
+        if root._data.size != 1:
             seed_note = f"ones: the gradient of {root_name}.sum()"
     body.append("")
     body.append("    # backward pass: the chain rule, one step per op, in the engine's order")
     body.append(_with_comment(seed_code, note(seed_note)))
     seen = {id(root)}
     for step in rep.steps:
-        forward = "; ".join(w.forward_lines(step.output))
+        # The line that assigns the output names the step (a written-out conv has a few).
+        forward = _split_comment(w.forward_lines(step.output)[-1])[0]
         body.append(f"    # step {step.index}: {forward}")
         for code, comment in w.backward_lines(step, seen):
             body.append(_with_comment(code, note(comment)))
@@ -237,14 +250,14 @@ def flat_code(root, *, params=None, grad=None, comments: bool = True, digits: in
     body.append(f"    return {root_name}, {{{returned}}}")
 
     leaves = graph.leaves
-    small = all(t.data.size <= _DEFAULTS_MAX_ELEMENTS for t in leaves)
+    small = all(t._data.size <= _DEFAULTS_MAX_ELEMENTS for t in leaves)
     if small:
-        signature = ", ".join(f"{ident(t)}={literal(t.data)}" for t in leaves)
+        signature = ", ".join(f"{ident(t)}={literal(t._data)}" for t in leaves)
     else:
         signature = ", ".join(ident(t) for t in leaves)
     if len(signature) > 70:  # one argument per line
         signature = "\n" + "".join(
-            f"    {ident(t)}={literal(t.data)},\n" if small else f"    {ident(t)},\n"
+            f"    {ident(t)}={literal(t._data)},\n" if small else f"    {ident(t)},\n"
             for t in leaves
         )
     header = [
@@ -262,7 +275,7 @@ def flat_code(root, *, params=None, grad=None, comments: bool = True, digits: in
     if imports:
         header.append(f"from autograd_core.viz import {', '.join(imports)}")
     for name in w.helpers:
-        header += ["", "", HELPERS[name]]
+        header += ["", "", ALL_HELPERS[name]]
     if not small:
         header += ["", "# arguments: " + ", ".join(
             f"{ident(t)} {fmt_shape(t.shape, t.dtype)}" for t in leaves)]
@@ -280,8 +293,8 @@ def backward_steps(root, *, params=None, grad=None) -> list:
 
     >>> from autograd_core import Tensor
     >>> w = Tensor(2.0, requires_grad=True, name="w"); x = Tensor(-1.0, name="x")
-    >>> [s.formula for s in backward_steps(w * x)]
-    ['s0 = w * x;  grad_w += grad_s0 * x']
+    >>> [s.formula for s in backward_steps(w * x)]  # an unnamed root is L
+    ['L = w * x;  grad_w += grad_L * x']
     """
     graph = GraphInfo(root, params)
     rep = replay(graph, grad)

@@ -14,7 +14,7 @@ bookkeeping (unbroadcast, cast to the input's dtype, accumulation over consumers
 same order), so the gradients it reports are bit for bit the engine's. It works before
 any backward, after ``backward(retain_graph=True)`` and after a plain ``backward()``.
 
-The replay uses the inputs' *current* ``.data``; if an input was changed in place since
+The replay uses the inputs' *current* values; if an input was changed in place since
 the forward pass (an optimizer step), a ``RuntimeWarning`` says so.
 
 :func:`op_forward` and :func:`op_backward` re-run one op by name; the generated flat
@@ -120,12 +120,12 @@ def rerun(ctx, grad_output=None, needs=None, arrays=None):
         if grad_output is None:
             return out, None
         grads = ctx.fn.backward(fresh, grad_output)
-    return out, _as_tuple(grads, len(ctx.inputs), ctx.name)
+    return out, _as_tuple(grads, len(ctx.inputs), ctx.op_name)
 
 
 def conform(grad, data: np.ndarray, name: str) -> np.ndarray:
     """A returned gradient brought to its input's shape and dtype (the engine's code)."""
-    return conform_gradient(grad, data, name)
+    return conform_gradient(grad, data.shape, data.dtype, name)
 
 
 def seed_gradient(root: Tensor, grad=None) -> np.ndarray:
@@ -180,14 +180,14 @@ def replay(graph, grad=None, warn: bool = True, errors: str = "raise") -> Replay
                     raws.append(None)
                     continue
                 raws.append(g)
-                conformed.append(conform(g, parent._data, ctx.name))
+                conformed.append(conform(g, parent._data, ctx.op_name))
         except Exception as error:
             if errors == "raise":
                 raise
             failures[id(tensor)] = f"{type(error).__name__}: {error}"
             continue
         if not _same(out, tensor._data):
-            changed.append(ctx.name)
+            changed.append(ctx.op_name)
         for parent, g in zip(inputs, conformed):
             if g is None:
                 continue
@@ -197,7 +197,7 @@ def replay(graph, grad=None, warn: bool = True, errors: str = "raise") -> Replay
             grads[key] = g if previous is None else previous + g
             contributions.setdefault(key, []).append((index, g))
         steps.append(Step(
-            index=index, op=ctx.name, output=tensor, inputs=tuple(inputs),
+            index=index, op=ctx.op_name, output=tensor, inputs=tuple(inputs),
             grad_output=grad_output, grad_inputs=tuple(conformed), ctx=ctx,
             positions=tuple(positions), raw_grad_inputs=tuple(raws),
         ))

@@ -139,8 +139,15 @@ def scene_to_svg(scene, note=None) -> str:
             place[node][1] += (total_across - spans[k]) / 2
     pos = {node: ((a + 14, c + top) if horizontal else (c + 14, a + top))
            for node, (a, c) in place.items()}
-    width = (along if horizontal else total_across) + 28
-    height = (total_across if horizontal else along) + top + 14 + (30 if note else 0)
+    legend = getattr(scene, "legend", None) or []
+    legend_lines = [text for colour, text in legend if not colour]
+    swatches = [(colour, text) for colour, text in legend if colour]
+    legend_height = (20 + 14 * len(legend_lines)) if legend else 0
+    legend_width = max([sum(_text_width(t, 10) + 30 for _, t in swatches)]
+                       + [_text_width(t, 10) for t in legend_lines] + [0])
+    width = max((along if horizontal else total_across) + 28, legend_width + 20)
+    height = ((total_across if horizontal else along) + top + 14 + (30 if note else 0)
+              + legend_height)
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
         f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="Helvetica, Arial, sans-serif">',
@@ -166,9 +173,10 @@ def scene_to_svg(scene, note=None) -> str:
             y1, y2 = y1 + h1 / 2, y2 - h2 / 2
             c1, c2 = (x1, y1 + (y2 - y1) / 2), (x2, y1 + (y2 - y1) / 2)
         dash = ' stroke-dasharray="4 3"' if e.dashed else ""
+        marker = ' marker-end="url(#arrow)"' if e.arrow else ""
         out.append(f'<path d="M {x1:.1f} {y1:.1f} C {c1[0]:.1f} {c1[1]:.1f} {c2[0]:.1f} '
                    f'{c2[1]:.1f} {x2:.1f} {y2:.1f}" fill="none" stroke="{e.color}" '
-                   f'stroke-width="{e.penwidth:g}"{dash} marker-end="url(#arrow)"/>')
+                   f'stroke-width="{e.penwidth:g}"{dash}{marker}/>')
         if e.label:  # drawn last, so nodes and curves never hide them
             mx = (x1 + 3 * c1[0] + 3 * c2[0] + x2) / 8
             my = (y1 + 3 * c1[1] + 3 * c2[1] + y2) / 8
@@ -184,6 +192,16 @@ def scene_to_svg(scene, note=None) -> str:
             y = my - lh / 2 + 11 + 12 * k
             out.append(f'<text x="{mx:.1f}" y="{y:.1f}" font-size="9" text-anchor="middle" '
                        f'fill="{color}">{_esc(line)}</text>')
+    if legend:  # the legend, below the drawing (as dot puts it)
+        y = height - legend_height - (30 if note else 0) + 6
+        x = 10.0
+        for colour, text in swatches:
+            out.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="12" height="10" fill="{colour}" '
+                       'stroke="black" stroke-width="0.5"/>')
+            out.append(f'<text x="{x + 16:.1f}" y="{y + 9:.1f}" font-size="10">{_esc(text)}</text>')
+            x += _text_width(text, 10) + 30
+        for k, text in enumerate(legend_lines):
+            out.append(f'<text x="10" y="{y + 26 + 14 * k:.1f}" font-size="10">{_esc(text)}</text>')
     if note:
         out.append(f'<text x="10" y="{height - 14:.0f}" font-size="11" fill="#b91c1c">'
                    f'{_esc(note)}</text>')
@@ -216,7 +234,7 @@ def _node(node, center, size) -> list:
         out.append(f'<ellipse cx="{cx:.1f}" cy="{cy:.1f}" rx="{w / 2:.1f}" ry="{h / 2:.1f}" '
                    f'fill="{node.fill}" stroke="{node.border}" '
                    f'stroke-width="{node.penwidth:g}"/>')
-    elif node.kind != "const":
+    elif node.kind not in ("const", "label"):
         out.append(f'<rect x="{cx - w / 2:.1f}" y="{cy - h / 2:.1f}" width="{w:.1f}" '
                    f'height="{h:.1f}" fill="{node.fill}" stroke="{node.border}" '
                    f'stroke-width="{node.penwidth:g}"/>')
@@ -229,7 +247,11 @@ def _node(node, center, size) -> list:
                 attrs.append('font-weight="bold"')
             if style in ("small", "ok"):
                 attrs.append('font-size="10"')
+            if node.kind == "label":  # an edge's label: rows of (text, colour)
+                attrs.append('font-size="9"')
             color = _COLOR.get(style) or ("#4b5563" if node.kind == "const" else None)
+            if style.startswith("#"):
+                color = style
             if color:
                 attrs.append(f'fill="{color}"')
             spans.append(f"<tspan {' '.join(attrs)}>{_esc(text)}</tspan>")

@@ -3,23 +3,25 @@
 The root comes first; below each value, the op that made it (with its backward step
 number) and that op's inputs. A value used twice is expanded the first time only::
 
-    L ← Sigmoid [step 1]   scalar float32   value 0.731   grad 1
-    └── s3 ← Add [step 2]   scalar float32   value 1   grad 0.197
+    L ← Sigmoid [step 1]   value 0.731   grad 1
+    └── s3 ← Add [step 2]   value 1   grad 0.197
         ├── s2 ← Add [step 3]   ...
-        └── w2   scalar float32   value -3   grad 0.197
+        └── w2   value -3   grad 0.197
+
+Shapes are shown for arrays (with the dtype unless float32), as in the pictures.
 
 >>> from autograd_core import Tensor
 >>> a = Tensor(2.0, requires_grad=True, name="a")
 >>> print(format_graph(a * 3, show_grad=False))
-s0 ← Mul [step 1]   scalar float32   value 6
-├── a   scalar float32   value 2
+L ← Mul [step 1]   value 6
+├── a   value 2
 └── 3   (constant)
 """
 
 import sys
 
+from autograd_core._format import fmt_value
 from autograd_core.tensor import Tensor
-from autograd_core.viz._format import fmt_shape, fmt_value
 from autograd_core.viz._graph import GraphInfo
 from autograd_core.viz.replay import replay
 
@@ -29,7 +31,7 @@ __all__ = ["format_graph", "print_graph"]
 def format_graph(root, *, show_data=True, show_grad=None, show_shape=True, params=None,
                  digits=3, max_elements=12) -> str:
     """The text that :func:`print_graph` prints."""
-    from autograd_core.viz.dot import backward_has_run
+    from autograd_core.viz.dot import _shape_text, backward_has_run
 
     graph = GraphInfo(root, params)
     rep = replay(graph, errors="record")
@@ -40,11 +42,12 @@ def format_graph(root, *, show_data=True, show_grad=None, show_shape=True, param
         parts = [graph.name[id(t)]]
         if t._ctx is not None:
             step = step_of.get(id(t))
-            parts[0] += f" ← {t._ctx.name}" + (f" [step {step}]" if step else "")
-        if show_shape:
-            parts.append(fmt_shape(t.shape, t.dtype))
+            parts[0] += f" ← {t._ctx.op_name}" + (f" [step {step}]" if step else "")
+        shape = _shape_text(t) if show_shape else None
+        if shape:
+            parts.append(shape)
         if show_data:
-            parts.append("value " + fmt_value(t.data, digits, max_elements))
+            parts.append("value " + fmt_value(t._data, digits, max_elements))
         if grads_on and id(t) in rep.grads:
             parts.append("grad " + fmt_value(rep.grads[id(t)], digits, max_elements))
         return "   ".join(parts)

@@ -49,7 +49,7 @@ def run(ctx) -> None:
         ours_opt.step()
         their_opt.step()
         agree = ctx.check(SECTION, f"{case} step", {
-            "ours": [p.data for p in ours],
+            "ours": [p._data for p in ours],
             "torch": [p.detach().numpy() for p in theirs]}, reference="torch", rtol=1e-5)
         if "ours" not in agree:
             continue

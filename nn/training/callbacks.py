@@ -8,6 +8,8 @@ A callback sees the model after each epoch with that epoch's logs (``loss``,
 'min'
 """
 
+import math
+
 import numpy as np
 
 from autograd_core.tensor import Tensor
@@ -32,6 +34,11 @@ class Callback:
 
 
 def _improved(mode, value, best, min_delta):
+    """Whether ``value`` beats ``best``. A NaN (a diverged or empty validation) never
+    does: were it taken as the first best, every later comparison with it would be
+    False, so training would stop early and restore the NaN epoch's weights."""
+    if value is None or math.isnan(value):
+        return False
     if best is None:
         return True
     return value < best - min_delta if mode == "min" else value > best + min_delta
@@ -46,7 +53,7 @@ def _mode_for(monitor, mode):
 
 
 def _snapshot(model) -> dict:
-    return {k: np.array(v.data if isinstance(v, Tensor) else v, copy=True)
+    return {k: np.array(v._data if isinstance(v, Tensor) else v, copy=True)
             for k, v in model.state_dict().items()}
 
 
@@ -57,7 +64,8 @@ class EarlyStopping(Callback):
     third epoch (two epochs without beating 1.0), as Keras does.
 
     With ``restore_best=True`` the weights of the best epoch are put back at the end,
-    so the model you keep is the one that validated best.
+    so the model you keep is the one that validated best. A NaN value never counts as
+    an improvement (it counts as an epoch without one).
     """
 
     def __init__(self, monitor="val_loss", patience=5, min_delta=0.0, mode="auto",
@@ -102,7 +110,8 @@ class EarlyStopping(Callback):
 
 class ModelCheckpoint(Callback):
     """Save the model's state dict to ``path`` (``.npz`` via ``nn.save``) after each
-    epoch, or only when ``monitor`` improved (``save_best_only=True``, the default)."""
+    epoch, or only when ``monitor`` improved (``save_best_only=True``, the default; a
+    NaN value is never an improvement)."""
 
     def __init__(self, path, monitor="val_loss", save_best_only=True, mode="auto"):
         self.path = path

@@ -13,8 +13,14 @@ validation accuracy and the final test accuracy, and writes to ``runs/demo/``:
 * ``metrics.json``: the configuration, per-epoch history, test metrics and timings.
 
 Options choose the model, the data (digits, moons, spirals or an MNIST directory), the
-epochs, batch size, optimizer, learning rate, seed and output directory. Bad options
-and missing data give a one-line message and a non-zero exit, never a traceback.
+epochs, batch size, optimizer, learning rate, seed and output directory. Bad options,
+missing data and an output directory that cannot be written give a one-line message
+and a non-zero exit before training starts, never a traceback.
+
+A run stopped by Ctrl-C (exit code 130) or by a diverging loss (exit code 1) keeps
+what it had: the weights of the epoch with the best validation accuracy so far in
+``weights.npz``, the curves so far and a ``metrics.json`` saying why and after which
+epoch the run stopped; the message says where they are.
 
     $ autograd-train --epochs 5 --optimizer sgd --lr 0.05
     $ autograd-train --dataset mnist --data-dir ~/data/mnist --model lenet5
@@ -25,6 +31,7 @@ import json
 import os
 import platform
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -103,6 +110,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--quiet", action="store_true", help="print only the final result")
     return parser
+
+
+def _check_output_dir(out_dir):
+    """Create ``out_dir`` and write a probe file into it, so that an unusable directory
+    is reported before training, not after it (when the run would be lost)."""
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=out_dir)
+        os.close(fd)
+        os.remove(probe)
+    except OSError as error:
+        raise UsageError(
+            f"--output-dir {out_dir!r} cannot be used: {error.strerror or error}"
+        ) from None
 
 
 def _load_data(args):
@@ -234,6 +255,57 @@ def _write_graph(model, loss_fn, sample, out_dir):
     return files, note
 
 
+def _recorder():
+    """A callback keeping the per-epoch logs and the weights of the epoch with the best
+    validation accuracy (NaN never counts), for a run that does not finish."""
+    from nn.training.callbacks import Callback, _improved, _snapshot
+
+    class RunRecorder(Callback):
+        def __init__(self):
+            self.on_train_begin(None)  # a run stopped before fit started has kept nothing
+
+        def on_train_begin(self, model):
+            self.history, self.epochs = {}, 0
+            self.best, self.best_epoch, self.best_state = None, None, None
+
+        def on_epoch_end(self, epoch, logs, model):
+            for key, value in logs.items():
+                self.history.setdefault(key, []).append(value)
+            self.epochs = epoch
+            if _improved("max", logs.get("val_accuracy"), self.best, 0.0):
+                self.best, self.best_epoch = logs["val_accuracy"], epoch
+                self.best_state = _snapshot(model)
+
+    return RunRecorder()
+
+
+def _keep_unfinished_run(args, recorder, reason, config, started):
+    """Write what a stopped run has (best weights, curves, metrics) and say where."""
+    import nn
+
+    out_dir = args.output_dir
+    kept = []
+    try:
+        if recorder.best_state is not None:
+            nn.save(recorder.best_state, os.path.join(out_dir, "weights.npz"))
+            kept.append(f"the best weights (epoch {recorder.best_epoch}, val_accuracy "
+                        f"{recorder.best:.4f})")
+        if recorder.epochs and _plot_curves(recorder.history,
+                                            os.path.join(out_dir, "curves.png")) is None:
+            kept.append("the curves")
+        metrics = dict(config, history=recorder.history, stopped=reason,
+                       epochs_completed=recorder.epochs, best_epoch=recorder.best_epoch,
+                       best_val_accuracy=recorder.best,
+                       total_seconds=time.perf_counter() - started)
+        with open(os.path.join(out_dir, "metrics.json"), "w", encoding="utf-8") as handle:
+            json.dump(metrics, handle, indent=2)
+        kept.append("the metrics")
+    except OSError as error:
+        print(f"autograd-train: could not keep the results so far: {error}", file=sys.stderr)
+    print(f"autograd-train: stopped after {recorder.epochs} of {args.epochs} epochs "
+          f"({reason}); kept {', '.join(kept) or 'nothing'} in {out_dir}", file=sys.stderr)
+
+
 def run(args, log=print):
     import autograd_core as ag
     import nn
@@ -242,6 +314,7 @@ def run(args, log=print):
     from nn.training import evaluate, fit
 
     started = time.perf_counter()
+    _check_output_dir(args.output_dir)
     ag.manual_seed(args.seed)
     train, val, test, kind = _load_data(args)
     sample = _first_batch(train)
@@ -268,17 +341,28 @@ def run(args, log=print):
             f"{len(train)} train / {len(val)} val / {len(test)} test, {args.optimizer} "
             f"lr {lr:g}{'' if args.no_schedule else ' (cosine)'}, batch {args.batch_size}, "
             f"label smoothing {args.label_smoothing:g}, seed {args.seed}")
+    config = {"config": dict(vars(args)), "model": type(model).__name__,
+              "parameters": n_params, "learning_rate": lr}
+    recorder = _recorder()
     fit_started = time.perf_counter()
-    history = fit(model, loss_fn, optimizer, train_loader, args.epochs, val_loader=val_loader,
-                  scheduler=scheduler, progress=not args.no_progress and not args.quiet,
-                  verbose=not args.quiet, log=log)
-    train_seconds = time.perf_counter() - fit_started
-    test_metrics = evaluate(model, loss_fn, test_loader)
+    try:
+        history = fit(model, loss_fn, optimizer, train_loader, args.epochs,
+                      val_loader=val_loader, scheduler=scheduler, callbacks=[recorder],
+                      progress=not args.no_progress and not args.quiet,
+                      verbose=not args.quiet, log=log)
+        train_seconds = time.perf_counter() - fit_started
+        test_metrics = evaluate(model, loss_fn, test_loader)
+    except KeyboardInterrupt:
+        _keep_unfinished_run(args, recorder, "interrupted", config, started)
+        raise
+    except FloatingPointError as error:
+        _keep_unfinished_run(args, recorder, f"diverged: {error}", config, started)
+        raise
     log(f"test accuracy {test_metrics['accuracy']:.4f} (loss {test_metrics['loss']:.4f}) "
         f"after {args.epochs} epochs in {train_seconds:.1f}s")
 
     out_dir = args.output_dir
-    os.makedirs(out_dir, exist_ok=True)
+    os.makedirs(out_dir, exist_ok=True)  # checked at start; it may have been removed since
     notes = []
     written = []
     weights = os.path.join(out_dir, "weights.npz")
@@ -295,10 +379,7 @@ def run(args, log=print):
     if note:
         notes.append(note)
     metrics = {
-        "config": {k: v for k, v in vars(args).items()},
-        "model": type(model).__name__,
-        "parameters": n_params,
-        "learning_rate": lr,
+        **config,
         "history": history.history,
         "test": test_metrics,
         "train_seconds": train_seconds,

@@ -148,13 +148,13 @@ def predict(model, data, batch_size=256) -> np.ndarray:
     try:
         with no_grad():
             if isinstance(data, (np.ndarray, Tensor)):
-                array = data.data if isinstance(data, Tensor) else data
+                array = data._data if isinstance(data, Tensor) else data
                 for start in range(0, len(array), batch_size):
-                    outputs.append(model(Tensor._make(array[start:start + batch_size])).data)
+                    outputs.append(model(Tensor._make(array[start:start + batch_size]))._data)
             else:
                 for batch in data:
                     x = batch[0] if isinstance(batch, (tuple, list)) else batch
-                    outputs.append(model(as_tensor(x)).data)
+                    outputs.append(model(as_tensor(x))._data)
     finally:
         model.train(was_training)
     return np.concatenate(outputs) if outputs else np.zeros((0,))

@@ -18,8 +18,8 @@ def accuracy(outputs, targets) -> float:
     ``targets`` are class indices (N,) or class probabilities (N, K) (e.g. from mixup),
     in which case the most probable class counts.
     """
-    out = outputs.data if isinstance(outputs, Tensor) else np.asarray(outputs)
-    tgt = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
+    out = outputs._data if isinstance(outputs, Tensor) else np.asarray(outputs)
+    tgt = targets._data if isinstance(targets, Tensor) else np.asarray(targets)
     if tgt.ndim == out.ndim and tgt.shape == out.shape:
         tgt = tgt.argmax(axis=1)
     return float(np.mean(out.argmax(axis=1) == tgt))

@@ -57,7 +57,7 @@ def test_leaf_gradients_never_alias_each_other():
     a = ag.Tensor([1.0, 2.0], requires_grad=True)
     b = ag.Tensor([3.0, 4.0], requires_grad=True)
     (a + b).sum().backward()  # Add hands the same array to both inputs
-    a.grad.data[0] = 100.0
+    a.grad.numpy()[0] = 100.0
     assert b.grad.tolist() == [1.0, 1.0]
 
 
@@ -67,7 +67,7 @@ def test_interior_nodes_keep_grad_only_after_retain_grad():
     kept = (x * 3).retain_grad()
     (h * kept).sum().backward()
     assert h.grad is None
-    np.testing.assert_allclose(kept.grad.data, h.data)
+    np.testing.assert_allclose(kept.grad.numpy(), h.numpy())
     assert kept.retains_grad and not h.retains_grad
 
 
@@ -99,7 +99,7 @@ def test_second_backward_needs_retain_graph_and_says_so():
     with pytest.raises(RuntimeError, match="retain_graph=True"):
         y.backward()
     # the structure survives the freeing (for drawing)
-    assert y.grad_fn.name == "Exp" and y.grad_fn.parents()[0].grad_fn.name == "Mul"
+    assert y.grad_fn.op_name == "Exp" and y.grad_fn.parents()[0].grad_fn.op_name == "Mul"
     with pytest.raises(RuntimeError, match="retain_graph"):
         _ = y.grad_fn.saved_tensors
 
@@ -157,13 +157,14 @@ def test_topological_order_puts_every_node_after_its_inputs():
     c = b + a
     d = c * b
     e = d + c
-    order = topological_order(e)
-    position = {id(t): i for i, t in enumerate(order)}
-    for t in order:
-        for parent in t.grad_fn.parents():
-            if parent.grad_fn is not None:
-                assert position[id(parent)] < position[id(t)]
+    order = topological_order(e)  # the nodes, as PyTorch's graph holds them
+    position = {node: i for i, node in enumerate(order)}
+    for node in order:
+        for parent, _ in node.next_functions:
+            if parent is not None and parent.name() != "AccumulateGrad":
+                assert position[parent] < position[node]
     assert len(order) == 4  # b, c, d, e (a is a leaf)
+    assert order[-1] is e.grad_fn
 
 
 def test_a_deep_chain_needs_no_recursion():
@@ -195,6 +196,35 @@ def test_a_million_node_chain_backprops_in_linear_time():
     small, large = run(100_000), run(1_000_000)
     # linear: ten times the nodes, about ten times the time (generous bound for noise)
     assert large < 30 * small
+
+
+def test_grad_fn_next_functions_and_name_as_pytorch():
+    w = ag.Tensor([1.0, 2.0], requires_grad=True)
+    x = ag.Tensor([3.0, 4.0])
+    y = (w * x).sum()
+    assert y.grad_fn.name() == "SumBackward0"
+    ((mul, index),) = y.grad_fn.next_functions
+    assert mul.name() == "MulBackward0" and index == 0
+    (acc, _), (none, _) = mul.next_functions
+    assert acc.name() == "AccumulateGrad" and acc.variable is w and none is None
+    # one accumulator per leaf, shared by every op that uses it
+    assert (w + 1).grad_fn.next_functions[0][0] is acc
+
+
+def test_a_kept_loss_holds_its_graph_not_its_activations():
+    x = ag.Tensor(np.ones((64, 256), dtype=np.float32))
+    w = ag.Tensor(np.ones((256, 256), dtype=np.float32), requires_grad=True)
+    h = (x @ w).relu()
+    loss = (h * h).mean()
+    h_ref = weakref.ref(h)
+    del h
+    assert h_ref() is None  # the node does not keep its output alive
+    loss.backward()
+    held = [a for node in topological_order(loss) for a in node._saved]
+    assert held == []  # backward freed every saved array
+    # the teaching tools rebuild the dropped intermediate from the leaves
+    from autograd_core.viz import backward_steps
+    assert [s.op for s in backward_steps(loss)] == ["Mean", "Mul", "Relu", "MatMul"]
 
 
 def test_dropping_the_output_frees_the_graph():
@@ -318,7 +348,7 @@ class TestCustomFunction:
 
         x = ag.Tensor([1.0, 3.0], requires_grad=True, dtype=np.float64)
         y = ScaledSquare.apply(x, 5.0)
-        assert y.grad_fn.name == "ScaledSquare" and y.grad_fn.options == {}
+        assert y.grad_fn.op_name == "ScaledSquare" and y.grad_fn.options == {}
         y.sum().backward()
         assert x.grad.tolist() == [10.0, 30.0]
         assert seen["needs"] == (True, False)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import autograd_core as ag
+from autograd_core.errors import ShapeError
 
 
 def test_incompatible_broadcast_names_the_op_and_both_shapes():
@@ -81,3 +82,28 @@ def test_failed_ops_record_nothing_and_change_nothing():
         x + ag.ones(3)
     (x * 2).sum().backward()
     assert x.grad.tolist() == [2.0, 2.0]
+
+
+def test_the_former_plain_value_errors_are_the_librarys_own():
+    t = ag.ones(2, 3, 4, 5)
+    with pytest.raises(ShapeError, match="permute"):
+        t.permute(0, 2)
+    with pytest.raises(ShapeError, match="only one dimension can be -1"):
+        ag.ones(4).reshape(-1, -1, 2)
+    with pytest.raises(ShapeError, match="clamp: give at least one of min and max"):
+        ag.ones(3).clamp()
+    with pytest.raises(RuntimeError, match="negative integer powers"):
+        ag.tensor([1, 2]) ** -1  # as PyTorch: a RuntimeError (our DTypeError)
+    with pytest.raises(ShapeError, match=r"Add: cannot broadcast shapes \(2, 3\) and \(4,\)"):
+        ag.ones(2, 3) + ag.ones(4)
+    with pytest.raises(ShapeError, match="where"):
+        ag.where(ag.ones(5) > 0, ag.ones(2, 3), 0.0)
+
+
+def test_unsupported_operands_raise_type_errors_instead_of_nan():
+    with pytest.raises(TypeError, match="None"):
+        ag.tensor([1.0, 2.0]) + None
+    with pytest.raises(TypeError, match="str"):
+        ag.tensor([1.0]) * "a"
+    with pytest.raises(TypeError, match="object"):
+        ag.tensor([1.0]) + np.array([object()])

@@ -26,7 +26,7 @@ def test_reshape_with_minus_one_and_flatten(shape, data):
     first = data.draw(st.sampled_from(divisors))
     out = x.reshape(first, -1)
     assert out.shape == (first, size // first)
-    np.testing.assert_array_equal(out.data, a.reshape(first, -1))
+    np.testing.assert_array_equal(out.numpy(), a.reshape(first, -1))
     assert ag.gradcheck(lambda t: t.reshape(first, -1) * 2.0, (x,))
     assert x.flatten().shape == (max(size, 1) if a.ndim == 0 else size,)
     if a.ndim >= 2:
@@ -40,12 +40,12 @@ def test_permute_transpose_and_T(shape, data):
     a = np.random.default_rng(1).standard_normal(shape)
     x = _leaf(a)
     perm = data.draw(st.permutations(range(a.ndim)))
-    np.testing.assert_array_equal(x.permute(*perm).data, np.transpose(a, perm))
+    np.testing.assert_array_equal(x.permute(*perm).numpy(), np.transpose(a, perm))
     assert ag.gradcheck(lambda t: t.permute(*perm).exp(), (x,))
     d0 = data.draw(st.integers(-a.ndim, a.ndim - 1))
     d1 = data.draw(st.integers(-a.ndim, a.ndim - 1))
-    np.testing.assert_array_equal(x.transpose(d0, d1).data, np.swapaxes(a, d0, d1))
-    np.testing.assert_array_equal(x.T.data, a.T)
+    np.testing.assert_array_equal(x.transpose(d0, d1).numpy(), np.swapaxes(a, d0, d1))
+    np.testing.assert_array_equal(x.T.numpy(), a.T)
 
 
 @SETTINGS
@@ -56,7 +56,7 @@ def test_expand_unsqueeze_squeeze(shape, data):
     target = tuple(data.draw(st.integers(1, 3)) if s == 1 else s for s in shape)
     lead = data.draw(st.lists(st.integers(1, 3), max_size=2))
     target = tuple(lead) + target
-    np.testing.assert_array_equal(x.expand(*target).data, np.broadcast_to(a, target))
+    np.testing.assert_array_equal(x.expand(*target).numpy(), np.broadcast_to(a, target))
     assert ag.gradcheck(lambda t: t.expand(*target) * 1.5, (x,))
     d = data.draw(st.integers(-a.ndim - 1, a.ndim))
     assert x.unsqueeze(d).shape == np.expand_dims(a, d).shape
@@ -70,7 +70,7 @@ def test_basic_indexing(shape, data):
     a = np.random.default_rng(3).standard_normal(shape)
     index = data.draw(basic_indices(shape, allow_newaxis=True, allow_ellipsis=True))
     x = _leaf(a)
-    np.testing.assert_array_equal(x[index].data, a[index])
+    np.testing.assert_array_equal(x[index].numpy(), a[index])
     assert ag.gradcheck(lambda t: t[index] * 3.0, (x,))
 
 
@@ -80,22 +80,22 @@ def test_integer_array_indexing_accumulates_repeats():
     rows = np.array([0, 2, 0, 0])
     cols = np.array([1, 1, 3, 1])
     out = x[rows, cols]
-    np.testing.assert_array_equal(out.data, a[rows, cols])
+    np.testing.assert_array_equal(out.numpy(), a[rows, cols])
     out.backward(np.array([1.0, 10.0, 100.0, 1000.0]))
     expected = np.zeros((3, 4))
     expected[0, 1] = 1001.0
     expected[2, 1] = 10.0
     expected[0, 3] = 100.0
-    np.testing.assert_array_equal(x.grad.data, expected)
+    np.testing.assert_array_equal(x.grad.numpy(), expected)
 
 
 def test_indexing_with_tensors_lists_and_masks():
     a = np.random.default_rng(4).standard_normal((4, 3))
     x = _leaf(a)
-    np.testing.assert_array_equal(x[ag.tensor([3, 1])].data, a[[3, 1]])
-    np.testing.assert_array_equal(x[[0, 0]].data, a[[0, 0]])
+    np.testing.assert_array_equal(x[ag.tensor([3, 1])].numpy(), a[[3, 1]])
+    np.testing.assert_array_equal(x[[0, 0]].numpy(), a[[0, 0]])
     mask = x > 0
-    np.testing.assert_array_equal(x[mask].data, a[a > 0])
+    np.testing.assert_array_equal(x[mask].numpy(), a[a > 0])
     assert ag.gradcheck(lambda t: t[:, [2, 0, 2]] ** 2, (x,))
     assert ag.gradcheck(lambda t: t[1:, np.array([1, 1])].sum(dim=0), (x,))
 
@@ -112,12 +112,12 @@ def test_cat_and_stack(shape, data, count):
         s[dim] = data.draw(st.integers(1, 3))
         arrays.append(rng.standard_normal(s))
     xs = [_leaf(a) for a in arrays]
-    np.testing.assert_array_equal(ag.cat(xs, dim=dim).data, np.concatenate(arrays, axis=dim))
+    np.testing.assert_array_equal(ag.cat(xs, dim=dim).numpy(), np.concatenate(arrays, axis=dim))
     assert ag.gradcheck(lambda *ts: ag.cat(list(ts), dim=dim).tanh(), tuple(xs))
     same = [_leaf(rng.standard_normal(shape)) for _ in range(count)]
     sdim = data.draw(st.integers(-len(shape) - 1, len(shape)))
     np.testing.assert_array_equal(
-        ag.stack(same, dim=sdim).data, np.stack([t.data for t in same], axis=sdim))
+        ag.stack(same, dim=sdim).numpy(), np.stack([t.numpy() for t in same], axis=sdim))
     assert ag.gradcheck(lambda *ts: ag.stack(list(ts), dim=sdim) * 2.0, tuple(same))
 
 
@@ -144,8 +144,8 @@ def test_movement_against_torch(case, torch_or_skip):
                   lambda t: torch.stack([t, t.exp()], dim=-1)),
     }
     mine, ref = fns[case][0](ours), fns[case][1](theirs)
-    np.testing.assert_allclose(mine.data, ref.detach().numpy())
+    np.testing.assert_allclose(mine.numpy(), ref.detach().numpy())
     seed = np.random.default_rng(7).standard_normal(tuple(ref.shape))
     mine.backward(seed)
     ref.backward(torch.tensor(seed))
-    np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-12)

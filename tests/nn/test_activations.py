@@ -115,10 +115,10 @@ def test_softmax_implicit_dim_warns():
 
 def test_activation_graph_nodes_are_named():
     x = Tensor([1.0, -1.0], requires_grad=True)
-    assert F.leaky_relu(x).grad_fn.name == "LeakyRelu"
-    assert F.elu(x).grad_fn.name == "Elu"
-    assert F.selu(x).grad_fn.name == "Selu"
-    assert F.softplus(x).grad_fn.name == "Softplus"
+    assert F.leaky_relu(x).grad_fn.op_name == "LeakyRelu"
+    assert F.elu(x).grad_fn.op_name == "Elu"
+    assert F.selu(x).grad_fn.op_name == "Selu"
+    assert F.softplus(x).grad_fn.op_name == "Softplus"
 
 
 def test_maxout_is_max_of_affine_pieces(rng, torch_or_skip):
@@ -162,3 +162,16 @@ def test_piecewise_slopes_are_exact(fn, negative_slope, dtype):
     y = Tensor(np.array([-2.0, 3.0], dtype=dtype), requires_grad=True)
     F.elu(y, alpha=0.3).sum().backward()
     assert y.grad.numpy()[1] == 1.0
+
+
+@pytest.mark.parametrize("name", ["softplus", "selu", "silu", "logsigmoid", "elu"])
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint8, np.bool_])
+def test_integer_inputs_promote_to_float32_not_truncated_integers(name, dtype):
+    fn = getattr(F, name)
+    values = np.array([0, 1, 2], dtype=dtype) if dtype in (np.uint8, np.bool_) \
+        else np.array([-1, 0, 2], dtype=dtype)
+    out = fn(Tensor(values))
+    expected = fn(Tensor(values.astype(np.float32)))
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-6)
+    assert fn([-1, 2]).dtype == np.float32  # a list of ints becomes int64, then float32

@@ -16,7 +16,7 @@ def test_batches_cover_the_data_in_order_without_shuffle():
     batches = list(loader)
     assert len(loader) == len(batches) == 3
     assert [len(y) for _, y in batches] == [4, 4, 2]
-    assert np.concatenate([y.data for _, y in batches]).tolist() == list(range(10))
+    assert np.concatenate([y.numpy() for _, y in batches]).tolist() == list(range(10))
     x, y = batches[0]
     assert isinstance(x, ag.Tensor) and x.shape == (4, 2) and x.dtype == np.float32
     assert y.dtype == np.int64
@@ -30,16 +30,16 @@ def test_drop_last():
 def test_shuffle_is_a_permutation_each_epoch_and_seeded():
     loader = DataLoader(_dataset(), batch_size=3, shuffle=True)
     ag.manual_seed(0)
-    first = np.concatenate([y.data for _, y in loader])
-    second = np.concatenate([y.data for _, y in loader])
+    first = np.concatenate([y.numpy() for _, y in loader])
+    second = np.concatenate([y.numpy() for _, y in loader])
     assert sorted(first.tolist()) == list(range(10)) and sorted(second.tolist()) == list(range(10))
     assert first.tolist() != second.tolist()  # a new order every epoch
     ag.manual_seed(0)
-    again = np.concatenate([y.data for _, y in loader])
+    again = np.concatenate([y.numpy() for _, y in loader])
     assert again.tolist() == first.tolist()
     # inputs stay paired with their labels
     for x, y in loader:
-        np.testing.assert_array_equal(x.data[:, 0], 2 * y.data)
+        np.testing.assert_array_equal(x.numpy()[:, 0], 2 * y.numpy())
 
 
 def test_generic_datasets_are_collated_sample_by_sample():
@@ -88,7 +88,7 @@ def test_random_split_lengths_fractions_and_disjointness():
     # subsets keep batched fetching
     loader = DataLoader(a, batch_size=7)
     (x, y), = list(loader)
-    np.testing.assert_array_equal(x.data[:, 0], 2 * y.data)
+    np.testing.assert_array_equal(x.numpy()[:, 0], 2 * y.numpy())
     assert sorted(y.tolist()) == sorted(a.indices.tolist())
 
 

@@ -95,3 +95,39 @@ def test_missing_mnist_files_say_what_to_put_where(tmp_path):
         load_mnist(tmp_path, "train")
     with pytest.raises(ValueError, match="'train' or 'test'"):
         load_mnist(tmp_path, "validation")
+
+
+def test_a_gz_idx_bomb_is_refused_after_reading_only_what_the_header_declares(tmp_path):
+    import tracemalloc
+
+    # claims (10, 28, 28) bytes, then holds 64 MiB of zeros (compressed to ~64 KiB)
+    header = bytes([0, 0, 0x08, 3]) + struct.pack(">3I", 10, 28, 28)
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    with gzip.open(path, "wb") as handle:
+        handle.write(header + bytes(64 << 20))
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"train-images-idx3-ubyte.gz.*\(10, 28, 28\).*more"):
+            load_idx(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20, f"reading the bomb allocated {peak:,} bytes"
+
+
+def test_an_idx_header_whose_size_overflows_int64_is_refused_naming_the_file(tmp_path):
+    # 2**31 * 2**31 * 4 one-byte items = 2**64 bytes: wraps to 0 in int64 arithmetic
+    path = tmp_path / "huge-idx3-ubyte"
+    path.write_bytes(bytes([0, 0, 0x08, 3]) + struct.pack(">3I", 2**31, 2**31, 4))
+    with pytest.raises(ValueError, match=r"huge-idx3-ubyte.*more than any array can hold"):
+        load_idx(path)
+
+
+def test_a_corrupt_gz_stream_is_a_value_error_naming_the_file(tmp_path):
+    payload = bytes([0, 0, 0x08, 1]) + struct.pack(">I", 4000) + bytes(range(250)) * 16
+    data = bytearray(gzip.compress(payload, mtime=0))
+    data[10] = 0xFF  # the first byte of the deflate stream: an invalid block type
+    broken = tmp_path / "broken-idx1-ubyte.gz"
+    broken.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"broken-idx1-ubyte.gz: cannot read the file"):
+        load_idx(broken)

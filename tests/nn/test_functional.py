@@ -58,6 +58,21 @@ def test_normalize_and_logsigmoid(rng, torch_or_skip):
     assert gradcheck(F.normalize, (Tensor(x, requires_grad=True),))
 
 
+def test_normalize_has_finite_gradients_on_a_zero_row(torch_or_skip):
+    torch = torch_or_skip
+    x = Tensor([[0.0, 0.0], [3.0, 4.0]], requires_grad=True)
+    F.normalize(x, dim=1).sum().backward()
+    t = torch.tensor([[0.0, 0.0], [3.0, 4.0]], requires_grad=True)
+    torch.nn.functional.normalize(t, dim=1).sum().backward()
+    assert np.all(np.isfinite(x.grad.numpy()))
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-6)
+
+
+def test_normalize_gradcheck():
+    x = Tensor(np.random.default_rng(0).standard_normal((3, 4)), requires_grad=True)
+    assert gradcheck(lambda t: F.normalize(t, dim=1), (x,))
+
+
 def test_functional_norms_check_shapes():
     x = Tensor(np.zeros((4, 3), dtype=np.float32))
     with pytest.raises(ValueError, match=r"weight must have shape \(3,\)"):

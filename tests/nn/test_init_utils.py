@@ -173,3 +173,14 @@ def test_parameters_to_vector_round_trip():
     assert (model.weight.numpy() == 1).all() and (model.bias.numpy() == 1).all()
     with pytest.raises(ValueError, match="8 elements"):
         nn.utils.vector_to_parameters(np.zeros(7), model.parameters())
+
+
+@pytest.mark.parametrize("max_norm", [-1.0, float("nan")])
+def test_clip_grad_norm_refuses_a_negative_or_nan_max_norm(max_norm):
+    w = nn.Parameter([3.0, 4.0])
+    w.grad = Tensor([3.0, 4.0])
+    with pytest.raises(ValueError, match=r"max_norm must be a non-negative number, got"):
+        nn.utils.clip_grad_norm_([w], max_norm=max_norm)
+    assert w.grad.tolist() == [3.0, 4.0]  # untouched, not reversed
+    with pytest.raises(ValueError, match="norm_type must be positive, got nan"):
+        nn.utils.clip_grad_norm_([w], max_norm=1.0, norm_type=float("nan"))

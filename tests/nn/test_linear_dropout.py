@@ -35,7 +35,7 @@ def test_linear_gradcheck_and_pytorch(rng, torch_or_skip):
 def test_linear_is_one_node_and_names_wrong_sizes():
     layer = nn.Linear(4, 3)
     out = layer(randn(2, 4))
-    assert out.grad_fn.name == "Linear"
+    assert out.grad_fn.op_name == "Linear"
     with pytest.raises(ValueError, match=r"in_features=4, got input of shape \(2, 5\)"):
         layer(randn(2, 5))
     with pytest.raises(ValueError, match="in_features must be a positive integer"):
@@ -63,7 +63,7 @@ def test_dropout_gradient_uses_the_same_mask():
     manual_seed(1)
     x = Tensor(np.arange(1.0, 21.0), requires_grad=True)
     y = F.dropout(x, 0.5, training=True)
-    assert y.grad_fn.name == "Dropout"
+    assert y.grad_fn.op_name == "Dropout"
     y.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), (y.numpy() != 0) * 2.0)
 
@@ -103,8 +103,9 @@ def test_drop_connect():
     assert list(layer.state_dict()) == ["weight", "bias"]
     x = Tensor(np.eye(20, dtype=np.float32))  # row i of the output reads column i of W
     out = layer(x)
-    assert "DropConnect" in {out.grad_fn.name} | {p.grad_fn.name for p in out.grad_fn.parents()
-                                                  if p.grad_fn is not None}
+    assert "DropConnect" in {out.grad_fn.op_name} | {
+        p.grad_fn.op_name for p in out.grad_fn.parents()
+        if p.grad_fn is not None}
     effective = (out.numpy() - layer.bias.numpy()).T  # = W * M, shape (30, 20)
     w = layer.weight.numpy()
     dropped = np.isclose(effective, 0, atol=1e-7) & ~np.isclose(w, 0, atol=1e-7)
@@ -129,3 +130,13 @@ def test_drop_connect_gradcheck_with_fixed_mask():
         return layer(x)
 
     assert gradcheck(fn, (x, layer.weight, layer.bias))
+
+
+def test_linear_on_a_list_gives_float32_and_refuses_object_arrays():
+    layer = nn.Linear(5, 2)
+    out = layer([[1.0] * 5])
+    assert out.dtype == np.float32 and out.shape == (1, 2)
+    with pytest.raises(TypeError, match="input has dtype object"):
+        layer(np.array([[1.0] * 5], dtype=object))
+    with pytest.raises(TypeError, match="input has dtype object"):
+        F.linear(np.array([[1.0] * 5], dtype=object), layer.weight, layer.bias)

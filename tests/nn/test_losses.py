@@ -127,7 +127,7 @@ def test_cross_entropy_float32_matches_pytorch(rng, torch_or_skip):
 def test_cross_entropy_is_one_node_and_stable():
     z = Tensor([[1000.0, -1000.0], [-1e30, 1e30]], requires_grad=True)
     loss = F.cross_entropy(z, [0, 0])
-    assert loss.grad_fn.name == "CrossEntropy"
+    assert loss.grad_fn.op_name == "CrossEntropy"
     assert loss.grad_fn.parents() == (z,)
     assert np.isfinite(loss.item())
     assert loss.item() == pytest.approx(1e30)
@@ -297,3 +297,55 @@ def test_penalties(rng):
     np.testing.assert_allclose(a.grad.numpy(), 0.1 * np.sign(a.numpy()) + 0.02 * a.numpy())
     model = nn.Linear(3, 2)
     assert nn.utils.l2_penalty(model.parameters()).item() > 0
+
+
+# ----------------------------------------------------------------- no silent NaN (issue 15)
+@pytest.mark.parametrize("loss", [
+    lambda: F.mse_loss(Tensor(np.zeros(0, np.float32)), np.zeros(0, np.float32)),
+    lambda: F.l1_loss(Tensor(np.zeros((0, 3), np.float32)), np.zeros((0, 3), np.float32)),
+    lambda: F.smooth_l1_loss(Tensor(np.zeros(0, np.float32)), np.zeros(0, np.float32)),
+    lambda: F.cross_entropy(Tensor(np.zeros((0, 3), np.float32)), np.zeros(0, np.int64)),
+    lambda: F.cross_entropy(Tensor(np.zeros((0, 3), np.float32)), np.zeros((0, 3), np.float32)),
+    lambda: F.nll_loss(Tensor(np.zeros((0, 3), np.float32)), np.zeros(0, np.int64)),
+    lambda: F.binary_cross_entropy(Tensor(np.zeros(0, np.float32)), np.zeros(0, np.float32)),
+    lambda: F.binary_cross_entropy_with_logits(Tensor(np.zeros(0, np.float32)),
+                                               np.zeros(0, np.float32)),
+])
+def test_the_mean_loss_of_an_empty_batch_raises_instead_of_nan(loss):
+    with pytest.raises(ValueError, match="empty batch"):
+        loss()
+
+
+def test_an_empty_batch_sums_to_zero(torch_or_skip):
+    torch = torch_or_skip
+    empty = np.zeros((0, 3), np.float32)
+    ours = F.cross_entropy(Tensor(empty), np.zeros(0, np.int64), reduction="sum").item()
+    theirs = torch.nn.functional.cross_entropy(torch.from_numpy(empty),
+                                               torch.zeros(0, dtype=torch.long),
+                                               reduction="sum").item()
+    assert ours == theirs == 0.0
+    assert F.mse_loss(Tensor(np.zeros(0, np.float32)), np.zeros(0, np.float32),
+                      reduction="sum").item() == 0.0
+
+
+@pytest.mark.parametrize("fn", [F.cross_entropy, F.nll_loss])
+def test_class_weights_summing_to_zero_over_the_batch_raise(fn):
+    z = Tensor(np.random.default_rng(0).standard_normal((2, 3)).astype(np.float32))
+    weight = np.array([0.0, 0.0, 1.0], np.float32)
+    with pytest.raises(ValueError, match=r"class weights .*classes \[0, 1\].* sum to 0"):
+        fn(z, np.array([0, 1]), weight=weight)
+    assert np.isfinite(fn(z, np.array([0, 2]), weight=weight).item())
+    assert fn(z, np.array([0, 1]), weight=weight, reduction="sum").item() == 0.0
+
+
+def test_binary_cross_entropy_targets_must_be_in_the_unit_interval(torch_or_skip):
+    torch = torch_or_skip
+    p = np.array([0.5, 0.5], np.float32)
+    for bad in (2.0, -0.5, float("nan")):
+        target = np.array([0.0, bad], np.float32)
+        with pytest.raises(ValueError, match=r"target should be between 0 and 1.*found"):
+            F.binary_cross_entropy(Tensor(p), target)
+        if not np.isnan(bad):
+            with pytest.raises(RuntimeError, match="target should be between 0 and 1"):
+                torch.nn.functional.binary_cross_entropy(torch.from_numpy(p),
+                                                         torch.from_numpy(target))

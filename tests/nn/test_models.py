@@ -90,4 +90,4 @@ def test_lenet_state_dict_keys_match_torch(torch_or_skip):
         "classifier.3.bias", "classifier.5.weight", "classifier.5.bias"]
     net = ResNet()
     assert "stages.1.shortcut.1.running_var" in net.state_dict()
-    np.testing.assert_array_equal(net.state_dict()["stem.1.num_batches_tracked"].data, 0)
+    np.testing.assert_array_equal(net.state_dict()["stem.1.num_batches_tracked"].numpy(), 0)

@@ -50,22 +50,25 @@ def test_parameters_in_registration_order_with_dotted_names():
     assert list(net.parameters(recurse=False)) == [net.temperature]
 
 
-def test_parameter_names_are_the_dotted_paths():
+def test_walking_a_module_never_renames_its_tensors():
     net = Net()
-    for name, param in net.named_parameters():
-        assert param.name == name
-    assert net.first.steps.name == "first.steps"
-    # a name chosen by the user stays
     custom = nn.Parameter([1.0], name="W")
-    holder = nn.Module()
-    holder.w = custom
+    net.head.add_module("extra", nn.Module())
+    net.head.extra.w = custom
     outer = nn.Module()
-    outer.inner = holder
-    list(outer.parameters())
-    assert custom.name == "W"
+    outer.inner = net
+    before = {id(t): t.name for t in list(outer.parameters()) + list(outer.buffers())}
+    for walk in (outer.named_parameters, outer.parameters, outer.named_buffers,
+                 outer.state_dict, net.named_parameters, lambda: net.head.named_parameters("x")):
+        list(walk())
+    after = {id(t): t.name for t in list(outer.parameters()) + list(outer.buffers())}
+    assert after == before
+    assert custom.name == "W" and net.first.conv.weight.name is None
 
 
-def test_names_follow_modules_added_after_registration():
+def test_drawings_name_parameters_from_the_module_even_when_added_late():
+    from autograd_core import viz
+
     class Stack(nn.Module):
         def __init__(self):
             super().__init__()
@@ -73,10 +76,18 @@ def test_names_follow_modules_added_after_registration():
             for _ in range(2):
                 self.layers.append(nn.Linear(2, 2))
 
+        def forward(self, x):
+            for layer in self.layers:
+                x = layer(x)
+            return x
+
     model = Stack()
     names = [n for n, _ in model.named_parameters()]
-    assert [p.name for p in model.parameters()] == names
     assert names[0] == "layers.0.weight"
+    loss = model(Tensor(np.ones((1, 2), np.float32))).sum()
+    source = viz.draw_graph(loss, params=model).source
+    assert "layers.0.weight" in source and "layers.1.bias" in source
+    assert "layers_1_weight" in viz.flat_code(loss, params=model)
 
 
 def test_shared_parameters_are_listed_once():
@@ -132,6 +143,31 @@ def test_train_eval_propagate_and_return_self():
         net.train("yes")
 
 
+def test_train_calls_each_childs_own_train():
+    class FrozenNorm(nn.Module):
+        """Keeps its BatchNorm in eval mode, the usual fine-tuning override."""
+
+        def __init__(self):
+            super().__init__()
+            self.norm = nn.BatchNorm1d(3)
+            self.calls = []
+
+        def train(self, mode=True):
+            self.calls.append(mode)
+            super().train(mode)
+            self.norm.eval()
+            return self
+
+    frozen = FrozenNorm()
+    model = nn.Sequential(nn.Linear(3, 3), nn.Sequential(frozen))
+    frozen.calls.clear()
+    model.train()
+    assert frozen.calls == [True] and frozen.training and not frozen.norm.training
+    assert model.training and model[0].training
+    model.eval()
+    assert frozen.calls == [True, False] and not frozen.training
+
+
 def test_zero_grad_and_requires_grad():
     net = Net()
     net(randn(5, 3)).sum().backward()
@@ -183,7 +219,7 @@ def test_parameter_basics():
     p = nn.Parameter(np.arange(3.0))
     assert isinstance(p, Tensor) and p.requires_grad and p.is_leaf
     assert p.dtype == np.float64  # a float64 array keeps its dtype
-    assert repr(nn.Parameter([1.0])).startswith("Parameter containing:\nTensor(")
+    assert repr(nn.Parameter([1.0])) == "Parameter containing:\ntensor([1.], requires_grad=True)"
     t = Tensor([1.0, 2.0])
     shared = nn.Parameter(t)
     assert shared.numpy() is t.numpy()  # shares the tensor's data, as torch

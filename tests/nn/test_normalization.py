@@ -124,7 +124,7 @@ def test_batch_norm_is_one_node():
     x = Tensor(np.random.default_rng(0).standard_normal((2, 2, 3, 3)).astype(np.float32),
                requires_grad=True)
     out = bn(x)
-    assert out.grad_fn.name == "BatchNorm"
+    assert out.grad_fn.op_name == "BatchNorm"
     assert set(map(id, out.grad_fn.parents())) == {id(x), id(bn.weight), id(bn.bias)}
 
 
@@ -187,3 +187,28 @@ def test_instance_norm(affine, track, rng, torch_or_skip):
     x = Tensor(rng.standard_normal((2, 3, 3, 3)), requires_grad=True)
     ours.train()
     assert gradcheck(lambda x, *ps: ours(x), (x, *ours.parameters()))
+
+
+@pytest.mark.parametrize("eps", [-1, -1e-5, float("nan"), float("inf")])
+@pytest.mark.parametrize("layer", [lambda eps: nn.BatchNorm2d(3, eps=eps),
+                                   lambda eps: nn.BatchNorm1d(3, eps=eps),
+                                   lambda eps: nn.InstanceNorm2d(3, eps=eps),
+                                   lambda eps: nn.LayerNorm(3, eps=eps)])
+def test_a_negative_or_non_finite_eps_is_refused_by_the_layers(layer, eps):
+    with pytest.raises(ValueError, match="eps must be a finite non-negative number"):
+        layer(eps)
+
+
+def test_functional_batch_norm_refuses_bad_eps_as_pytorch_does(rng, torch_or_skip):
+    torch = torch_or_skip
+    x = rng.standard_normal((2, 3, 2, 2)).astype(np.float32)
+    with pytest.raises(ValueError, match="eps must be positive during training"):
+        torch.nn.functional.batch_norm(torch.from_numpy(x), None, None, training=True, eps=-1)
+    with pytest.raises(ValueError, match="eps must be a finite positive number during training"):
+        F.batch_norm(Tensor(x), None, None, training=True, eps=-1)
+    with pytest.raises(ValueError, match="positive number during training"):
+        F.batch_norm(Tensor(x), None, None, training=True, eps=0)
+    with pytest.raises(ValueError, match="non-negative"):
+        F.batch_norm(Tensor(x), np.zeros(3), np.ones(3), training=False, eps=-1)
+    with pytest.raises(ValueError, match="non-negative"):
+        F.layer_norm(Tensor(x), (2,), eps=-1)

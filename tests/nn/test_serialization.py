@@ -3,6 +3,7 @@
 import io
 import os
 import pickle
+import stat
 import zipfile
 
 import numpy as np
@@ -163,3 +164,203 @@ def test_an_optimizer_resumes_from_a_saved_state_dict(tmp_path):
     fresh.load_state_dict(nn.load(tmp_path / "opt.npz"))
     np.testing.assert_array_equal(fresh.state[model.weight]["exp_avg"],
                                   opt.state[model.weight]["exp_avg"])
+
+
+# ----------------------------------------------------------------- hostile files (issue 15)
+def _npz_with_member(path, name, payload, compression=zipfile.ZIP_DEFLATED):
+    with zipfile.ZipFile(path, "w", compression=compression) as archive:
+        archive.writestr(name, payload)
+
+
+def _npy_header(descr, shape):
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": descr, "fortran_order": False, "shape": shape})
+    return header.getvalue()
+
+
+def test_a_deflate_bomb_is_refused_without_inflating_it(tmp_path):
+    import tracemalloc
+
+    # A header promising 4 floats, followed by 64 MiB of zeros that deflate to ~64 KiB.
+    path = tmp_path / "bomb.npz"
+    _npz_with_member(path, "w.npy", _npy_header("<f4", (4,)) + bytes(64 << 20))
+    assert path.stat().st_size < 1 << 20
+    tracemalloc.start()
+    try:
+        with pytest.raises(nn.SerializationError, match=r"'w'.*promises shape \(4,\)"):
+            nn.load(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20, f"loading the bomb allocated {peak:,} bytes"
+
+
+def test_a_bomb_whose_zip_directory_lies_about_the_size_is_refused_cheaply(tmp_path):
+    import struct
+    import tracemalloc
+
+    header = _npy_header("<f4", (4,))
+    path = tmp_path / "liar.npz"
+    _npz_with_member(path, "w.npy", header + bytes(64 << 20))
+    data = bytearray(path.read_bytes())
+    declared = struct.pack("<I", len(header) + 16)  # what the npy header promises
+    local, central = data.find(b"PK\x03\x04"), data.find(b"PK\x01\x02")
+    data[local + 22:local + 26] = declared      # uncompressed size, local header
+    data[central + 24:central + 28] = declared  # uncompressed size, central directory
+    path.write_bytes(bytes(data))
+    tracemalloc.start()
+    try:
+        with pytest.raises(nn.SerializationError, match="'w'"):
+            nn.load(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20, f"loading the bomb allocated {peak:,} bytes"
+
+
+def test_a_member_is_read_in_place_not_copied_twice(tmp_path):
+    import tracemalloc
+
+    path = tmp_path / "big.npz"
+    nn.save({"w": np.ones(4 << 20, dtype=np.float32)}, path)  # 16 MiB
+    tracemalloc.start()
+    try:
+        loaded = nn.load(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert loaded["w"].numpy().sum() == 4 << 20
+    assert peak < 24 << 20, f"loading 16 MiB peaked at {peak:,} bytes"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX files: devices, FIFOs, modes, fsync")
+def test_special_files_are_refused_without_reading(tmp_path):
+    with pytest.raises(nn.SerializationError, match="not a regular file"):
+        nn.load("/dev/zero")
+    with pytest.raises(nn.SerializationError, match="not a regular file"):
+        nn.load(tmp_path)
+    fifo = tmp_path / "fifo.npz"
+    os.mkfifo(fifo)
+    with pytest.raises(nn.SerializationError, match="not a regular file"):
+        nn.load(fifo)
+
+
+@pytest.mark.parametrize("descr", ["<U3", "|V8", "<M8[D]", "<m8[s]", "|S4"])
+def test_members_that_are_not_numbers_are_refused_by_name(tmp_path, descr):
+    dtype = np.dtype(descr)
+    path = tmp_path / "odd.npz"
+    _npz_with_member(path, "odd.npy", _npy_header(descr, (2,)) + bytes(2 * dtype.itemsize))
+    with pytest.raises(nn.SerializationError, match=r"entry 'odd'.*dtype"):
+        nn.load(path)
+
+
+def _npz_with_structure(path, structure_text, **arrays):
+    with zipfile.ZipFile(path, "w") as archive:
+        for key, array in arrays.items():
+            with archive.open(key + ".npy", "w") as member:
+                np.lib.format.write_array(member, array)
+        with archive.open("__structure__.npy", "w") as member:
+            np.lib.format.write_array(
+                member, np.frombuffer(structure_text.encode(), dtype=np.uint8))
+
+
+@pytest.mark.parametrize("structure", [
+    "[" * 100_000 + "]" * 100_000,                                # RecursionError in json
+    '{"t": "list", "items": ' * 500 + "[]" + "}" * 500,           # RecursionError in _decode
+    '{"t": "dict", "items": [[{"t": "list", "items": []}, {"t": "none"}]]}',  # unhashable
+    '{"t": "dict", "items": 3}',                                   # TypeError
+    '{"t": "dict", "items": [[{"t": "int"}]]}',                    # not a pair / KeyError
+    '{"t": "int"}', '{"t": "float", "v": [1]}', '{"v": 1}', "[1, 2]", '"text"',
+    '{"t": "array", "key": ["w"]}', '{"t": "tensor", "key": "missing"}',
+    '{"t": "dict", "items": [[{"t": "str", "v": "a"}, {"t": "bogus"}]]}',
+])
+def test_crafted_structures_give_a_serialization_error_naming_the_member(tmp_path, structure):
+    path = tmp_path / "crafted.npz"
+    _npz_with_structure(path, structure, w=np.zeros(2))
+    with pytest.raises(nn.SerializationError, match=r"'__structure__' in '.*crafted.npz'"):
+        nn.load(path)
+
+
+def test_a_structure_that_is_not_bytes_is_refused(tmp_path):
+    path = tmp_path / "crafted.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        with archive.open("__structure__.npy", "w") as member:
+            np.lib.format.write_array(member, np.zeros(3))
+    with pytest.raises(nn.SerializationError, match="__structure__"):
+        nn.load(path)
+
+
+def test_save_refuses_too_deep_or_self_referring_structures(tmp_path):
+    loop = []
+    loop.append(loop)
+    with pytest.raises(nn.SerializationError, match="nested more than"):
+        nn.save({"x": loop}, tmp_path / "loop.npz")
+    assert not list(tmp_path.iterdir())
+
+
+# ----------------------------------------------------------------- saving safely (issue 15)
+@pytest.mark.parametrize("key", ["a\x00b", "x" * 70_000, "bad\udc80"])
+def test_a_key_the_format_cannot_hold_leaves_the_good_file_alone(tmp_path, key):
+    path = tmp_path / "model.npz"
+    nn.save({"w": np.arange(3.0)}, path)
+    good = path.read_bytes()
+    with pytest.raises(nn.SerializationError, match="key"):
+        nn.save({key: np.zeros(1)}, path)
+    assert path.read_bytes() == good
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX files: devices, FIFOs, modes, fsync")
+def test_save_fsyncs_the_file_before_the_rename_and_the_directory_after(tmp_path, monkeypatch):
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        events.append("fsync-dir" if stat.S_ISDIR(os.fstat(fd).st_mode) else "fsync-file")
+        return real_fsync(fd)
+
+    def replace(src, dst):
+        events.append("replace")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    nn.save({"w": np.zeros(2)}, tmp_path / "m.npz")
+    assert events == ["fsync-file", "replace", "fsync-dir"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX files: devices, FIFOs, modes, fsync")
+def test_save_keeps_the_targets_mode_or_follows_the_umask(tmp_path):
+    path = tmp_path / "m.npz"
+    old = os.umask(0o027)
+    try:
+        nn.save({"w": np.zeros(2)}, path)
+        assert path.stat().st_mode & 0o777 == 0o640
+        os.chmod(path, 0o644)
+        nn.save({"w": np.ones(2)}, path)
+        assert path.stat().st_mode & 0o777 == 0o644
+    finally:
+        os.umask(old)
+    os.chmod(path, 0o600)
+    nn.save({"w": np.ones(2)}, path)
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX files: devices, FIFOs, modes, fsync")
+def test_save_removes_stale_temporaries_of_the_same_target(tmp_path):
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    dead_pid = int(dead.stdout)
+    stale = tmp_path / f".tmp-model.npz.{dead_pid}.abc123.npz"   # a save killed by SIGKILL
+    running = tmp_path / f".tmp-model.npz.{os.getpid()}.def456.npz"  # a save in progress
+    other = tmp_path / f".tmp-other.npz.{dead_pid}.ghi789.npz"     # another target's
+    for p in (stale, running, other):
+        p.write_bytes(b"partial")
+    nn.save({"w": np.zeros(2)}, tmp_path / "model.npz")
+    assert not stale.exists()
+    assert running.exists() and other.exists()
+    assert list(nn.load(tmp_path / "model.npz")) == ["w"]

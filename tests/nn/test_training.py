@@ -195,4 +195,106 @@ def test_mnist_augmentation_never_touches_the_validation_split(tmp_path):
     assert kind == "image" and len(train) + len(val) == 24 and len(test) == 6
     assert train.dataset is not val.dataset
     train.dataset.transform = lambda x: x * 0
-    assert val[0][0].data.max() > 0
+    assert val[0][0].numpy().max() > 0
+
+
+# ----------------------------------------------------------------- NaN and interrupted runs
+def test_a_nan_validation_loss_never_counts_as_the_best(tmp_path):
+    model = nn.Linear(2, 1)
+    stopper = EarlyStopping(monitor="val_loss", patience=2)
+    checkpoint = ModelCheckpoint(tmp_path / "best.npz", monitor="val_loss")
+    stopper.on_train_begin(model)
+    weights_at = {}
+    for epoch, value in enumerate([float("nan"), 1.0, 0.9, 1.2, 1.3], start=1):
+        with ag.no_grad():
+            model.weight.fill_(float(epoch))
+        weights_at[epoch] = model.weight.numpy().copy()
+        for callback in (stopper, checkpoint):
+            callback.on_epoch_end(epoch, {"val_loss": value}, model)
+        if stopper.stop_training:
+            break
+    assert stopper.best_epoch == 3 and stopper.best == 0.9 and stopper.stopped_epoch == 5
+    stopper.on_train_end(model)
+    np.testing.assert_array_equal(model.weight.numpy(), weights_at[3])
+    assert checkpoint.saved_epochs == [2, 3] and checkpoint.best == 0.9
+    np.testing.assert_array_equal(nn.load(tmp_path / "best.npz")["weight"].numpy(),
+                                  weights_at[3])
+
+
+def _stop_at_epoch(monkeypatch, epoch, error):
+    """Make the training loop raise ``error`` when epoch ``epoch`` starts."""
+    import nn.training.loop as loop
+
+    real, calls = loop._run_epoch, []
+
+    def run_epoch(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == epoch:
+            raise error
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "_run_epoch", run_epoch)
+
+
+@pytest.mark.parametrize("error, code, reason", [
+    (KeyboardInterrupt(), 130, "interrupted"),
+    (FloatingPointError("the training loss became nan"), 1, "diverged"),
+])
+def test_cli_keeps_the_best_weights_metrics_and_curves_of_a_stopped_run(
+        tmp_path, capsys, monkeypatch, error, code, reason):
+    _stop_at_epoch(monkeypatch, 4, error)
+    out = tmp_path / "run"
+    argv = ["--dataset", "moons", "--model", "mlp", "--epochs", "50", "--no-progress",
+            "--output-dir", str(out)]
+    assert cli_main(argv) == code
+    err = capsys.readouterr().err
+    assert f"stopped after 3 of 50 epochs ({reason}" in err and str(out) in err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["epochs_completed"] == 3 and len(metrics["history"]["val_accuracy"]) == 3
+    assert metrics["stopped"].startswith(reason)
+    best = int(np.argmax(metrics["history"]["val_accuracy"])) + 1
+    assert metrics["best_epoch"] == best
+    kept = nn.load(out / "weights.npz")
+    assert set(kept) == set(nn.models.MLP([2, 32, 32, 2]).state_dict())
+    assert all(np.isfinite(value.numpy()).all() for value in kept.values())
+    assert (out / "curves.png").exists()
+
+
+def test_cli_checks_the_output_directory_before_training(tmp_path, capsys, monkeypatch):
+    import nn.training.loop as loop
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("training started although the output directory is unusable")
+
+    monkeypatch.setattr(loop, "_run_epoch", no_training)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    assert cli_main(["--dataset", "moons", "--model", "mlp", "--epochs", "1",
+                     "--output-dir", str(blocker / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "--output-dir" in err and "a-file" in err and "Traceback" not in err
+
+
+def test_cli_reports_a_corrupt_gz_mnist_file_without_a_traceback(tmp_path, capsys):
+    import gzip
+
+    for stem in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                 "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        data = bytearray(gzip.compress(bytes([0, 0, 8, 1, 0, 0, 0, 4]) + bytes(4), mtime=0))
+        data[10] = 0xFF  # an invalid deflate block type: zlib.error before the fix
+        (tmp_path / (stem + ".gz")).write_bytes(bytes(data))
+    assert cli_main(["--dataset", "mnist", "--data-dir", str(tmp_path),
+                     "--output-dir", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "train-images-idx3-ubyte.gz: cannot read the file" in err and "Traceback" not in err
+
+
+def test_cli_interrupted_in_the_first_epoch_says_what_it_kept(tmp_path, capsys, monkeypatch):
+    _stop_at_epoch(monkeypatch, 1, KeyboardInterrupt())
+    out = tmp_path / "run"
+    assert cli_main(["--dataset", "moons", "--model", "mlp", "--epochs", "5",
+                     "--output-dir", str(out)]) == 130
+    err = capsys.readouterr().err
+    assert "stopped after 0 of 5 epochs (interrupted); kept the metrics in" in err
+    assert json.loads((out / "metrics.json").read_text())["epochs_completed"] == 0
+    assert not (out / "weights.npz").exists()

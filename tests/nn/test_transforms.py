@@ -32,6 +32,11 @@ def test_normalize_per_channel_and_keeps_kind_and_dtype():
         Normalize([0, 0, 0], [1, 1, 1])(x)
 
 
+def test_normalize_transform_turns_integer_images_into_floats():
+    out = Normalize([0.5], [0.5])(np.full((1, 2, 2), 200, np.uint8))
+    assert out.dtype == np.float32 and np.allclose(out, (200 - 0.5) / 0.5)
+
+
 def test_horizontal_flip_flips_exactly_the_chosen_images():
     x = _images(200)
     ag.manual_seed(0)
@@ -86,9 +91,9 @@ def test_mixup_mixes_inputs_and_soft_targets_consistently():
     y = np.array([0, 1, 2, 3])
     mx, my = mixup(x, y, alpha=0.4, num_classes=4)
     assert mx.shape == x.shape and my.shape == (4, 4)
-    np.testing.assert_allclose(my.data.sum(axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(my.numpy().sum(axis=1), 1.0, rtol=1e-6)
     # with one-hot images, the mixed image equals its mixed target
-    np.testing.assert_allclose(mx.data.reshape(4, 4), my.data, rtol=1e-6)
+    np.testing.assert_allclose(mx.numpy().reshape(4, 4), my.numpy(), rtol=1e-6)
     with pytest.raises(ValueError, match="alpha must be positive"):
         mixup(x, y, alpha=0)
 
@@ -102,3 +107,9 @@ def test_transforms_are_reproducible_under_manual_seed():
     ag.manual_seed(9)
     np.testing.assert_array_equal(pipeline(x), first)
     assert "RandomCrop" in repr(pipeline)
+
+
+@pytest.mark.parametrize("degrees", [float("nan"), -5, float("inf"), (0.0, float("nan"))])
+def test_rotation_refuses_nan_negative_or_infinite_degrees(degrees):
+    with pytest.raises(ValueError, match="RandomRotation: degrees"):
+        RandomRotation(degrees)

@@ -35,13 +35,14 @@ def run_ours(make_optimizer, steps: int, dtype=np.float64, skip_bias_at=(), on_s
     opt = make_optimizer(params)
     path = []
     for t in range(steps):
-        gw, gb = gradients(params[0].data.astype(np.float64), params[1].data.astype(np.float64))
+        gw, gb = gradients(params[0].numpy().astype(np.float64),
+                           params[1].numpy().astype(np.float64))
         params[0].grad = Tensor(gw.astype(dtype))
         params[1].grad = None if t in skip_bias_at else Tensor(gb.astype(dtype))
         opt.step()
         if on_step is not None:
             on_step(opt, t)
-        path.append((params[0].data.copy(), params[1].data.copy()))
+        path.append((params[0].numpy().copy(), params[1].numpy().copy()))
     return path
 
 

@@ -327,3 +327,12 @@ def test_scheduler_errors():
 def test_reduce_on_plateau_errors(kwargs, shown):
     with pytest.raises(ValueError, match=shown):
         ReduceLROnPlateau(_optimizer(), **kwargs)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), "0.5", None])
+def test_lambda_lr_refuses_a_factor_that_is_not_a_finite_number(bad):
+    opt = _optimizer()
+    sched = LambdaLR(opt, lambda epoch: 1.0 if epoch == 0 else bad)
+    with pytest.raises(ValueError, match=r"lr_lambda\[0\]\(1\) returned .*finite number"):
+        sched.step()
+    assert opt.param_groups[0]["lr"] == 0.1  # left as it was

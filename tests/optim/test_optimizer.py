@@ -24,7 +24,7 @@ ALL_IDS = ["SGD", "SGD-nesterov", "Adam", "AdamW", "RMSprop", "Adagrad"]
 
 
 def _set_grads(params):
-    gw, gb = gradients(params[0].data.astype(np.float64), params[1].data.astype(np.float64))
+    gw, gb = gradients(params[0].numpy().astype(np.float64), params[1].numpy().astype(np.float64))
     params[0].grad = Tensor(gw.astype(params[0].dtype))
     params[1].grad = Tensor(gb.astype(params[1].dtype))
 
@@ -34,7 +34,7 @@ def _train(opt, params, steps):
     for _ in range(steps):
         _set_grads(params)
         opt.step()
-        path.append([p.data.copy() for p in params])
+        path.append([p.numpy().copy() for p in params])
     return path
 
 
@@ -66,10 +66,10 @@ def test_add_param_group_then_step_updates_it():
     opt = optim.SGD([a], lr=0.1)
     opt.add_param_group({"params": [b], "lr": 0.01})
     assert len(opt.param_groups) == 2 and opt.param_groups[1]["momentum"] == 0
-    before = b.data.copy()
-    b.grad = Tensor(np.ones_like(b.data))
+    before = b.numpy().copy()
+    b.grad = Tensor(np.ones_like(b.numpy()))
     opt.step()
-    np.testing.assert_allclose(b.data, before - 0.01)
+    np.testing.assert_allclose(b.numpy(), before - 0.01)
     with pytest.raises(ValueError, match="already in param group 0"):
         opt.add_param_group({"params": [a]})
 
@@ -98,9 +98,9 @@ def test_zero_grad_to_none_and_in_place():
     a, b = make_params()
     opt = optim.SGD([a, b], lr=0.1)
     _set_grads([a, b])
-    grad_array = a.grad.data
+    grad_array = a.grad.numpy()
     opt.zero_grad(set_to_none=False)
-    assert a.grad.data is grad_array and not grad_array.any()
+    assert a.grad.numpy() is grad_array and not grad_array.any()
     opt.zero_grad()
     assert a.grad is None and b.grad is None
 
@@ -126,21 +126,21 @@ def test_step_returns_the_closure_loss_with_grad_enabled():
 def test_parameters_without_grad_are_skipped_and_get_no_state():
     a, b = make_params()
     opt = optim.Adam([a, b], lr=0.1)
-    a.grad = Tensor(np.ones_like(a.data))
-    before = b.data.copy()
+    a.grad = Tensor(np.ones_like(a.numpy()))
+    before = b.numpy().copy()
     opt.step()
-    assert np.array_equal(b.data, before)
+    assert np.array_equal(b.numpy(), before)
     assert b not in opt.state or not opt.state[b]
 
 
 @pytest.mark.parametrize("cls, kwargs", ALL, ids=ALL_IDS)
 def test_step_is_in_place_records_no_graph_and_keeps_float32(cls, kwargs):
     params = make_params(np.float32)
-    arrays = [p.data for p in params]
+    arrays = [p.numpy() for p in params]
     opt = cls(params, **kwargs)
     _train(opt, params, 3)
     for p, array in zip(params, arrays):
-        assert p.data is array and p.dtype == np.float32
+        assert p.numpy() is array and p.dtype == np.float32
         assert p.is_leaf and p.grad_fn is None and p.requires_grad
     for state in opt.state.values():
         for name, value in state.items():
@@ -163,14 +163,14 @@ def test_warm_step_allocates_no_parameter_sized_arrays(cls, kwargs):
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert peak < p.data.nbytes // 4, f"a warm step allocated {peak} bytes"
+    assert peak < p.numpy().nbytes // 4, f"a warm step allocated {peak} bytes"
 
 
 def test_grad_of_another_dtype_is_cast_to_the_parameter_dtype():
     p = Tensor(np.ones(3, dtype=np.float32), requires_grad=True)
     p.grad = Tensor(np.full(3, 0.5, dtype=np.float64))
     optim.SGD([p], lr=1.0, momentum=0.9).step()
-    assert p.dtype == np.float32 and np.allclose(p.data, 0.5)
+    assert p.dtype == np.float32 and np.allclose(p.numpy(), 0.5)
 
 
 @pytest.mark.torch
@@ -206,7 +206,7 @@ def test_state_dict_round_trip_mid_training_continues_identically(cls, kwargs):
     opt = cls([{"params": [params[0]]}, {"params": [params[1]], "lr": 0.02}], **kwargs)
     _train(opt, params, 10)
     saved_state = opt.state_dict()
-    saved_values = [p.data.copy() for p in params]
+    saved_values = [p.numpy().copy() for p in params]
     expected = _train(opt, params, 10)
 
     fresh = [Tensor(v.copy(), requires_grad=True) for v in saved_values]
@@ -255,7 +255,7 @@ def test_state_dict_survives_an_npz_round_trip(cls, kwargs):
     buffer.seek(0)
     with np.load(buffer, allow_pickle=False) as npz:
         loaded = _unflatten(dict(npz))
-    values = [p.data.copy() for p in params]
+    values = [p.numpy().copy() for p in params]
     expected = _train(opt, params, 5)
 
     fresh = [Tensor(v, requires_grad=True) for v in values]
@@ -291,7 +291,7 @@ def test_load_state_dict_rejects_mismatches():
 @pytest.mark.parametrize("cls, kwargs", ALL, ids=ALL_IDS)
 def test_loads_a_pytorch_state_dict_converted_to_numpy(torch_or_skip, cls, kwargs):
     torch = torch_or_skip
-    tparams = [torch.tensor(p.data, requires_grad=True) for p in make_params()]
+    tparams = [torch.tensor(p.numpy(), requires_grad=True) for p in make_params()]
     topt = getattr(torch.optim, cls.__name__)(tparams, foreach=False, **kwargs)
     for _ in range(4):
         gw, gb = gradients(tparams[0].detach().numpy(), tparams[1].detach().numpy())
@@ -312,7 +312,7 @@ def test_loads_a_pytorch_state_dict_converted_to_numpy(torch_or_skip, cls, kwarg
         tparams[0].grad, tparams[1].grad = torch.tensor(gw), torch.tensor(gb)
         topt.step()
     for p, t in zip(params, tparams):
-        np.testing.assert_allclose(p.data, t.detach().numpy(), atol=1e-12, rtol=0)
+        np.testing.assert_allclose(p.numpy(), t.detach().numpy(), atol=1e-12, rtol=0)
 
 
 # --------------------------------------------------------------------- repr, copies
@@ -355,4 +355,4 @@ def test_scalar_parameters_step_like_one_element_arrays(cls, kwargs):
             opt.zero_grad()
             (p * p * p - p).sum().backward()
             opt.step()
-    assert scalar.data.shape == () and scalar.data.item() == vector.data.item() != 1.5
+    assert scalar.numpy().shape == () and scalar.numpy().item() == vector.numpy().item() != 1.5

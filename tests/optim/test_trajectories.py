@@ -21,9 +21,9 @@ def _scalar_run(optimizer_cls, grad_fn, x0=1.0, steps=3, **kwargs):
     opt = optimizer_cls([x], **kwargs)
     values = []
     for _ in range(steps):
-        x.grad = Tensor(np.array([grad_fn(x.data[0])]))
+        x.grad = Tensor(np.array([grad_fn(x.numpy()[0])]))
         opt.step()
-        values.append(float(x.data[0]))
+        values.append(float(x.numpy()[0]))
     return values
 
 
@@ -293,8 +293,8 @@ def test_training_through_the_engine_reduces_the_loss():
     for _ in range(50):
         loss = opt.step(closure)
     assert loss.item() < first
-    best = np.linalg.lstsq(x.data, y.data, rcond=None)[0]
-    np.testing.assert_allclose(w.data, best, atol=1e-2)
+    best = np.linalg.lstsq(x.numpy(), y.numpy(), rcond=None)[0]
+    np.testing.assert_allclose(w.numpy(), best, atol=1e-2)
 
 
 @pytest.mark.torch

@@ -66,7 +66,9 @@ def _cases(rng):
 CASES = sorted(_cases(np.random.default_rng(0)))
 ONE_LINE = {"leaky_relu", "elu", "selu", "softplus", "silu", "hardtanh_relu6", "dropout",
             "dropout2d", "drop_connect", "mse_mean", "mse_sum_none", "l1",
-            "maxout_logsigmoid"}
+            "maxout_logsigmoid",
+            # written out as the slides do: softmax-CE and the three-term BN backward
+            "cross_entropy", "batch_norm_train"}
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -98,7 +98,8 @@ def test_fallback_svg_needs_no_program_and_is_well_formed(no_dot):
         root = ET.fromstring(svg)
         assert root.tag.endswith("svg")
         text = "".join(root.itertext())
-        assert "0.731" in text and "step 5" in text and "∂/∂w0 = x0 = -1" in text
+        assert "0.731" in text and "step 5" in text and "∂s0/∂w0 = x0 = -1" in text
+        assert "step n: the n-th op backward visits" in text  # the legend too
         assert "drawn without dot" in text
 
 

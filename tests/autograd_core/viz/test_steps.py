@@ -12,14 +12,14 @@ from .helpers import neuron
 
 
 def _grads(leaves):
-    return {k: (None if t.grad is None else t.grad.data.copy()) for k, t in leaves.items()}
+    return {k: (None if t.grad is None else t.grad.numpy().copy()) for k, t in leaves.items()}
 
 
 def test_steps_follow_backward_order_and_are_a_reverse_topological_order():
     L, _ = neuron()
     steps = backward_steps(L)
     order = topological_order(L)
-    assert [s.output for s in steps] == list(reversed(order))
+    assert [s.output.grad_fn for s in steps] == list(reversed(order))  # the nodes
     assert [s.index for s in steps] == [1, 2, 3, 4, 5]
     assert [s.op for s in steps] == ["Sigmoid", "Add", "Add", "Mul", "Mul"]
     # Every step comes before the steps of the tensors it feeds on.
@@ -58,7 +58,7 @@ def test_contributions_sum_to_the_engines_gradients_bit_for_bit(rng):
             for inp, g in zip(step.inputs, step.grad_inputs):
                 if inp is leaf and g is not None:
                     total = g if total is None else total + g
-        assert np.array_equal(total, leaf.grad.data)
+        assert np.array_equal(total, leaf.grad.numpy())
 
 
 def test_no_grad_is_changed_before_or_after_backward():
@@ -106,7 +106,7 @@ def test_an_input_changed_in_place_after_forward_is_reported():
     w = Tensor([1.0, 2.0], requires_grad=True)
     loss = (w * w).sum()
     with ag.no_grad():
-        w.data[...] = 5.0  # what an optimizer step does
+        w.numpy()[...] = 5.0  # what an optimizer step does
     with pytest.warns(RuntimeWarning, match="changed in place"):
         backward_steps(loss)
 
