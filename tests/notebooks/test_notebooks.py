@@ -16,6 +16,10 @@ ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 MAX_BYTES = 1_000_000
 MAX_SECONDS = 120  # each is sized to run in well under a minute on 2 cores; this is a cap
+# Notebooks 11 and 13 train the slides' own 784-500-500-10 recipe (13 also its 9-layer,
+# 2.1-million-weight variant) for the slides' 20 epochs on real MNIST: about 25 and 40 s
+# on 2 quiet cores, several times that on a loaded machine.
+SLOW_NOTEBOOKS = {"11_keras_experiments_on_mnist": 300, "13_keras_depth_and_relu_on_mnist": 300}
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
@@ -31,7 +35,8 @@ EXPECTED = [
     "01_backprop_by_hand", "02_micrograd_style_mlp", "03_vectorized_backprop",
     "04_activations", "05_weight_init", "06_losses_and_batches", "07_optimizers",
     "08_regularization", "09_cnn_and_im2col", "10_architectures_and_transfer",
-    "12_higher_order_derivatives",
+    "11_keras_experiments_on_mnist", "12_higher_order_derivatives",
+    "13_keras_depth_and_relu_on_mnist",
 ]
 
 
@@ -57,14 +62,15 @@ def test_notebook_is_committed_with_outputs_and_small(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_in_a_fresh_kernel(path, tmp_path, monkeypatch):
     notebook = _load(path)
+    limit = SLOW_NOTEBOOKS.get(path.stem, MAX_SECONDS)
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
         [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     client = nbclient.NotebookClient(
-        notebook, timeout=MAX_SECONDS, kernel_name="python3",
+        notebook, timeout=limit, kernel_name="python3",
         resources={"metadata": {"path": str(tmp_path)}},
     )
     started = time.perf_counter()
     client.execute()  # raises CellExecutionError, naming the cell, on any exception
     elapsed = time.perf_counter() - started
-    assert elapsed < MAX_SECONDS, f"{path.name} took {elapsed:.0f}s"
+    assert elapsed < limit, f"{path.name} took {elapsed:.0f}s"

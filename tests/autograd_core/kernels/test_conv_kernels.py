@@ -64,23 +64,28 @@ def test_slides_vertical_edge_filter():
 
 
 def test_slides_two_filters_at_once():
-    # The issue quotes a second map "starting 3 -1 -3 -1".  No classic filter gives that
-    # on this image: the horizontal edge filter [[1,1,1],[0,0,0],[-1,-1,-1]] (checked by
-    # hand: 3+0+1 - (2+7+2) = -7) starts -7 -11 2 4, its negation 7 11 -2 -4, and the
-    # Sobel/Scharr/Laplacian/sharpen filters, in all rotations, signs, paddings 0-2 and
-    # strides 1-2, never produce the sequence 3 -1 -3 -1 (exhaustive search).  Only
-    # unusual filters such as [[-1,1,2],[-2,-1,0],[0,1,2]] do, so we test what is true.
-    w = np.stack([VERTICAL_EDGE, HORIZONTAL_EDGE])[:, None]
-    out = K.conv2d_forward(SLIDE_IMAGE[None, None], w)
+    # The lecture's (000) own 6x6 binary image and its two filters, stacked as one
+    # (2, 1, 3, 3) weight: the maps are exactly the ones the slide prints (filter 1
+    # detects the diagonal, filter 2 the vertical line), and stride 2 gives "3 -3".
+    image = np.array(
+        [[1, 0, 0, 0, 0, 1],
+         [0, 1, 0, 0, 1, 0],
+         [0, 0, 1, 1, 0, 0],
+         [1, 0, 0, 0, 1, 0],
+         [0, 1, 0, 0, 1, 0],
+         [0, 0, 1, 0, 1, 0]], dtype=np.float64)[None, None]
+    filter1 = np.array([[1, -1, -1], [-1, 1, -1], [-1, -1, 1]], dtype=np.float64)
+    filter2 = np.array([[-1, 1, -1], [-1, 1, -1], [-1, 1, -1]], dtype=np.float64)
+    w = np.stack([filter1, filter2])[:, None]
+    out = K.conv2d_forward(image, w)
     assert out.shape == (1, 2, 4, 4)
-    np.testing.assert_array_equal(out[0, 0, 0], [-5, -4, 0, 8])
-    # checked by hand: (1, 0) = (1+5+8) - (0+1+3) = 10, (3, 3) = (1+7+8) - (2+3+9) = 2
-    expected_h = [[-7, -11, 2, 4], [10, 17, 9, -3], [4, 5, -1, -7], [-7, -6, 1, 2]]
-    np.testing.assert_array_equal(out[0, 1], expected_h)
-    np.testing.assert_array_equal(out[0, 1], conv2d_ref(SLIDE_IMAGE[None, None], w)[0, 1])
-    unusual = np.array([[-1, 1, 2], [-2, -1, 0], [0, 1, 2]], dtype=np.float64)
-    out = K.conv2d_forward(SLIDE_IMAGE[None, None], unusual[None, None])
-    np.testing.assert_array_equal(out[0, 0, 0], [3, -1, -3, -1])
+    np.testing.assert_array_equal(
+        out[0, 0], [[3, -1, -3, -1], [-3, 1, 0, -3], [-3, -3, 0, 1], [3, -2, -2, -1]])
+    np.testing.assert_array_equal(
+        out[0, 1], [[-1, -1, -1, -1], [-1, -1, -2, 1], [-1, -1, -2, 1], [-1, 0, -4, 3]])
+    np.testing.assert_array_equal(out, conv2d_ref(image, w))
+    strided = K.conv2d_forward(image, filter1[None, None], stride=(2, 2))
+    np.testing.assert_array_equal(strided[0, 0, 0], [3, -3])
 
 
 # ------------------------------------------------------------- reference loops
