@@ -58,6 +58,7 @@ from nn.module import IncompatibleKeys, Module, StateDictError
 from nn.normalization import BatchNorm1d, BatchNorm2d, InstanceNorm2d, LayerNorm
 from nn.parameter import Parameter
 from nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from nn.serialization import SerializationError, load, save
 
 __all__ = [
@@ -69,7 +70,8 @@ __all__ = [
     "LayerNorm", "InstanceNorm2d", "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss",
     "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "FocalLoss", "functional",
     "init", "utils", "save", "load", "SerializationError", "StateDictError",
-    "IncompatibleKeys",
+    "IncompatibleKeys", "RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell",
+    "GRUCell",
 ]
 
 _LAZY_MODULES = ("data", "datasets", "transforms", "models", "training")

@@ -1,0 +1,137 @@
+"""Fused gate kernels of one recurrent time step (LSTM, GRU): NumPy arrays in and out.
+
+Each step of an LSTM is, after the two GEMMs, about fifteen elementwise operations on
+small (batch, hidden) arrays; run as NumPy calls each one allocates and costs a few
+microseconds of overhead, which for the sizes of a language model is more than the
+arithmetic. One loop over the (batch, hidden) elements does them all in one pass.
+
+The callers (``ops.recurrent``) pass float32 or float64 arrays of matching shapes, C
+contiguous rows; the kernels never allocate except ``gru_backward``'s result.
+
+    lstm_forward(p, q, c, acts, tanh_c, h)   gates from p + q (i f g o), c updated in
+                                             place, acts = (i, f, g, o), h = o tanh(c)
+    lstm_backward(dh, dc, acts, tanh_c, c_prev, d_gates)
+                                             d_gates = dL/d(pre-activations), dc
+                                             updated in place to dL/dc_(t-1)
+    gru_forward(p, q, h_prev, acts, h)       acts = (r, z, n)
+    gru_backward(dh, acts, q_n, h_prev, d_p, d_q) -> dL/dh_(t-1) (the direct part)
+
+>>> import numpy as np
+>>> p, q = np.zeros((1, 4)), np.zeros((1, 4)); c = np.zeros((1, 1))
+>>> acts, tc, h = np.empty((1, 4)), np.empty((1, 1)), np.empty((1, 1))
+>>> lstm_forward(p, q, c, acts, tc, h); acts.tolist()
+[[0.5, 0.5, 0.0, 0.5]]
+"""
+
+import math
+
+import numpy as np
+from numba import njit
+
+__all__ = ["lstm_forward", "lstm_backward", "gru_forward", "gru_backward"]
+
+
+@njit(cache=True, inline="always")
+def _sigmoid(a):
+    # e^-|a| never overflows; the two branches are the same function
+    if a >= 0:
+        return 1.0 / (1.0 + math.exp(-a))
+    e = math.exp(a)
+    return e / (1.0 + e)
+
+
+@njit(cache=True)
+def _lstm_forward(p, q, c, acts, tanh_c, h):
+    rows, hidden = c.shape
+    for n in range(rows):
+        for j in range(hidden):
+            i = _sigmoid(p[n, j] + q[n, j])
+            f = _sigmoid(p[n, hidden + j] + q[n, hidden + j])
+            g = math.tanh(p[n, 2 * hidden + j] + q[n, 2 * hidden + j])
+            o = _sigmoid(p[n, 3 * hidden + j] + q[n, 3 * hidden + j])
+            acts[n, j] = i
+            acts[n, hidden + j] = f
+            acts[n, 2 * hidden + j] = g
+            acts[n, 3 * hidden + j] = o
+            cn = f * c[n, j] + i * g
+            c[n, j] = cn
+            t = math.tanh(cn)
+            tanh_c[n, j] = t
+            h[n, j] = o * t
+
+
+@njit(cache=True)
+def _lstm_backward(dh, dc, acts, tanh_c, c_prev, d_gates):
+    rows, hidden = dc.shape
+    for n in range(rows):
+        for j in range(hidden):
+            i = acts[n, j]
+            f = acts[n, hidden + j]
+            g = acts[n, 2 * hidden + j]
+            o = acts[n, 3 * hidden + j]
+            t = tanh_c[n, j]
+            d = dh[n, j]
+            dcn = dc[n, j] + d * o * (1.0 - t * t)
+            d_gates[n, j] = dcn * g * i * (1.0 - i)
+            d_gates[n, hidden + j] = dcn * c_prev[n, j] * f * (1.0 - f)
+            d_gates[n, 2 * hidden + j] = dcn * i * (1.0 - g * g)
+            d_gates[n, 3 * hidden + j] = d * t * o * (1.0 - o)
+            dc[n, j] = dcn * f
+
+
+@njit(cache=True)
+def _gru_forward(p, q, h_prev, acts, h):
+    rows, hidden = h.shape
+    for n in range(rows):
+        for j in range(hidden):
+            r = _sigmoid(p[n, j] + q[n, j])
+            z = _sigmoid(p[n, hidden + j] + q[n, hidden + j])
+            a = p[n, 2 * hidden + j] + r * q[n, 2 * hidden + j]
+            nn_ = math.tanh(a)
+            acts[n, j] = r
+            acts[n, hidden + j] = z
+            acts[n, 2 * hidden + j] = nn_
+            h[n, j] = (1.0 - z) * nn_ + z * h_prev[n, j]
+
+
+@njit(cache=True)
+def _gru_backward(dh, acts, q_n, h_prev, d_p, d_q, dh_direct):
+    rows, hidden = dh.shape
+    for n in range(rows):
+        for j in range(hidden):
+            r = acts[n, j]
+            z = acts[n, hidden + j]
+            nn_ = acts[n, 2 * hidden + j]
+            d = dh[n, j]
+            dan = d * (1.0 - z) * (1.0 - nn_ * nn_)
+            dr = dan * q_n[n, j] * r * (1.0 - r)
+            dz = d * (h_prev[n, j] - nn_) * z * (1.0 - z)
+            d_p[n, j] = dr
+            d_p[n, hidden + j] = dz
+            d_p[n, 2 * hidden + j] = dan
+            d_q[n, j] = dr
+            d_q[n, hidden + j] = dz
+            d_q[n, 2 * hidden + j] = dan * r
+            dh_direct[n, j] = d * z
+
+
+def lstm_forward(p, q, c, acts, tanh_c, h):
+    """One LSTM step's gates and states from the pre-activations p + q (see module)."""
+    _lstm_forward(p, q, c, acts, tanh_c, h)
+
+
+def lstm_backward(dh, dc, acts, tanh_c, c_prev, d_gates):
+    """dL/d(pre-activations) of one LSTM step; ``dc`` becomes dL/dc_(t-1) in place."""
+    _lstm_backward(dh, dc, acts, tanh_c, c_prev, d_gates)
+
+
+def gru_forward(p, q, h_prev, acts, h):
+    """One GRU step: q = h_(t-1) W_hh^T + b_hh (b_hn stays inside r * q_n)."""
+    _gru_forward(p, q, h_prev, acts, h)
+
+
+def gru_backward(dh, acts, q_n, h_prev, d_p, d_q):
+    """Fill dL/dp and dL/dq of one GRU step; return z dh (the direct path to h_(t-1))."""
+    dh_direct = np.empty_like(dh)
+    _gru_backward(dh, acts, q_n, h_prev, d_p, d_q, dh_direct)
+    return dh_direct
