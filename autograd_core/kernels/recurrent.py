@@ -28,7 +28,7 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["lstm_forward", "lstm_backward", "gru_forward", "gru_backward"]
+__all__ = ["lstm_forward", "lstm_backward", "gru_forward", "gru_backward", "erf"]
 
 
 @njit(cache=True, inline="always")
@@ -135,3 +135,21 @@ def gru_backward(dh, acts, q_n, h_prev, d_p, d_q):
     dh_direct = np.empty_like(dh)
     _gru_backward(dh, acts, q_n, h_prev, d_p, d_q, dh_direct)
     return dh_direct
+
+
+# ------------------------------------------------------------------ erf (for GELU)
+@njit(cache=True)
+def _erf(x, out):
+    flat_x, flat_out = x.reshape(-1), out.reshape(-1)
+    for k in range(flat_x.size):
+        flat_out[k] = math.erf(flat_x[k])
+
+
+def erf(x):
+    """The error function elementwise (float32 or float64, any shape): GELU's Phi."""
+    x = np.ascontiguousarray(x)
+    if x.dtype not in (np.float32, np.float64):
+        x = x.astype(np.float64)
+    out = np.empty_like(x)
+    _erf(x, out)
+    return out

@@ -40,7 +40,7 @@ from autograd_core.ops.elementwise import stable_sigmoid as _sigmoid
 
 __all__ = [
     "CrossEntropy", "NllLoss", "BinaryCrossEntropy", "BinaryCrossEntropyWithLogits",
-    "MseLoss", "L1Loss", "HuberLoss", "FocalLoss", "log_softmax",
+    "MseLoss", "L1Loss", "HuberLoss", "FocalLoss", "log_softmax", "KlDivLoss",
 ]
 
 
@@ -441,3 +441,45 @@ class FocalLoss(Function):
         index = np.expand_dims(target, axis)
         np.put_along_axis(grad_z, index, np.take_along_axis(grad_z, index, axis) + coef, axis)
         return grad_z, None, None
+
+
+class KlDivLoss(Function):
+    """Pointwise KL divergence with the input as log-probabilities x:
+
+        l = t (log t - x)  (0 where t = 0);   dl/dx = -t,  dl/dt = log t + 1 - x
+        log_target:  l = e^t (t - x);         dl/dx = -e^t, dl/dt = e^t (t - x + 1)
+
+    ``reduction`` ``"batchmean"`` divides the sum by the batch size (dim 0).
+    """
+
+    promotes = (0, 1)
+    float_only = True
+    formula = Custom("KLDiv", local=lambda v, i: ["−t", "log t + 1 − x"][i])
+
+    @staticmethod
+    def forward(ctx, x, t, *, reduction, log_target):
+        if log_target:
+            e = np.exp(t)
+            loss = e * (t - x)
+        else:
+            positive = t > 0
+            log_t = np.log(np.where(positive, t, 1))
+            loss = np.where(positive, t * (log_t - x), 0 * x)
+        ctx.save_for_backward(x, t)
+        shape = np.broadcast_shapes(np.shape(x), np.shape(t))
+        ctx.count = int(np.prod(shape)) if reduction != "batchmean" else (shape[0] if shape
+                                                                            else 1)
+        return _reduce(loss, "mean" if reduction == "batchmean" else reduction, ctx.count)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, t = ctx.saved_tensors
+        reduction = ctx.options["reduction"]
+        up = _upstream(grad, "mean" if reduction == "batchmean" else reduction, ctx.count)
+        if ctx.options["log_target"]:
+            e = np.exp(t)
+            return -e * up, e * (t - x + 1) * up
+        positive = t > 0
+        log_t = np.log(np.where(positive, t, 1))
+        grad_t = np.where(positive, log_t + 1 - x, 0) * up if ctx.needs_input_grad[1] else None
+        return -t * up, grad_t
