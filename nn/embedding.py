@@ -28,7 +28,7 @@ def _positive(value, name, layer):
     return int(value)
 
 
-def _weight(num, dim, _weight, dtype, layer):
+def _make_weight(num, dim, _weight, dtype, layer):
     if _weight is None:
         dtype = np.dtype(np.float32 if dtype is None else dtype)
         return Parameter(get_generator().standard_normal((num, dim)).astype(dtype)), True
@@ -62,7 +62,7 @@ class Embedding(Module):
         self.padding_idx = _padding(padding_idx, self.num_embeddings, "Embedding")
         self.max_norm, self.norm_type = max_norm, norm_type
         self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
-        self.weight, fresh = _weight(self.num_embeddings, self.embedding_dim, _weight, dtype,
+        self.weight, fresh = _make_weight(self.num_embeddings, self.embedding_dim, _weight, dtype,
                                      "Embedding")
         self.weight.requires_grad_(not _freeze)
         if fresh and self.padding_idx is not None:
@@ -122,7 +122,7 @@ class EmbeddingBag(Module):
         self.scale_grad_by_freq, self.mode, self.sparse = scale_grad_by_freq, mode, sparse
         self.include_last_offset = include_last_offset
         self.padding_idx = _padding(padding_idx, self.num_embeddings, "EmbeddingBag")
-        self.weight, fresh = _weight(self.num_embeddings, self.embedding_dim, _weight, dtype,
+        self.weight, fresh = _make_weight(self.num_embeddings, self.embedding_dim, _weight, dtype,
                                      "EmbeddingBag")
         if fresh and self.padding_idx is not None:
             self.weight._data[self.padding_idx] = 0

@@ -235,7 +235,7 @@ class GroupNorm(Module):
     zeros, shape (C,))."""
 
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
-                 affine: bool = True, device=None, dtype=None):
+                 affine: bool = True, bias: bool = True, device=None, dtype=None):
         super().__init__()
         check_device(device, "GroupNorm")
         if num_groups <= 0 or num_channels % num_groups:
@@ -247,21 +247,26 @@ class GroupNorm(Module):
         dtype = _float_dtype(dtype)
         if affine:
             self.weight = Parameter(np.ones(num_channels, dtype=dtype))
-            self.bias = Parameter(np.zeros(num_channels, dtype=dtype))
+            if bias:
+                self.bias = Parameter(np.zeros(num_channels, dtype=dtype))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
 
     def reset_parameters(self):
-        if self.affine:
+        if self.weight is not None:
             self.weight._data[...] = 1
+        if self.bias is not None:
             self.bias._data[...] = 0
 
     def forward(self, x):
         return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
-        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")
 
 
 __all__ += ["GroupNorm"]
