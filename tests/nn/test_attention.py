@@ -137,7 +137,8 @@ def test_multihead_attention_matches_torch(torch_or_skip, rng, case, need_weight
     assert_close(out, out_t, atol=TOL)
     if need_weights:
         assert_close(w, w_t, atol=TOL)
-        loss = (out * Tensor(g := _t(rng, out.shape))).sum() + (w * Tensor(gw := _t(rng, w.shape))).sum()
+        g, gw = _t(rng, out.shape), _t(rng, w.shape)
+        loss = (out * Tensor(g)).sum() + (w * Tensor(gw)).sum()
         loss_t = (out_t * torch.from_numpy(g)).sum() + (w_t * torch.from_numpy(gw)).sum()
     else:
         assert w is None and w_t is None
