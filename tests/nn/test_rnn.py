@@ -3,6 +3,8 @@ sequences, and the errors for bad shapes."""
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as hst
 
 import nn
 from autograd_core import Tensor
@@ -249,3 +251,42 @@ def test_recurrent_bad_input(rng):
         rnn_utils.pack_padded_sequence(x, [2, 3])
     with pytest.raises(ValueError, match="exceeds the 5 steps"):
         rnn_utils.pack_padded_sequence(x, [7, 3])
+
+
+@pytest.mark.parametrize("name", ["LSTM", "GRU", "RNN"])
+def test_unbatched_input_matches_torch(torch_or_skip, rng, name):
+    torch = torch_or_skip
+    ours = getattr(nn, name)(3, 4, num_layers=2, bidirectional=True).double()
+    theirs = _twin(torch, ours, getattr(torch.nn, name)(3, 4, num_layers=2,
+                                                        bidirectional=True))
+    x, h = rng.standard_normal((5, 3)), rng.standard_normal((4, 4))
+    hx = (Tensor(h), Tensor(h * 0.3)) if name == "LSTM" else Tensor(h)
+    hx_t = ((torch.from_numpy(h), torch.from_numpy(h * 0.3)) if name == "LSTM"
+            else torch.from_numpy(h))
+    out, state = ours(Tensor(x), hx)
+    out_t, state_t = theirs(torch.from_numpy(x), hx_t)
+    assert_close(out, out_t, atol=TOL)
+    for s, st in zip(_outputs((out, state))[1], _outputs((out_t, state_t))[1]):
+        assert_close(s, st, atol=TOL)
+
+
+@settings(max_examples=12, deadline=None)
+@given(lengths=hst.lists(hst.integers(1, 6), min_size=1, max_size=5),
+       batch_first=hst.booleans(), seed=hst.integers(0, 2 ** 16))
+def test_packed_lstm_any_lengths_matches_torch(lengths, batch_first, seed):
+    torch = pytest.importorskip("torch")
+    from torch.nn.utils import rnn as trnn
+
+    rng = np.random.default_rng(seed)
+    ours = nn.LSTM(2, 3, batch_first=batch_first).double()
+    theirs = _twin(torch, ours, torch.nn.LSTM(2, 3, batch_first=batch_first))
+    seqs = [rng.standard_normal((n, 2)) for n in lengths]
+    packed = rnn_utils.pack_sequence([Tensor(s) for s in seqs], enforce_sorted=False)
+    packed_t = trnn.pack_sequence([torch.from_numpy(s) for s in seqs], enforce_sorted=False)
+    out, (h, c) = ours(packed)
+    out_t, (h_t, c_t) = theirs(packed_t)
+    padded, _ = rnn_utils.pad_packed_sequence(out, batch_first=batch_first)
+    padded_t, _ = trnn.pad_packed_sequence(out_t, batch_first=batch_first)
+    assert_close(padded, padded_t, atol=TOL)
+    assert_close(h, h_t, atol=TOL)
+    assert_close(c, c_t, atol=TOL)
