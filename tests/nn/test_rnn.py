@@ -290,3 +290,35 @@ def test_packed_lstm_any_lengths_matches_torch(lengths, batch_first, seed):
     assert_close(padded, padded_t, atol=TOL)
     assert_close(h, h_t, atol=TOL)
     assert_close(c, c_t, atol=TOL)
+
+
+def test_a_small_lstm_language_model_learns_a_repeating_sequence():
+    import nn.functional as F
+    import optim
+    from autograd_core import manual_seed
+
+    manual_seed(0)
+    vocab = 5
+
+    class LM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(vocab, 8)
+            self.rnn = nn.LSTM(8, 16, batch_first=True)
+            self.out = nn.Linear(16, vocab)
+
+        def forward(self, x):
+            return self.out(self.rnn(self.emb(x))[0])
+
+    model = LM()
+    opt = optim.Adam(model.parameters(), lr=0.05)
+    text = np.tile(np.arange(vocab), 8)
+    x, y = Tensor(text[None, :-1]), Tensor(text[None, 1:])
+    losses = []
+    for _ in range(60):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x).reshape(-1, vocab), y.reshape(-1))
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.05 < losses[0]
