@@ -119,7 +119,7 @@ class MultiheadAttention(Module):
             wq, wk, wv = w[:e], w[e:2 * e], w[2 * e:]
         else:
             wq, wk, wv = self.q_proj_weight, self.k_proj_weight, self.v_proj_weight
-        return F.linear(query, wq, bq), F.linear(key, wk, bk), F.linear(value, wv, bv)
+        return _linear_2d(query, wq, bq), _linear_2d(key, wk, bk), _linear_2d(value, wv, bv)
 
     def forward(self, query, key, value, key_padding_mask=None, need_weights: bool = True,
                 attn_mask=None, average_attn_weights: bool = True, is_causal: bool = False):
@@ -235,6 +235,14 @@ class MultiheadAttention(Module):
         elif self.batch_first:
             out = out.transpose(0, 1)
         return out, weights
+
+
+def _linear_2d(x, weight, bias):
+    """F.linear on the rows of x: NumPy's matmul of a 3-D x with a 2-D weight runs one
+    small GEMM per leading index, measured up to 100x slower than one GEMM on the
+    (rows, features) view."""
+    rows = x.reshape(-1, x.shape[-1])
+    return F.linear(rows, weight, bias).reshape(*x.shape[:-1], weight.shape[0])
 
 
 def _tensor(x):

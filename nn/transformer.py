@@ -76,7 +76,9 @@ class TransformerEncoderLayer(Module):
         return self.dropout1(x)
 
     def _ff_block(self, x):
-        return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+        rows = x.reshape(-1, x.shape[-1])  # one GEMM per Linear (see nn.attention)
+        y = self.linear2(self.dropout(self.activation(self.linear1(rows))))
+        return self.dropout2(y.reshape(x.shape))
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal: bool = False):
         x = src
@@ -146,7 +148,9 @@ class TransformerDecoderLayer(Module):
         return self.dropout2(x)
 
     def _ff_block(self, x):
-        return self.dropout3(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+        rows = x.reshape(-1, x.shape[-1])  # one GEMM per Linear (see nn.attention)
+        y = self.linear2(self.dropout(self.activation(self.linear1(rows))))
+        return self.dropout3(y.reshape(x.shape))
 
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None,
                 tgt_key_padding_mask=None, memory_key_padding_mask=None,
