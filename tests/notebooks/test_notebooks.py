@@ -31,6 +31,7 @@ EXPECTED = [
     "01_backprop_by_hand", "02_micrograd_style_mlp", "03_vectorized_backprop",
     "04_activations", "05_weight_init", "06_losses_and_batches", "07_optimizers",
     "08_regularization", "09_cnn_and_im2col", "10_architectures_and_transfer",
+    "11_language_models",
 ]
 
 
