@@ -149,6 +149,9 @@ class RNNBase(Module):
         flat = self._flat_weights
         return [flat[i:i + per] for i in range(0, len(flat), per)]
 
+    def flatten_parameters(self):
+        """Accepted for PyTorch code (cuDNN's weight packing); nothing to do here."""
+
     def reset_parameters(self):
         """Every weight and bias ~ U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))."""
         bound = 1.0 / math.sqrt(self.hidden_size)
