@@ -54,6 +54,7 @@ from nn.dropout import DropConnect, Dropout, Dropout2d
 from nn.embedding import Embedding, EmbeddingBag
 from nn.linear import Bilinear, Flatten, Identity, Linear, Maxout, Unflatten
 from nn.loss import (
+    CTCLoss,
     BCELoss,
     BCEWithLogitsLoss,
     CosineEmbeddingLoss,
@@ -96,7 +97,7 @@ __all__ = [
     "TransformerEncoder", "TransformerDecoderLayer", "TransformerDecoder", "GroupNorm",
     "Bilinear", "GELU", "Mish", "Hardswish", "Hardsigmoid", "Softsign", "CELU", "GLU",
     "Softmin", "KLDivLoss", "CosineEmbeddingLoss", "MarginRankingLoss", "TripletMarginLoss",
-    "StochasticDepth", "FractionalMaxPool2d",
+    "StochasticDepth", "FractionalMaxPool2d", "CTCLoss",
 ]
 
 _LAZY_MODULES = ("data", "datasets", "transforms", "models", "training")

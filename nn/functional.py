@@ -1213,3 +1213,58 @@ def stochastic_depth(input, p: float, mode: str, training: bool = True) -> Tenso
     if survival > 0:
         noise /= survival
     return x * Tensor._make(noise)
+
+
+__all__ += ["ctc_loss"]
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: int = 0,
+             reduction: str = "mean", zero_infinity: bool = False) -> Tensor:
+    """Connectionist temporal classification loss (see ``ops.loss.CtcLoss``).
+
+    ``log_probs`` (T, N, C) log-softmax outputs (or (T, C) unbatched); ``targets``
+    (N, S) padded or 1-D concatenated; ``input_lengths``, ``target_lengths`` (N,).
+    'mean' divides each sample's loss by its target length, then averages; an
+    impossible alignment gives inf (0 and no gradient with ``zero_infinity``).
+    """
+    op = "ctc_loss"
+    reduction = _reduction(reduction, op)
+    lp = _float_tensor(log_probs, "log_probs", op)
+    unbatched = lp.ndim == 2
+    if unbatched:
+        lp = lp.unsqueeze(1)
+    if lp.ndim != 3:
+        raise ShapeError(f"{op}: log_probs must be (T, N, C) or (T, C), got shape "
+                         f"{tuple(np.shape(log_probs))}")
+    steps, batch, classes = lp.shape
+    tg = _index_array(targets, op).astype(np.int64)
+    il = np.atleast_1d(_index_array(input_lengths, op)).astype(np.int64)
+    tl = np.atleast_1d(_index_array(target_lengths, op)).astype(np.int64)
+    if unbatched and tg.ndim == 1:
+        tg = tg[None]
+    if il.shape != (batch,) or tl.shape != (batch,):
+        raise ShapeError(f"{op}: input_lengths and target_lengths must have one entry per "
+                         f"sample ({batch}), got shapes {il.shape} and {tl.shape}")
+    if not 0 <= blank < classes:
+        raise ValueError(f"{op}: blank must be in the label range [0, {classes}), got {blank}")
+    if np.any(il > steps) or np.any(il < 0):
+        raise ValueError(f"{op}: Expected input_lengths to have value at most {steps} (and "
+                         f"non-negative), but got {il.tolist()}")
+    if np.any(tl < 0):
+        raise ValueError(f"{op}: target_lengths must be non-negative, got {tl.tolist()}")
+    if tg.ndim == 2:
+        if tg.shape[0] != batch or (tl.size and tg.shape[1] < tl.max()):
+            raise ShapeError(f"{op}: targets of shape {tg.shape} do not hold the target "
+                             f"lengths {tl.tolist()} of {batch} samples")
+    elif tg.ndim == 1:
+        if tg.size != tl.sum():
+            raise ShapeError(f"{op}: 1-D targets must hold sum(target_lengths) = {tl.sum()} "
+                             f"labels, got {tg.size}")
+    else:
+        raise ShapeError(f"{op}: targets must be 1-D or 2-D, got shape {tg.shape}")
+    if tg.size and (tg.min() < 0 or tg.max() >= classes):
+        raise IndexError(f"{op}: target labels must be in [0, {classes}), got values from "
+                         f"{int(tg.min())} to {int(tg.max())}")
+    out = _loss.CtcLoss.apply(lp, tg, il, tl, blank=int(blank), reduction=reduction,
+                              zero_infinity=bool(zero_infinity))
+    return out.squeeze(0) if unbatched and reduction == "none" else out

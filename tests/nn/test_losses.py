@@ -416,3 +416,66 @@ def test_new_losses_bad_shapes():
                                  Tensor(np.ones(4)))
     with pytest.raises(ShapeError, match="same shape"):
         nn.MarginRankingLoss()(Tensor(np.ones(3)), Tensor(np.ones(2)), Tensor(np.ones(3)))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("flat_targets", [False, True])
+def test_ctc_loss_matches_torch(torch_or_skip, rng, reduction, flat_targets):
+    torch = torch_or_skip
+    steps, batch, classes = 12, 4, 5
+    logits = rng.standard_normal((steps, batch, classes))
+    target_lengths = np.array([3, 0, 5, 2])
+    input_lengths = np.array([12, 7, 12, 9])
+    padded = rng.integers(1, classes, (batch, 5))
+    padded[0, :3] = [2, 2, 3]  # a repeated label needs a blank between
+    targets = (np.concatenate([padded[b, :n] for b, n in enumerate(target_lengths)])
+               if flat_targets else padded)
+    lo, lt = Tensor(logits, requires_grad=True), torch.tensor(logits, requires_grad=True)
+    # through log_softmax (how CTC is used) and on the log-probs leaf directly
+    lpo, lpt = F.log_softmax(lo, dim=2), torch.log_softmax(lt, dim=2)
+    lpo.retain_grad()
+    lpt.retain_grad()
+    args = (targets, input_lengths, target_lengths)
+    out = nn.CTCLoss(reduction=reduction)(lpo, *(Tensor(a) for a in args))
+    out_t = torch.nn.CTCLoss(reduction=reduction)(lpt, *(torch.from_numpy(a) for a in args))
+    assert_close(out, out_t, atol=1e-10, rtol=1e-10)
+    g = rng.standard_normal(out.shape)
+    out.backward(Tensor(g))
+    out_t.backward(torch.from_numpy(g))
+    assert_close(lpo.grad, lpt.grad, atol=1e-10, what="grad of log_probs (PyTorch's form)")
+    assert_close(lo.grad, lt.grad, atol=1e-10, what="grad of logits")
+
+
+def test_ctc_loss_impossible_alignment_and_bad_input(torch_or_skip):
+    torch = torch_or_skip
+    lp = np.log(np.full((2, 1, 3), 1 / 3))
+    args = (np.array([[1, 1]]), np.array([2]), np.array([2]))  # needs 3 steps
+    ours = F.ctc_loss(Tensor(lp), *(Tensor(a) for a in args), reduction="sum")
+    theirs = torch.nn.functional.ctc_loss(torch.from_numpy(lp), *(torch.from_numpy(a)
+                                                                  for a in args),
+                                          reduction="sum")
+    assert np.isinf(ours.item()) and np.isinf(theirs.item())
+    x = Tensor(lp, requires_grad=True)
+    zero = F.ctc_loss(x, *(Tensor(a) for a in args), zero_infinity=True)
+    zero.backward()
+    assert zero.item() == 0 and np.all(x.grad.numpy() == 0)
+    with pytest.raises(ValueError, match="input_lengths to have value at most 2"):
+        F.ctc_loss(Tensor(lp), Tensor(np.array([[1]])), Tensor(np.array([3])),
+                   Tensor(np.array([1])))
+    with pytest.raises(IndexError, match="target labels must be in \\[0, 3\\)"):
+        F.ctc_loss(Tensor(lp), Tensor(np.array([[4]])), Tensor(np.array([2])),
+                   Tensor(np.array([1])))
+
+
+def test_ctc_loss_gradcheck_through_log_softmax_and_unbatched(torch_or_skip, rng):
+    torch = torch_or_skip
+    logits = Tensor(rng.standard_normal((6, 2, 4)), requires_grad=True)
+    targets, il, tl = Tensor(np.array([[1, 2], [3, 3]])), Tensor([6, 5]), Tensor([2, 2])
+    assert gradcheck(lambda z: F.ctc_loss(F.log_softmax(z, dim=2), targets, il, tl), (logits,))
+    lp = rng.standard_normal((6, 4))
+    lp = lp - np.log(np.exp(lp).sum(1, keepdims=True))
+    ours = F.ctc_loss(Tensor(lp), Tensor(np.array([1, 2])), Tensor(6), Tensor(2),
+                      reduction="none")
+    theirs = torch.nn.functional.ctc_loss(torch.from_numpy(lp), torch.tensor([1, 2]),
+                                          torch.tensor(6), torch.tensor(2), reduction="none")
+    assert_close(ours, theirs, atol=1e-10)
