@@ -54,11 +54,11 @@ from nn.dropout import DropConnect, Dropout, Dropout2d
 from nn.embedding import Embedding, EmbeddingBag
 from nn.linear import Bilinear, Flatten, Identity, Linear, Maxout, Unflatten
 from nn.loss import (
-    CTCLoss,
     BCELoss,
     BCEWithLogitsLoss,
     CosineEmbeddingLoss,
     CrossEntropyLoss,
+    CTCLoss,
     FocalLoss,
     HuberLoss,
     KLDivLoss,
