@@ -24,41 +24,64 @@ import importlib
 
 from nn import functional, init, utils
 from nn.activation import (
+    CELU,
     ELU,
+    GELU,
+    GLU,
     SELU,
+    Hardsigmoid,
+    Hardswish,
     Hardtanh,
     LeakyReLU,
     LogSigmoid,
     LogSoftmax,
+    Mish,
     PReLU,
     ReLU,
     ReLU6,
     Sigmoid,
     SiLU,
     Softmax,
+    Softmin,
     Softplus,
+    Softsign,
     Tanh,
 )
+from nn.attention import MultiheadAttention
 from nn.containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from nn.conv import Conv2d
 from nn.dropout import DropConnect, Dropout, Dropout2d
-from nn.linear import Flatten, Identity, Linear, Maxout, Unflatten
+from nn.embedding import Embedding, EmbeddingBag
+from nn.linear import Bilinear, Flatten, Identity, Linear, Maxout, Unflatten
 from nn.loss import (
     BCELoss,
     BCEWithLogitsLoss,
+    CosineEmbeddingLoss,
     CrossEntropyLoss,
+    CTCLoss,
     FocalLoss,
     HuberLoss,
+    KLDivLoss,
     L1Loss,
+    MarginRankingLoss,
     MSELoss,
     NLLLoss,
     SmoothL1Loss,
+    TripletMarginLoss,
 )
 from nn.module import IncompatibleKeys, Module, StateDictError
-from nn.normalization import BatchNorm1d, BatchNorm2d, InstanceNorm2d, LayerNorm
+from nn.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm2d, LayerNorm
 from nn.parameter import Parameter
 from nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from nn.serialization import SerializationError, load, save
+from nn.stochastic import FractionalMaxPool2d, StochasticDepth
+from nn.transformer import (
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 
 __all__ = [
     "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "ParameterList",
@@ -69,7 +92,12 @@ __all__ = [
     "LayerNorm", "InstanceNorm2d", "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss",
     "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "FocalLoss", "functional",
     "init", "utils", "save", "load", "SerializationError", "StateDictError",
-    "IncompatibleKeys",
+    "IncompatibleKeys", "RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell",
+    "GRUCell", "Embedding", "EmbeddingBag", "MultiheadAttention", "TransformerEncoderLayer",
+    "TransformerEncoder", "TransformerDecoderLayer", "TransformerDecoder", "GroupNorm",
+    "Bilinear", "GELU", "Mish", "Hardswish", "Hardsigmoid", "Softsign", "CELU", "GLU",
+    "Softmin", "KLDivLoss", "CosineEmbeddingLoss", "MarginRankingLoss", "TripletMarginLoss",
+    "StochasticDepth", "FractionalMaxPool2d", "CTCLoss",
 ]
 
 _LAZY_MODULES = ("data", "datasets", "transforms", "models", "training", "parallel")

@@ -795,3 +795,471 @@ def pad(input, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
             x = _cat(pieces, dim=dim)
     return x
 
+
+
+# ====================================================== sequence and attention layers
+# (embeddings, more activations and losses, group norm, bilinear, attention, stochastic
+# depth; the recurrent layers' op is autograd_core.ops.recurrent)
+from autograd_core.ops import attention as _attn  # noqa: E402
+from autograd_core.ops import embedding as _emb  # noqa: E402
+
+__all__ += [
+    "embedding", "embedding_bag", "gelu", "mish", "hardswish", "hardsigmoid", "softsign",
+    "celu", "glu", "softmin", "kl_div", "cosine_embedding_loss", "margin_ranking_loss",
+    "triplet_margin_loss", "pairwise_distance", "cosine_similarity", "group_norm",
+    "bilinear", "scaled_dot_product_attention", "stochastic_depth",
+]
+
+
+def _index_array(x, op: str) -> np.ndarray:
+    array = x._data if isinstance(x, Tensor) else np.asarray(x)
+    if array.dtype.kind not in "iu":
+        raise DTypeError(
+            f"{op}: expected indices of an integer dtype (int64 or int32), got {array.dtype}; "
+            "use .long()")
+    return array
+
+
+def _padding_index(padding_idx, num_embeddings: int, op: str):
+    if padding_idx is None:
+        return None
+    if not -num_embeddings <= padding_idx < num_embeddings:
+        raise ValueError(f"{op}: padding_idx must be within num_embeddings "
+                         f"({num_embeddings}), got {padding_idx}")
+    return int(padding_idx) % num_embeddings
+
+
+def _renorm_rows(weight, idx, max_norm, norm_type):
+    """Rescale, in place and outside the graph, the rows of ``weight`` that ``idx``
+    picks whose p-norm exceeds max_norm to norm max_norm (PyTorch's embedding_renorm_)."""
+    data = weight._data if isinstance(weight, Tensor) else weight
+    rows = np.unique(idx)
+    norms = np.sum(np.abs(data[rows]) ** norm_type, axis=1) ** (1.0 / norm_type)
+    big = norms > max_norm
+    scale = max_norm / (norms[big] + 1e-7)
+    data[rows[big]] *= scale[:, None].astype(data.dtype)
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type: float = 2.0,
+              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """Rows of ``weight`` (num_embeddings, dim) picked by the integer ``input``: output
+    ``input.shape + (dim,)``. The row ``padding_idx`` gets no gradient; with ``max_norm``
+    the picked rows are first renormalised in place (as PyTorch). ``sparse`` is accepted
+    and gives a dense gradient.
+
+    >>> import nn.functional as F; from autograd_core import Tensor
+    >>> F.embedding(Tensor([1]), Tensor([[0.0, 1.0], [2.0, 3.0]])).tolist()
+    [[2.0, 3.0]]
+    """
+    weight = _float_tensor(weight, "weight", "embedding")
+    if weight.ndim != 2:
+        raise ShapeError(f"embedding: the weight must be 2-D (num_embeddings, embedding_dim), "
+                         f"got shape {tuple(weight.shape)}")
+    num = weight.shape[0]
+    idx = _emb.check_indices(_index_array(input, "embedding"), num, "embedding")
+    padding_idx = _padding_index(padding_idx, num, "embedding")
+    if max_norm is not None:
+        _renorm_rows(weight, idx, float(max_norm), float(norm_type))
+    return _emb.Embedding.apply(weight, idx, padding_idx=padding_idx,
+                                scale_grad_by_freq=bool(scale_grad_by_freq))
+
+
+def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type: float = 2,
+                  scale_grad_by_freq: bool = False, mode: str = "mean", sparse: bool = False,
+                  per_sample_weights=None, include_last_offset: bool = False,
+                  padding_idx=None) -> Tensor:
+    """Sums, means or maxima of bags of embeddings, without forming the (n, dim) rows in
+    the graph: ``input`` (B, L) is B bags of L indices; a 1-D ``input`` with ``offsets``
+    (B,) (or B + 1 with ``include_last_offset``) starts bag b at offsets[b].
+    ``per_sample_weights`` (like input) scale each row (mode 'sum' only); entries equal
+    to ``padding_idx`` are left out; an empty bag gives zeros."""
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError(f"embedding_bag: mode has to be one of sum, mean or max, got {mode!r}")
+    if scale_grad_by_freq:
+        raise NotImplementedError("embedding_bag: scale_grad_by_freq is not implemented")
+    weight = _float_tensor(weight, "weight", "embedding_bag")
+    if weight.ndim != 2:
+        raise ShapeError(f"embedding_bag: the weight must be 2-D, got shape {tuple(weight.shape)}")
+    num = weight.shape[0]
+    idx = _emb.check_indices(_index_array(input, "embedding_bag"), num, "embedding_bag")
+    if idx.ndim == 2:
+        if offsets is not None:
+            raise ValueError("embedding_bag: if input is 2D, then offsets has to be None, as "
+                             "input is treated is a mini-batch of fixed length sequences")
+        bags, length = idx.shape
+        bag_of = np.repeat(np.arange(bags), length)
+        flat = idx.reshape(-1)
+    elif idx.ndim == 1:
+        if offsets is None:
+            raise ValueError("embedding_bag: offsets has to be a 1D Tensor but got None")
+        starts = _index_array(offsets, "embedding_bag").astype(np.int64)
+        if starts.ndim != 1:
+            raise ShapeError(f"embedding_bag: offsets has to be a 1D Tensor, got shape "
+                             f"{starts.shape}")
+        if starts.size and starts[0] != 0:
+            raise ValueError(f"embedding_bag: offsets[0] has to be 0, i.e., the first sequence "
+                             f"in the mini-batch has to start from position 0. However, got "
+                             f"{int(starts[0])}")
+        if np.any(np.diff(starts) < 0) or (starts.size and starts[-1] > idx.size):
+            raise ValueError(f"embedding_bag: offsets must be non-decreasing and at most "
+                             f"{idx.size}, got {starts.tolist()}")
+        if include_last_offset:
+            starts = starts[:-1]
+        bags = starts.size
+        bag_of = np.searchsorted(starts, np.arange(idx.size), side="right") - 1
+        flat = idx
+    else:
+        raise ShapeError(f"embedding_bag: input has to be 1D or 2D Tensor, but got Tensor of "
+                         f"dimension {idx.ndim}")
+    bag_of = bag_of.astype(np.int64)
+    padding_idx = _padding_index(padding_idx, num, "embedding_bag")
+    if padding_idx is not None:
+        bag_of = np.where(flat == padding_idx, -1, bag_of)
+    psw = None
+    if per_sample_weights is not None:
+        if mode != "sum":
+            raise NotImplementedError(
+                f"embedding_bag: per_sample_weights was not None. per_sample_weights is only "
+                f"supported for mode='sum' (got mode='{mode}')")
+        psw = _float_tensor(per_sample_weights, "per_sample_weights", "embedding_bag")
+        if tuple(psw.shape) != tuple(idx.shape):
+            raise ShapeError(f"embedding_bag: per_sample_weights must have the shape of the "
+                             f"input {tuple(idx.shape)}, got {tuple(psw.shape)}")
+        psw = psw.reshape(-1)
+    if max_norm is not None:
+        _renorm_rows(weight, flat, float(max_norm), float(norm_type))
+    return _emb.EmbeddingBag.apply(weight, flat, bag_of, psw, bags=int(bags), mode=mode)
+
+
+def gelu(input, approximate: str = "none") -> Tensor:
+    """x Phi(x) (Phi the standard normal CDF), or its tanh approximation."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return _act.Gelu.apply(_promoted_to_float(input, "gelu"), approximate=approximate)
+
+
+def mish(input, inplace: bool = False) -> Tensor:
+    """x tanh(softplus(x))."""
+    return _act.Mish.apply(_promoted_to_float(input, "mish"))
+
+
+def hardswish(input, inplace: bool = False) -> Tensor:
+    """x relu6(x + 3) / 6."""
+    return _act.Hardswish.apply(_promoted_to_float(input, "hardswish"))
+
+
+def hardsigmoid(input, inplace: bool = False) -> Tensor:
+    """relu6(x + 3) / 6."""
+    return _act.Hardsigmoid.apply(_promoted_to_float(input, "hardsigmoid"))
+
+
+def softsign(input) -> Tensor:
+    """x / (1 + |x|)."""
+    return _act.Softsign.apply(_promoted_to_float(input, "softsign"))
+
+
+def celu(input, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """max(0, x) + min(0, alpha (e^(x / alpha) - 1))."""
+    if alpha == 0:
+        raise ValueError("celu: ZeroDivisionError: alpha cannot be 0 for CELU")
+    return _act.Celu.apply(_promoted_to_float(input, "celu"), alpha=float(alpha))
+
+
+def glu(input, dim: int = -1) -> Tensor:
+    """a sigmoid(b), a and b the two halves of the input along ``dim``."""
+    x = _float_tensor(input, "input", "glu")
+    if x.ndim == 0:
+        raise ShapeError("glu: does not support scalars because halving size must be even")
+    axis = normalize_dim(dim, x.ndim, "glu")
+    if x.shape[axis] % 2:
+        raise ShapeError(f"glu: Halving dimension must be even, but dimension {axis} is size "
+                         f"{x.shape[axis]} (input shape {tuple(x.shape)})")
+    return _act.Glu.apply(x, dim=axis)
+
+
+def softmin(input, dim=None, dtype=None) -> Tensor:
+    """softmax(-x) along ``dim``."""
+    x = _float_tensor(input, "input", "softmin")
+    if dtype is not None:
+        x = x.to(dtype)
+    return _red.Softmax.apply(-x, dim=_softmax_dim(x.ndim, dim, "softmin"))
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean",
+           log_target: bool = False) -> Tensor:
+    """KL divergence with ``input`` as log-probabilities: t (log t - x) per element
+    (e^t (t - x) with ``log_target``); reduction 'batchmean' divides by the batch size
+    (the true KL of each sample's distribution, averaged), 'mean' by the element count."""
+    if reduction == "batchmean":
+        if size_average is not None or reduce is not None:
+            reduction = _reduction("mean", "kl_div", size_average, reduce)
+    else:
+        reduction = _reduction(reduction, "kl_div", size_average, reduce)
+    x = _float_tensor(input, "input", "kl_div")
+    t = _tensor(target, "target", "kl_div")
+    _same_shape_or_warn(x, t, "kl_div")
+    return _loss.KlDivLoss.apply(x, t, reduction=reduction, log_target=bool(log_target))
+
+
+def _reduce_loss(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def cosine_embedding_loss(input1, input2, target, margin: float = 0.0, size_average=None,
+                          reduce=None, reduction: str = "mean") -> Tensor:
+    """1 - cos(x1, x2) where y = 1, max(0, cos(x1, x2) - margin) where y = -1 (PyTorch's
+    formula: cos = x1.x2 / sqrt((|x1|^2 + 1e-12)(|x2|^2 + 1e-12)))."""
+    reduction = _reduction(reduction, "cosine_embedding_loss", size_average, reduce)
+    x1 = _float_tensor(input1, "input1", "cosine_embedding_loss")
+    x2 = _float_tensor(input2, "input2", "cosine_embedding_loss")
+    y = _array(target)
+    if x1.shape != x2.shape or x1.ndim not in (1, 2):
+        raise ShapeError(f"cosine_embedding_loss: input1 and input2 must have the same 1-D or "
+                         f"2-D shape, got {tuple(x1.shape)} and {tuple(x2.shape)}")
+    expected = x1.shape[:-1]
+    if y.shape != tuple(expected):
+        raise ShapeError(f"cosine_embedding_loss: the target must have shape "
+                         f"{tuple(expected)} (one +1/-1 per pair), got {y.shape}")
+    eps = 1e-12
+    prod = (x1 * x2).sum(-1)
+    mag1 = (x1 * x1).sum(-1) + eps
+    mag2 = (x2 * x2).sum(-1) + eps
+    cos = prod / (mag1 * mag2).sqrt()
+    zero = np.zeros((), dtype=x1.dtype)
+    loss = _where(y == 1, 1 - cos, zero) + _where(y == -1, (cos - margin).clamp(min=0), zero)
+    return _reduce_loss(loss, reduction)
+
+
+def margin_ranking_loss(input1, input2, target, margin: float = 0.0, size_average=None,
+                        reduce=None, reduction: str = "mean") -> Tensor:
+    """max(0, -y (x1 - x2) + margin) per element."""
+    reduction = _reduction(reduction, "margin_ranking_loss", size_average, reduce)
+    x1 = _float_tensor(input1, "input1", "margin_ranking_loss")
+    x2 = _float_tensor(input2, "input2", "margin_ranking_loss")
+    y = _tensor(target, "target", "margin_ranking_loss")
+    if not (x1.shape == x2.shape == y.shape):
+        raise ShapeError(f"margin_ranking_loss: input1, input2 and target must have the same "
+                         f"shape, got {tuple(x1.shape)}, {tuple(x2.shape)} and "
+                         f"{tuple(y.shape)}")
+    return _reduce_loss((-y * (x1 - x2) + margin).clamp(min=0), reduction)
+
+
+def pairwise_distance(x1, x2, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False):
+    """||x1 - x2 + eps||_p along the last dim."""
+    a = _float_tensor(x1, "x1", "pairwise_distance")
+    b = _float_tensor(x2, "x2", "pairwise_distance")
+    d = (a - b + eps).abs()
+    return (d ** p).sum(-1, keepdim=keepdim) ** (1.0 / p)
+
+
+def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """x1.x2 / (max(||x1||, eps) max(||x2||, eps)) along ``dim``."""
+    a = _float_tensor(x1, "x1", "cosine_similarity")
+    b = _float_tensor(x2, "x2", "cosine_similarity")
+    na = (a * a).sum(dim, keepdim=True).sqrt().clamp(min=eps)
+    nb = (b * b).sum(dim, keepdim=True).sqrt().clamp(min=eps)
+    return ((a / na) * (b / nb)).sum(dim)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: float = 2,
+                        eps: float = 1e-6, swap: bool = False, size_average=None,
+                        reduce=None, reduction: str = "mean") -> Tensor:
+    """max(d(a, p) - d(a, n) + margin, 0), d the pairwise p-norm distance; with ``swap``
+    d(a, n) is replaced by min(d(a, n), d(p, n))."""
+    reduction = _reduction(reduction, "triplet_margin_loss", size_average, reduce)
+    shapes = [np.shape(t) for t in (anchor, positive, negative)]
+    if len(set(len(s) for s in shapes)) != 1 or len(shapes[0]) not in (1, 2):
+        raise ShapeError(f"triplet_margin_loss: anchor, positive and negative must all be 1-D "
+                         f"or all 2-D, got shapes {shapes}")
+    if margin <= 0:
+        raise ValueError(f"triplet_margin_loss: margin must be greater than 0, got {margin}")
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_swap = pairwise_distance(positive, negative, p, eps)
+        d_neg = _ew.Minimum.apply(d_neg, d_swap)
+    return _reduce_loss((margin + d_pos - d_neg).clamp(min=0), reduction)
+
+
+def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
+    """Normalise each group of C / num_groups channels of each sample over its channels and
+    positions (biased variance), then y = w_c xhat + b_c; one node."""
+    eps = _check_eps(eps, "group_norm")
+    x = _float_tensor(input, "input", "group_norm")
+    if x.ndim < 2:
+        raise ShapeError(f"group_norm: expected an input of shape (N, C, *), got "
+                         f"{tuple(x.shape)}")
+    channels = x.shape[1]
+    if num_groups <= 0 or channels % num_groups:
+        raise ValueError(f"group_norm: Expected number of channels in input to be divisible by "
+                         f"num_groups, but got input of shape {tuple(x.shape)} and num_groups="
+                         f"{num_groups}")
+    _param_shape_check(weight, (channels,), "weight", "group_norm")
+    _param_shape_check(bias, (channels,), "bias", "group_norm")
+    return _norm.GroupNorm.apply(x, weight, bias, num_groups=int(num_groups), eps=eps)
+
+
+def bilinear(input1, input2, weight, bias=None) -> Tensor:
+    """y_k = x1^T A_k x2 + b_k; x1 (..., in1), x2 (..., in2), A (out, in1, in2)."""
+    x1 = _float_tensor(input1, "input1", "bilinear")
+    x2 = _float_tensor(input2, "input2", "bilinear")
+    w = _float_tensor(weight, "weight", "bilinear")
+    if w.ndim != 3 or x1.shape[-1:] != w.shape[1:2] or x2.shape[-1:] != w.shape[2:] or \
+            x1.shape[:-1] != x2.shape[:-1]:
+        raise ShapeError(f"bilinear: expected input1 (..., {w.shape[1] if w.ndim == 3 else '?'}),"
+                         f" input2 (..., {w.shape[2] if w.ndim == 3 else '?'}) with the same "
+                         f"leading dims and a 3-D weight, got {tuple(x1.shape)}, "
+                         f"{tuple(x2.shape)} and weight {tuple(w.shape)}")
+    lead = x1.shape[:-1]
+    a = x1.reshape(-1, x1.shape[-1])
+    b = x2.reshape(-1, x2.shape[-1])
+    # (out, n, in2) = x1 A_k for each k, then the dot with x2 per row
+    left = a @ w
+    y = (left * b).sum(-1).transpose(0, 1)
+    if bias is not None:
+        y = y + bias
+    return y.reshape(*lead, w.shape[0])
+
+
+def _attention_bias(attn_mask, shape, dtype, op: str):
+    """A bool mask (True = may attend) or a float mask (added) as an additive bias."""
+    if attn_mask is None:
+        return None
+    mask = attn_mask
+    array = _array(mask)
+    if array.dtype.kind not in "bf":
+        raise DTypeError(f"{op}: attn_mask must be bool or floating point, got {array.dtype}")
+    try:
+        np.broadcast_shapes(array.shape, shape)
+    except ValueError:
+        raise ShapeError(f"{op}: attn_mask of shape {array.shape} does not broadcast to the "
+                         f"attention weights' shape {shape} (..., L, S)") from None
+    if array.dtype.kind == "b":
+        return np.where(array, 0.0, -np.inf).astype(dtype)
+    return mask if isinstance(mask, Tensor) else array.astype(dtype)
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: float = 0.0,
+                                 is_causal: bool = False, scale=None,
+                                 enable_gqa: bool = False) -> Tensor:
+    """softmax(q k^T / sqrt(E) + mask) v in one node (``ops.attention``).
+
+    q (..., L, E), k (..., S, E), v (..., S, Ev); ``attn_mask`` broadcastable to
+    (..., L, S): bool (True = may attend) or float (added); ``is_causal`` masks the
+    future (j > i); ``dropout_p`` drops attention weights (always, as PyTorch: pass 0
+    in eval); ``scale`` defaults to 1 / sqrt(E).
+
+    >>> import nn.functional as F; from autograd_core import ones
+    >>> F.scaled_dot_product_attention(ones(2, 3, 4), ones(2, 5, 4), ones(2, 5, 6)).shape
+    torch.Size([2, 3, 6])
+    """
+    op = "scaled_dot_product_attention"
+    q = _float_tensor(query, "query", op)
+    k = _float_tensor(key, "key", op)
+    v = _float_tensor(value, "value", op)
+    if q.ndim < 2 or k.ndim < 2 or v.ndim < 2:
+        raise ShapeError(f"{op}: query, key and value must be at least 2-D (..., L, E), got "
+                         f"{tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}")
+    if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
+        raise ShapeError(f"{op}: expected query (..., L, E), key (..., S, E) and value "
+                         f"(..., S, Ev), got {tuple(q.shape)}, {tuple(k.shape)}, "
+                         f"{tuple(v.shape)}")
+    if is_causal and attn_mask is not None:
+        raise ValueError(f"{op}: pass either attn_mask or is_causal=True, not both")
+    length, source = q.shape[-2], k.shape[-2]
+    try:
+        batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+    except ValueError:
+        raise ShapeError(f"{op}: the batch dims of query {tuple(q.shape)}, key "
+                         f"{tuple(k.shape)} and value {tuple(v.shape)} do not broadcast") from None
+    scores_shape = tuple(batch) + (length, source)
+    if is_causal:
+        attn_mask = np.tril(np.ones((length, source), dtype=bool))
+    bias = _attention_bias(attn_mask, scores_shape, q.dtype, op)
+    p = _check_probability(dropout_p, op)
+    mask = None
+    if p > 0:
+        mask = dropout_mask(scores_shape, p, q.dtype, get_generator())
+    s = float(1.0 / np.sqrt(q.shape[-1])) if scale is None else float(scale)
+    return _attn.ScaledDotProductAttention.apply(q, k, v, bias, mask, scale=s)
+
+
+def stochastic_depth(input, p: float, mode: str, training: bool = True) -> Tensor:
+    """Stochastic depth (Huang et al. 2016), torchvision's ``stochastic_depth``: in
+    training, zero the whole input (a residual branch's output) with probability ``p``,
+    per sample (``mode='row'``) or for the whole batch (``'batch'``), and scale the kept
+    ones by 1 / (1 - p), so the expectation is unchanged and eval is the identity."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"stochastic_depth: drop probability has to be between 0 and 1, but "
+                         f"got {p}")
+    if mode not in ("batch", "row"):
+        raise ValueError(f"stochastic_depth: mode has to be either 'batch' or 'row', but got "
+                         f"{mode}")
+    if not training or p == 0.0:
+        return input
+    x = _float_tensor(input, "input", "stochastic_depth")
+    shape = (x.shape[0],) + (1,) * (x.ndim - 1) if mode == "row" else (1,) * x.ndim
+    survival = 1.0 - p
+    noise = (get_generator().random(shape) < survival).astype(x.dtype)
+    if survival > 0:
+        noise /= survival
+    return x * Tensor._make(noise)
+
+
+__all__ += ["ctc_loss"]
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: int = 0,
+             reduction: str = "mean", zero_infinity: bool = False) -> Tensor:
+    """Connectionist temporal classification loss (see ``ops.loss.CtcLoss``).
+
+    ``log_probs`` (T, N, C) log-softmax outputs (or (T, C) unbatched); ``targets``
+    (N, S) padded or 1-D concatenated; ``input_lengths``, ``target_lengths`` (N,).
+    'mean' divides each sample's loss by its target length, then averages; an
+    impossible alignment gives inf (0 and no gradient with ``zero_infinity``).
+    """
+    op = "ctc_loss"
+    reduction = _reduction(reduction, op)
+    lp = _float_tensor(log_probs, "log_probs", op)
+    unbatched = lp.ndim == 2
+    if unbatched:
+        lp = lp.unsqueeze(1)
+    if lp.ndim != 3:
+        raise ShapeError(f"{op}: log_probs must be (T, N, C) or (T, C), got shape "
+                         f"{tuple(np.shape(log_probs))}")
+    steps, batch, classes = lp.shape
+    tg = _index_array(targets, op).astype(np.int64)
+    il = np.atleast_1d(_index_array(input_lengths, op)).astype(np.int64)
+    tl = np.atleast_1d(_index_array(target_lengths, op)).astype(np.int64)
+    if unbatched and tg.ndim == 1:
+        tg = tg[None]
+    if il.shape != (batch,) or tl.shape != (batch,):
+        raise ShapeError(f"{op}: input_lengths and target_lengths must have one entry per "
+                         f"sample ({batch}), got shapes {il.shape} and {tl.shape}")
+    if not 0 <= blank < classes:
+        raise ValueError(f"{op}: blank must be in the label range [0, {classes}), got {blank}")
+    if np.any(il > steps) or np.any(il < 0):
+        raise ValueError(f"{op}: Expected input_lengths to have value at most {steps} (and "
+                         f"non-negative), but got {il.tolist()}")
+    if np.any(tl < 0):
+        raise ValueError(f"{op}: target_lengths must be non-negative, got {tl.tolist()}")
+    if tg.ndim == 2:
+        if tg.shape[0] != batch or (tl.size and tg.shape[1] < tl.max()):
+            raise ShapeError(f"{op}: targets of shape {tg.shape} do not hold the target "
+                             f"lengths {tl.tolist()} of {batch} samples")
+    elif tg.ndim == 1:
+        if tg.size != tl.sum():
+            raise ShapeError(f"{op}: 1-D targets must hold sum(target_lengths) = {tl.sum()} "
+                             f"labels, got {tg.size}")
+    else:
+        raise ShapeError(f"{op}: targets must be 1-D or 2-D, got shape {tg.shape}")
+    if tg.size and (tg.min() < 0 or tg.max() >= classes):
+        raise IndexError(f"{op}: target labels must be in [0, {classes}), got values from "
+                         f"{int(tg.min())} to {int(tg.max())}")
+    out = _loss.CtcLoss.apply(lp, tg, il, tl, blank=int(blank), reduction=reduction,
+                              zero_infinity=bool(zero_infinity))
+    return out.squeeze(0) if unbatched and reduction == "none" else out

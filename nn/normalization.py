@@ -227,3 +227,46 @@ class LayerNorm(Module):
     def extra_repr(self):
         return (f"{self.normalized_shape}, eps={self.eps}, "
                 f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
+
+
+class GroupNorm(Module):
+    """Normalise groups of ``num_channels / num_groups`` channels of each sample (over
+    those channels and all positions), then a per-channel affine map (weight ones, bias
+    zeros, shape (C,))."""
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
+                 affine: bool = True, bias: bool = True, device=None, dtype=None):
+        super().__init__()
+        check_device(device, "GroupNorm")
+        if num_groups <= 0 or num_channels % num_groups:
+            raise ValueError(f"GroupNorm: num_channels must be divisible by num_groups, got "
+                             f"num_channels={num_channels} and num_groups={num_groups}")
+        self.num_groups, self.num_channels = int(num_groups), int(num_channels)
+        self.eps = F._check_eps(eps, "GroupNorm")
+        self.affine = affine
+        dtype = _float_dtype(dtype)
+        if affine:
+            self.weight = Parameter(np.ones(num_channels, dtype=dtype))
+            if bias:
+                self.bias = Parameter(np.zeros(num_channels, dtype=dtype))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self):
+        if self.weight is not None:
+            self.weight._data[...] = 1
+        if self.bias is not None:
+            self.bias._data[...] = 0
+
+    def forward(self, x):
+        return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")
+
+
+__all__ += ["GroupNorm"]

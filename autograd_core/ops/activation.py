@@ -26,7 +26,8 @@ from autograd_core.ops.elementwise import stable_sigmoid as _sigmoid
 
 __all__ = [
     "LeakyRelu", "Elu", "Selu", "Softplus", "PRelu", "Silu", "Hardtanh",
-    "SELU_ALPHA", "SELU_SCALE",
+    "SELU_ALPHA", "SELU_SCALE", "Gelu", "Mish", "Hardswish", "Hardsigmoid", "Softsign", "Celu",
+    "Glu",
 ]
 
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -287,3 +288,150 @@ class Hardtanh(Function):
     def backward(ctx, grad):
         (inside,) = ctx.saved_tensors
         return grad * inside
+
+
+# ------------------------------------------------------------------ more activations
+# GELU, Mish, Hardswish, Hardsigmoid, Softsign, CELU and GLU: one node each, the
+# derivative beside the forward, PyTorch's one-sided values at the kinks.
+
+_SQRT_2_OVER_PI = 0.7978845608028654  # sqrt(2 / pi)
+_INV_SQRT_2PI = 0.3989422804014327  # 1 / sqrt(2 pi)
+_GELU_CUBIC = 0.044715
+
+
+class Gelu(Function):
+    """y = x Phi(x) = x (1 + erf(x / sqrt 2)) / 2;  dy/dx = Phi(x) + x phi(x).
+
+    ``approximate='tanh'``: y = x (1 + tanh u) / 2 with u = sqrt(2/pi) (x + 0.044715 x^3);
+    dy/dx = (1 + t) / 2 + x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2) / 2.
+    """
+
+    formula = Custom("GELU", local=lambda v, i: "Φ(x) + x φ(x)")
+
+    @staticmethod
+    def forward(ctx, x, *, approximate="none"):
+        if approximate == "tanh":
+            t = np.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x * x * x))
+            ctx.save_for_backward(x, t)
+            return (0.5 * x * (1 + t)).astype(x.dtype, copy=False)
+        from autograd_core.kernels.recurrent import erf
+
+        cdf = 0.5 * (1 + erf(x * np.sqrt(0.5)))
+        ctx.save_for_backward(x, cdf)
+        return (x * cdf).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, saved = ctx.saved_tensors
+        if ctx.options.get("approximate", "none") == "tanh":
+            t = saved
+            inner = _SQRT_2_OVER_PI * (1 + 3 * _GELU_CUBIC * x * x)
+            return grad * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * inner)
+        pdf = _INV_SQRT_2PI * np.exp(-0.5 * x * x)
+        return grad * (saved + x * pdf)
+
+
+class Mish(Function):
+    """y = x tanh(softplus(x));  dy/dx = tanh(sp) + x (1 - tanh(sp)^2) sigmoid(x)."""
+
+    formula = Custom("Mish", local=lambda v, i: "tanh(sp) + x sech²(sp) σ(x)")
+
+    @staticmethod
+    def forward(ctx, x):
+        t = np.tanh(softplus(x))
+        ctx.save_for_backward(x, t)
+        return (x * t).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, t = ctx.saved_tensors
+        return grad * (t + x * (1 - t * t) * _sigmoid(x))
+
+
+class Hardswish(Function):
+    """y = x relu6(x + 3) / 6;  dy/dx = 0 (x <= -3), x / 3 + 1/2 (-3 < x < 3), 1 (x >= 3)."""
+
+    formula = Custom("Hardswish", local=lambda v, i: "0, x/3 + ½ or 1")
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return (x * np.clip(x + 3, 0, 6) / 6).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        middle = x / 3 + 0.5
+        return grad * np.where(x <= -3, 0, np.where(x < 3, middle, 1)).astype(grad.dtype)
+
+
+class Hardsigmoid(Function):
+    """y = relu6(x + 3) / 6;  dy/dx = 1/6 for -3 < x < 3, else 0."""
+
+    formula = Custom("Hardsigmoid", local=lambda v, i: "1/6 inside (−3, 3), else 0")
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward((x > -3) & (x < 3))
+        return (np.clip(x + 3, 0, 6) / 6).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (inside,) = ctx.saved_tensors
+        # PyTorch multiplies by 1/6 rounded to float32 (its kernel's ``1.0f / 6.0f``),
+        # also for float64, so the gradient is 1/6 (1 + 3e-8); matched here exactly
+        sixth = grad.dtype.type(np.float32(1) / np.float32(6))
+        return np.where(inside, grad * sixth, 0).astype(grad.dtype)
+
+
+class Softsign(Function):
+    """y = x / (1 + |x|);  dy/dx = 1 / (1 + |x|)^2."""
+
+    formula = Custom("Softsign", local=lambda v, i: f"1/(1 + |{v.args[0]}|)²")
+
+    @staticmethod
+    def forward(ctx, x):
+        d = 1 + np.abs(x)
+        ctx.save_for_backward(d)
+        return x / d
+
+    @staticmethod
+    def backward(ctx, grad):
+        (d,) = ctx.saved_tensors
+        return grad / (d * d)
+
+
+class Celu(Function):
+    """y = max(0, x) + min(0, a (e^(x/a) - 1));  dy/dx = 1 (x > 0), e^(x/a) (else)."""
+
+    formula = Custom("CELU", local=lambda v, i: "1 or e^(x/α)")
+
+    @staticmethod
+    def forward(ctx, x, *, alpha=1.0):
+        e = np.exp(np.minimum(x, 0) / alpha)
+        ctx.save_for_backward(x > 0, e)
+        return (np.maximum(x, 0) + alpha * (e - 1)).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        positive, e = ctx.saved_tensors
+        return grad * _blend(positive, e.dtype.type(1), e)
+
+
+class Glu(Function):
+    """y = a sigmoid(b), (a, b) the two halves of x along ``dim``;
+    dL/da = g sigmoid(b),  dL/db = g a sigmoid(b) (1 - sigmoid(b))."""
+
+    formula = Custom("GLU", local=lambda v, i: "σ(b) | a σ(b)(1 − σ(b))")
+
+    @staticmethod
+    def forward(ctx, x, *, dim):
+        a, b = np.split(x, 2, axis=dim)
+        s = _sigmoid(b)
+        ctx.save_for_backward(a, s)
+        return (a * s).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, s = ctx.saved_tensors
+        return np.concatenate([grad * s, grad * a * s * (1 - s)], axis=ctx.options["dim"])

@@ -40,7 +40,8 @@ from autograd_core.ops.elementwise import stable_sigmoid as _sigmoid
 
 __all__ = [
     "CrossEntropy", "NllLoss", "BinaryCrossEntropy", "BinaryCrossEntropyWithLogits",
-    "MseLoss", "L1Loss", "HuberLoss", "FocalLoss", "log_softmax",
+    "MseLoss", "L1Loss", "HuberLoss", "FocalLoss", "log_softmax", "KlDivLoss",
+    "CtcLoss",
 ]
 
 
@@ -496,3 +497,167 @@ class FocalLoss(Function):
         index = np.expand_dims(target, axis)
         np.put_along_axis(grad_z, index, np.take_along_axis(grad_z, index, axis) + coef, axis)
         return grad_z, None, None
+
+
+class KlDivLoss(Function):
+    """Pointwise KL divergence with the input as log-probabilities x:
+
+        l = t (log t - x)  (0 where t = 0);   dl/dx = -t,  dl/dt = log t + 1 - x
+        log_target:  l = e^t (t - x);         dl/dx = -e^t, dl/dt = e^t (t - x + 1)
+
+    ``reduction`` ``"batchmean"`` divides the sum by the batch size (dim 0).
+    """
+
+    promotes = (0, 1)
+    float_only = True
+    formula = Custom("KLDiv", local=lambda v, i: ["−t", "log t + 1 − x"][i])
+
+    @staticmethod
+    def forward(ctx, x, t, *, reduction, log_target):
+        if log_target:
+            e = np.exp(t)
+            loss = e * (t - x)
+        else:
+            positive = t > 0
+            log_t = np.log(np.where(positive, t, 1))
+            loss = np.where(positive, t * (log_t - x), 0 * x)
+        ctx.save_for_backward(x, t)
+        shape = np.broadcast_shapes(np.shape(x), np.shape(t))
+        ctx.count = int(np.prod(shape)) if reduction != "batchmean" else (shape[0] if shape
+                                                                            else 1)
+        return _reduce(loss, "mean" if reduction == "batchmean" else reduction, ctx.count)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, t = ctx.saved_tensors
+        reduction = ctx.options["reduction"]
+        up = _upstream(grad, "mean" if reduction == "batchmean" else reduction, ctx.count)
+        if ctx.options["log_target"]:
+            e = np.exp(t)
+            return -e * up, e * (t - x + 1) * up
+        positive = t > 0
+        log_t = np.log(np.where(positive, t, 1))
+        grad_t = np.where(positive, log_t + 1 - x, 0) * up if ctx.needs_input_grad[1] else None
+        return -t * up, grad_t
+
+
+def _logsumexp_stack(*arrays):
+    """Elementwise log(sum(exp)) of equally shaped arrays, -inf where all are -inf."""
+    stacked = np.stack(arrays)
+    m = np.max(stacked, axis=0)
+    safe = np.where(np.isfinite(m), m, 0)
+    with np.errstate(divide="ignore"):
+        return safe + np.log(np.sum(np.exp(stacked - safe), axis=0))
+
+
+def _ctc_extended(target, blank):
+    """The target with blanks around and between its labels: l' of length 2S + 1."""
+    ext = np.full(2 * len(target) + 1, blank, dtype=np.int64)
+    ext[1::2] = target
+    return ext
+
+
+def _ctc_alpha_beta(lp, ext, blank):
+    """log alpha and log beta (T, 2S + 1) of one sample (Graves et al. 2006)."""
+    steps, width = lp.shape[0], ext.size
+    emit = lp[:, ext]  # (T, 2S + 1)
+    # the skip s-2 -> s is allowed onto a label that differs from the one two back
+    skip = np.zeros(width, dtype=bool)
+    skip[2:] = (ext[2:] != blank) & (ext[2:] != ext[:-2])
+    neg = np.full(width, -np.inf, dtype=lp.dtype)
+    alpha = np.full((steps, width), -np.inf, dtype=lp.dtype)
+    alpha[0, 0] = emit[0, 0]
+    if width > 1:
+        alpha[0, 1] = emit[0, 1]
+    for t in range(1, steps):
+        prev = alpha[t - 1]
+        one = np.concatenate([neg[:1], prev[:-1]])
+        two = np.where(skip, np.concatenate([neg[:2], prev[:-2]]), -np.inf)
+        alpha[t] = emit[t] + _logsumexp_stack(prev, one, two)
+    beta = np.full((steps, width), -np.inf, dtype=lp.dtype)
+    beta[-1, -1] = emit[-1, -1]
+    if width > 1:
+        beta[-1, -2] = emit[-1, -2]
+    skip_back = np.zeros(width, dtype=bool)
+    skip_back[:-2] = skip[2:]
+    for t in range(steps - 2, -1, -1):
+        nxt = beta[t + 1]
+        one = np.concatenate([nxt[1:], neg[:1]])
+        two = np.where(skip_back, np.concatenate([nxt[2:], neg[:2]]), -np.inf)
+        beta[t] = emit[t] + _logsumexp_stack(nxt, one, two)
+    return alpha, beta
+
+
+class CtcLoss(Function):
+    """Connectionist temporal classification loss (Graves et al. 2006), per sample:
+
+        nll_b = -log sum over the alignments of target b of prod_t p_t(label at t)
+
+    computed with the alpha (forward) and beta (backward) recursions in log space over
+    the blank-extended target l'. ``log_probs`` (T, N, C) are log-softmax outputs.
+    The gradient is PyTorch's: with occupation gamma_t(c) = sum over s with l'_s = c of
+    alpha_t(s) beta_t(s) / (p_t(c) P),
+
+        dL/d(log_probs)[t, c] = (p_t(c) - gamma_t(c)) * dL/dnll
+
+    which is the gradient with respect to the *logits* under the log-softmax (what
+    training needs; the log-softmax's own backward then passes it through unchanged).
+    ``reduction`` 'mean' divides each nll by its target length, then averages.
+    """
+
+    formula = Custom("CTC", local=lambda v, i: "p − γ (occupation)" if i == 0 else None)
+
+    @staticmethod
+    def forward(ctx, log_probs, targets, input_lengths, target_lengths, *, blank,
+                reduction, zero_infinity):
+        steps, batch, _ = log_probs.shape
+        nll = np.zeros(batch, dtype=log_probs.dtype)
+        parts = []
+        offsets = np.concatenate([[0], np.cumsum(target_lengths)[:-1]])
+        for b in range(batch):
+            length, s = int(input_lengths[b]), int(target_lengths[b])
+            target = (targets[b, :s] if targets.ndim == 2
+                      else targets[offsets[b]:offsets[b] + s])
+            ext = _ctc_extended(target, blank)
+            lp = log_probs[:length, b]
+            alpha, beta = _ctc_alpha_beta(lp, ext, blank)
+            tail = alpha[-1, -2:] if ext.size > 1 else alpha[-1, -1:]
+            nll[b] = -_logsumexp_stack(*tail)
+            parts.append((ext, alpha, beta))
+        infinite = ~np.isfinite(nll)
+        if zero_infinity:
+            nll = np.where(infinite, 0, nll)
+        ctx.save_for_backward(log_probs)
+        ctx.parts, ctx.nll, ctx.infinite = parts, nll, infinite
+        ctx.input_lengths, ctx.target_lengths = input_lengths, target_lengths
+        if reduction == "none":
+            return nll
+        if reduction == "sum":
+            return nll.sum()
+        return (nll / np.maximum(target_lengths, 1)).mean().astype(log_probs.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (log_probs,) = ctx.saved_tensors
+        steps, batch, classes = log_probs.shape
+        reduction = ctx.options["reduction"]
+        if reduction == "none":
+            per_sample = np.broadcast_to(grad, (batch,))
+        elif reduction == "sum":
+            per_sample = np.full(batch, grad, dtype=log_probs.dtype)
+        else:
+            per_sample = grad / np.maximum(ctx.target_lengths, 1) / batch
+        out = np.zeros_like(log_probs)
+        for b, (ext, alpha, beta) in enumerate(ctx.parts):
+            if ctx.infinite[b] and ctx.options["zero_infinity"]:
+                continue
+            length = int(ctx.input_lengths[b])
+            lp = log_probs[:length, b]
+            nll = ctx.nll[b]
+            both = alpha + beta  # (T, 2S + 1)
+            lcab = np.full((length, classes), -np.inf, dtype=lp.dtype)
+            for c in np.unique(ext):
+                lcab[:, c] = _logsumexp_stack(*both[:, ext == c].T)
+            with np.errstate(over="ignore", invalid="ignore"):
+                out[:length, b] = (np.exp(lp) - np.exp(lcab + nll - lp)) * per_sample[b]
+        return out, None, None, None

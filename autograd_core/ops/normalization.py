@@ -35,7 +35,7 @@ import numpy as np
 from autograd_core.function import Function
 from autograd_core.ops._formula import Custom
 
-__all__ = ["BatchNorm", "LayerNorm", "InstanceNorm", "channel_shape"]
+__all__ = ["BatchNorm", "LayerNorm", "InstanceNorm", "GroupNorm", "channel_shape"]
 
 
 def channel_shape(ndim: int, channels: int) -> tuple:
@@ -247,4 +247,42 @@ class InstanceNorm(Function):
             grad_x = _normalized_backward(grad, xhat, invstd, w, axes)
         param_axes = (0,) + axes
         grad_w, grad_b = _param_grads(ctx, grad, xhat, param_axes, (xhat.shape[1],))
+        return grad_x, grad_w, grad_b
+
+
+class GroupNorm(Function):
+    """Group normalisation: the C channels of each sample split into G groups, each
+    group normalised over its channels and spatial positions (R = that group's
+    elements), then a per-channel affine map. ``weight``, ``bias``: (C,) or None.
+
+    The same backward as the other norms, on x viewed as (N, G, C/G * spatial) with
+    dxhat = g w formed explicitly (w varies inside a group).
+    """
+
+    formula = _NORM_FORMULA
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, *, num_groups, eps):
+        grouped = x.reshape(x.shape[0], num_groups, -1)
+        xhat, invstd, _, _ = _statistics(grouped, (2,), eps)
+        xhat = xhat.reshape(x.shape)
+        shape = channel_shape(x.ndim, x.shape[1])
+        w = None if weight is None else weight.reshape(shape)
+        b = None if bias is None else bias.reshape(shape)
+        ctx.save_for_backward(xhat, invstd, w)
+        return _affine(xhat, w, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        xhat, invstd, w = ctx.saved_tensors
+        n, groups = xhat.shape[0], ctx.options["num_groups"]
+        grad_x = None
+        if ctx.needs_input_grad[0]:
+            dxhat = (grad if w is None else grad * w).reshape(n, groups, -1)
+            xg = xhat.reshape(n, groups, -1)
+            mean_d = dxhat.mean(axis=2, keepdims=True)
+            mean_dx = (dxhat * xg).mean(axis=2, keepdims=True)
+            grad_x = (invstd * (dxhat - mean_d - xg * mean_dx)).reshape(xhat.shape)
+        axes = (0,) + tuple(range(2, xhat.ndim))
+        grad_w, grad_b = _param_grads(ctx, grad, xhat, axes, (xhat.shape[1],))
         return grad_x, grad_w, grad_b

@@ -37,6 +37,15 @@ ACTIVATIONS = {
     "Softmax0": (lambda: nn.Softmax(dim=0), lambda t: t.nn.Softmax(dim=0)),
     "LogSoftmax": (lambda: nn.LogSoftmax(dim=1), lambda t: t.nn.LogSoftmax(dim=1)),
     "LogSoftmax-1": (lambda: nn.LogSoftmax(dim=-1), lambda t: t.nn.LogSoftmax(dim=-1)),
+    "GELU": (lambda: nn.GELU(), lambda t: t.nn.GELU()),
+    "GELU_tanh": (lambda: nn.GELU("tanh"), lambda t: t.nn.GELU("tanh")),
+    "Mish": (lambda: nn.Mish(), lambda t: t.nn.Mish()),
+    "Hardswish": (lambda: nn.Hardswish(), lambda t: t.nn.Hardswish()),
+    "Hardsigmoid": (lambda: nn.Hardsigmoid(), lambda t: t.nn.Hardsigmoid()),
+    "Softsign": (lambda: nn.Softsign(), lambda t: t.nn.Softsign()),
+    "CELU": (lambda: nn.CELU(), lambda t: t.nn.CELU()),
+    "CELU0.5": (lambda: nn.CELU(0.5), lambda t: t.nn.CELU(0.5)),
+    "Softmin": (lambda: nn.Softmin(dim=1), lambda t: t.nn.Softmin(dim=1)),
 }
 
 
@@ -175,3 +184,38 @@ def test_integer_inputs_promote_to_float32_not_truncated_integers(name, dtype):
     assert out.dtype == np.float32
     np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-6)
     assert fn([-1, 2]).dtype == np.float32  # a list of ints becomes int64, then float32
+
+
+def test_hard_activations_at_their_kinks(torch_or_skip):
+    torch = torch_or_skip
+    data = np.array([-3.0, 3.0, -3.5, 3.5, 0.0, -1.0, 2.0])
+    for ours, theirs in ((nn.Hardswish(), torch.nn.Hardswish()),
+                         (nn.Hardsigmoid(), torch.nn.Hardsigmoid())):
+        x = Tensor(data, requires_grad=True)
+        xt = torch.tensor(data, requires_grad=True)
+        ours(x).sum().backward()
+        theirs(xt).sum().backward()
+        assert_close(x.grad, xt.grad, atol=1e-15)
+
+
+def test_glu_needs_an_even_dim():
+    from autograd_core.errors import ShapeError
+
+    with pytest.raises(ShapeError, match="Halving dimension must be even, but dimension 1 is "
+                                         "size 5"):
+        F.glu(Tensor(np.ones((2, 5))), dim=1)
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_glu_matches_pytorch(dim, rng, torch_or_skip):
+    torch = torch_or_skip
+    x = Tensor(rng.standard_normal((4, 6, 2)), requires_grad=True)
+    xt = to_torch(torch, x, requires_grad=True)
+    out, out_t = nn.GLU(dim)(x), torch.nn.GLU(dim)(xt)
+    assert_close(out, out_t, atol=1e-12)
+    g = rng.standard_normal(out.shape)
+    out.backward(Tensor(g))
+    out_t.backward(torch.from_numpy(g))
+    assert_close(x.grad, xt.grad, atol=1e-12)
+    assert gradcheck(lambda x: F.glu(x, dim), (Tensor(rng.standard_normal((4, 6, 2)),
+                                                      requires_grad=True),))

@@ -10,6 +10,9 @@ MODULES = [
     "nn.init", "nn.linear", "nn.loss", "nn.module", "nn.normalization", "nn.parameter",
     "nn.pooling", "nn.serialization", "nn.utils", "autograd_core.ops.activation",
     "autograd_core.ops.dropout", "autograd_core.ops.loss", "autograd_core.ops.normalization",
+    "nn.rnn", "nn.utils.rnn", "nn.embedding", "nn.attention", "nn.transformer", "nn.stochastic",
+    "autograd_core.ops.recurrent", "autograd_core.ops.embedding", "autograd_core.ops.attention",
+    "autograd_core.ops.fractional_pool", "autograd_core.kernels.recurrent",
 ]
 
 

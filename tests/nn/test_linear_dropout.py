@@ -140,3 +140,27 @@ def test_linear_on_a_list_gives_float32_and_refuses_object_arrays():
         layer(np.array([[1.0] * 5], dtype=object))
     with pytest.raises(TypeError, match="input has dtype object"):
         F.linear(np.array([[1.0] * 5], dtype=object), layer.weight, layer.bias)
+
+
+# ----------------------------------------------------------------------- Bilinear
+@pytest.mark.parametrize("lead", [(4,), (2, 3), ()])
+@pytest.mark.parametrize("bias", [True, False])
+def test_bilinear_matches_torch(torch_or_skip, rng, lead, bias):
+    from tests.reference.nn_torch import assert_close
+
+    torch = torch_or_skip
+    ours = nn.Bilinear(3, 5, 2, bias=bias).double()
+    theirs = torch.nn.Bilinear(3, 5, 2, bias=bias).double()
+    theirs.load_state_dict({k: torch.from_numpy(v.numpy().copy())
+                            for k, v in ours.state_dict().items()})
+    a, b = rng.standard_normal(lead + (3,)), rng.standard_normal(lead + (5,))
+    ao, bo = Tensor(a, requires_grad=True), Tensor(b, requires_grad=True)
+    at, bt = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+    out, out_t = ours(ao, bo), theirs(at, bt)
+    assert_close(out, out_t, atol=1e-12)
+    g = rng.standard_normal(out.shape)
+    out.backward(Tensor(g))
+    out_t.backward(torch.from_numpy(g))
+    for x, xt in ((ao, at), (bo, bt), (ours.weight, theirs.weight)):
+        assert_close(x.grad, xt.grad, atol=1e-12)
+    assert repr(ours) == repr(theirs)

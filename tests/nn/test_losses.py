@@ -349,3 +349,133 @@ def test_binary_cross_entropy_targets_must_be_in_the_unit_interval(torch_or_skip
             with pytest.raises(RuntimeError, match="target should be between 0 and 1"):
                 torch.nn.functional.binary_cross_entropy(torch.from_numpy(p),
                                                          torch.from_numpy(target))
+
+
+# ------------------------------------------------ KLDiv, cosine embedding, ranking, triplet
+def _loss_pair(torch, rng, ours, theirs, arrays, constants=()):
+    ts = [Tensor(a, requires_grad=True) for a in arrays]
+    tts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out = ours(*ts, *[Tensor(c) for c in constants])
+    out_t = theirs(*tts, *[torch.from_numpy(c) for c in constants])
+    assert_close(out, out_t, atol=1e-12, rtol=1e-12)
+    g = rng.standard_normal(out.shape)
+    out.backward(Tensor(g))
+    out_t.backward(torch.from_numpy(g))
+    for t, tt in zip(ts, tts):
+        assert_close(t.grad, tt.grad, atol=1e-12, rtol=1e-10)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none", "batchmean"])
+@pytest.mark.parametrize("log_target", [False, True])
+def test_kl_div_matches_torch(torch_or_skip, rng, reduction, log_target):
+    torch = torch_or_skip
+    x = np.log(rng.dirichlet(np.ones(5), size=4))
+    t = rng.dirichlet(np.ones(5), size=4)
+    if log_target:
+        t = np.log(t + 0.1)
+    ours = nn.KLDivLoss(reduction=reduction, log_target=log_target)
+    theirs = torch.nn.KLDivLoss(reduction=reduction, log_target=log_target)
+    _loss_pair(torch, rng, ours, theirs, [x, t])
+    if not log_target:
+        # a zero target probability contributes 0 (PyTorch's xlogy); its gradient with
+        # respect to the target (log 0 = -inf) is NaN in PyTorch and 0 here, so the
+        # target is a constant in this check
+        t[0, 1] = 0.0
+        _loss_pair(torch, rng, lambda x, t: ours(x, t), lambda x, t: theirs(x, t), [x], [t])
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("margin", [0.0, 0.3])
+def test_cosine_embedding_and_margin_ranking_match_torch(torch_or_skip, rng, reduction,
+                                                         margin):
+    torch = torch_or_skip
+    x1, x2 = rng.standard_normal((6, 4)), rng.standard_normal((6, 4))
+    y = np.array([1, -1, 1, -1, -1, 1], dtype=np.float64)
+    _loss_pair(torch, rng, nn.CosineEmbeddingLoss(margin, reduction=reduction),
+               torch.nn.CosineEmbeddingLoss(margin, reduction=reduction), [x1, x2], [y])
+    a, b = rng.standard_normal(6), rng.standard_normal(6)
+    _loss_pair(torch, rng, nn.MarginRankingLoss(margin, reduction=reduction),
+               torch.nn.MarginRankingLoss(margin, reduction=reduction), [a, b], [y])
+
+
+@pytest.mark.parametrize("p,swap", [(2.0, False), (1.0, True), (3.0, True)])
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_triplet_margin_matches_torch(torch_or_skip, rng, p, swap, reduction):
+    torch = torch_or_skip
+    arrays = [rng.standard_normal((5, 3)) for _ in range(3)]
+    _loss_pair(torch, rng, nn.TripletMarginLoss(margin=2.0, p=p, swap=swap, reduction=reduction),
+               torch.nn.TripletMarginLoss(margin=2.0, p=p, swap=swap, reduction=reduction),
+               arrays)
+
+
+def test_new_losses_bad_shapes():
+    from autograd_core.errors import ShapeError
+
+    with pytest.raises(ShapeError, match="target must have shape \\(3,\\)"):
+        nn.CosineEmbeddingLoss()(Tensor(np.ones((3, 2))), Tensor(np.ones((3, 2))),
+                                 Tensor(np.ones(4)))
+    with pytest.raises(ShapeError, match="same shape"):
+        nn.MarginRankingLoss()(Tensor(np.ones(3)), Tensor(np.ones(2)), Tensor(np.ones(3)))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("flat_targets", [False, True])
+def test_ctc_loss_matches_torch(torch_or_skip, rng, reduction, flat_targets):
+    torch = torch_or_skip
+    steps, batch, classes = 12, 4, 5
+    logits = rng.standard_normal((steps, batch, classes))
+    target_lengths = np.array([3, 0, 5, 2])
+    input_lengths = np.array([12, 7, 12, 9])
+    padded = rng.integers(1, classes, (batch, 5))
+    padded[0, :3] = [2, 2, 3]  # a repeated label needs a blank between
+    targets = (np.concatenate([padded[b, :n] for b, n in enumerate(target_lengths)])
+               if flat_targets else padded)
+    lo, lt = Tensor(logits, requires_grad=True), torch.tensor(logits, requires_grad=True)
+    # through log_softmax (how CTC is used) and on the log-probs leaf directly
+    lpo, lpt = F.log_softmax(lo, dim=2), torch.log_softmax(lt, dim=2)
+    lpo.retain_grad()
+    lpt.retain_grad()
+    args = (targets, input_lengths, target_lengths)
+    out = nn.CTCLoss(reduction=reduction)(lpo, *(Tensor(a) for a in args))
+    out_t = torch.nn.CTCLoss(reduction=reduction)(lpt, *(torch.from_numpy(a) for a in args))
+    assert_close(out, out_t, atol=1e-10, rtol=1e-10)
+    g = rng.standard_normal(out.shape)
+    out.backward(Tensor(g))
+    out_t.backward(torch.from_numpy(g))
+    assert_close(lpo.grad, lpt.grad, atol=1e-10, what="grad of log_probs (PyTorch's form)")
+    assert_close(lo.grad, lt.grad, atol=1e-10, what="grad of logits")
+
+
+def test_ctc_loss_impossible_alignment_and_bad_input(torch_or_skip):
+    torch = torch_or_skip
+    lp = np.log(np.full((2, 1, 3), 1 / 3))
+    args = (np.array([[1, 1]]), np.array([2]), np.array([2]))  # needs 3 steps
+    ours = F.ctc_loss(Tensor(lp), *(Tensor(a) for a in args), reduction="sum")
+    theirs = torch.nn.functional.ctc_loss(torch.from_numpy(lp), *(torch.from_numpy(a)
+                                                                  for a in args),
+                                          reduction="sum")
+    assert np.isinf(ours.item()) and np.isinf(theirs.item())
+    x = Tensor(lp, requires_grad=True)
+    zero = F.ctc_loss(x, *(Tensor(a) for a in args), zero_infinity=True)
+    zero.backward()
+    assert zero.item() == 0 and np.all(x.grad.numpy() == 0)
+    with pytest.raises(ValueError, match="input_lengths to have value at most 2"):
+        F.ctc_loss(Tensor(lp), Tensor(np.array([[1]])), Tensor(np.array([3])),
+                   Tensor(np.array([1])))
+    with pytest.raises(IndexError, match="target labels must be in \\[0, 3\\)"):
+        F.ctc_loss(Tensor(lp), Tensor(np.array([[4]])), Tensor(np.array([2])),
+                   Tensor(np.array([1])))
+
+
+def test_ctc_loss_gradcheck_through_log_softmax_and_unbatched(torch_or_skip, rng):
+    torch = torch_or_skip
+    logits = Tensor(rng.standard_normal((6, 2, 4)), requires_grad=True)
+    targets, il, tl = Tensor(np.array([[1, 2], [3, 3]])), Tensor([6, 5]), Tensor([2, 2])
+    assert gradcheck(lambda z: F.ctc_loss(F.log_softmax(z, dim=2), targets, il, tl), (logits,))
+    lp = rng.standard_normal((6, 4))
+    lp = lp - np.log(np.exp(lp).sum(1, keepdims=True))
+    ours = F.ctc_loss(Tensor(lp), Tensor(np.array([1, 2])), Tensor(6), Tensor(2),
+                      reduction="none")
+    theirs = torch.nn.functional.ctc_loss(torch.from_numpy(lp), torch.tensor([1, 2]),
+                                          torch.tensor(6), torch.tensor(2), reduction="none")
+    assert_close(ours, theirs, atol=1e-10)

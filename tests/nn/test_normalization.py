@@ -212,3 +212,37 @@ def test_functional_batch_norm_refuses_bad_eps_as_pytorch_does(rng, torch_or_ski
         F.batch_norm(Tensor(x), np.zeros(3), np.ones(3), training=False, eps=-1)
     with pytest.raises(ValueError, match="non-negative"):
         F.layer_norm(Tensor(x), (2,), eps=-1)
+
+
+# ----------------------------------------------------------------------- GroupNorm
+@pytest.mark.parametrize("groups,shape", [(1, (3, 4, 5)), (2, (2, 4, 3, 3)), (4, (2, 4)),
+                                          (3, (2, 6, 5, 2, 2))])
+@pytest.mark.parametrize("affine", [True, False])
+def test_group_norm_matches_torch(torch_or_skip, rng, groups, shape, affine):
+    torch = torch_or_skip
+    ours = nn.GroupNorm(groups, shape[1], affine=affine).double()
+    if affine:
+        _randomise_affine(ours, rng)
+    theirs = _torch_twin(torch, ours, torch.nn.GroupNorm(groups, shape[1],
+                                                         affine=affine).double())
+    x = rng.standard_normal(shape)
+    _check_step(torch, ours, theirs, x, rng, atol=1e-10)
+    assert gradcheck(lambda x, *ps: ours(x), (Tensor(x, requires_grad=True),
+                                              *ours.parameters()))
+    assert repr(ours) == repr(theirs)
+
+
+def test_group_norm_bad_groups():
+    with pytest.raises(ValueError, match="divisible by num_groups"):
+        nn.GroupNorm(3, 4)
+    with pytest.raises(ValueError, match="divisible by num_groups"):
+        F.group_norm(Tensor(np.ones((2, 4, 3))), 3)
+
+
+@pytest.mark.parametrize("normalized_shape", [(5,), (4, 5), (3, 4, 5)])
+def test_layer_norm_over_several_trailing_dims(torch_or_skip, rng, normalized_shape):
+    torch = torch_or_skip
+    ours = nn.LayerNorm(normalized_shape).double()
+    _randomise_affine(ours, rng)
+    theirs = _torch_twin(torch, ours, torch.nn.LayerNorm(normalized_shape).double())
+    _check_step(torch, ours, theirs, rng.standard_normal((2, 3, 4, 5)), rng, atol=1e-10)

@@ -19,7 +19,7 @@ MAX_SECONDS = 120  # each is sized to run in well under a minute on 2 cores; thi
 # Notebooks 11 and 13 train the slides' own 784-500-500-10 recipe (13 also its 9-layer,
 # 2.1-million-weight variant) for the slides' 20 epochs on real MNIST: about 25 and 40 s
 # on 2 quiet cores, several times that on a loaded machine.
-SLOW_NOTEBOOKS = {"11_keras_experiments_on_mnist": 300, "13_keras_depth_and_relu_on_mnist": 300}
+SLOW_NOTEBOOKS = {"13_keras_experiments_on_mnist": 300, "14_keras_depth_and_relu_on_mnist": 300}
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
@@ -35,8 +35,8 @@ EXPECTED = [
     "01_backprop_by_hand", "02_micrograd_style_mlp", "03_vectorized_backprop",
     "04_activations", "05_weight_init", "06_losses_and_batches", "07_optimizers",
     "08_regularization", "09_cnn_and_im2col", "10_architectures_and_transfer",
-    "11_keras_experiments_on_mnist", "12_higher_order_derivatives",
-    "13_keras_depth_and_relu_on_mnist",
+    "11_language_models", "12_higher_order_derivatives", "13_keras_experiments_on_mnist",
+    "14_keras_depth_and_relu_on_mnist",
 ]
 
 

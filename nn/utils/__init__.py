@@ -17,7 +17,7 @@ from autograd_core.errors import ShapeError
 from autograd_core.tensor import Tensor
 
 __all__ = [
-    "clip_grad_norm_", "clip_grad_value_", "l1_penalty", "l2_penalty", "elastic_net_penalty",
+    "rnn", "clip_grad_norm_", "clip_grad_value_", "l1_penalty", "l2_penalty", "elastic_net_penalty",
     "parameters_to_vector", "vector_to_parameters",
 ]
 
@@ -148,3 +148,5 @@ def vector_to_parameters(vector, parameters):
         n = p._data.size
         p._data[...] = data[offset:offset + n].reshape(p._data.shape)
         offset += n
+
+from nn.utils import rnn  # noqa: E402  (nn.utils.rnn, as torch.nn.utils.rnn)

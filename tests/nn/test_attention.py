@@ -1,0 +1,239 @@
+"""scaled_dot_product_attention, MultiheadAttention and the Transformer layers against
+PyTorch (loaded weights, float64), and the errors for bad masks and shapes."""
+
+import numpy as np
+import pytest
+
+import nn
+import nn.functional as F
+from autograd_core import Tensor, gradcheck, manual_seed
+from autograd_core.errors import DTypeError, ShapeError
+from tests.reference.nn_torch import assert_close
+
+TOL = 1e-10
+
+
+def _t(rng, shape):
+    return rng.standard_normal(shape)
+
+
+def _both(torch, array):
+    return Tensor(array, requires_grad=True), torch.tensor(array, requires_grad=True)
+
+
+def _twin(torch, ours, theirs):
+    theirs = theirs.double()  # first: loading float64 values into float32 would round them
+    theirs.load_state_dict({k: torch.from_numpy(v.numpy().copy())
+                            for k, v in ours.state_dict().items()})
+    return theirs
+
+
+def _backward_both(rng, out, out_t):
+    g = rng.standard_normal(out.shape)
+    out.backward(Tensor(g))
+    out_t.backward(__import__("torch").from_numpy(g))
+
+
+@pytest.mark.parametrize("mask", [None, "bool", "float", "causal"])
+@pytest.mark.parametrize("shapes", [((2, 3, 4), (2, 5, 4), (2, 5, 6)),
+                                    ((2, 2, 4, 3), (2, 2, 4, 3), (2, 2, 4, 3)),
+                                    ((4, 3), (6, 3), (6, 2))])
+def test_sdpa_matches_torch(torch_or_skip, rng, mask, shapes):
+    torch = torch_or_skip
+    (qo, qt), (ko, kt), (vo, vt) = (_both(torch, _t(rng, s)) for s in shapes)
+    length, source = shapes[0][-2], shapes[1][-2]
+    kwargs, kwargs_t = {}, {}
+    if mask == "bool":
+        m = rng.random((length, source)) > 0.3
+        m[:, 0] = True  # no fully masked row
+        kwargs["attn_mask"], kwargs_t["attn_mask"] = Tensor(m), torch.from_numpy(m)
+    elif mask == "float":
+        m = _t(rng, (length, source))
+        kwargs["attn_mask"], kwargs_t["attn_mask"] = Tensor(m), torch.from_numpy(m)
+    elif mask == "causal":
+        kwargs["is_causal"] = kwargs_t["is_causal"] = True
+    out = F.scaled_dot_product_attention(qo, ko, vo, **kwargs)
+    out_t = torch.nn.functional.scaled_dot_product_attention(qt, kt, vt, **kwargs_t)
+    assert_close(out, out_t, atol=TOL)
+    _backward_both(rng, out, out_t)
+    for a, b in ((qo, qt), (ko, kt), (vo, vt)):
+        assert_close(a.grad, b.grad, atol=TOL)
+
+
+def test_sdpa_gradcheck_with_float_mask_and_dropout(rng):
+    q, k, v = (Tensor(_t(rng, (2, 3, 4)), requires_grad=True) for _ in range(3))
+    bias = Tensor(_t(rng, (3, 3)), requires_grad=True)
+    assert gradcheck(lambda q, k, v, b: F.scaled_dot_product_attention(q, k, v, b, scale=0.7),
+                     (q, k, v, bias))
+    manual_seed(3)
+    a = F.scaled_dot_product_attention(q, k, v, dropout_p=0.5)
+    manual_seed(3)
+    b = F.scaled_dot_product_attention(q, k, v, dropout_p=0.5)
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    # the dropped-out node's backward uses the same mask: compare with finite differences
+    from autograd_core.ops.attention import ScaledDotProductAttention
+    from autograd_core.ops.dropout import dropout_mask
+
+    mask = dropout_mask((2, 3, 3), 0.5, np.float64, np.random.default_rng(0))
+    assert gradcheck(lambda q, k, v: ScaledDotProductAttention.apply(q, k, v, None, mask,
+                                                                     scale=0.5), (q, k, v))
+
+
+def test_sdpa_bad_masks(rng):
+    q = Tensor(_t(rng, (2, 3, 4)))
+    with pytest.raises(ShapeError, match="does not broadcast"):
+        F.scaled_dot_product_attention(q, q, q, attn_mask=Tensor(np.ones((2, 4), dtype=bool)))
+    with pytest.raises(DTypeError, match="bool or floating point"):
+        F.scaled_dot_product_attention(q, q, q, attn_mask=Tensor(np.ones((3, 3), dtype=np.int64)))
+    with pytest.raises(ShapeError, match="expected query"):
+        F.scaled_dot_product_attention(q, Tensor(_t(rng, (2, 3, 5))), q)
+
+
+MHA_CASES = [
+    dict(),
+    dict(batch_first=True),
+    dict(bias=False),
+    dict(kdim=3, vdim=5),
+    dict(add_bias_kv=True),
+    dict(add_zero_attn=True),
+    dict(add_bias_kv=True, add_zero_attn=True, batch_first=True),
+]
+
+
+@pytest.mark.parametrize("case", MHA_CASES)
+@pytest.mark.parametrize("need_weights,average", [(True, True), (True, False), (False, True)])
+@pytest.mark.parametrize("masks", [None, "bool", "float"])
+def test_multihead_attention_matches_torch(torch_or_skip, rng, case, need_weights, average,
+                                           masks):
+    torch = torch_or_skip
+    embed, heads, length, source, batch = 8, 2, 4, 5, 3
+    ours = nn.MultiheadAttention(embed, heads, **case).double()
+    for p in ours.parameters():  # nonzero biases too
+        p.numpy()[...] = rng.standard_normal(p.shape) * 0.5
+    theirs = _twin(torch, ours, torch.nn.MultiheadAttention(embed, heads, **case))
+    bf = case.get("batch_first", False)
+
+    def shape(n, d):
+        return (batch, n, d) if bf else (n, batch, d)
+
+    qo, qt = _both(torch, _t(rng, shape(length, embed)))
+    ko, kt = _both(torch, _t(rng, shape(source, case.get("kdim", embed))))
+    vo, vt = _both(torch, _t(rng, shape(source, case.get("vdim", embed))))
+    kw, kw_t = {}, {}
+    if masks == "bool":
+        am = rng.random((length, source)) > 0.7
+        kpm = np.zeros((batch, source), dtype=bool)
+        kpm[0, -2:] = True
+        kw = dict(attn_mask=Tensor(am), key_padding_mask=Tensor(kpm))
+        kw_t = dict(attn_mask=torch.from_numpy(am), key_padding_mask=torch.from_numpy(kpm))
+    elif masks == "float":
+        am = _t(rng, (batch * heads, length, source))
+        kpm = _t(rng, (batch, source))
+        kw = dict(attn_mask=Tensor(am), key_padding_mask=Tensor(kpm))
+        kw_t = dict(attn_mask=torch.from_numpy(am), key_padding_mask=torch.from_numpy(kpm))
+    out, w = ours(qo, ko, vo, need_weights=need_weights, average_attn_weights=average, **kw)
+    out_t, w_t = theirs(qt, kt, vt, need_weights=need_weights, average_attn_weights=average,
+                        **kw_t)
+    assert_close(out, out_t, atol=TOL)
+    if need_weights:
+        assert_close(w, w_t, atol=TOL)
+        g, gw = _t(rng, out.shape), _t(rng, w.shape)
+        loss = (out * Tensor(g)).sum() + (w * Tensor(gw)).sum()
+        loss_t = (out_t * torch.from_numpy(g)).sum() + (w_t * torch.from_numpy(gw)).sum()
+    else:
+        assert w is None and w_t is None
+        loss = (out * Tensor(g := _t(rng, out.shape))).sum()
+        loss_t = (out_t * torch.from_numpy(g)).sum()
+    loss.backward()
+    loss_t.backward()
+    for a, b in ((qo, qt), (ko, kt), (vo, vt)):
+        assert_close(a.grad, b.grad, atol=TOL)
+    for (name, p), (name_t, pt) in zip(ours.named_parameters(), theirs.named_parameters()):
+        assert name == name_t
+        assert_close(p.grad, pt.grad, atol=TOL, what=name)
+
+
+def test_multihead_attention_unbatched_and_keys(torch_or_skip, rng):
+    torch = torch_or_skip
+    ours = nn.MultiheadAttention(6, 3).double()
+    theirs = _twin(torch, ours, torch.nn.MultiheadAttention(6, 3))
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    x = _t(rng, (4, 6))
+    out, w = ours(Tensor(x), Tensor(x), Tensor(x))
+    out_t, w_t = theirs(*(torch.from_numpy(x),) * 3)
+    assert_close(out, out_t, atol=TOL)
+    assert_close(w, w_t, atol=TOL)
+
+
+def test_multihead_attention_bad_input(rng):
+    with pytest.raises(ValueError, match="embed_dim must be divisible by num_heads, got "
+                                         "embed_dim=10 and num_heads=3"):
+        nn.MultiheadAttention(10, 3)
+    mha = nn.MultiheadAttention(4, 2)
+    x = Tensor(_t(rng, (5, 2, 4)).astype(np.float32))
+    with pytest.raises(ShapeError, match="2D attn_mask is \\(5, 4\\), but should be \\(5, 5\\)"):
+        mha(x, x, x, attn_mask=Tensor(np.zeros((5, 4), dtype=bool)))
+    with pytest.raises(ShapeError, match="3D attn_mask"):
+        mha(x, x, x, attn_mask=Tensor(np.zeros((2, 5, 5), dtype=bool)))
+    with pytest.raises(ShapeError, match="key_padding_mask shape of \\(2, 5\\)"):
+        mha(x, x, x, key_padding_mask=Tensor(np.zeros((5, 2), dtype=bool)))
+    with pytest.raises(DTypeError, match="only bool and floating types of key_padding_mask"):
+        mha(x, x, x, key_padding_mask=Tensor(np.zeros((2, 5), dtype=np.int64)))
+    with pytest.raises(ShapeError, match="embedding dimension of 4, but got 3"):
+        mha(x[..., :3], x[..., :3], x[..., :3])
+    with pytest.raises(ShapeError, match="query should be unbatched 2D or batched 3D"):
+        mha(x[None], x[None], x[None])
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+@pytest.mark.parametrize("activation", ["relu", "gelu"])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_transformer_encoder_matches_torch(torch_or_skip, rng, norm_first, activation,
+                                           batch_first):
+    torch = torch_or_skip
+    kw = dict(d_model=8, nhead=2, dim_feedforward=12, dropout=0.0, activation=activation,
+              batch_first=batch_first, norm_first=norm_first)
+    ours = nn.TransformerEncoder(nn.TransformerEncoderLayer(**kw), num_layers=2,
+                                 norm=nn.LayerNorm(8)).double()
+    for p in ours.parameters():
+        p.numpy()[...] += rng.standard_normal(p.shape) * 0.1
+    theirs = _twin(torch, ours, torch.nn.TransformerEncoder(
+        torch.nn.TransformerEncoderLayer(**kw), num_layers=2, norm=torch.nn.LayerNorm(8),
+        enable_nested_tensor=False))
+    shape = (3, 5, 8) if batch_first else (5, 3, 8)
+    xo, xt = _both(torch, _t(rng, shape))
+    causal = np.triu(np.full((5, 5), -np.inf), 1)
+    kpm = np.zeros((3, 5))
+    kpm[1, -1] = -np.inf  # float, like the mask (PyTorch deprecates mixing the two)
+    out = ours(xo, mask=Tensor(causal), src_key_padding_mask=Tensor(kpm))
+    out_t = theirs(xt, mask=torch.from_numpy(causal), src_key_padding_mask=torch.from_numpy(kpm))
+    assert_close(out, out_t, atol=TOL)
+    _backward_both(rng, out, out_t)
+    assert_close(xo.grad, xt.grad, atol=TOL)
+    for (name, p), (name_t, pt) in zip(ours.named_parameters(), theirs.named_parameters()):
+        assert name == name_t
+        assert_close(p.grad, pt.grad, atol=TOL, what=name)
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_transformer_decoder_layer_matches_torch(torch_or_skip, rng, norm_first, batch_first):
+    torch = torch_or_skip
+    kw = dict(d_model=8, nhead=4, dim_feedforward=10, dropout=0.0, activation="gelu",
+              batch_first=batch_first, norm_first=norm_first)
+    ours = nn.TransformerDecoderLayer(**kw).double()
+    for p in ours.parameters():
+        p.numpy()[...] += rng.standard_normal(p.shape) * 0.1
+    theirs = _twin(torch, ours, torch.nn.TransformerDecoderLayer(**kw))
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    tshape, mshape = ((2, 4, 8), (2, 6, 8)) if batch_first else ((4, 2, 8), (6, 2, 8))
+    (to, tt), (mo, mt) = _both(torch, _t(rng, tshape)), _both(torch, _t(rng, mshape))
+    causal = nn.transformer.generate_square_subsequent_mask(4, dtype=np.float64)
+    out = ours(to, mo, tgt_mask=causal)
+    out_t = theirs(tt, mt, tgt_mask=torch.from_numpy(causal.numpy()))
+    assert_close(out, out_t, atol=TOL)
+    _backward_both(rng, out, out_t)
+    assert_close(to.grad, tt.grad, atol=TOL)
+    assert_close(mo.grad, mt.grad, atol=TOL)
+    for (name, p), pt in zip(ours.named_parameters(), theirs.parameters()):
+        assert_close(p.grad, pt.grad, atol=TOL, what=name)
