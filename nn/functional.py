@@ -27,6 +27,7 @@ from autograd_core.ops.conv import conv2d
 from autograd_core.ops.dropout import DropConnect as _DropConnect
 from autograd_core.ops.dropout import Dropout as _Dropout
 from autograd_core.ops.dropout import dropout_mask
+from autograd_core.ops.elementwise import where as _where
 from autograd_core.ops.movement import cat as _cat
 from autograd_core.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from autograd_core.random import get_generator
