@@ -138,8 +138,11 @@ def _pow_backward(v, i):
             return f"np.zeros_like({v.g})"
         if np.ndim(b) == 0 and b == 2:
             return v.fmt("{g} * 2 * {0}")  # the engine's shortcut for squares
-        return v.fmt("{g} * {1} * np.power({0}, {1} - 1)")
-    return v.fmt("{g} * {out} * np.where({0} == 0, 0, np.log(np.where({0} == 0, 1, {0})))")
+        return v.fmt("{g} * np.where({1} == 0, 0, {1} * np.power({0}, {1} - 1))")
+    # y ln a, 0 at a = 0 for b >= 0 (as the engine and PyTorch)
+    zero_base = v.fmt("(({0} == 0) & ({1} >= 0))")
+    return v.fmt(f"{{g}} * np.where({zero_base}, 0, {{out}} * np.where({zero_base}, 0, "
+                 "np.log(np.where({0} == 0, 0.0, {0}))))")
 
 
 class Pow(Function):

@@ -110,18 +110,24 @@ class MatMul(Function):
 
 def _linear_forward(v):
     x, w, b = v.args
+    product_code = f"{x} @ {w}.T"
+    if v.ndim(0) > 2:  # the engine runs one GEMM over all leading dims
+        n_out, n_in = v.shape(1)
+        product_code = f"({x}.reshape(-1, {n_in}) @ {w}.T).reshape({x}.shape[:-1] + ({n_out},))"
     if v.inputs[2] is None:
-        return [f"{v.out} = {x} @ {w}.T"]
+        return [f"{v.out} = {product_code}"]
     product = np.result_type(v.dtype(0), v.dtype(1))
     if np.result_type(product, v.dtype(2)) != product:
         return None  # the engine adds in place (keeping the dtype): use the fallback
-    return [f"{v.out} = {x} @ {w}.T + {b}"]
+    return [f"{v.out} = {product_code} + {b}"]
 
 
 def _linear_backward(v, i):
     x, w = v.args[0], v.args[1]
     n_out, n_in = v.shape(1)
     if i == 0:
+        if v.ndim(0) > 2:
+            return f"({v.g}.reshape(-1, {n_out}) @ {w}).reshape({x}.shape)"
         return f"{v.g} @ {w}"
     if i == 1:
         return f"{v.g}.reshape(-1, {n_out}).T @ {x}.reshape(-1, {n_in})"
@@ -144,7 +150,11 @@ class Linear(Function):
     def forward(ctx, x, weight, bias=None):
         check_matmul_shapes(np.shape(x), np.shape(weight)[::-1], "linear")
         ctx.save_for_backward(x, weight)
-        out = np.matmul(x, weight.T)
+        if x.ndim > 2:  # one GEMM over all leading dims, not one small GEMM per item
+            out = np.matmul(x.reshape(-1, x.shape[-1]), weight.T).reshape(
+                x.shape[:-1] + (weight.shape[0],))
+        else:
+            out = np.matmul(x, weight.T)
         if bias is not None:
             # in place when the dtypes agree (the common case); else promote as x W^T + b
             out = np.add(out, bias, out=out) if np.result_type(out, bias) == out.dtype \
@@ -156,7 +166,10 @@ class Linear(Function):
         x, weight = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
         grad_2d = grad.reshape(-1, grad.shape[-1])
-        grad_x = np.matmul(grad, weight) if need_x else None
+        grad_x = None
+        if need_x:
+            grad_x = np.matmul(grad_2d, weight).reshape(x.shape) if grad.ndim > 2 else \
+                np.matmul(grad, weight)
         grad_w = np.matmul(grad_2d.T, x.reshape(-1, x.shape[-1])) if need_w else None
         grad_b = grad_2d.sum(axis=0) if need_b else None
         return grad_x, grad_w, grad_b

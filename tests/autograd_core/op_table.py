@@ -292,7 +292,43 @@ def _graph_ops():
             domain=distinct),
         one("avg_pool2d", lambda a: F.avg_pool2d(a, 3, stride=2, padding=1), (1, 2, 5, 5)),
         one("adaptive_avg_pool2d", lambda a: F.adaptive_avg_pool2d(a, (2, 3)), (1, 2, 5, 7)),
+        one("gelu", lambda a: F.gelu(a) + F.gelu(a, approximate="tanh"), (3, 4)),
+        one("mish", lambda a: F.mish(a), (3, 4)),
+        one("hardswish", lambda a: F.hardswish(a), (3, 4), domain="away_from_zero"),
+        one("hardsigmoid", lambda a: F.hardsigmoid(a), (3, 4)),
+        one("softsign", lambda a: F.softsign(a), (3, 4), domain="away_from_zero"),
+        one("celu", lambda a: F.celu(a, alpha=0.7), (3, 4), domain="away_from_zero"),
+        one("glu", lambda a: F.glu(a, dim=-1), (3, 4)),
+        one("scaled_dot_product_attention",
+            lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True),
+            (1, 2, 3, 4), (1, 2, 3, 4), (1, 2, 3, 4)),
+        one("embedding", lambda w: F.embedding(ag.tensor([[0, 2], [2, 3]]), w), (4, 3)),
+        one("embedding_bag", lambda w: F.embedding_bag(
+            ag.tensor([0, 2, 2, 3, 1]), w, ag.tensor([0, 2]), mode="mean"), (4, 3)),
+        one("fractional_max_pool2d", lambda a: _fractional_pool()(a), (1, 2, 5, 5),
+            domain=distinct),
+        one("kl_div", lambda a, t: F.kl_div(a.log_softmax(dim=1), t.softmax(dim=1),
+                                            reduction="batchmean"), (3, 4), (3, 4)),
+        one("ctc_loss", lambda a: F.ctc_loss(a.log_softmax(dim=2), ag.tensor([[1, 2]]),
+                                             ag.tensor([4]), ag.tensor([2])), (4, 1, 3)),
+        one("group_norm", lambda a, w, b: F.group_norm(a, 2, w, b), (2, 4, 3), (4,), (4,)),
+        one("lstm", lambda a: _recurrent("LSTM")(a)[0], (3, 2, 2)),
+        one("gru", lambda a: _recurrent("GRU")(a)[0], (3, 2, 2)),
     ]
+
+
+def _fractional_pool():
+    import nn
+
+    samples = np.array([[[0.3, 0.7], [0.1, 0.9]]])
+    return nn.FractionalMaxPool2d(2, output_size=(2, 2), _random_samples=samples)
+
+
+def _recurrent(kind):
+    import nn
+
+    ag.manual_seed(0)
+    return getattr(nn, kind)(2, 3, num_layers=1, bidirectional=True).double()
 
 
 def _set(a, b):
