@@ -15,10 +15,16 @@ an int); ``state_dict()`` holds only arrays, numbers, strings, tuples and lists.
 """
 
 from optim import lr_scheduler
+from optim.adadelta import Adadelta
 from optim.adagrad import Adagrad
 from optim.adam import Adam, AdamW
+from optim.adamax import Adamax
+from optim.lbfgs import LBFGS
+from optim.nadam import NAdam
 from optim.optimizer import Optimizer
+from optim.radam import RAdam
 from optim.rmsprop import RMSprop
 from optim.sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax",
+           "NAdam", "RAdam", "LBFGS", "lr_scheduler"]

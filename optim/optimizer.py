@@ -125,6 +125,10 @@ class Optimizer:
     override ``step`` as in PyTorch.
     """
 
+    # Per-parameter state entries that are Python floats, not arrays (NAdam's
+    # "mu_product"; PyTorch keeps them as 0-d tensors).
+    _scalar_state = ()
+
     def __init__(self, params, defaults: dict):
         self.defaults = dict(defaults)
         self.state = defaultdict(dict)
@@ -371,6 +375,8 @@ class Optimizer:
             for name, value in entries.items():
                 if name == "step":
                     restored[name] = int(np.asarray(value).item())
+                elif name in self._scalar_state:
+                    restored[name] = float(np.asarray(value).item())
                 elif isinstance(value, (np.ndarray, Tensor)):
                     array = np.array(np.asarray(value), dtype=p.dtype, copy=True)
                     if array.shape != p.shape:

@@ -5,6 +5,8 @@ plus a bounded non-linear one), so ours and PyTorch's optimizers see the same gr
 for the same values and any difference in the trajectories is the update rule's.
 """
 
+import contextlib
+
 import numpy as np
 
 from autograd_core import Tensor
@@ -72,3 +74,16 @@ def max_difference(path_a, path_b) -> float:
         for step_a, step_b in zip(path_a, path_b, strict=True)
         for a, b in zip(step_a, step_b)
     )
+
+
+@contextlib.contextmanager
+def torch_float64_scalars(torch):
+    """PyTorch keeps some optimizer scalars (NAdam's ``mu_product``) as 0-d tensors of the
+    default dtype, float32 unless changed; ours are float64. With float64 as PyTorch's
+    default the float64 trajectories agree to rounding; without it to about 1e-9."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(previous)

@@ -6,7 +6,8 @@ import importlib
 import pytest
 
 MODULES = ["optim", "optim.optimizer", "optim.sgd", "optim.adam", "optim.rmsprop",
-           "optim.adagrad", "optim.lr_scheduler"]
+           "optim.adagrad", "optim.adadelta", "optim.adamax", "optim.nadam", "optim.radam",
+           "optim.lbfgs", "optim.lr_scheduler"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -8,10 +8,14 @@ import pytest
 import optim
 from optim.lr_scheduler import (
     CosineAnnealingLR,
+    CosineAnnealingWarmRestarts,
     ExponentialLR,
     LambdaLR,
+    LinearLR,
     MultiStepLR,
+    OneCycleLR,
     ReduceLROnPlateau,
+    SequentialLR,
     StepLR,
 )
 from tests.optim.helpers import make_params
@@ -21,7 +25,8 @@ EPOCHS = 40
 
 def _optimizer(lrs=(0.1,)):
     params = make_params()[: len(lrs)]
-    return optim.SGD([{"params": [p], "lr": lr} for p, lr in zip(params, lrs)], lr=1.0)
+    return optim.SGD([{"params": [p], "lr": lr} for p, lr in zip(params, lrs)], lr=1.0,
+                     momentum=0.9)
 
 
 def _rates(scheduler, epochs=EPOCHS):
@@ -105,7 +110,8 @@ def test_schedulers_chain_multiplicatively():
 # --------------------------------------------------------------------- against PyTorch
 def _torch_rates(torch, make_scheduler, lrs=(0.1,), epochs=EPOCHS):
     params = [torch.zeros(2, requires_grad=True) for _ in lrs]
-    opt = torch.optim.SGD([{"params": [p], "lr": lr} for p, lr in zip(params, lrs)], lr=1.0)
+    opt = torch.optim.SGD([{"params": [p], "lr": lr} for p, lr in zip(params, lrs)], lr=1.0,
+                          momentum=0.9)
     scheduler = make_scheduler(torch.optim.lr_scheduler, opt)
     rates = []
     for _ in range(epochs):
@@ -122,6 +128,16 @@ SCHEDULES = [
     ("CosineAnnealingLR", dict(T_max=7)),
     ("CosineAnnealingLR", dict(T_max=10, eta_min=0.004)),
     ("CosineAnnealingLR", dict(T_max=1)),
+    ("LinearLR", dict()),
+    ("LinearLR", dict(start_factor=0.05, end_factor=0.8, total_iters=13)),
+    ("LinearLR", dict(start_factor=1.0, end_factor=0.0, total_iters=30)),
+    ("CosineAnnealingWarmRestarts", dict(T_0=5)),
+    ("CosineAnnealingWarmRestarts", dict(T_0=3, T_mult=2, eta_min=0.001)),
+    ("OneCycleLR", dict(max_lr=[0.5, 0.2], total_steps=40, cycle_momentum=False)),
+    ("OneCycleLR", dict(max_lr=0.3, epochs=4, steps_per_epoch=10, pct_start=0.25,
+                        anneal_strategy="linear", cycle_momentum=False)),
+    ("OneCycleLR", dict(max_lr=0.3, total_steps=41, three_phase=True, div_factor=10.0,
+                        final_div_factor=100.0, cycle_momentum=False)),
 ]
 
 
@@ -171,7 +187,9 @@ def test_chained_and_resumed_schedulers_match_pytorch(torch_or_skip):
 
 
 RESUMED = SCHEDULES[:5] + [("MultiStepLR", dict(milestones=[5, 8])),
-                           ("LambdaLR", dict(lr_lambda=lambda t: 0.8**t))]
+                           ("LambdaLR", dict(lr_lambda=lambda t: 0.8**t)),
+                           ("LinearLR", dict(start_factor=0.1, total_iters=10)),
+                           ("CosineAnnealingWarmRestarts", dict(T_0=3, T_mult=2))]
 
 
 @pytest.mark.torch
@@ -250,7 +268,11 @@ def test_reduce_on_plateau_by_hand():
     lambda o: MultiStepLR(o, milestones=[3, 7, 7, 15]),
     lambda o: ExponentialLR(o, gamma=0.9),
     lambda o: CosineAnnealingLR(o, T_max=5, eta_min=0.01),
-], ids=["StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR"])
+    lambda o: LinearLR(o, start_factor=0.2, total_iters=15),
+    lambda o: CosineAnnealingWarmRestarts(o, T_0=2, T_mult=3, eta_min=0.001),
+    lambda o: OneCycleLR(o, max_lr=0.4, total_steps=29),
+], ids=["StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LinearLR",
+        "CosineAnnealingWarmRestarts", "OneCycleLR"])
 def test_state_dict_round_trip_continues_identically(make):
     opt = _optimizer((0.1, 0.02))
     sched = make(opt)
@@ -260,8 +282,10 @@ def test_state_dict_round_trip_continues_identically(make):
     expected = _rates(sched, 20)
 
     other_opt = _optimizer((0.7, 0.7))
-    other_opt.load_state_dict(saved_optimizer)
+    # PyTorch's order: build the scheduler, then load both states (a scheduler built on
+    # a loaded optimizer would scale its already scheduled lr once more: LinearLR)
     other = make(other_opt)
+    other_opt.load_state_dict(saved_optimizer)
     # npz turns lists into arrays: load must take them back.
     other.load_state_dict({k: np.asarray(v) if isinstance(v, list) else v
                            for k, v in state.items()})
@@ -336,3 +360,157 @@ def test_lambda_lr_refuses_a_factor_that_is_not_a_finite_number(bad):
     with pytest.raises(ValueError, match=r"lr_lambda\[0\]\(1\) returned .*finite number"):
         sched.step()
     assert opt.param_groups[0]["lr"] == 0.1  # left as it was
+
+
+# --------------------------------------------------------------------- the newer schedulers
+def _momentum(group):
+    return group["betas"][0] if "betas" in group else group["momentum"]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam"])
+@pytest.mark.parametrize("kwargs", [
+    dict(max_lr=[0.5, 0.2], total_steps=40),
+    dict(max_lr=0.5, total_steps=37, three_phase=True, anneal_strategy="linear",
+         base_momentum=[0.7, 0.8], max_momentum=0.99),
+], ids=["two-phase-cos", "three-phase-linear"])
+def test_one_cycle_rates_and_momenta_match_pytorch(torch_or_skip, optimizer, kwargs):
+    torch = torch_or_skip
+
+    def run(lib, params):
+        extra = dict(momentum=0.5) if optimizer == "SGD" else {}
+        opt = getattr(lib, optimizer)([{"params": [params[0]]}, {"params": [params[1]]}],
+                                      lr=1.0, **extra)
+        sched = lib.lr_scheduler.OneCycleLR(opt, **kwargs)
+        rows = []
+        for _ in range(sched.total_steps):
+            rows.append(sched.get_last_lr() + [_momentum(g) for g in opt.param_groups])
+            opt.step()
+            sched.step()
+        return np.array(rows)
+
+    ours = run(optim, make_params())
+    theirs = run(torch.optim, [torch.zeros(1, requires_grad=True) for _ in range(2)])
+    np.testing.assert_allclose(ours, theirs, atol=1e-14, rtol=0)
+    # the rate goes up then down to max_lr / div_factor / final_div_factor
+    assert 0.49 < ours[:, 0].max() <= 0.5 and ours[-1, 0] < 1e-4
+
+
+def test_one_cycle_refuses_to_step_past_total_steps():
+    opt = _optimizer()
+    sched = OneCycleLR(opt, max_lr=0.1, total_steps=3)
+    for _ in range(3):
+        sched.step()
+    with pytest.raises(ValueError, match="tried to step 4 times; total_steps is 3"):
+        sched.step()
+
+
+@pytest.mark.torch
+def test_warm_restarts_with_fractional_epochs_match_pytorch(torch_or_skip):
+    torch = torch_or_skip
+
+    def run(lib, param):
+        opt = lib.SGD([param], lr=0.1)
+        sched = lib.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=2, eta_min=0.01)
+        rates = []
+        for epoch in range(9):
+            for batch in range(4):
+                opt.step()
+                sched.step(epoch + batch / 4)
+                rates.append(sched.get_last_lr()[0])
+        return rates, sched.T_i, sched.last_epoch
+
+    ours = run(optim, make_params()[0])
+    theirs = run(torch.optim, torch.zeros(1, requires_grad=True))
+    np.testing.assert_allclose(ours[0], theirs[0], atol=1e-15, rtol=0)
+    assert ours[1:] == theirs[1:]
+
+
+SEQUENCES = {
+    "warmup-cosine": lambda m, o: m.SequentialLR(
+        o, [m.LinearLR(o, start_factor=0.1, total_iters=5), m.CosineAnnealingLR(o, T_max=10)],
+        milestones=[5]),
+    "three": lambda m, o: m.SequentialLR(
+        o, [m.ConstantLR(o, factor=0.5, total_iters=3) if hasattr(m, "ConstantLR")
+            else m.LambdaLR(o, lambda e: 0.5 if e < 3 else 1.0),
+            m.ExponentialLR(o, gamma=0.9), m.StepLR(o, step_size=4, gamma=0.5)],
+        milestones=[4, 12]),
+    "restarts-after-linear": lambda m, o: m.SequentialLR(
+        o, [m.LinearLR(o, start_factor=0.25, total_iters=4),
+            m.CosineAnnealingWarmRestarts(o, T_0=5)], milestones=[6]),
+}
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", list(SEQUENCES))
+def test_sequential_lr_matches_pytorch(torch_or_skip, name):
+    make = SEQUENCES[name]
+    if name == "three":
+        # the same LambdaLR on both sides (ConstantLR is not in optim yet)
+        def make(m, o):
+            return m.SequentialLR(o, [m.LambdaLR(o, lambda e: 0.5 if e < 3 else 1.0),
+                                      m.ExponentialLR(o, gamma=0.9),
+                                      m.StepLR(o, step_size=4, gamma=0.5)], milestones=[4, 12])
+    lrs = (0.1, 0.03)
+    opt = _optimizer(lrs)
+    ours = _rates(make(optim.lr_scheduler, opt))
+    theirs = _torch_rates(torch_or_skip, make, lrs)
+    np.testing.assert_allclose(ours, theirs, atol=1e-14, rtol=0)
+
+
+def test_sequential_lr_state_dict_round_trip():
+    def make(o):
+        return SequentialLR(o, [LinearLR(o, start_factor=0.1, total_iters=5),
+                                ExponentialLR(o, gamma=0.8)], milestones=[5])
+
+    opt = _optimizer((0.1, 0.02))
+    sched = make(opt)
+    _rates(sched, 3)
+    state = sched.state_dict()
+    saved_optimizer = opt.state_dict()
+    expected = _rates(sched, 12)
+    other_opt = _optimizer((0.7, 0.7))
+    # PyTorch's order: build the scheduler, then load both states (a scheduler built on
+    # a loaded optimizer would scale its already scheduled lr once more: LinearLR)
+    other = make(other_opt)
+    other_opt.load_state_dict(saved_optimizer)
+    other.load_state_dict(state)
+    np.testing.assert_array_equal(_rates(other, 12), expected)
+    assert [type(s) for s in state["_schedulers"]] == [dict, dict]
+
+
+def test_newer_scheduler_errors():
+    opt = _optimizer()
+    with pytest.raises(ValueError, match=r"start_factor=0\.0.*\(0\.0, 1\.0\]"):
+        LinearLR(opt, start_factor=0.0)
+    with pytest.raises(ValueError, match=r"end_factor=1\.5"):
+        LinearLR(opt, end_factor=1.5)
+    with pytest.raises(ValueError, match="total_iters=0"):
+        LinearLR(opt, total_iters=0)
+    with pytest.raises(ValueError, match="T_0=0"):
+        CosineAnnealingWarmRestarts(opt, T_0=0)
+    with pytest.raises(ValueError, match=r"T_mult=1\.5"):
+        CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=1.5)
+    with pytest.raises(ValueError, match="epoch=-1"):
+        CosineAnnealingWarmRestarts(opt, T_0=2).step(-1)
+    with pytest.raises(ValueError, match="total_steps or"):
+        OneCycleLR(opt, max_lr=0.1, epochs=3)
+    with pytest.raises(ValueError, match="total_steps=0"):
+        OneCycleLR(opt, max_lr=0.1, total_steps=0)
+    with pytest.raises(ValueError, match=r"pct_start=1\.5"):
+        OneCycleLR(opt, max_lr=0.1, total_steps=10, pct_start=1.5)
+    with pytest.raises(ValueError, match="anneal_strategy='cosine'"):
+        OneCycleLR(opt, max_lr=0.1, total_steps=10, anneal_strategy="cosine")
+    with pytest.raises(ValueError, match="expected 1 values for max_lr.*got 2"):
+        OneCycleLR(opt, max_lr=[0.1, 0.2], total_steps=10)
+    with pytest.raises(ValueError, match="div_factor=0"):
+        OneCycleLR(opt, max_lr=0.1, total_steps=10, div_factor=0)
+    with pytest.raises(ValueError, match="cycle_momentum=True.*Adagrad"):
+        OneCycleLR(optim.Adagrad(make_params()), max_lr=0.1, total_steps=10)
+    first = LinearLR(opt)
+    with pytest.raises(ValueError, match="expected 1 milestones"):
+        SequentialLR(opt, [first, ExponentialLR(opt, gamma=0.9)], milestones=[2, 4])
+    with pytest.raises(ValueError, match="another optimizer"):
+        SequentialLR(opt, [first, ExponentialLR(_optimizer(), gamma=0.9)], milestones=[2])
+    with pytest.raises(ValueError, match="ReduceLROnPlateau"):
+        SequentialLR(opt, [first, ReduceLROnPlateau(opt)], milestones=[2])

@@ -9,7 +9,7 @@ import pytest
 
 import optim
 from autograd_core import Tensor, is_grad_enabled, no_grad
-from tests.optim.helpers import gradients, make_params
+from tests.optim.helpers import gradients, make_params, torch_float64_scalars
 
 ALL = [
     (optim.SGD, dict(lr=0.05, momentum=0.9, dampening=0.1, weight_decay=0.01)),
@@ -19,8 +19,15 @@ ALL = [
     (optim.RMSprop, dict(lr=0.01, momentum=0.5, centered=True, weight_decay=0.01)),
     (optim.Adagrad, dict(lr=0.1, lr_decay=0.01, weight_decay=0.01,
                          initial_accumulator_value=0.1)),
+    (optim.Adadelta, dict(lr=0.5, rho=0.8, weight_decay=0.01)),
+    (optim.Adamax, dict(lr=0.05, weight_decay=0.01, maximize=True)),
+    (optim.NAdam, dict(lr=0.05, weight_decay=0.01, momentum_decay=0.01)),
+    (optim.NAdam, dict(lr=0.05, weight_decay=0.01, decoupled_weight_decay=True)),
+    (optim.RAdam, dict(lr=0.05, betas=(0.8, 0.9), weight_decay=0.01)),
+    (optim.RAdam, dict(lr=0.05, weight_decay=0.01, decoupled_weight_decay=True, maximize=True)),
 ]
-ALL_IDS = ["SGD", "SGD-nesterov", "Adam", "AdamW", "RMSprop", "Adagrad"]
+ALL_IDS = ["SGD", "SGD-nesterov", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax",
+           "NAdam", "NAdam-decoupled", "RAdam", "RAdam-decoupled"]
 
 
 def _set_grads(params):
@@ -146,6 +153,8 @@ def test_step_is_in_place_records_no_graph_and_keeps_float32(cls, kwargs):
         for name, value in state.items():
             if name == "step":
                 assert type(value) is int
+            elif name in cls._scalar_state:
+                assert type(value) is float, name
             else:
                 assert isinstance(value, np.ndarray) and value.dtype == np.float32, name
 
@@ -291,6 +300,11 @@ def test_load_state_dict_rejects_mismatches():
 @pytest.mark.parametrize("cls, kwargs", ALL, ids=ALL_IDS)
 def test_loads_a_pytorch_state_dict_converted_to_numpy(torch_or_skip, cls, kwargs):
     torch = torch_or_skip
+    with torch_float64_scalars(torch):
+        _loads_a_pytorch_state_dict(torch, cls, kwargs)
+
+
+def _loads_a_pytorch_state_dict(torch, cls, kwargs):
     tparams = [torch.tensor(p.numpy(), requires_grad=True) for p in make_params()]
     topt = getattr(torch.optim, cls.__name__)(tparams, foreach=False, **kwargs)
     for _ in range(4):
