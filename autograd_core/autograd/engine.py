@@ -90,7 +90,7 @@ def _seed_gradient(root: Tensor, grad_output, op: str):
                 f"output has shape {data.shape}; pass a gradient of that shape, e.g. "
                 "out.backward(ones_like(out))"
             )
-        return np.ones_like(data)
+        return np.ones(data.shape, data.dtype)
     if isinstance(grad_output, Tensor):
         seed = grad_output
     else:
@@ -135,35 +135,25 @@ def _bad_shape(got, shape, op):
     raise ShapeError(f"{op}: gradient of shape {got} has fewer dims than its input {shape}")
 
 
-class _Gradients:
-    """dL/d(node) for every node reached so far; contributions are summed here.
+def _add_gradient(grads: dict, owned: set, node, grad):
+    """Add one contribution to dL/d(node) (HIPS autograd's ``add_outgrads``).
 
     The first contribution is stored as it is (it may be another node's array, so it is
     never written to); a second one makes a new array, which later ones are added into
-    in place (as HIPS autograd's ``add_outgrads``).
+    in place. ``owned`` holds the nodes whose array was made here.
     """
-
-    def __init__(self):
-        self.grads = {}
-        self.owned = set()  # nodes whose gradient array was created here
-
-    def add(self, node, grad):
-        grads = self.grads
-        previous = grads.get(node)
-        if previous is None:
-            grads[node] = grad
-        elif node in self.owned:
-            if isinstance(previous, Tensor) or isinstance(grad, Tensor):
-                grads[node] = previous + grad
-            else:
-                previous += grad
+    previous = grads.get(node)
+    if previous is None:
+        grads[node] = grad
+    elif node in owned:
+        if type(previous) is np.ndarray and type(grad) is np.ndarray:
+            previous += grad
         else:
-            total = previous + grad
-            grads[node] = total if isinstance(total, Tensor) else np.asarray(total)
-            self.owned.add(node)
-
-    def pop(self, node):
-        return self.grads.pop(node, None)
+            grads[node] = previous + grad
+    else:
+        total = previous + grad
+        grads[node] = total if isinstance(total, Tensor) else np.asarray(total)
+        owned.add(node)
 
 
 def _check_graph(order):
@@ -191,12 +181,14 @@ def _run(roots, seeds, retain_graph: bool, create_graph: bool, op: str, wanted=(
     if create_graph:
         seeds = tuple(s if isinstance(s, Tensor) else Tensor._make(s) for s in seeds)
     else:
-        seeds = tuple(_as_seed_array(s, r) for s, r in zip(seeds, roots))
-    gradients = _Gradients()
+        seeds = tuple([s if type(s) is np.ndarray and s.dtype == r._data.dtype
+                       else _as_seed_array(s, r) for s, r in zip(seeds, roots)])
+    grads, owned = {}, set()
     for root, seed in zip(roots, seeds):
-        gradients.add(root._ctx if root._ctx is not None else _leaf_node(root), seed)
+        _add_gradient(grads, owned, root._ctx if root._ctx is not None else _leaf_node(root),
+                      seed)
     kept = {}
-    add, pop = gradients.add, gradients.grads.pop
+    pop = grads.pop
     for node in reversed(order):
         grad_output = pop(node, None)
         if grad_output is None:
@@ -227,15 +219,15 @@ def _run(roots, seeds, retain_graph: bool, create_graph: bool, op: str, wanted=(
                 continue  # a constant or a tensor that needs no gradient
             if type(grad) is not np.ndarray or grad.shape != shape or grad.dtype != dtype:
                 grad = conform_gradient(grad, shape, dtype, node.op_name)
-            add(slot, grad)
+            _add_gradient(grads, owned, slot, grad)
     # What is left belongs to leaves (interior nodes were popped above).
-    result = dict(gradients.grads)
-    result.update(kept)
+    if kept:
+        grads.update(kept)
     if not retain_graph:
         for node in order:
             node.free()
-    result["owned"] = gradients.owned
-    return result
+    grads["owned"] = owned
+    return grads
 
 
 def _as_seed_array(seed, root):
@@ -370,16 +362,21 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
     gradient of some scalar with respect to it, of its shape). ``retain_graph`` defaults
     to ``create_graph``; ``inputs`` limits accumulation to those leaves.
     """
-    roots = (tensors,) if isinstance(tensors, Tensor) else tuple(tensors)
-    if grad_tensors is None or isinstance(grad_tensors, (Tensor, np.ndarray)):
-        grad_tensors = (grad_tensors,) * len(roots) if grad_tensors is None else (
-            grad_tensors,)
+    if type(tensors) is Tensor or isinstance(tensors, Tensor):
+        roots = (tensors,)
+        grad_tensors = (grad_tensors,) if grad_tensors is None or isinstance(
+            grad_tensors, (Tensor, np.ndarray)) else tuple(grad_tensors)
+    else:
+        roots = tuple(tensors)
+        if grad_tensors is None or isinstance(grad_tensors, (Tensor, np.ndarray)):
+            grad_tensors = (grad_tensors,) * len(roots) if grad_tensors is None else (
+                grad_tensors,)
     if len(grad_tensors) != len(roots):
         raise ValueError(f"backward: got {len(grad_tensors)} gradients for {len(roots)} "
                          "outputs")
     if retain_graph is None:
         retain_graph = create_graph
-    seeds = tuple(_seed_gradient(r, g, "backward") for r, g in zip(roots, grad_tensors))
+    seeds = tuple([_seed_gradient(r, g, "backward") for r, g in zip(roots, grad_tensors)])
     previous = _state.enabled
     _state.enabled = bool(create_graph)  # the pass itself records only for create_graph
     try:
@@ -392,19 +389,17 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
     for node, grad in result.items():
         if type(node) is AccumulateGrad:
             tensor = node.variable
+            if tensor._hooks:
+                grad = _run_hooks(tensor._hooks, grad)
         else:
             tensor = node.output()
             if tensor is None or not tensor._retains_grad:
                 continue
         if only is not None and id(tensor) not in only:
             continue
-        hooks = tensor._hooks
-        if hooks and type(node) is AccumulateGrad:
-            grad = _run_hooks(hooks, grad)
         _accumulate(tensor, grad, node in owned, create_graph)
-        post = tensor._post_accumulate_hooks
-        if post:
-            for hook in post:
+        if tensor._post_accumulate_hooks:
+            for hook in tensor._post_accumulate_hooks:
                 hook(tensor)
 
 
