@@ -25,7 +25,7 @@ from nn.data import TensorDataset
 
 __all__ = ["load_digits", "digits_split_indices", "make_moons", "make_spirals", "load_idx",
            "load_mnist", "DIGITS_SPLITS", "load_mnist_sample",
-           "mnist_sample_split_indices"]
+           "mnist_sample_split_indices", "load_zen_of_python"]
 
 # Fractions of each class in the fixed digits split: 70 % train, 10 % val, 20 % test.
 DIGITS_SPLITS = {"train": 0.7, "val": 0.1, "test": 0.2}
@@ -344,3 +344,44 @@ def load_mnist_sample(split="train", transform=None) -> TensorDataset:
         chosen = np.sort(np.concatenate([parts[n] for n in names]))
     x = (images[chosen].astype(np.float32) / 255.0)[:, np.newaxis]
     return TensorDataset(x, labels[chosen].copy(), transform=transform)
+
+
+def load_zen_of_python(split: str = "train", context: int = 32):
+    """The Zen of Python (shipped with every Python: ``import this``) as next-character
+    windows for a language model: no download.
+
+    Returns a ``TensorDataset`` of (x, y) int64 windows of ``context`` characters, y the
+    text shifted by one, and sets ``.chars`` (the vocabulary, sorted). The text is cut
+    into consecutive windows; the first 80 % form ``"train"``, the next 10 % ``"val"``,
+    the rest ``"test"`` (the same cut for every call).
+
+    >>> data = load_zen_of_python("train", context=16)
+    >>> x, y = data[0]
+    >>> x.shape, bool((x[1:] == y[:-1]).all())
+    (torch.Size([16]), True)
+    """
+    import codecs
+    import contextlib
+    import io
+
+    from nn.data import TensorDataset
+
+    if split not in ("train", "val", "test"):
+        raise ValueError(f"split must be 'train', 'val' or 'test', got {split!r}")
+    if isinstance(context, bool) or not isinstance(context, int) or context < 2:
+        raise ValueError(f"context must be an int >= 2, got {context!r}")
+    with contextlib.redirect_stdout(io.StringIO()):  # importing it prints the text
+        import this
+    text = codecs.decode(this.s, "rot13")  # the module keeps its text in ROT13
+    chars = sorted(set(text))
+    ids = np.array([chars.index(c) for c in text], dtype=np.int64)
+    starts = np.arange(0, len(ids) - context - 1, context // 2)
+    n = len(starts)
+    cut = {"train": (0, int(0.8 * n)), "val": (int(0.8 * n), int(0.9 * n)),
+           "test": (int(0.9 * n), n)}[split]
+    chosen = starts[cut[0]:cut[1]]
+    x = np.stack([ids[s:s + context] for s in chosen])
+    y = np.stack([ids[s + 1:s + context + 1] for s in chosen])
+    data = TensorDataset(x, y)
+    data.chars = chars
+    return data

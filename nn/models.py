@@ -11,10 +11,14 @@ parameter count, which the tests check with :func:`count_parameters`.
 
 from collections.abc import Sequence
 
+import numpy as np
+
 import nn
 from autograd_core.ops.movement import cat
+from autograd_core.tensor import Tensor
 
 __all__ = ["MLP", "LeNet5", "SmallVGG", "InceptionBlock", "BasicBlock", "ResNet",
+           "CharLSTM", "CharTransformer",
            "count_parameters", "conv_parameters"]
 
 _ACTIVATIONS = {
@@ -267,3 +271,56 @@ class ResNet(nn.Module):
 
     def forward(self, x):
         return self.fc(self.flatten(self.pool(self.stages(self.stem(x)))))
+
+
+class CharLSTM(nn.Module):
+    """A character-level language model: Embedding, LSTM, Linear to the vocabulary.
+
+    Input (N, T) character ids; output (N, V, T) logits (classes on dim 1, as
+    ``nn.CrossEntropyLoss`` takes them), one next-character distribution per position.
+
+    >>> import autograd_core as ag
+    >>> CharLSTM(10)(ag.tensor([[1, 2, 3]])).shape
+    torch.Size([1, 10, 3])
+    """
+
+    def __init__(self, vocab, dim=32, hidden=128, num_layers=1):
+        super().__init__()
+        self.emb = nn.Embedding(vocab, dim)
+        self.rnn = nn.LSTM(dim, hidden, num_layers=num_layers, batch_first=True)
+        self.out = nn.Linear(hidden, vocab)
+
+    def forward(self, x):
+        y, _ = self.rnn(self.emb(x))
+        return self.out(y).permute(0, 2, 1)
+
+
+class CharTransformer(nn.Module):
+    """A small causal Transformer language model (pre-norm encoder layers, learned
+    positions). Input (N, T) ids with T <= ``context``; output (N, V, T) logits.
+
+    >>> import autograd_core as ag
+    >>> CharTransformer(10, context=8)(ag.tensor([[1, 2, 3]])).shape
+    torch.Size([1, 10, 3])
+    """
+
+    def __init__(self, vocab, dim=64, heads=4, layers=2, context=64):
+        super().__init__()
+        self.context = context
+        self.emb = nn.Embedding(vocab, dim)
+        self.pos = nn.Embedding(context, dim)
+        layer = nn.TransformerEncoderLayer(dim, heads, dim_feedforward=4 * dim, dropout=0.0,
+                                           activation="gelu", batch_first=True,
+                                           norm_first=True)
+        self.encoder = nn.TransformerEncoder(layer, layers, norm=nn.LayerNorm(dim))
+        self.out = nn.Linear(dim, vocab)
+
+    def forward(self, x):
+        t = x.shape[1]
+        if t > self.context:
+            raise ValueError(f"CharTransformer: sequence length {t} exceeds its context "
+                             f"{self.context}")
+        h = self.emb(x) + self.pos(Tensor(np.arange(t)))
+        mask = nn.transformer.generate_square_subsequent_mask(t)
+        h = self.encoder(h, mask=mask, is_causal=True)
+        return self.out(h).permute(0, 2, 1)

@@ -40,8 +40,9 @@ import numpy as np
 
 __all__ = ["main", "build_parser"]
 
-MODELS = ("lenet5", "mlp", "vgg", "resnet")
-DATASETS = ("digits", "moons", "spirals", "mnist")
+MODELS = ("lenet5", "mlp", "vgg", "resnet", "lstm", "transformer")
+DATASETS = ("digits", "moons", "spirals", "mnist", "text")
+TEXT_MODELS = ("lstm", "transformer")
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")
 DEFAULT_LR = {"adam": 5e-3, "adamw": 5e-3, "sgd": 0.05, "rmsprop": 1e-3, "adagrad": 0.05}
 
@@ -87,10 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
                     "shipped UCI digits) and write curves, weights, a graph and metrics.",
     )
     parser.add_argument("--model", choices=MODELS, default="lenet5",
-                        help="model to train (default: lenet5; moons/spirals need mlp)")
+                        help="model to train (default: lenet5; moons/spirals need mlp; "
+                             "lstm and transformer are language models for --dataset text)")
     parser.add_argument("--dataset", choices=DATASETS, default="digits",
-                        help="digits (shipped with scikit-learn), moons, spirals, or mnist "
-                             "(IDX files in --data-dir)")
+                        help="digits (shipped with scikit-learn), moons, spirals, mnist "
+                             "(IDX files in --data-dir), or text (the Zen of Python as "
+                             "next-character windows, for --model lstm/transformer)")
     parser.add_argument("--data-dir", default=None,
                         help="directory with the MNIST/Fashion-MNIST IDX files (for --dataset "
                              "mnist)")
@@ -137,6 +140,16 @@ def _load_data(args):
     from nn.data import Subset, TensorDataset, random_split
     from nn.datasets import load_digits, load_mnist, make_moons, make_spirals
 
+    model = getattr(args, "model", None)
+    if args.dataset == "text" or model in TEXT_MODELS:
+        if args.dataset != "text" or model not in TEXT_MODELS:
+            raise UsageError("--model lstm and --model transformer are language models: use "
+                             "them with --dataset text (the Zen of Python, shipped with "
+                             "Python), and --dataset text with one of them")
+        from nn.datasets import load_zen_of_python
+
+        return (load_zen_of_python("train"), load_zen_of_python("val"),
+                load_zen_of_python("test"), "text")
     if args.dataset == "digits":
         if args.data_dir is not None:
             raise UsageError("--data-dir is only used with --dataset mnist")
@@ -178,6 +191,10 @@ def _first_batch(dataset):
 def _build_model(args, kind, sample_x, num_classes):
     from nn import models
 
+    if kind == "text":
+        if args.model == "lstm":
+            return models.CharLSTM(num_classes)
+        return models.CharTransformer(num_classes, context=sample_x.shape[1])
     if kind == "points":
         if args.model != "mlp":
             raise UsageError(f"--model {args.model} needs images; use --model mlp for "
@@ -324,7 +341,8 @@ def run(args, log=print):
     ag.manual_seed(args.seed)
     train, val, test, kind = _load_data(args)
     sample = _first_batch(train)
-    num_classes = {"digits": 10, "mnist": 10, "moons": 2, "spirals": 3}[args.dataset]
+    num_classes = len(train.chars) if kind == "text" else {
+        "digits": 10, "mnist": 10, "moons": 2, "spirals": 3}[args.dataset]
     model = _build_model(args, kind, sample[0], num_classes)
     if args.augment and kind == "image":
         from nn.transforms import Compose, RandomCrop, RandomRotation

@@ -131,3 +131,16 @@ def test_a_corrupt_gz_stream_is_a_value_error_naming_the_file(tmp_path):
     broken.write_bytes(bytes(data))
     with pytest.raises(ValueError, match=r"broken-idx1-ubyte.gz: cannot read the file"):
         load_idx(broken)
+
+
+def test_the_zen_of_python_as_next_character_windows():
+    from nn.datasets import load_zen_of_python
+
+    train, val, test = (load_zen_of_python(s, context=16) for s in ("train", "val", "test"))
+    x, y = train[0]
+    assert x.shape == (16,) and x.dtype == np.int64
+    np.testing.assert_array_equal(x.numpy()[1:], y.numpy()[:-1])  # y is x shifted by one
+    assert train.chars == val.chars and len(train) > len(val) > 0 and len(test) > 0
+    assert "".join(train.chars[i] for i in x.numpy()).startswith("The Zen of Pytho")
+    with pytest.raises(ValueError, match="split"):
+        load_zen_of_python("dev")

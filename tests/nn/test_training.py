@@ -139,7 +139,7 @@ def test_cli_on_moons_with_an_mlp(tmp_path, capsys):
 @pytest.mark.parametrize("argv, message", [
     (["--epochs", "0"], "positive integer"),
     (["--lr", "-1"], "positive number"),
-    (["--model", "transformer"], "invalid choice"),
+    (["--model", "gpt"], "invalid choice"),
     (["--batch-size", "many"], "positive integer"),
 ])
 def test_cli_rejects_bad_options_without_a_traceback(argv, message, capsys):
@@ -298,3 +298,21 @@ def test_cli_interrupted_in_the_first_epoch_says_what_it_kept(tmp_path, capsys, 
     assert "stopped after 0 of 5 epochs (interrupted); kept the metrics in" in err
     assert json.loads((out / "metrics.json").read_text())["epochs_completed"] == 0
     assert not (out / "weights.npz").exists()
+
+
+@pytest.mark.parametrize("model", ["lstm", "transformer"])
+def test_cli_trains_a_language_model_on_the_shipped_text(tmp_path, capsys, model):
+    out = tmp_path / model
+    assert cli_main(["--model", model, "--dataset", "text", "--epochs", "4", "--no-progress",
+                     "--output-dir", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    losses = metrics["history"]["loss"]
+    assert losses[-1] < losses[0]  # it learns something in a few epochs
+    assert metrics["test"]["accuracy"] > 1 / 45  # better than a uniform guess over the text
+    assert (out / "weights.npz").exists() and (out / "graph.dot").exists()
+
+
+def test_cli_language_models_need_the_text_and_the_text_needs_them(capsys):
+    assert cli_main(["--model", "lstm", "--epochs", "1"]) == 2
+    assert "--dataset text" in capsys.readouterr().err
+    assert cli_main(["--dataset", "text", "--model", "lenet5", "--epochs", "1"]) == 2
