@@ -37,7 +37,7 @@ EXPECTED = [
     "08_regularization", "09_cnn_and_im2col", "10_architectures_and_transfer",
     "11_language_models", "12_higher_order_derivatives", "13_keras_experiments_on_mnist",
     "14_keras_depth_and_relu_on_mnist", "15_delta_recursion_and_learning_rates",
-    "16_training_recipe_and_normalization",
+    "16_training_recipe_and_normalization", "17_layerwise_pretraining",
 ]
 
 
