@@ -770,9 +770,23 @@ def one_hot(tensor, num_classes: int = -1) -> Tensor:
 
 def pad(input, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
     """Pad (or, with negative sizes, crop) the last dims: ``pad = (left, right, top,
-    bottom, ...)`` starting from the last dim, as PyTorch. Constant mode only."""
+    bottom, ...)`` starting from the last dim, as PyTorch.
+
+    ``mode``: ``'constant'`` (fill with ``value``, any number of dims), or ``'reflect'``
+    (mirror without repeating the edge: ``[a b c d]`` padded by 2 -> ``c b [a b c d] c b``),
+    ``'replicate'`` (repeat the edge) and ``'circular'`` (wrap around), which pad the
+    last 1, 2 or 3 dims of a batched or unbatched input (2-D/3-D, 3-D/4-D or 4-D/5-D),
+    as PyTorch. Those three are one index_select per padded dim, so the gradient of a
+    source element is the sum over every output position that copies it.
+
+    >>> pad(Tensor(np.arange(4.0).reshape(1, 4)), (2, 1), mode="reflect").tolist()
+    [[2.0, 1.0, 0.0, 1.0, 2.0, 3.0, 2.0]]
+    """
+    if mode in _PAD_INDEX:
+        return _pad_by_index(input, pad, mode)
     if mode != "constant":
-        raise NotImplementedError(f"pad: only mode='constant' is implemented, not {mode!r}")
+        raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or "
+                         f"'circular', got {mode!r}")
     x = _tensor(input, "input", "pad")
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
         raise ValueError(
@@ -796,6 +810,57 @@ def pad(input, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
             x = _cat(pieces, dim=dim)
     return x
 
+
+
+def _reflect_index(i: np.ndarray, n: int) -> np.ndarray:
+    # mirror about 0 and n - 1 without repeating them (period 2n - 2); one fold suffices
+    # because pads are < n
+    i = np.abs(i)
+    return (n - 1) - np.abs((n - 1) - i)
+
+
+_PAD_INDEX = {
+    "reflect": _reflect_index,
+    "replicate": lambda i, n: np.clip(i, 0, n - 1),
+    "circular": lambda i, n: np.mod(i, n),
+}
+
+
+def _pad_by_index(input, pad, mode: str) -> Tensor:
+    from autograd_core.ops.indexing import index_select
+
+    x = _tensor(input, "input", "pad")
+    pad = tuple(pad)
+    if len(pad) % 2 or not 2 <= len(pad) <= 6 or not all(
+            isinstance(p, (int, np.integer)) and not isinstance(p, bool) for p in pad):
+        raise ValueError(f"pad: mode={mode!r} takes 2, 4 or 6 integer pad sizes, got {pad}")
+    dims = len(pad) // 2
+    if x.ndim not in (dims + 1, dims + 2):
+        # PyTorch's error type: the combination is one it does not implement
+        raise NotImplementedError(
+            f"pad: mode={mode!r} (non-constant padding) with {len(pad)} pad sizes expects "
+            f"a {dims + 1}-D or {dims + 2}-D input, got shape {tuple(x.shape)}")
+    for i in range(dims):
+        dim = x.ndim - 1 - i
+        before, after = int(pad[2 * i]), int(pad[2 * i + 1])
+        n = x.shape[dim]
+        if before < 0 or after < 0:
+            raise ValueError(f"pad: mode={mode!r} needs non-negative pad sizes, got {pad}")
+        if mode == "reflect" and (before >= n or after >= n):
+            raise ValueError(
+                f"pad: reflect padding ({before}, {after}) must be smaller than the size "
+                f"{n} of dim {dim} (input shape {tuple(x.shape)})")
+        if mode == "circular" and (before > n or after > n):
+            raise ValueError(
+                f"pad: circular padding ({before}, {after}) must be at most the size {n} "
+                f"of dim {dim} (input shape {tuple(x.shape)})")
+        if mode == "replicate" and n == 0 and (before or after):
+            raise ValueError(f"pad: cannot replicate-pad the empty dim {dim} of shape "
+                             f"{tuple(x.shape)}")
+        if before or after:
+            index = _PAD_INDEX[mode](np.arange(-before, n + after), n).astype(np.int64)
+            x = index_select(x, dim, index)
+    return x
 
 
 # ====================================================== sequence and attention layers
