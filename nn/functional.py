@@ -1329,3 +1329,65 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: int = 0,
     out = _loss.CtcLoss.apply(lp, tg, il, tl, blank=int(blank), reduction=reduction,
                               zero_infinity=bool(zero_infinity))
     return out.squeeze(0) if unbatched and reduction == "none" else out
+
+
+# ====================================================== the conv family beyond conv2d
+# (conv1d on conv2d, interpolation and pixel shuffle as compositions of indexing and
+# arithmetic: every gradient comes from the ops they are built of)
+__all__ += ["conv1d"]
+
+
+def _single(value, name: str, op: str, minimum: int) -> int:
+    """An int or a 1-tuple (PyTorch's ``_single``) -> int, checked against ``minimum``."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 1:
+            raise ValueError(f"{op}: {name} must be an int or a 1-tuple, got {value!r}")
+        value = value[0]
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{op}: {name} must be an int or a 1-tuple, got {value!r}")
+    if value < minimum:
+        kind = "positive" if minimum == 1 else "non-negative"
+        raise ValueError(f"{op}: {name} must be {kind}, got {value}")
+    return int(value)
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
+    """1-D cross-correlation, ``torch.nn.functional.conv1d``:
+    y[n, o, t] = b[o] + sum over c, k of W[o, c, k] x[n, c, s*t + d*k - p].
+
+    ``input``: (N, C, L) or unbatched (C, L); ``weight``: (OC, C // groups, k);
+    ``padding``: int, 1-tuple, ``'valid'`` or ``'same'`` (stride 1; an odd total puts
+    the extra element on the right, as PyTorch). It is ``conv2d`` on a unit height:
+    the input becomes (N, C, 1, L), the weight (OC, C // groups, 1, k), and the height
+    axis is dropped again, so values and gradients are conv2d's.
+
+    >>> conv1d(np.ones((1, 1, 5)), np.ones((1, 1, 3)), padding="same").tolist()
+    [[[2.0, 3.0, 3.0, 3.0, 2.0]]]
+    """
+    x = _float_tensor(input, "input", "conv1d")
+    w = _float_tensor(weight, "weight", "conv1d")
+    if x.ndim not in (2, 3):
+        raise ShapeError("conv1d: expected a 2-D (C, L) or 3-D (N, C, L) input, got shape "
+                         f"{tuple(x.shape)}")
+    if w.ndim != 3:
+        raise ShapeError("conv1d: expected a 3-D weight (out_channels, in_channels / "
+                         f"groups, kernel_size), got shape {tuple(w.shape)}")
+    stride = _single(stride, "stride", "conv1d", 1)
+    dilation = _single(dilation, "dilation", "conv1d", 1)
+    if isinstance(padding, str):
+        if padding not in ("same", "valid"):
+            raise ValueError(f"conv1d: padding must be 'same', 'valid' or an int, got "
+                             f"{padding!r}")
+        if padding == "same" and stride != 1:
+            raise ValueError("conv1d: padding='same' is not supported for strided "
+                             "convolutions")
+        padding2d = padding
+    else:
+        padding2d = (0, _single(padding, "padding", "conv1d", 0))
+    try:
+        out = conv2d(x.unsqueeze(-2), w.unsqueeze(-2), bias, (1, stride), padding2d,
+                     (1, dilation), groups)
+    except ShapeError as error:  # conv2d's geometry message, in 1-D terms
+        raise ShapeError(str(error).replace("conv2d", "conv1d") + f" (input "
+                         f"{tuple(x.shape)}, weight {tuple(w.shape)})") from None
+    return out.squeeze(-2)

@@ -4,6 +4,7 @@ PixelShuffle. Forward and gradients against PyTorch in float64 (1e-10), bad argu
 import numpy as np
 import pytest
 
+import nn
 import nn.functional as F
 from autograd_core import Tensor, gradcheck
 from tests.reference.nn_torch import assert_close, to_torch
@@ -61,3 +62,76 @@ def test_pad_mode_errors():
         F.pad(x, (1, 1, 1), mode="reflect")
     with pytest.raises(ValueError, match="mode must be"):
         F.pad(x, (1, 1), mode="mirror")
+
+
+# ----------------------------------------------------------------- Conv1d
+@pytest.mark.parametrize("shape,weight,kwargs", [
+    ((2, 3, 9), (4, 3, 3), {}),
+    ((2, 4, 11), (6, 2, 3), {"stride": 2, "padding": 1, "groups": 2}),
+    ((1, 3, 10), (3, 1, 4), {"padding": "same", "dilation": 2, "groups": 3}),
+    ((3, 8), (5, 3, 2), {"padding": "valid", "dilation": (3,)}),
+    ((2, 2, 7), (2, 2, 4), {"padding": "same"}),
+    ((2, 2, 13), (4, 2, 3), {"stride": (3,), "padding": (2,), "dilation": 2}),
+])
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_conv1d_matches_torch(torch_or_skip, shape, weight, kwargs, with_bias):
+    torch = torch_or_skip
+    rng = np.random.default_rng(2)
+    arrays = [rng.standard_normal(shape), rng.standard_normal(weight)]
+    if with_bias:
+        arrays.append(rng.standard_normal(weight[0]))
+    _both(torch, lambda *a: F.conv1d(*a, **kwargs),
+          lambda *a: torch.nn.functional.conv1d(*a, **kwargs), arrays, rng)
+
+
+@pytest.mark.parametrize("args,kwargs", [
+    ((3, 8, 3), {}), ((4, 8, 5), {"groups": 2, "bias": False}),
+    ((6, 6, 3), {"groups": 6, "stride": 2, "padding": 1, "dilation": 2}),
+    ((2, 4, 4), {"padding": "same"}),
+])
+def test_conv1d_module_loads_torch_weights(torch_or_skip, args, kwargs):
+    torch = torch_or_skip
+    theirs = torch.nn.Conv1d(*args, **kwargs).double()
+    ours = nn.Conv1d(*args, **kwargs, dtype=np.float64)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert repr(ours) == repr(theirs)
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, args[0], 12))
+    _both(torch, ours, theirs, [x], rng)
+    grads = {name: p.grad.numpy() for name, p in ours.named_parameters()}
+    for name, p in theirs.named_parameters():
+        assert_close(grads[name], p.grad.numpy(), atol=1e-10, what=name)
+
+
+def test_conv1d_gradcheck():
+    rng = np.random.default_rng(4)
+    x = Tensor(rng.standard_normal((2, 2, 7)), requires_grad=True)
+    w = Tensor(rng.standard_normal((4, 1, 3)), requires_grad=True)
+    b = Tensor(rng.standard_normal(4), requires_grad=True)
+    assert gradcheck(lambda x, w, b: F.conv1d(x, w, b, stride=2, padding=1, groups=2),
+                     (x, w, b))
+
+
+def test_conv1d_errors():
+    with pytest.raises(ValueError, match="in_channels=3 must be divisible by groups=2"):
+        nn.Conv1d(3, 4, 3, groups=2)
+    with pytest.raises(ValueError, match="not supported for strided"):
+        nn.Conv1d(1, 1, 3, padding="same", stride=2)
+    with pytest.raises(ValueError, match="kernel_size must be an int or a 1-tuple"):
+        nn.Conv1d(1, 1, (3, 3))
+    with pytest.raises(ValueError, match="kernel_size must be positive"):
+        nn.Conv1d(1, 1, 0)
+    with pytest.raises(NotImplementedError, match="padding_mode"):
+        nn.Conv1d(1, 1, 3, padding_mode="reflect")
+    conv = nn.Conv1d(3, 4, 3)
+    with pytest.raises(ValueError, match=r"in_channels=3 .* got input of shape \(2, 5, 8\)"):
+        conv(np.zeros((2, 5, 8)))
+    with pytest.raises(ValueError, match="expected 2D"):
+        conv(np.zeros((2, 3, 8, 8)))
+    with pytest.raises(ValueError, match="3-D weight"):
+        F.conv1d(np.zeros((1, 1, 5)), np.zeros((1, 1, 1, 3)))
+    with pytest.raises(ValueError, match="larger than the padded input"):
+        F.conv1d(np.zeros((1, 1, 2)), np.zeros((1, 1, 3)))
+    with pytest.raises(ValueError, match="padding must be"):
+        F.conv1d(np.zeros((1, 1, 5)), np.zeros((1, 1, 3)), padding="full")
