@@ -82,11 +82,12 @@ from nn.transformer import (
     TransformerEncoder,
     TransformerEncoderLayer,
 )
+from nn.upsampling import PixelShuffle, PixelUnshuffle, Upsample
 
 __all__ = [
     "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "ParameterList",
     "ParameterDict", "Identity", "Flatten", "Unflatten", "Linear", "Conv1d", "Conv2d",
-    "MaxPool2d",
+    "MaxPool2d", "Upsample", "PixelShuffle", "PixelUnshuffle",
     "AvgPool2d", "AdaptiveAvgPool2d", "ReLU", "ReLU6", "LeakyReLU", "PReLU", "ELU", "SELU",
     "Sigmoid", "Tanh", "Softplus", "SiLU", "Hardtanh", "LogSigmoid", "Softmax", "LogSoftmax",
     "Maxout", "Dropout", "Dropout2d", "DropConnect", "BatchNorm1d", "BatchNorm2d",

@@ -1391,3 +1391,161 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
         raise ShapeError(str(error).replace("conv2d", "conv1d") + f" (input "
                          f"{tuple(x.shape)}, weight {tuple(w.shape)})") from None
     return out.squeeze(-2)
+
+
+__all__ += ["interpolate", "upsample", "pixel_shuffle", "pixel_unshuffle"]
+
+_INTERPOLATE_DIMS = {"nearest": (1, 2, 3), "linear": (1,), "bilinear": (2,)}
+
+
+def _spatial(value, dims: int, name: str, cast):
+    """``value`` (a number or a sequence of ``dims`` numbers) as a ``dims``-tuple."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != dims:
+            raise ValueError(f"interpolate: {name} must have {dims} entries for a "
+                             f"{dims + 2}-D input, got {tuple(value)}")
+        return tuple(cast(v) for v in value)
+    return (cast(value),) * dims
+
+
+def _nearest_source(size_in: int, size_out: int, scale) -> np.ndarray:
+    # PyTorch computes the nearest scale in float32 (1/scale_factor, else in/out) and
+    # floors dst * scale; doing the same keeps the picked index identical at ties
+    s = np.float32(1.0 / scale) if scale else np.float32(size_in) / np.float32(size_out)
+    src = np.floor(np.arange(size_out, dtype=np.float32) * s).astype(np.int64)
+    return np.minimum(src, size_in - 1)
+
+
+def _linear_source(size_in: int, size_out: int, scale, align_corners: bool):
+    """Left index, right index and the right weight of each output position."""
+    dst = np.arange(size_out, dtype=np.float64)
+    if align_corners:  # the corner pixels' centres line up: src = dst (in-1)/(out-1)
+        src = dst * ((size_in - 1) / (size_out - 1) if size_out > 1 else 0.0)
+    else:  # pixel centres: src = (dst + 0.5) / factor - 0.5, clamped at the left edge
+        s = 1.0 / scale if scale else size_in / size_out
+        src = np.maximum((dst + 0.5) * s - 0.5, 0.0)
+    left = np.minimum(np.floor(src).astype(np.int64), size_in - 1)
+    right = np.minimum(left + 1, size_in - 1)
+    return left, right, src - left
+
+
+def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
+                align_corners=None, recompute_scale_factor=None, antialias: bool = False):
+    """Resize the spatial dims (all but N, C), ``torch.nn.functional.interpolate``.
+
+    ``mode='nearest'`` (3-D, 4-D or 5-D input): y[..., i] = x[..., floor(i * s)] with
+    ``s = 1/scale_factor`` (or in/out when ``size`` is given). ``'linear'`` (3-D) and
+    ``'bilinear'`` (4-D): per axis y[i] = (1 - t) x[l] + t x[l + 1] with l = floor(src),
+    t = src - l, where src = i (in-1)/(out-1) with ``align_corners=True`` and
+    src = max((i + 0.5) s - 0.5, 0) otherwise (pixel centres). Bilinear is the linear
+    rule along H and then along W (the weights are products, so it is the same sum).
+    Built from index_select and arithmetic, so the gradients are those ops'.
+    Give exactly one of ``size`` (ints) and ``scale_factor`` (numbers): the output size
+    is ``floor(in * scale_factor)``.
+
+    >>> interpolate(Tensor(np.array([[[0.0, 1.0]]])), scale_factor=2).tolist()
+    [[[0.0, 0.0, 1.0, 1.0]]]
+    """
+    x = _float_tensor(input, "input", "interpolate")
+    if mode not in _INTERPOLATE_DIMS:
+        raise NotImplementedError(
+            f"interpolate: mode={mode!r} is not implemented; use 'nearest', 'linear' or "
+            "'bilinear'")
+    dims = x.ndim - 2
+    if dims not in _INTERPOLATE_DIMS[mode]:
+        wanted = " or ".join(f"{d + 2}-D" for d in _INTERPOLATE_DIMS[mode])
+        raise ShapeError(f"interpolate: mode={mode!r} expects a {wanted} input (N, C, ...), "
+                         f"got shape {tuple(x.shape)}")
+    if antialias:
+        raise NotImplementedError("interpolate: antialias=True is not implemented")
+    if mode == "nearest":
+        if align_corners is not None:
+            raise ValueError("interpolate: align_corners option can only be set with the "
+                             "interpolating modes: linear | bilinear | bicubic | trilinear")
+    elif align_corners is None:
+        align_corners = False
+    if (size is None) == (scale_factor is None):
+        raise ValueError("interpolate: give exactly one of size and scale_factor, got "
+                         f"size={size!r}, scale_factor={scale_factor!r}")
+    if size is not None:
+        sizes = _spatial(size, dims, "size", int)
+        if any(s < 1 for s in sizes):
+            raise ValueError(f"interpolate: the output size must be positive, got {sizes}")
+        scales = (None,) * dims
+    else:
+        scales = _spatial(scale_factor, dims, "scale_factor", float)
+        if any(not s > 0 for s in scales):
+            raise ValueError(f"interpolate: scale_factor must be positive, got {scales}")
+        sizes = tuple(int(np.floor(n * s)) for n, s in zip(x.shape[2:], scales))
+        if any(s < 1 for s in sizes):
+            raise ValueError(f"interpolate: input spatial size {tuple(x.shape[2:])} times "
+                             f"scale_factor {scales} gives an empty output {sizes}")
+        if recompute_scale_factor:  # PyTorch then forgets the factor and uses in/out
+            scales = (None,) * dims
+    from autograd_core.ops.indexing import index_select
+
+    for axis, (n_out, scale) in enumerate(zip(sizes, scales)):
+        dim = 2 + axis
+        n_in = x.shape[dim]
+        if n_in == 0:
+            raise ShapeError(f"interpolate: input of shape {tuple(x.shape)} is empty")
+        if mode == "nearest":
+            x = index_select(x, dim, _nearest_source(n_in, n_out, scale))
+            continue
+        left, right, t = _linear_source(n_in, n_out, scale, align_corners)
+        shape = [1] * x.ndim
+        shape[dim] = n_out
+        t = Tensor._make(t.astype(x.dtype).reshape(shape))
+        x = index_select(x, dim, left) * (1 - t) + index_select(x, dim, right) * t
+    return x
+
+
+def upsample(input, size=None, scale_factor=None, mode: str = "nearest", align_corners=None):
+    """``torch.nn.functional.upsample``: ``interpolate`` under its old name."""
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def _shuffle_factor(factor, name: str, op: str) -> int:
+    if isinstance(factor, bool) or not isinstance(factor, (int, np.integer)) or factor < 1:
+        raise ValueError(f"{op}: {name} must be a positive integer, got {factor!r}")
+    return int(factor)
+
+
+def pixel_shuffle(input, upscale_factor: int) -> Tensor:
+    """(*, C r^2, H, W) -> (*, C, H r, W r): y[c, h r + i, w r + j] = x[c r^2 + i r + j, h, w].
+
+    A reshape to (*, C, r, r, H, W), a permute to (*, C, H, r, W, r) and a reshape.
+
+    >>> pixel_shuffle(Tensor(np.arange(4.0).reshape(4, 1, 1)), 2).tolist()
+    [[[0.0, 1.0], [2.0, 3.0]]]
+    """
+    x = _tensor(input, "input", "pixel_shuffle")
+    r = _shuffle_factor(upscale_factor, "upscale_factor", "pixel_shuffle")
+    if x.ndim < 3:
+        raise ShapeError(f"pixel_shuffle: expected an input of at least 3 dims (*, C, H, W), "
+                         f"got shape {tuple(x.shape)}")
+    *lead, c, h, w = x.shape
+    if c % (r * r):
+        raise ShapeError(f"pixel_shuffle: the channels {c} of shape {tuple(x.shape)} must be "
+                         f"divisible by upscale_factor ** 2 = {r * r}")
+    k = len(lead)
+    y = x.reshape(*lead, c // (r * r), r, r, h, w)
+    y = y.permute(*range(k), k, k + 3, k + 1, k + 4, k + 2)
+    return y.reshape(*lead, c // (r * r), h * r, w * r)
+
+
+def pixel_unshuffle(input, downscale_factor: int) -> Tensor:
+    """(*, C, H r, W r) -> (*, C r^2, H, W), the inverse of ``pixel_shuffle``."""
+    x = _tensor(input, "input", "pixel_unshuffle")
+    r = _shuffle_factor(downscale_factor, "downscale_factor", "pixel_unshuffle")
+    if x.ndim < 3:
+        raise ShapeError(f"pixel_unshuffle: expected an input of at least 3 dims (*, C, H, "
+                         f"W), got shape {tuple(x.shape)}")
+    *lead, c, h, w = x.shape
+    if h % r or w % r:
+        raise ShapeError(f"pixel_unshuffle: the height {h} and width {w} of shape "
+                         f"{tuple(x.shape)} must be divisible by downscale_factor = {r}")
+    k = len(lead)
+    y = x.reshape(*lead, c, h // r, r, w // r, r)
+    y = y.permute(*range(k), k, k + 2, k + 4, k + 1, k + 3)
+    return y.reshape(*lead, c * r * r, h // r, w // r)

@@ -135,3 +135,104 @@ def test_conv1d_errors():
         F.conv1d(np.zeros((1, 1, 2)), np.zeros((1, 1, 3)))
     with pytest.raises(ValueError, match="padding must be"):
         F.conv1d(np.zeros((1, 1, 5)), np.zeros((1, 1, 3)), padding="full")
+
+
+# ----------------------------------------------------------------- interpolate, Upsample
+@pytest.mark.parametrize("shape,kwargs", [
+    ((2, 3, 4, 5), {"scale_factor": 2}),
+    ((1, 2, 5, 7), {"scale_factor": (1.7, 0.6)}),
+    ((2, 1, 6, 4), {"size": (9, 3)}),
+    ((1, 2, 3, 3), {"size": 7}),
+    ((2, 3, 7), {"scale_factor": 2.5}),
+    ((2, 3, 7), {"size": 4}),
+    ((1, 2, 3, 4, 2), {"scale_factor": (2, 1.5, 3)}),
+])
+def test_interpolate_nearest_matches_torch(torch_or_skip, shape, kwargs):
+    torch = torch_or_skip
+    rng = np.random.default_rng(5)
+    _both(torch, lambda t: F.interpolate(t, mode="nearest", **kwargs),
+          lambda t: torch.nn.functional.interpolate(t, mode="nearest", **kwargs),
+          [rng.standard_normal(shape)], rng)
+
+
+@pytest.mark.parametrize("align_corners", [True, False])
+@pytest.mark.parametrize("shape,mode,kwargs", [
+    ((2, 3, 4, 5), "bilinear", {"scale_factor": 2}),
+    ((1, 2, 5, 7), "bilinear", {"scale_factor": (1.7, 0.6)}),
+    ((2, 1, 6, 4), "bilinear", {"size": (9, 3)}),
+    ((1, 2, 3, 3), "bilinear", {"size": (1, 5)}),
+    ((1, 1, 4, 4), "bilinear", {"scale_factor": 0.5}),
+    ((2, 3, 7), "linear", {"scale_factor": 2.5}),
+    ((2, 3, 7), "linear", {"size": 4}),
+])
+def test_interpolate_linear_matches_torch(torch_or_skip, shape, mode, kwargs, align_corners):
+    torch = torch_or_skip
+    rng = np.random.default_rng(6)
+    _both(torch, lambda t: F.interpolate(t, mode=mode, align_corners=align_corners, **kwargs),
+          lambda t: torch.nn.functional.interpolate(t, mode=mode, align_corners=align_corners,
+                                                    **kwargs),
+          [rng.standard_normal(shape)], rng)
+
+
+def test_upsample_module_and_gradcheck(torch_or_skip):
+    torch = torch_or_skip
+    rng = np.random.default_rng(7)
+    for kwargs in [{"scale_factor": 2}, {"size": (5, 3), "mode": "bilinear"},
+                   {"scale_factor": (1.5, 2), "mode": "bilinear", "align_corners": True},
+                   {"scale_factor": 3, "mode": "bilinear", "recompute_scale_factor": True}]:
+        ours, theirs = nn.Upsample(**kwargs), torch.nn.Upsample(**kwargs)
+        assert repr(ours) == repr(theirs)
+        assert list(ours.state_dict()) == []
+        _both(torch, ours, theirs, [rng.standard_normal((2, 2, 3, 4))], rng)
+    x = Tensor(rng.standard_normal((1, 2, 3, 4)), requires_grad=True)
+    assert gradcheck(lambda t: F.interpolate(t, size=(5, 7), mode="bilinear"), (x,))
+    assert gradcheck(lambda t: F.interpolate(t, scale_factor=1.5), (x,))
+
+
+def test_interpolate_errors():
+    x = Tensor(np.zeros((1, 2, 3, 4)))
+    with pytest.raises(ValueError, match="exactly one of size and scale_factor"):
+        F.interpolate(x)
+    with pytest.raises(ValueError, match="exactly one of size and scale_factor"):
+        F.interpolate(x, size=4, scale_factor=2)
+    with pytest.raises(ValueError, match="align_corners option can only be set"):
+        F.interpolate(x, scale_factor=2, align_corners=True)
+    with pytest.raises(ValueError, match="expects a 4-D input"):
+        F.interpolate(Tensor(np.zeros((1, 2, 3))), scale_factor=2, mode="bilinear")
+    with pytest.raises(ValueError, match="must have 2 entries"):
+        F.interpolate(x, size=(1, 2, 3))
+    with pytest.raises(ValueError, match="scale_factor must be positive"):
+        F.interpolate(x, scale_factor=-1.0)
+    with pytest.raises(ValueError, match="empty output"):
+        F.interpolate(x, scale_factor=0.1)
+    with pytest.raises(NotImplementedError, match="bicubic"):
+        F.interpolate(x, scale_factor=2, mode="bicubic")
+    with pytest.raises(TypeError, match="floating-point"):
+        F.interpolate(np.zeros((1, 1, 2, 2), dtype=np.int64), scale_factor=2)
+
+
+# ----------------------------------------------------------------- PixelShuffle
+@pytest.mark.parametrize("shape,r", [((2, 8, 3, 4), 2), ((9, 2, 2), 3), ((2, 1, 4, 3, 5), 1),
+                                     ((1, 2, 18, 2, 3), 3)])
+def test_pixel_shuffle_matches_torch(torch_or_skip, shape, r):
+    torch = torch_or_skip
+    rng = np.random.default_rng(8)
+    ours, theirs = nn.PixelShuffle(r), torch.nn.PixelShuffle(r)
+    assert repr(ours) == repr(theirs)
+    x = rng.standard_normal(shape)
+    y = _both(torch, ours, theirs, [x], rng)
+    back = nn.PixelUnshuffle(r)
+    assert repr(back) == repr(torch.nn.PixelUnshuffle(r))
+    _both(torch, back, torch.nn.PixelUnshuffle(r), [y.numpy()], rng)
+    assert_close(back(y).numpy(), x, atol=0, what="unshuffle(shuffle(x)) == x")
+
+
+def test_pixel_shuffle_errors():
+    with pytest.raises(ValueError, match="divisible by upscale_factor"):
+        F.pixel_shuffle(Tensor(np.zeros((1, 6, 2, 2))), 2)
+    with pytest.raises(ValueError, match="divisible by downscale_factor"):
+        F.pixel_unshuffle(Tensor(np.zeros((1, 1, 3, 4))), 2)
+    with pytest.raises(ValueError, match="at least 3 dims"):
+        F.pixel_shuffle(Tensor(np.zeros((4, 2))), 2)
+    with pytest.raises(ValueError, match="positive integer"):
+        nn.PixelShuffle(0)(Tensor(np.zeros((1, 4, 2, 2))))
