@@ -1549,3 +1549,8 @@ def pixel_unshuffle(input, downscale_factor: int) -> Tensor:
     y = x.reshape(*lead, c, h // r, r, w // r, r)
     y = y.permute(*range(k), k, k + 2, k + 4, k + 1, k + 3)
     return y.reshape(*lead, c * r * r, h // r, w // r)
+
+
+from autograd_core.ops.conv_transpose import conv_transpose2d  # noqa: E402
+
+__all__ += ["conv_transpose2d"]

@@ -236,3 +236,103 @@ def test_pixel_shuffle_errors():
         F.pixel_shuffle(Tensor(np.zeros((4, 2))), 2)
     with pytest.raises(ValueError, match="positive integer"):
         nn.PixelShuffle(0)(Tensor(np.zeros((1, 4, 2, 2))))
+
+
+# ----------------------------------------------------------------- ConvTranspose2d
+@pytest.mark.parametrize("shape,weight,kwargs", [
+    ((2, 3, 4, 5), (3, 2, 3, 3), {}),
+    ((2, 4, 5, 6), (4, 3, 3, 3), {"stride": 2, "padding": 1, "output_padding": 1}),
+    ((2, 4, 5, 6), (4, 3, 3, 2), {"stride": (2, 3), "padding": (1, 0), "groups": 2,
+                                  "dilation": 2, "output_padding": (0, 2)}),
+    ((4, 5, 6), (4, 1, 2, 2), {"stride": 2, "groups": 4}),
+    ((1, 2, 3, 3), (2, 5, 4, 1), {"padding": (2, 0), "dilation": (1, 3)}),
+    ((0, 2, 3, 3), (2, 2, 2, 2), {"stride": 2}),
+])
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_conv_transpose2d_matches_torch(torch_or_skip, shape, weight, kwargs, with_bias):
+    torch = torch_or_skip
+    rng = np.random.default_rng(9)
+    arrays = [rng.standard_normal(shape), rng.standard_normal(weight)]
+    if with_bias:
+        arrays.append(rng.standard_normal(weight[1] * kwargs.get("groups", 1)))
+    _both(torch, lambda *a: F.conv_transpose2d(*a, **kwargs),
+          lambda *a: torch.nn.functional.conv_transpose2d(*a, **kwargs), arrays, rng)
+
+
+@pytest.mark.parametrize("args,kwargs", [
+    ((3, 8, 3), {}), ((4, 8, (3, 5)), {"groups": 2, "bias": False, "stride": 2}),
+    ((6, 6, 3), {"groups": 3, "stride": 2, "padding": 1, "output_padding": 1,
+                 "dilation": 2}),
+])
+def test_conv_transpose2d_module_loads_torch_weights(torch_or_skip, args, kwargs):
+    torch = torch_or_skip
+    theirs = torch.nn.ConvTranspose2d(*args, **kwargs).double()
+    ours = nn.ConvTranspose2d(*args, **kwargs, dtype=np.float64)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert repr(ours) == repr(theirs)
+    for key, value in theirs.state_dict().items():
+        assert ours.state_dict()[key].shape == tuple(value.shape)
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal((2, args[0], 5, 4))
+    _both(torch, ours, theirs, [x], rng)
+    grads = {name: p.grad.numpy() for name, p in ours.named_parameters()}
+    for name, p in theirs.named_parameters():
+        assert_close(grads[name], p.grad.numpy(), atol=1e-10, what=name)
+
+
+def test_conv_transpose2d_output_size_and_inverse_shape(torch_or_skip):
+    torch = torch_or_skip
+    rng = np.random.default_rng(11)
+    down = nn.Conv2d(2, 3, 3, stride=2, padding=1)
+    up = nn.ConvTranspose2d(3, 2, 3, stride=2, padding=1, dtype=np.float64)
+    theirs = torch.nn.ConvTranspose2d(3, 2, 3, stride=2, padding=1).double()
+    up.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    x = rng.standard_normal((1, 2, 8, 7))
+    h = down(Tensor(x.astype(np.float32))).numpy().astype(np.float64)
+    _both(torch, lambda t: up(t, output_size=(8, 7)),
+          lambda t: theirs(t, output_size=(8, 7)), [h], rng)
+    assert up(Tensor(h), output_size=(1, 2, 8, 7)).shape == (1, 2, 8, 7)
+    with pytest.raises(ValueError, match="requested an output size of"):
+        up(Tensor(h), output_size=(10, 7))
+
+
+def test_conv_transpose2d_gradcheck():
+    rng = np.random.default_rng(12)
+    x = Tensor(rng.standard_normal((1, 2, 3, 3)), requires_grad=True)
+    w = Tensor(rng.standard_normal((2, 2, 2, 3)), requires_grad=True)
+    b = Tensor(rng.standard_normal(2), requires_grad=True)
+    assert gradcheck(lambda x, w, b: F.conv_transpose2d(x, w, b, stride=(2, 1), padding=1,
+                                                        output_padding=(1, 0)), (x, w, b))
+    assert F.conv_transpose2d(x, w, b).grad_fn.name() == "ConvTranspose2dBackward0"
+
+
+def test_conv_transpose2d_errors():
+    x = Tensor(np.zeros((1, 4, 3, 3)))
+    w = Tensor(np.zeros((4, 2, 3, 3)))
+    with pytest.raises(ValueError, match="output padding must be smaller than either stride"):
+        F.conv_transpose2d(x, w, output_padding=1)
+    with pytest.raises(NotImplementedError, match="output_padding"):
+        F.conv_transpose2d(x, w, output_padding=1, dilation=2)
+    with pytest.raises(ValueError, match=r"has 4 channels but weight \(3, 2, 3, 3\)"):
+        F.conv_transpose2d(x, Tensor(np.zeros((3, 2, 3, 3))))
+    with pytest.raises(ValueError, match="in_channels=4 is not divisible by groups=3"):
+        F.conv_transpose2d(x, w, groups=3)
+    with pytest.raises(ValueError, match=r"bias must have shape \(4,\)"):
+        F.conv_transpose2d(x, w, Tensor(np.zeros(2)), groups=2)
+    with pytest.raises(ValueError, match="non-positive output size"):
+        F.conv_transpose2d(x, w, padding=3)
+    with pytest.raises(ValueError, match="3-D .* or 4-D"):
+        F.conv_transpose2d(Tensor(np.zeros((4, 3))), w)
+    with pytest.raises(ValueError, match="4-D weight"):
+        F.conv_transpose2d(x, Tensor(np.zeros((4, 2, 3))))
+    with pytest.raises(TypeError, match="one dtype"):
+        F.conv_transpose2d(x, Tensor(np.zeros((4, 2, 3, 3), dtype=np.float32)))
+    with pytest.raises(ValueError, match="stride must be positive"):
+        F.conv_transpose2d(x, w, stride=0)
+    with pytest.raises(ValueError, match="out_channels=5 must be divisible by groups=2"):
+        nn.ConvTranspose2d(4, 5, 3, groups=2)
+    with pytest.raises(ValueError, match="padding_mode"):
+        nn.ConvTranspose2d(4, 4, 3, padding_mode="reflect")
+    with pytest.raises(ValueError, match=r"in_channels=4 .* with 3 channels"):
+        nn.ConvTranspose2d(4, 2, 3)(Tensor(np.zeros((1, 3, 5, 5))))
