@@ -49,7 +49,7 @@ from nn.activation import (
 )
 from nn.attention import MultiheadAttention
 from nn.containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
-from nn.conv import Conv2d
+from nn.conv import Conv1d, Conv2d, ConvTranspose2d
 from nn.dropout import DropConnect, Dropout, Dropout2d
 from nn.embedding import Embedding, EmbeddingBag
 from nn.linear import Bilinear, Flatten, Identity, Linear, Maxout, Unflatten
@@ -82,10 +82,12 @@ from nn.transformer import (
     TransformerEncoder,
     TransformerEncoderLayer,
 )
+from nn.upsampling import PixelShuffle, PixelUnshuffle, Upsample
 
 __all__ = [
     "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "ParameterList",
-    "ParameterDict", "Identity", "Flatten", "Unflatten", "Linear", "Conv2d", "MaxPool2d",
+    "ParameterDict", "Identity", "Flatten", "Unflatten", "Linear", "Conv1d", "Conv2d",
+    "ConvTranspose2d", "MaxPool2d", "Upsample", "PixelShuffle", "PixelUnshuffle",
     "AvgPool2d", "AdaptiveAvgPool2d", "ReLU", "ReLU6", "LeakyReLU", "PReLU", "ELU", "SELU",
     "Sigmoid", "Tanh", "Softplus", "SiLU", "Hardtanh", "LogSigmoid", "Softmax", "LogSoftmax",
     "Maxout", "Dropout", "Dropout2d", "DropConnect", "BatchNorm1d", "BatchNorm2d",

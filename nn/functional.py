@@ -770,9 +770,23 @@ def one_hot(tensor, num_classes: int = -1) -> Tensor:
 
 def pad(input, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
     """Pad (or, with negative sizes, crop) the last dims: ``pad = (left, right, top,
-    bottom, ...)`` starting from the last dim, as PyTorch. Constant mode only."""
+    bottom, ...)`` starting from the last dim, as PyTorch.
+
+    ``mode``: ``'constant'`` (fill with ``value``, any number of dims), or ``'reflect'``
+    (mirror without repeating the edge: ``[a b c d]`` padded by 2 -> ``c b [a b c d] c b``),
+    ``'replicate'`` (repeat the edge) and ``'circular'`` (wrap around), which pad the
+    last 1, 2 or 3 dims of a batched or unbatched input (2-D/3-D, 3-D/4-D or 4-D/5-D),
+    as PyTorch. Those three are one index_select per padded dim, so the gradient of a
+    source element is the sum over every output position that copies it.
+
+    >>> pad(Tensor(np.arange(4.0).reshape(1, 4)), (2, 1), mode="reflect").tolist()
+    [[2.0, 1.0, 0.0, 1.0, 2.0, 3.0, 2.0]]
+    """
+    if mode in _PAD_INDEX:
+        return _pad_by_index(input, pad, mode)
     if mode != "constant":
-        raise NotImplementedError(f"pad: only mode='constant' is implemented, not {mode!r}")
+        raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or "
+                         f"'circular', got {mode!r}")
     x = _tensor(input, "input", "pad")
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
         raise ValueError(
@@ -796,6 +810,57 @@ def pad(input, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
             x = _cat(pieces, dim=dim)
     return x
 
+
+
+def _reflect_index(i: np.ndarray, n: int) -> np.ndarray:
+    # mirror about 0 and n - 1 without repeating them (period 2n - 2); one fold suffices
+    # because pads are < n
+    i = np.abs(i)
+    return (n - 1) - np.abs((n - 1) - i)
+
+
+_PAD_INDEX = {
+    "reflect": _reflect_index,
+    "replicate": lambda i, n: np.clip(i, 0, n - 1),
+    "circular": lambda i, n: np.mod(i, n),
+}
+
+
+def _pad_by_index(input, pad, mode: str) -> Tensor:
+    from autograd_core.ops.indexing import index_select
+
+    x = _tensor(input, "input", "pad")
+    pad = tuple(pad)
+    if len(pad) % 2 or not 2 <= len(pad) <= 6 or not all(
+            isinstance(p, (int, np.integer)) and not isinstance(p, bool) for p in pad):
+        raise ValueError(f"pad: mode={mode!r} takes 2, 4 or 6 integer pad sizes, got {pad}")
+    dims = len(pad) // 2
+    if x.ndim not in (dims + 1, dims + 2):
+        # PyTorch's error type: the combination is one it does not implement
+        raise NotImplementedError(
+            f"pad: mode={mode!r} (non-constant padding) with {len(pad)} pad sizes expects "
+            f"a {dims + 1}-D or {dims + 2}-D input, got shape {tuple(x.shape)}")
+    for i in range(dims):
+        dim = x.ndim - 1 - i
+        before, after = int(pad[2 * i]), int(pad[2 * i + 1])
+        n = x.shape[dim]
+        if before < 0 or after < 0:
+            raise ValueError(f"pad: mode={mode!r} needs non-negative pad sizes, got {pad}")
+        if mode == "reflect" and (before >= n or after >= n):
+            raise ValueError(
+                f"pad: reflect padding ({before}, {after}) must be smaller than the size "
+                f"{n} of dim {dim} (input shape {tuple(x.shape)})")
+        if mode == "circular" and (before > n or after > n):
+            raise ValueError(
+                f"pad: circular padding ({before}, {after}) must be at most the size {n} "
+                f"of dim {dim} (input shape {tuple(x.shape)})")
+        if mode == "replicate" and n == 0 and (before or after):
+            raise ValueError(f"pad: cannot replicate-pad the empty dim {dim} of shape "
+                             f"{tuple(x.shape)}")
+        if before or after:
+            index = _PAD_INDEX[mode](np.arange(-before, n + after), n).astype(np.int64)
+            x = index_select(x, dim, index)
+    return x
 
 
 # ====================================================== sequence and attention layers
@@ -1264,3 +1329,228 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: int = 0,
     out = _loss.CtcLoss.apply(lp, tg, il, tl, blank=int(blank), reduction=reduction,
                               zero_infinity=bool(zero_infinity))
     return out.squeeze(0) if unbatched and reduction == "none" else out
+
+
+# ====================================================== the conv family beyond conv2d
+# (conv1d on conv2d, interpolation and pixel shuffle as compositions of indexing and
+# arithmetic: every gradient comes from the ops they are built of)
+__all__ += ["conv1d"]
+
+
+def _single(value, name: str, op: str, minimum: int) -> int:
+    """An int or a 1-tuple (PyTorch's ``_single``) -> int, checked against ``minimum``."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 1:
+            raise ValueError(f"{op}: {name} must be an int or a 1-tuple, got {value!r}")
+        value = value[0]
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{op}: {name} must be an int or a 1-tuple, got {value!r}")
+    if value < minimum:
+        kind = "positive" if minimum == 1 else "non-negative"
+        raise ValueError(f"{op}: {name} must be {kind}, got {value}")
+    return int(value)
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
+    """1-D cross-correlation, ``torch.nn.functional.conv1d``:
+    y[n, o, t] = b[o] + sum over c, k of W[o, c, k] x[n, c, s*t + d*k - p].
+
+    ``input``: (N, C, L) or unbatched (C, L); ``weight``: (OC, C // groups, k);
+    ``padding``: int, 1-tuple, ``'valid'`` or ``'same'`` (stride 1; an odd total puts
+    the extra element on the right, as PyTorch). It is ``conv2d`` on a unit height:
+    the input becomes (N, C, 1, L), the weight (OC, C // groups, 1, k), and the height
+    axis is dropped again, so values and gradients are conv2d's.
+
+    >>> conv1d(np.ones((1, 1, 5)), np.ones((1, 1, 3)), padding="same").tolist()
+    [[[2.0, 3.0, 3.0, 3.0, 2.0]]]
+    """
+    x = _float_tensor(input, "input", "conv1d")
+    w = _float_tensor(weight, "weight", "conv1d")
+    if x.ndim not in (2, 3):
+        raise ShapeError("conv1d: expected a 2-D (C, L) or 3-D (N, C, L) input, got shape "
+                         f"{tuple(x.shape)}")
+    if w.ndim != 3:
+        raise ShapeError("conv1d: expected a 3-D weight (out_channels, in_channels / "
+                         f"groups, kernel_size), got shape {tuple(w.shape)}")
+    stride = _single(stride, "stride", "conv1d", 1)
+    dilation = _single(dilation, "dilation", "conv1d", 1)
+    if isinstance(padding, str):
+        if padding not in ("same", "valid"):
+            raise ValueError(f"conv1d: padding must be 'same', 'valid' or an int, got "
+                             f"{padding!r}")
+        if padding == "same" and stride != 1:
+            raise ValueError("conv1d: padding='same' is not supported for strided "
+                             "convolutions")
+        padding2d = padding
+    else:
+        padding2d = (0, _single(padding, "padding", "conv1d", 0))
+    try:
+        out = conv2d(x.unsqueeze(-2), w.unsqueeze(-2), bias, (1, stride), padding2d,
+                     (1, dilation), groups)
+    except ShapeError as error:  # conv2d's geometry message, in 1-D terms
+        raise ShapeError(str(error).replace("conv2d", "conv1d") + f" (input "
+                         f"{tuple(x.shape)}, weight {tuple(w.shape)})") from None
+    return out.squeeze(-2)
+
+
+__all__ += ["interpolate", "upsample", "pixel_shuffle", "pixel_unshuffle"]
+
+_INTERPOLATE_DIMS = {"nearest": (1, 2, 3), "linear": (1,), "bilinear": (2,)}
+
+
+def _spatial(value, dims: int, name: str, cast):
+    """``value`` (a number or a sequence of ``dims`` numbers) as a ``dims``-tuple."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != dims:
+            raise ValueError(f"interpolate: {name} must have {dims} entries for a "
+                             f"{dims + 2}-D input, got {tuple(value)}")
+        return tuple(cast(v) for v in value)
+    return (cast(value),) * dims
+
+
+def _nearest_source(size_in: int, size_out: int, scale) -> np.ndarray:
+    # PyTorch computes the nearest scale in float32 (1/scale_factor, else in/out) and
+    # floors dst * scale; doing the same keeps the picked index identical at ties
+    s = np.float32(1.0 / scale) if scale else np.float32(size_in) / np.float32(size_out)
+    src = np.floor(np.arange(size_out, dtype=np.float32) * s).astype(np.int64)
+    return np.minimum(src, size_in - 1)
+
+
+def _linear_source(size_in: int, size_out: int, scale, align_corners: bool):
+    """Left index, right index and the right weight of each output position."""
+    dst = np.arange(size_out, dtype=np.float64)
+    if align_corners:  # the corner pixels' centres line up: src = dst (in-1)/(out-1)
+        src = dst * ((size_in - 1) / (size_out - 1) if size_out > 1 else 0.0)
+    else:  # pixel centres: src = (dst + 0.5) / factor - 0.5, clamped at the left edge
+        s = 1.0 / scale if scale else size_in / size_out
+        src = np.maximum((dst + 0.5) * s - 0.5, 0.0)
+    left = np.minimum(np.floor(src).astype(np.int64), size_in - 1)
+    right = np.minimum(left + 1, size_in - 1)
+    return left, right, src - left
+
+
+def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
+                align_corners=None, recompute_scale_factor=None, antialias: bool = False):
+    """Resize the spatial dims (all but N, C), ``torch.nn.functional.interpolate``.
+
+    ``mode='nearest'`` (3-D, 4-D or 5-D input): y[..., i] = x[..., floor(i * s)] with
+    ``s = 1/scale_factor`` (or in/out when ``size`` is given). ``'linear'`` (3-D) and
+    ``'bilinear'`` (4-D): per axis y[i] = (1 - t) x[l] + t x[l + 1] with l = floor(src),
+    t = src - l, where src = i (in-1)/(out-1) with ``align_corners=True`` and
+    src = max((i + 0.5) s - 0.5, 0) otherwise (pixel centres). Bilinear is the linear
+    rule along H and then along W (the weights are products, so it is the same sum).
+    Built from index_select and arithmetic, so the gradients are those ops'.
+    Give exactly one of ``size`` (ints) and ``scale_factor`` (numbers): the output size
+    is ``floor(in * scale_factor)``.
+
+    >>> interpolate(Tensor(np.array([[[0.0, 1.0]]])), scale_factor=2).tolist()
+    [[[0.0, 0.0, 1.0, 1.0]]]
+    """
+    x = _float_tensor(input, "input", "interpolate")
+    if mode not in _INTERPOLATE_DIMS:
+        raise NotImplementedError(
+            f"interpolate: mode={mode!r} is not implemented; use 'nearest', 'linear' or "
+            "'bilinear'")
+    dims = x.ndim - 2
+    if dims not in _INTERPOLATE_DIMS[mode]:
+        wanted = " or ".join(f"{d + 2}-D" for d in _INTERPOLATE_DIMS[mode])
+        raise ShapeError(f"interpolate: mode={mode!r} expects a {wanted} input (N, C, ...), "
+                         f"got shape {tuple(x.shape)}")
+    if antialias:
+        raise NotImplementedError("interpolate: antialias=True is not implemented")
+    if mode == "nearest":
+        if align_corners is not None:
+            raise ValueError("interpolate: align_corners option can only be set with the "
+                             "interpolating modes: linear | bilinear | bicubic | trilinear")
+    elif align_corners is None:
+        align_corners = False
+    if (size is None) == (scale_factor is None):
+        raise ValueError("interpolate: give exactly one of size and scale_factor, got "
+                         f"size={size!r}, scale_factor={scale_factor!r}")
+    if size is not None:
+        sizes = _spatial(size, dims, "size", int)
+        if any(s < 1 for s in sizes):
+            raise ValueError(f"interpolate: the output size must be positive, got {sizes}")
+        scales = (None,) * dims
+    else:
+        scales = _spatial(scale_factor, dims, "scale_factor", float)
+        if any(not s > 0 for s in scales):
+            raise ValueError(f"interpolate: scale_factor must be positive, got {scales}")
+        sizes = tuple(int(np.floor(n * s)) for n, s in zip(x.shape[2:], scales))
+        if any(s < 1 for s in sizes):
+            raise ValueError(f"interpolate: input spatial size {tuple(x.shape[2:])} times "
+                             f"scale_factor {scales} gives an empty output {sizes}")
+        if recompute_scale_factor:  # PyTorch then forgets the factor and uses in/out
+            scales = (None,) * dims
+    from autograd_core.ops.indexing import index_select
+
+    for axis, (n_out, scale) in enumerate(zip(sizes, scales)):
+        dim = 2 + axis
+        n_in = x.shape[dim]
+        if n_in == 0:
+            raise ShapeError(f"interpolate: input of shape {tuple(x.shape)} is empty")
+        if mode == "nearest":
+            x = index_select(x, dim, _nearest_source(n_in, n_out, scale))
+            continue
+        left, right, t = _linear_source(n_in, n_out, scale, align_corners)
+        shape = [1] * x.ndim
+        shape[dim] = n_out
+        t = Tensor._make(t.astype(x.dtype).reshape(shape))
+        x = index_select(x, dim, left) * (1 - t) + index_select(x, dim, right) * t
+    return x
+
+
+def upsample(input, size=None, scale_factor=None, mode: str = "nearest", align_corners=None):
+    """``torch.nn.functional.upsample``: ``interpolate`` under its old name."""
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def _shuffle_factor(factor, name: str, op: str) -> int:
+    if isinstance(factor, bool) or not isinstance(factor, (int, np.integer)) or factor < 1:
+        raise ValueError(f"{op}: {name} must be a positive integer, got {factor!r}")
+    return int(factor)
+
+
+def pixel_shuffle(input, upscale_factor: int) -> Tensor:
+    """(*, C r^2, H, W) -> (*, C, H r, W r): y[c, h r + i, w r + j] = x[c r^2 + i r + j, h, w].
+
+    A reshape to (*, C, r, r, H, W), a permute to (*, C, H, r, W, r) and a reshape.
+
+    >>> pixel_shuffle(Tensor(np.arange(4.0).reshape(4, 1, 1)), 2).tolist()
+    [[[0.0, 1.0], [2.0, 3.0]]]
+    """
+    x = _tensor(input, "input", "pixel_shuffle")
+    r = _shuffle_factor(upscale_factor, "upscale_factor", "pixel_shuffle")
+    if x.ndim < 3:
+        raise ShapeError(f"pixel_shuffle: expected an input of at least 3 dims (*, C, H, W), "
+                         f"got shape {tuple(x.shape)}")
+    *lead, c, h, w = x.shape
+    if c % (r * r):
+        raise ShapeError(f"pixel_shuffle: the channels {c} of shape {tuple(x.shape)} must be "
+                         f"divisible by upscale_factor ** 2 = {r * r}")
+    k = len(lead)
+    y = x.reshape(*lead, c // (r * r), r, r, h, w)
+    y = y.permute(*range(k), k, k + 3, k + 1, k + 4, k + 2)
+    return y.reshape(*lead, c // (r * r), h * r, w * r)
+
+
+def pixel_unshuffle(input, downscale_factor: int) -> Tensor:
+    """(*, C, H r, W r) -> (*, C r^2, H, W), the inverse of ``pixel_shuffle``."""
+    x = _tensor(input, "input", "pixel_unshuffle")
+    r = _shuffle_factor(downscale_factor, "downscale_factor", "pixel_unshuffle")
+    if x.ndim < 3:
+        raise ShapeError(f"pixel_unshuffle: expected an input of at least 3 dims (*, C, H, "
+                         f"W), got shape {tuple(x.shape)}")
+    *lead, c, h, w = x.shape
+    if h % r or w % r:
+        raise ShapeError(f"pixel_unshuffle: the height {h} and width {w} of shape "
+                         f"{tuple(x.shape)} must be divisible by downscale_factor = {r}")
+    k = len(lead)
+    y = x.reshape(*lead, c, h // r, r, w // r, r)
+    y = y.permute(*range(k), k, k + 2, k + 4, k + 1, k + 3)
+    return y.reshape(*lead, c * r * r, h // r, w // r)
+
+
+from autograd_core.ops.conv_transpose import conv_transpose2d  # noqa: E402
+
+__all__ += ["conv_transpose2d"]

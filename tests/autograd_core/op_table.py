@@ -288,6 +288,9 @@ def _graph_ops():
         one("focal", lambda a: F.focal_loss(a, _classes(5, 3)), (5, 3)),
         one("conv2d", lambda a, w, b: F.conv2d(a, w, b, stride=2, padding=1),
             (2, 2, 5, 5), (3, 2, 3, 3), (3,)),
+        one("conv_transpose2d", lambda a, w, b: F.conv_transpose2d(
+            a, w, b, stride=2, padding=1, output_padding=1, groups=2, dilation=(1, 2)),
+            (2, 4, 3, 3), (4, 1, 3, 2), (2,)),
         one("max_pool2d", lambda a: F.max_pool2d(a, 2, ceil_mode=True), (1, 2, 5, 5),
             domain=distinct),
         one("avg_pool2d", lambda a: F.avg_pool2d(a, 3, stride=2, padding=1), (1, 2, 5, 5)),
