@@ -32,53 +32,33 @@ def _pair(value, name: str, minimum: int) -> tuple:
         raise ValueError(f"Conv2d: {error}") from None
 
 
-class Conv2d(Module):
-    """y[n, o] = b[o] + sum over c, i, j of W[o, c, i, j] x[n, c, s*h + d*i, s*w + d*j].
+class _ConvBase(Module):
+    """What the convolution layers share: argument checks, parameters, init, input check
+    and repr. Errors are prefixed with the layer's class name."""
 
-    Arguments as ``torch.nn.Conv2d``: ``padding`` is an int, a pair, ``"valid"`` (0) or
-    ``"same"`` (output size = input size; stride 1 only). ``padding_mode`` must be
-    ``"zeros"``.
-    """
+    _layout = ""  # the accepted input ranks, for error messages
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1,
-                 padding=0, dilation=1, groups: int = 1, bias: bool = True,
-                 padding_mode: str = "zeros", device=None, dtype=None):
-        super().__init__()
-        check_device(device, "Conv2d")
+    def _check_channels(self, in_channels, out_channels, groups):
+        op = type(self).__name__
         for name, value in (("in_channels", in_channels), ("out_channels", out_channels),
                             ("groups", groups)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"Conv2d: {name} must be a positive integer, got {value!r}")
-        if in_channels % groups:
-            raise ValueError(f"Conv2d: in_channels={in_channels} must be divisible by "
-                             f"groups={groups}")
-        if out_channels % groups:
-            raise ValueError(f"Conv2d: out_channels={out_channels} must be divisible by "
-                             f"groups={groups}")
-        if padding_mode != "zeros":
-            raise NotImplementedError(
-                f"Conv2d: padding_mode={padding_mode!r} is not implemented; only 'zeros'"
-            )
-        self.in_channels = int(in_channels)
-        self.out_channels = int(out_channels)
-        self.kernel_size = _pair(kernel_size, "kernel_size", 1)
-        self.stride = _pair(stride, "stride", 1)
-        self.dilation = _pair(dilation, "dilation", 1)
-        if isinstance(padding, str):
-            if padding not in ("same", "valid"):
-                raise ValueError(f"Conv2d: padding must be 'same', 'valid' or ints, got "
-                                 f"{padding!r}")
-            if padding == "same" and self.stride != (1, 1):
-                raise ValueError("Conv2d: padding='same' is not supported for strided "
-                                 "convolutions")
-            self.padding = padding
-        else:
-            self.padding = _pair(padding, "padding", 0)
-        self.groups = int(groups)
-        self.padding_mode = padding_mode
+                raise ValueError(f"{op}: {name} must be a positive integer, got {value!r}")
+        for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
+            if value % groups:
+                raise ValueError(f"{op}: {name}={value} must be divisible by groups={groups}")
+
+    def _string_padding(self, padding, unit_stride: bool):
+        op = type(self).__name__
+        if padding not in ("same", "valid"):
+            raise ValueError(f"{op}: padding must be 'same', 'valid' or ints, got {padding!r}")
+        if padding == "same" and not unit_stride:
+            raise ValueError(f"{op}: padding='same' is not supported for strided convolutions")
+        return padding
+
+    def _make_parameters(self, weight_shape, out_channels, bias, dtype):
         dtype = np.dtype(np.float32 if dtype is None else dtype)
-        shape = (out_channels, in_channels // groups) + self.kernel_size
-        self.weight = Parameter(np.zeros(shape, dtype=dtype))
+        self.weight = Parameter(np.zeros(weight_shape, dtype=dtype))
         if bias:
             self.bias = Parameter(np.zeros(out_channels, dtype=dtype))
         else:
@@ -88,29 +68,30 @@ class Conv2d(Module):
     def reset_parameters(self):
         init.default_init_(self.weight, self.bias)
 
-    def forward(self, x):
+    def _check_input(self, x, spatial: int):
+        """The input's shape, after checking its rank and its channel count."""
         shape = np.shape(x)
-        if len(shape) not in (3, 4):
-            raise ShapeError(
-                f"Conv2d: expected 3D (C, H, W) or 4D (N, C, H, W) input, got input of shape "
-                f"{shape}"
-            )
-        channels = shape[-3]
+        op = type(self).__name__
+        if len(shape) not in (spatial + 1, spatial + 2):
+            raise ShapeError(f"{op}: expected {self._layout} input, got input of shape {shape}")
+        channels = shape[-spatial - 1]
         if channels != self.in_channels:
             raise ShapeError(
-                f"Conv2d: expected input with in_channels={self.in_channels} (dim "
-                f"{len(shape) - 3}), got input of shape {shape} with {channels} channels"
-            )
-        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                         self.groups)
+                f"{op}: expected input with in_channels={self.in_channels} (dim "
+                f"{len(shape) - spatial - 1}), got input of shape {shape} with {channels} "
+                "channels")
+        return shape
 
     def extra_repr(self):
+        zero, one = (0,) * len(self.kernel_size), (1,) * len(self.kernel_size)
         text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}")
-        if self.padding != (0, 0):
+        if self.padding != zero:
             text += f", padding={self.padding}"
-        if self.dilation != (1, 1):
+        if self.dilation != one:
             text += f", dilation={self.dilation}"
+        if getattr(self, "output_padding", zero) != zero:
+            text += f", output_padding={self.output_padding}"
         if self.groups != 1:
             text += f", groups={self.groups}"
         if self.bias is None:
@@ -118,7 +99,45 @@ class Conv2d(Module):
         return text
 
 
-class Conv1d(Module):
+class Conv2d(_ConvBase):
+    """y[n, o] = b[o] + sum over c, i, j of W[o, c, i, j] x[n, c, s*h + d*i, s*w + d*j].
+
+    Arguments as ``torch.nn.Conv2d``: ``padding`` is an int, a pair, ``"valid"`` (0) or
+    ``"same"`` (output size = input size; stride 1 only). ``padding_mode`` must be
+    ``"zeros"``.
+    """
+
+    _layout = "3D (C, H, W) or 4D (N, C, H, W)"
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1,
+                 padding=0, dilation=1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros", device=None, dtype=None):
+        super().__init__()
+        check_device(device, "Conv2d")
+        self._check_channels(in_channels, out_channels, groups)
+        if padding_mode != "zeros":
+            raise NotImplementedError(
+                f"Conv2d: padding_mode={padding_mode!r} is not implemented; only 'zeros'"
+            )
+        self.in_channels = int(in_channels)
+        self.out_channels = int(out_channels)
+        self.kernel_size = _pair(kernel_size, "kernel_size", 1)
+        self.stride = _pair(stride, "stride", 1)
+        self.dilation = _pair(dilation, "dilation", 1)
+        self.padding = (self._string_padding(padding, self.stride == (1, 1))
+                        if isinstance(padding, str) else _pair(padding, "padding", 0))
+        self.groups = int(groups)
+        self.padding_mode = padding_mode
+        self._make_parameters((out_channels, in_channels // groups) + self.kernel_size,
+                              out_channels, bias, dtype)
+
+    def forward(self, x):
+        self._check_input(x, 2)
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                        self.groups)
+
+
+class Conv1d(_ConvBase):
     """y[n, o, t] = b[o] + sum over c, k of W[o, c, k] x[n, c, s*t + d*k - p].
 
     Arguments, weight layout (out_channels, in_channels / groups, kernel_size), state-dict
@@ -131,21 +150,14 @@ class Conv1d(Module):
     Conv1d(4, 8, kernel_size=(3,), stride=(1,), padding=(1,))
     """
 
+    _layout = "2D (C, L) or 3D (N, C, L)"
+
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1,
                  padding=0, dilation=1, groups: int = 1, bias: bool = True,
                  padding_mode: str = "zeros", device=None, dtype=None):
         super().__init__()
         check_device(device, "Conv1d")
-        for name, value in (("in_channels", in_channels), ("out_channels", out_channels),
-                            ("groups", groups)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"Conv1d: {name} must be a positive integer, got {value!r}")
-        if in_channels % groups:
-            raise ValueError(f"Conv1d: in_channels={in_channels} must be divisible by "
-                             f"groups={groups}")
-        if out_channels % groups:
-            raise ValueError(f"Conv1d: out_channels={out_channels} must be divisible by "
-                             f"groups={groups}")
+        self._check_channels(in_channels, out_channels, groups)
         if padding_mode != "zeros":
             raise NotImplementedError(
                 f"Conv1d: padding_mode={padding_mode!r} is not implemented; only 'zeros'")
@@ -154,57 +166,21 @@ class Conv1d(Module):
         self.kernel_size = (F._single(kernel_size, "kernel_size", "Conv1d", 1),)
         self.stride = (F._single(stride, "stride", "Conv1d", 1),)
         self.dilation = (F._single(dilation, "dilation", "Conv1d", 1),)
-        if isinstance(padding, str):
-            if padding not in ("same", "valid"):
-                raise ValueError(f"Conv1d: padding must be 'same', 'valid' or ints, got "
-                                 f"{padding!r}")
-            if padding == "same" and self.stride != (1,):
-                raise ValueError("Conv1d: padding='same' is not supported for strided "
-                                 "convolutions")
-            self.padding = padding
-        else:
-            self.padding = (F._single(padding, "padding", "Conv1d", 0),)
+        self.padding = (self._string_padding(padding, self.stride == (1,))
+                        if isinstance(padding, str)
+                        else (F._single(padding, "padding", "Conv1d", 0),))
         self.groups = int(groups)
         self.padding_mode = padding_mode
-        dtype = np.dtype(np.float32 if dtype is None else dtype)
-        shape = (out_channels, in_channels // groups) + self.kernel_size
-        self.weight = Parameter(np.zeros(shape, dtype=dtype))
-        if bias:
-            self.bias = Parameter(np.zeros(out_channels, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
-
-    def reset_parameters(self):
-        init.default_init_(self.weight, self.bias)
+        self._make_parameters((out_channels, in_channels // groups) + self.kernel_size,
+                              out_channels, bias, dtype)
 
     def forward(self, x):
-        shape = np.shape(x)
-        if len(shape) not in (2, 3):
-            raise ShapeError(f"Conv1d: expected 2D (C, L) or 3D (N, C, L) input, got input "
-                             f"of shape {shape}")
-        if shape[-2] != self.in_channels:
-            raise ShapeError(
-                f"Conv1d: expected input with in_channels={self.in_channels} (dim "
-                f"{len(shape) - 2}), got input of shape {shape} with {shape[-2]} channels")
+        self._check_input(x, 1)
         return F.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
                         self.groups)
 
-    def extra_repr(self):
-        text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}")
-        if self.padding != (0,):
-            text += f", padding={self.padding}"
-        if self.dilation != (1,):
-            text += f", dilation={self.dilation}"
-        if self.groups != 1:
-            text += f", groups={self.groups}"
-        if self.bias is None:
-            text += ", bias=False"
-        return text
 
-
-class ConvTranspose2d(Module):
+class ConvTranspose2d(_ConvBase):
     """The adjoint of a Conv2d: y = conv_transpose2d(x, W) + b, ``torch.nn.ConvTranspose2d``.
 
     The weight is (in_channels, out_channels / groups, kh, kw), PyTorch's layout, keys and
@@ -217,22 +193,14 @@ class ConvTranspose2d(Module):
     ConvTranspose2d(4, 2, kernel_size=(3, 3), stride=(2, 2))
     """
 
+    _layout = "3D (C, H, W) or 4D (N, C, H, W)"
+
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1,
                  padding=0, output_padding=0, groups: int = 1, bias: bool = True,
                  dilation=1, padding_mode: str = "zeros", device=None, dtype=None):
         super().__init__()
         check_device(device, "ConvTranspose2d")
-        for name, value in (("in_channels", in_channels), ("out_channels", out_channels),
-                            ("groups", groups)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"ConvTranspose2d: {name} must be a positive integer, got "
-                                 f"{value!r}")
-        if in_channels % groups:
-            raise ValueError(f"ConvTranspose2d: in_channels={in_channels} must be divisible "
-                             f"by groups={groups}")
-        if out_channels % groups:
-            raise ValueError(f"ConvTranspose2d: out_channels={out_channels} must be "
-                             f"divisible by groups={groups}")
+        self._check_channels(in_channels, out_channels, groups)
         if padding_mode != "zeros":
             raise ValueError(f"ConvTranspose2d: only padding_mode='zeros' is supported, got "
                              f"{padding_mode!r}")
@@ -248,17 +216,8 @@ class ConvTranspose2d(Module):
         self.dilation = _pair(dilation, "dilation", 1)
         self.groups = int(groups)
         self.padding_mode = padding_mode
-        dtype = np.dtype(np.float32 if dtype is None else dtype)
-        shape = (in_channels, out_channels // groups) + self.kernel_size
-        self.weight = Parameter(np.zeros(shape, dtype=dtype))
-        if bias:
-            self.bias = Parameter(np.zeros(out_channels, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
-
-    def reset_parameters(self):
-        init.default_init_(self.weight, self.bias)
+        self._make_parameters((in_channels, out_channels // groups) + self.kernel_size,
+                              out_channels, bias, dtype)
 
     def _output_padding(self, shape, output_size):
         if output_size is None:
@@ -286,29 +245,7 @@ class ConvTranspose2d(Module):
                      + top * (self.stride[i] - 1) for i in range(2))
 
     def forward(self, x, output_size=None):
-        shape = np.shape(x)
-        if len(shape) not in (3, 4):
-            raise ShapeError(f"ConvTranspose2d: expected 3D (C, H, W) or 4D (N, C, H, W) "
-                             f"input, got input of shape {shape}")
-        if shape[-3] != self.in_channels:
-            raise ShapeError(
-                f"ConvTranspose2d: expected input with in_channels={self.in_channels} (dim "
-                f"{len(shape) - 3}), got input of shape {shape} with {shape[-3]} channels")
+        shape = self._check_input(x, 2)
         output_padding = self._output_padding(shape, output_size)
         return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
                                   output_padding, self.groups, self.dilation)
-
-    def extra_repr(self):
-        text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}")
-        if self.padding != (0, 0):
-            text += f", padding={self.padding}"
-        if self.dilation != (1, 1):
-            text += f", dilation={self.dilation}"
-        if self.output_padding != (0, 0):
-            text += f", output_padding={self.output_padding}"
-        if self.groups != 1:
-            text += f", groups={self.groups}"
-        if self.bias is None:
-            text += ", bias=False"
-        return text
