@@ -296,9 +296,9 @@ def _tensor_of(slot):
 
 
 def _weaken(x):
-    if isinstance(x, Tensor) or (isinstance(x, np.ndarray) and x.nbytes > KEPT_CONSTANT_BYTES):
-        if isinstance(x, Tensor) and x._data.nbytes <= KEPT_CONSTANT_BYTES:
-            return x
+    """A constant input as a freed node keeps it: weakly when larger than the limit."""
+    array = x._data if isinstance(x, Tensor) else x
+    if isinstance(array, np.ndarray) and array.nbytes > KEPT_CONSTANT_BYTES:
         return _Weak(x)
     return x
 
@@ -376,18 +376,6 @@ class Function:
             out._ctx = ctx
             out._requires_grad = True
         return out
-
-
-def _slot(x):
-    """What a node keeps of one input: the parent's node, a leaf's accumulator, or x."""
-    if isinstance(x, Tensor):
-        if x._ctx is not None:
-            return x._ctx
-        if x._requires_grad:
-            ref = x._accumulator
-            node = ref() if ref is not None else None
-            return node if node is not None else accumulator(x)
-    return x
 
 
 def _sources(saved, arrays, output) -> tuple:
