@@ -25,7 +25,13 @@ import math
 
 import numpy as np
 
-from optim.optimizer import Optimizer, check_betas, check_nonnegative
+from optim.optimizer import (
+    Optimizer,
+    check_betas,
+    check_nonnegative,
+    lerp_,
+    square_average_,
+)
 
 __all__ = ["Adam", "AdamW"]
 
@@ -97,19 +103,8 @@ class Adam(Optimizer):
                 theta *= 1 - lr * weight_decay
 
             work = self._scratch(theta, 1)
-            # lerp as PyTorch evaluates it: from the nearer end, for accuracy.
-            np.subtract(g, exp_avg, out=work)
-            if mean_weight < 0.5:
-                work *= mean_weight
-                exp_avg += work
-            else:
-                work *= 1.0 - mean_weight
-                np.subtract(g, work, out=exp_avg)
-
-            exp_avg_sq *= beta2
-            np.multiply(g, 1.0 - beta2, out=work)
-            work *= g
-            exp_avg_sq += work
+            lerp_(exp_avg, g, mean_weight, work)
+            square_average_(exp_avg_sq, g, beta2, work)
 
             second = exp_avg_sq
             if amsgrad:

@@ -18,20 +18,14 @@ State: ``step`` (int), ``exp_avg`` (m), ``exp_inf`` (u), both starting at zero.
 
 import numpy as np
 
-from optim.optimizer import Optimizer, check_betas, check_nonnegative
+from optim.optimizer import (
+    Optimizer,
+    check_betas,
+    check_nonnegative,
+    lerp_,
+)
 
 __all__ = ["Adamax"]
-
-
-def _lerp(avg, g, weight, work):
-    """``avg <- avg + weight * (g - avg)`` in place, from the nearer end as PyTorch."""
-    np.subtract(g, avg, out=work)
-    if weight < 0.5:
-        work *= weight
-        avg += work
-    else:
-        work *= 1.0 - weight
-        np.subtract(g, work, out=avg)
 
 
 class Adamax(Optimizer):
@@ -82,7 +76,7 @@ class Adamax(Optimizer):
 
             g = self._effective_grad(theta, grad, weight_decay, maximize)
             work = self._scratch(theta, 1)
-            _lerp(exp_avg, g, 1.0 - beta1, work)
+            lerp_(exp_avg, g, 1.0 - beta1, work)
 
             exp_inf *= beta2
             np.abs(g, out=work)

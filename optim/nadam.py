@@ -27,8 +27,13 @@ dtype; here it is a Python float (float64).
 
 import numpy as np
 
-from optim.adamax import _lerp
-from optim.optimizer import Optimizer, check_betas, check_nonnegative
+from optim.optimizer import (
+    Optimizer,
+    check_betas,
+    check_nonnegative,
+    lerp_,
+    square_average_,
+)
 
 __all__ = ["NAdam"]
 
@@ -105,11 +110,8 @@ class NAdam(Optimizer):
             mu_product_next = mu_product * mu_next
 
             work = self._scratch(theta, 1)
-            _lerp(exp_avg, g, 1.0 - beta1, work)
-            exp_avg_sq *= beta2
-            np.multiply(g, 1.0 - beta2, out=work)
-            work *= g
-            exp_avg_sq += work
+            lerp_(exp_avg, g, 1.0 - beta1, work)
+            square_average_(exp_avg_sq, g, beta2, work)
 
             denom = np.divide(exp_avg_sq, bias_correction2, out=self._scratch(theta, 2))
             np.sqrt(denom, out=denom)

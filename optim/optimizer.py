@@ -78,6 +78,26 @@ def check_nonnegative(owner: str, name: str, value, where: str = "") -> float:
     return number
 
 
+def lerp_(avg, g, weight, work):
+    """``avg <- avg + weight * (g - avg)`` in place, from the nearer end, as PyTorch
+    evaluates it (for accuracy); ``work`` is scratch of ``avg``'s shape."""
+    np.subtract(g, avg, out=work)
+    if weight < 0.5:
+        work *= weight
+        avg += work
+    else:
+        work *= 1.0 - weight
+        np.subtract(g, work, out=avg)
+
+
+def square_average_(avg_sq, g, beta2, work):
+    """``avg_sq <- beta2 avg_sq + (1 - beta2) g^2`` in place (Adam's second moment)."""
+    avg_sq *= beta2
+    np.multiply(g, 1.0 - beta2, out=work)
+    work *= g
+    avg_sq += work
+
+
 def check_betas(owner: str, betas, where: str = ""):
     """Raise ValueError unless ``betas`` is a pair of numbers in [0, 1)."""
     try:

@@ -28,8 +28,13 @@ import math
 
 import numpy as np
 
-from optim.adamax import _lerp
-from optim.optimizer import Optimizer, check_betas, check_nonnegative
+from optim.optimizer import (
+    Optimizer,
+    check_betas,
+    check_nonnegative,
+    lerp_,
+    square_average_,
+)
 
 __all__ = ["RAdam"]
 
@@ -92,11 +97,8 @@ class RAdam(Optimizer):
                 theta *= 1 - lr * weight_decay
 
             work = self._scratch(theta, 1)
-            _lerp(exp_avg, g, 1.0 - beta1, work)
-            exp_avg_sq *= beta2
-            np.multiply(g, 1.0 - beta2, out=work)
-            work *= g
-            exp_avg_sq += work
+            lerp_(exp_avg, g, 1.0 - beta1, work)
+            square_average_(exp_avg_sq, g, beta2, work)
 
             bias_correction1 = 1.0 - beta1**step
             bias_correction2 = 1.0 - beta2**step
