@@ -185,6 +185,22 @@ class InstanceNorm2d(_NormBase):
         return out.squeeze(0) if unbatched else out
 
 
+def _affine_parameters(module, shape, affine: bool, bias: bool, dtype):
+    """The weight (ones) and bias (zeros) of ``shape``, or None where there are none."""
+    dtype = _float_dtype(dtype)
+    module.register_parameter(
+        "weight", Parameter(np.ones(shape, dtype=dtype)) if affine else None)
+    module.register_parameter(
+        "bias", Parameter(np.zeros(shape, dtype=dtype)) if affine and bias else None)
+
+
+def _reset_affine(module):
+    if module.weight is not None:
+        module.weight._data[...] = 1
+    if module.bias is not None:
+        module.bias._data[...] = 0
+
+
 class LayerNorm(Module):
     """Normalise over the trailing ``normalized_shape`` dims of each sample:
     y = w (x - mu) / sqrt(var + eps) + b, w and b of shape ``normalized_shape``
@@ -204,22 +220,10 @@ class LayerNorm(Module):
             )
         self.eps = F._check_eps(eps, "LayerNorm")
         self.elementwise_affine = elementwise_affine
-        dtype = _float_dtype(dtype)
-        if elementwise_affine:
-            self.weight = Parameter(np.ones(self.normalized_shape, dtype=dtype))
-            if bias:
-                self.bias = Parameter(np.zeros(self.normalized_shape, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, self.normalized_shape, elementwise_affine, bias, dtype)
 
     def reset_parameters(self):
-        if self.weight is not None:
-            self.weight._data[...] = 1
-        if self.bias is not None:
-            self.bias._data[...] = 0
+        _reset_affine(self)
 
     def forward(self, x):
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -244,22 +248,10 @@ class GroupNorm(Module):
         self.num_groups, self.num_channels = int(num_groups), int(num_channels)
         self.eps = F._check_eps(eps, "GroupNorm")
         self.affine = affine
-        dtype = _float_dtype(dtype)
-        if affine:
-            self.weight = Parameter(np.ones(num_channels, dtype=dtype))
-            if bias:
-                self.bias = Parameter(np.zeros(num_channels, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, (num_channels,), affine, bias, dtype)
 
     def reset_parameters(self):
-        if self.weight is not None:
-            self.weight._data[...] = 1
-        if self.bias is not None:
-            self.bias._data[...] = 0
+        _reset_affine(self)
 
     def forward(self, x):
         return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
