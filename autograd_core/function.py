@@ -22,7 +22,27 @@ What an op class carries (one op, one place):
   ``a + b``); ``float_only``: integer inputs become float32 first (``exp``);
 * ``formula``: how the teaching tools draw and write it (``ops._formula``), or None;
 * ``twice_differentiable``: its backward, run on Tensors, records a correct graph
-  (see ``autograd``'s ``create_graph``).
+  (see ``autograd``'s ``create_graph``);
+* ``composite``: for an op whose backward cannot run on Tensors (a fused kernel), the
+  same forward written with differentiable ops (see below), or None.
+
+Gradients of gradients (``create_graph=True``) need the rule's result to be a graph.
+A Function gets there in one of two ways:
+
+* ``twice_differentiable = True``: its ``backward`` works on Tensors too. In a
+  create_graph pass ``grad_output`` is a Tensor and ``ctx.saved_tensors`` are the
+  node's inputs and output as Tensors of the graph; every operation in the rule
+  records. (Arrays saved that are neither stay arrays: constants.)
+* ``composite = staticmethod(f)``: ``f(*inputs, **options)`` computes the forward on
+  Tensors with ops that are themselves twice differentiable (matmul, sigmoid, ...),
+  taking the positional inputs as ``apply`` got them and the node's options. The
+  create_graph pass replays it on the node's inputs and differentiates the replay
+  (``autograd.grad(f(inputs), inputs, grad_output, create_graph=True)``); ordinary
+  backward still runs the fast ``backward``. ``f`` must give the gradients
+  ``backward`` gives (the tests check both against finite differences).
+
+A Function with neither still works with create_graph; differentiating its gradients
+again raises "X: its backward is not differentiable".
 
 Rules for ``forward``/``backward`` (the engine relies on them):
 
@@ -313,6 +333,7 @@ class Function:
     float_only = False
     formula = None
     twice_differentiable = False
+    composite = None  # a differentiable replay of forward, for create_graph (module doc)
 
     @staticmethod
     def forward(ctx, *inputs, **options):

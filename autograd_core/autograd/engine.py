@@ -18,7 +18,9 @@ node saved are freed afterwards; the graph's structure stays so it can still be 
 With ``create_graph=True`` the rules run on Tensors instead of arrays: the saved arrays
 are handed to the rule as Tensors that belong to the graph (the node's inputs and
 output), every operator in the rule records, and the gradients are themselves graphs
-that can be differentiated again.
+that can be differentiated again. An op on a fused kernel instead names a ``composite``
+forward of differentiable ops: the pass replays it on the node's inputs and
+differentiates the replay (``_replayed``; ``autograd_core.function`` has the contract).
 
 >>> from autograd_core import Tensor
 >>> a = Tensor(3.0, requires_grad=True)
@@ -170,13 +172,16 @@ def _check_graph(order):
             node.check_versions()
 
 
-def _run(roots, seeds, retain_graph: bool, create_graph: bool, op: str, wanted=()) -> dict:
+def _run(roots, seeds, retain_graph: bool, create_graph: bool, op: str, wanted=(),
+         stop=None) -> dict:
     """Backpropagate ``seeds`` from ``roots``; returns {node: gradient}.
 
     The result holds the gradients of the leaves' AccumulateGrad nodes, of nodes whose
-    tensor asked for ``retain_grad()``, and of every node in ``wanted``.
+    tensor asked for ``retain_grad()``, and of every node in ``wanted``. Nodes in
+    ``stop`` (the boundaries of a replayed composite) receive their gradient but are
+    not run: the pass stays inside the replay.
     """
-    order = topological_order(roots)
+    order = topological_order(roots) if stop is None else _order_within(roots, stop)
     _check_graph(order)
     if create_graph:
         seeds = tuple(s if isinstance(s, Tensor) else Tensor._make(s) for s in seeds)
@@ -261,6 +266,8 @@ def _call_rule(node, grad_output) -> tuple:
                 grads = fn.backward(node, grad_output)
         finally:
             node._saved_view = None
+    elif fn.composite is not None:
+        return _replayed(node, grad_output)
     else:
         grads = _once_differentiable(node, grad_output)
     return grads if type(grads) is tuple else _as_tuple(grads)
@@ -300,6 +307,70 @@ def _saved_as_tensors(node) -> tuple:
             tensor = leaf if leaf._data is saved else leaf.to(tensor.dtype)
         views.append(tensor)
     return tuple(views)
+
+
+class _Boundary(Function):
+    """y = x where a replayed composite takes one of its node's inputs.
+
+    One per input position, so two positions fed by one tensor (attention's q = k = v)
+    get their own gradients; the replay's inner pass stops at these nodes, and a later
+    backward passes straight through them into the original graph.
+    """
+
+    twice_differentiable = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return x
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+def _replayed(node, grad_output) -> tuple:
+    """The rule of a node whose Function names a ``composite``, as a graph.
+
+    Replays the composite forward on the node's inputs (each behind a ``_Boundary``)
+    and differentiates the replay with ``create_graph``: the gradients are graphs of
+    the composite's (twice differentiable) ops, linked to the original graph through
+    the boundaries and to ``grad_output``.
+    """
+    needs = node.needs_input_grad
+    args, boundaries = [], {}
+    with enable_grad():
+        for i, value in enumerate(node.inputs):
+            if needs[i] and isinstance(value, Tensor):
+                value = _Boundary.apply(value)
+                boundaries[i] = value._ctx
+            args.append(value)
+        replay = node.fn.composite(*args, **node.options)
+        if not isinstance(replay, Tensor) or not replay._requires_grad:
+            return (None,) * len(args)
+        if not isinstance(grad_output, Tensor):
+            grad_output = Tensor._make(np.asarray(grad_output))
+        stop = set(boundaries.values())
+        result = _run((replay,), (grad_output,), True, True, "backward", wanted=stop,
+                      stop=stop)
+    return tuple(result.get(boundaries[i]) if i in boundaries else None
+                 for i in range(len(args)))
+
+
+def _order_within(roots, stop) -> list:
+    """``topological_order`` without the nodes in ``stop`` and what lies behind them."""
+    order, expanded = [], set()
+    stack = [t._ctx for t in reversed(roots) if t._ctx is not None]
+    while stack:
+        node = stack.pop()
+        if node is _DONE:
+            order.append(stack.pop())
+            continue
+        if node in expanded:
+            continue
+        expanded.add(node)
+        stack += (node, _DONE)
+        stack += [p for p in reversed(node._inputs) if type(p) is Context and p not in stop]
+    return order
 
 
 class _NotTwiceDifferentiable(Function):

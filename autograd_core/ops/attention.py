@@ -14,6 +14,9 @@ Backward (g = dL/dy):
 
 A row whose every key is masked has P = 0/0 = NaN, as in PyTorch.
 
+Gradients of gradients (``create_graph``) replay the forward as a composite of matmul,
+softmax and products (``_composite``) and differentiate that.
+
 >>> import numpy as np
 >>> from autograd_core import Tensor
 >>> q = k = v = Tensor(np.eye(2)[None])
@@ -34,12 +37,26 @@ def _swap(a):
     return np.swapaxes(a, -1, -2)
 
 
+def _composite(q, k, v, bias, dropout_mask, *, scale):
+    """The forward on Tensors, of twice differentiable ops (for ``create_graph``)."""
+    from autograd_core.ops.reduce import softmax
+
+    s = (q @ k.transpose(-1, -2)) * scale
+    if bias is not None:
+        s = s + bias
+    p = softmax(s, -1)
+    if dropout_mask is not None:
+        p = p * dropout_mask
+    return p @ v
+
+
 class ScaledDotProductAttention(Function):
     """softmax(q k^T scale + bias) (dropped out) v in one node (module docstring)."""
 
     formula = Custom(
         "attention",
         local=lambda v, i: ["ds k·scale", "dsᵀ q·scale", "Pdᵀ", "ds", None][i])
+    composite = staticmethod(_composite)
 
     @staticmethod
     def forward(ctx, q, k, v, bias, dropout_mask, *, scale):
