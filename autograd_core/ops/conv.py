@@ -7,6 +7,14 @@ weight (OC, C / groups, kh, kw), the bias (OC,).  Output side per dim:
 
     y = W cols + b,    dL/dW = G cols^T,    dL/dx = col2im(W^T G),    dL/db = sum G
 
+Gradients of gradients (``create_graph``): the rule is written again with differentiable
+ops, so the gradients are graphs (:func:`input_grad`, :func:`weight_grad`):
+
+    dL/dx = conv_transpose2d(G, W)   (same stride, padding, dilation, groups; the
+                                      output_padding that gives back H, W)
+    dL/dW = conv2d(x as (C, N, H, W), G as (OC, N, OH, OW))   (stride and dilation
+            swapped, cropped to (kh, kw); per group, through conv2d's own groups)
+
 >>> import numpy as np
 >>> from autograd_core import Tensor
 >>> conv2d(Tensor(np.ones((1, 1, 3, 3))), Tensor(np.ones((1, 1, 2, 2)))).shape
@@ -114,6 +122,79 @@ def _options(stride, padding, dilation, groups):
     )
 
 
+# ------------------------------------------------------------ the rule as a graph
+def input_grad(grad, weight, geo):
+    """dL/dx of conv2d as a graph: the transposed convolution of ``grad`` (N, OC, OH, OW)
+    with ``weight``, cropped to (H, W). An asymmetric 'same' padding (the extra row at
+    the bottom) gives one row too many, dropped."""
+    from autograd_core.ops.conv_transpose import conv_transpose2d
+
+    extra = []
+    for out, stride, pad, dilation, k, size in zip(
+            (geo.OH, geo.OW), geo.stride, geo.pad, geo.dilation, (geo.kh, geo.kw),
+            (geo.H, geo.W)):
+        reached = (out - 1) * stride - 2 * pad + dilation * (k - 1) + 1
+        extra.append(max(0, size - reached))  # rows the last window did not reach
+    gx = conv_transpose2d(grad, weight, None, geo.stride, geo.pad, tuple(extra),
+                          geo.groups, geo.dilation)
+    if tuple(gx.shape[-2:]) != (geo.H, geo.W):
+        gx = gx[..., :geo.H, :geo.W]
+    return gx
+
+
+def weight_grad(x, grad, geo):
+    """dL/dW of conv2d as a graph, for x (N, C, H, W) and grad (N, OC, OH, OW).
+
+    dW[o, c, i, j] = sum_{n,p,q} G[n, o, p, q] x_pad[n, c, p S + i D, q S + j D] is a
+    convolution of x with G as the filters, batch and channel axes exchanged and stride
+    and dilation swapped. Groups: x's channels (g, c) and G's (g, o) are regrouped so
+    that group g of the new convolution pairs only x's group g with G's group g.
+    """
+    from autograd_core.ops.movement import _ScatterAdd
+
+    n, c = x.shape[0], x.shape[1]
+    groups, oc = geo.groups, grad.shape[1]
+    (top, left), (total_h, total_w) = geo.pad, geo.pad_total
+    padding = (top, left)
+    if (total_h, total_w) != (2 * top, 2 * left):  # 'same' with an odd total: pad here
+        shape = (n, c, geo.H + total_h, geo.W + total_w)
+        index = (slice(None), slice(None), slice(top, top + geo.H), slice(left, left + geo.W))
+        x = _ScatterAdd.apply(x, index=index, shape=shape)
+        padding = (0, 0)
+    h, w = x.shape[2], x.shape[3]
+    xs = x.reshape(n, groups, c // groups, h, w).permute(2, 1, 0, 3, 4)
+    xs = xs.reshape(c // groups, groups * n, h, w)
+    gs = grad.reshape(n, groups, oc // groups, geo.OH, geo.OW).permute(1, 2, 0, 3, 4)
+    gs = gs.reshape(oc, n, geo.OH, geo.OW)
+    gw = conv2d(xs, gs, None, stride=geo.dilation, padding=padding, dilation=geo.stride,
+                groups=groups)  # (C / groups, OC, >= kh, >= kw)
+    if tuple(gw.shape[-2:]) != (geo.kh, geo.kw):
+        gw = gw[:, :, :geo.kh, :geo.kw]
+    return gw.permute(1, 0, 2, 3)
+
+
+def _graph_backward(ctx, grad):
+    """Conv2d's rule on Tensors (a create_graph pass): gradients that are graphs."""
+    x, weight = ctx.saved_tensors
+    need_x, need_w, need_b = ctx.needs_input_grad
+    if x.shape[0] == 0:  # an empty batch: constant zeros (nothing to differentiate)
+        return (np.zeros(x.shape, x.dtype) if need_x else None,
+                np.zeros(weight.shape, x.dtype) if need_w else None,
+                np.zeros(weight.shape[0], x.dtype) if need_b else None)
+    if grad.dtype != x.dtype:
+        grad = grad.to(x.dtype)
+    unbatched = x.ndim == 3
+    if unbatched:
+        x, grad = x.reshape((1,) + tuple(x.shape)), grad.reshape((1,) + tuple(grad.shape))
+    geo = ctx.geometry
+    grad_x = input_grad(grad, weight, geo) if need_x else None
+    grad_w = weight_grad(x, grad, geo) if need_w else None
+    grad_b = grad.sum((0, 2, 3)) if need_b else None
+    if unbatched and grad_x is not None:
+        grad_x = grad_x[0]
+    return grad_x, grad_w, grad_b
+
+
 class Conv2d(Function):
     """y = conv2d(x, W) + b in one node (see the module docstring for the gradients).
 
@@ -125,6 +206,7 @@ class Conv2d(Function):
                      lambda v, i: _conv_backward_code(v, i),
                      lambda v, i: _CONV_LOCAL[i] if i < 3 else None,
                      helpers=("im2col", "col2im"))
+    twice_differentiable = True  # on Tensors the rule is conv_transpose2d / conv2d
 
     @staticmethod
     def forward(
@@ -146,6 +228,8 @@ class Conv2d(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        if isinstance(grad, Tensor):  # a create_graph pass: the rule as a graph
+            return _graph_backward(ctx, grad)
         x, weight = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
         grad = grad.astype(x.dtype, copy=False)  # a caller's float64 seed on a float32 node

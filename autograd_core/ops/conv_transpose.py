@@ -14,6 +14,10 @@ PyTorch's layouts: x is (N, C_in, H, W) or unbatched, the weight
 (C_in, C_out / groups, kh, kw) (the conv2d weight of A read as is), the bias (C_out,).
 Output side ``OH = (H - 1) S - 2 P + D (kh - 1) + output_padding + 1``.
 
+Gradients of gradients (``create_graph``): the same three gradients written with
+differentiable ops, ``conv2d(G, W)`` and ``ops.conv.weight_grad(G, x)`` (A's weight
+gradient) and a sum, so they are graphs.
+
 >>> import numpy as np
 >>> conv_transpose2d(np.ones((1, 1, 2, 2)), np.ones((1, 1, 2, 2)), stride=2).shape
 torch.Size([1, 1, 4, 4])
@@ -59,6 +63,33 @@ def _geometry(x_shape, w_shape, stride, padding, output_padding, dilation, group
     return geo
 
 
+def _graph_backward(ctx, grad):
+    """The rule on Tensors (a create_graph pass): gradients that are graphs."""
+    from autograd_core.ops.conv import conv2d, weight_grad
+
+    x, weight = ctx.saved_tensors
+    need_x, need_w, need_b = ctx.needs_input_grad
+    geo = ctx.geometry
+    if x.shape[0] == 0:  # an empty batch: constant zeros
+        return (np.zeros(x.shape, x.dtype) if need_x else None,
+                np.zeros(weight.shape, x.dtype) if need_w else None,
+                np.zeros(geo.C, x.dtype) if need_b else None)
+    if grad.dtype != x.dtype:
+        grad = grad.to(x.dtype)
+    unbatched = x.ndim == 3
+    if unbatched:
+        x, grad = x.reshape((1,) + tuple(x.shape)), grad.reshape((1,) + tuple(grad.shape))
+    grad_x = grad_w = grad_b = None
+    if need_x:  # A G
+        grad_x = conv2d(grad, weight, None, geo.stride, geo.pad, geo.dilation, geo.groups)
+        grad_x = grad_x[0] if unbatched else grad_x
+    if need_w:  # A's weight gradient, input G and output gradient x
+        grad_w = weight_grad(grad, x, geo)
+    if need_b:
+        grad_b = grad.sum((0, 2, 3))
+    return grad_x, grad_w, grad_b
+
+
 class ConvTranspose2d(Function):
     """y = conv_transpose2d(x, W) + b in one node (the module docstring has the maths).
 
@@ -66,6 +97,7 @@ class ConvTranspose2d(Function):
     """
 
     formula = Custom("convᵀ", local=lambda v, i: _LOCAL[i] if i < 3 else None)
+    twice_differentiable = True  # on Tensors the rule is conv2d and conv2d's weight grad
 
     @staticmethod
     def forward(ctx, x, weight, bias=None, *, stride=(1, 1), padding=(0, 0),
@@ -90,6 +122,8 @@ class ConvTranspose2d(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        if isinstance(grad, Tensor):  # a create_graph pass: the rule as a graph
+            return _graph_backward(ctx, grad)
         x, weight = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
         grad = grad.astype(x.dtype, copy=False)
