@@ -41,6 +41,7 @@ class Dropout(Function):
     """y = x * mask (mask already scaled by 1 / (1 - p));  dL/dx = dL/dy * mask."""
 
     formula = _DROP
+    twice_differentiable = True  # grad * mask records as one Mul (the mask a constant)
 
     @staticmethod
     def forward(ctx, x, mask):

@@ -7,6 +7,10 @@
     embedding_bag  y[b] = reduce over the bag b of w_j W[idx_j]  (sum, mean or max;
                    w_j = per_sample_weights, 1 when absent; padding_idx entries left out)
 
+Both backwards are linear in dL/dy (scatter-adds at the indices; EmbeddingBag's also
+multiplies by W and w); on a Tensor gradient (``create_graph``) they record as
+scatter-add, gather and product nodes, so they can be differentiated again.
+
 The indices are validated before NumPy sees them (``check_indices``): an index outside
 [0, num_embeddings) raises an IndexError naming it, never NumPy's own.
 
@@ -22,6 +26,8 @@ import numpy as np
 from autograd_core.errors import DTypeError
 from autograd_core.function import Function
 from autograd_core.ops._formula import Custom
+from autograd_core.ops.movement import _ScatterAdd
+from autograd_core.tensor import Tensor
 
 __all__ = ["Embedding", "EmbeddingBag", "check_indices"]
 
@@ -59,12 +65,18 @@ def _scatter_rows(grad_rows, idx, num_embeddings, dtype):
     return table
 
 
+def _array(value):
+    """A saved constant (indices, counts) as its array: create_graph hands out Tensors."""
+    return value._data if isinstance(value, Tensor) else value
+
+
 class Embedding(Function):
     """y = W[idx] (see the module docstring); ``idx`` is a constant input."""
 
     formula = Custom(
         "embedding", lambda v: [f"{v.out} = {v.args[0]}[{v.args[1]}]"],
         local=lambda v, i: "1 at the picked rows" if i == 0 else None)
+    twice_differentiable = True  # on a Tensor grad: one scatter-add node
 
     @staticmethod
     def forward(ctx, weight, indices, *, padding_idx, scale_grad_by_freq):
@@ -75,14 +87,23 @@ class Embedding(Function):
     @staticmethod
     def backward(ctx, grad):
         (idx,) = ctx.saved_tensors
-        flat_idx = idx.reshape(-1)
+        flat_idx = _array(idx).reshape(-1)
         rows = grad.reshape(-1, grad.shape[-1])
         num = ctx.num_embeddings
+        padding_idx = ctx.options["padding_idx"]
+        if isinstance(grad, Tensor):  # create_graph: the same sums as a graph
+            if ctx.options["scale_grad_by_freq"]:
+                counts = np.bincount(flat_idx, minlength=num)
+                rows = rows * (1.0 / counts[flat_idx][:, None]).astype(rows.dtype)
+            if padding_idx is not None:
+                keep = flat_idx != padding_idx
+                rows, flat_idx = rows[keep], flat_idx[keep]
+            return _ScatterAdd.apply(rows, index=(flat_idx,),
+                                     shape=(num, rows.shape[-1])), None
         if ctx.options["scale_grad_by_freq"]:
             counts = np.bincount(flat_idx, minlength=num)
             rows = rows / counts[flat_idx][:, None]
         table = _scatter_rows(rows, flat_idx, num, grad.dtype)
-        padding_idx = ctx.options["padding_idx"]
         if padding_idx is not None:
             table[padding_idx] = 0
         return table, None
@@ -98,6 +119,7 @@ class EmbeddingBag(Function):
     formula = Custom("embedding_bag",
                      local=lambda v, i: ["1 at the picked rows (reduced per bag)", None,
                                          None, "W[idx]"][i])
+    twice_differentiable = True  # on a Tensor grad: _bag_graph_backward
 
     @staticmethod
     def forward(ctx, weight, indices, bag_of, per_sample_weights, *, bags, mode):
@@ -123,12 +145,17 @@ class EmbeddingBag(Function):
             if mode == "mean":
                 out /= np.maximum(counts, 1)[:, None]
         ctx.num_embeddings = weight.shape[0]
-        ctx.save_for_backward(weight, idx, bag, psw, counts, argmax, keep)
+        # per_sample_weights itself (not its kept part): in a create_graph pass it then
+        # comes back as the graph's Tensor
+        ctx.save_for_backward(weight, idx, bag, per_sample_weights, counts, argmax, keep)
         return out
 
     @staticmethod
     def backward(ctx, grad):
+        if isinstance(grad, Tensor):  # a create_graph pass: the rule as a graph
+            return _bag_graph_backward(ctx, grad)
         weight, idx, bag, psw, counts, argmax, keep = ctx.saved_tensors
+        psw = None if psw is None else psw[keep]
         mode = ctx.options["mode"]
         if mode == "max":
             row_grad = np.zeros((idx.size, grad.shape[1]), dtype=grad.dtype)
@@ -150,3 +177,30 @@ class EmbeddingBag(Function):
                 row_grad = row_grad * psw[:, None]
             grad_w = _scatter_rows(row_grad, idx, ctx.num_embeddings, grad.dtype)
         return grad_w, None, None, grad_psw
+
+
+def _bag_graph_backward(ctx, grad):
+    """EmbeddingBag's rule on Tensors: gathers, products and scatter-adds that record."""
+    weight, idx, bag, psw, counts, argmax, keep = ctx.saved_tensors
+    idx, bag, counts, argmax, keep = (_array(a) for a in (idx, bag, counts, argmax, keep))
+    psw = None if psw is None else psw[keep]
+    dim = grad.shape[1]
+    if ctx.options["mode"] == "max":
+        picked = argmax >= 0
+        cols = np.broadcast_to(np.arange(dim), argmax.shape)
+        row_grad = _ScatterAdd.apply(grad[picked], index=(argmax[picked], cols[picked]),
+                                     shape=(idx.size, dim))
+    else:
+        row_grad = grad[bag]
+        if ctx.options["mode"] == "mean":
+            row_grad = row_grad * (1.0 / np.maximum(counts, 1)[bag][:, None]).astype(
+                grad.dtype)
+    grad_psw = grad_w = None
+    if ctx.needs_input_grad[3]:
+        grad_psw = _ScatterAdd.apply((row_grad * weight[idx]).sum(1),
+                                     index=(np.flatnonzero(keep),), shape=keep.shape)
+    if ctx.needs_input_grad[0]:
+        if psw is not None:
+            row_grad = row_grad * psw.reshape(-1, 1)
+        grad_w = _ScatterAdd.apply(row_grad, index=(idx,), shape=(ctx.num_embeddings, dim))
+    return grad_w, None, None, grad_psw

@@ -8,7 +8,9 @@ order),
     start_i = int((i + u) alpha) - int(u alpha)   (i < out - 1),   start_(out-1) = in - k
 
 computed in the input's dtype as PyTorch does, so equal samples give equal windows.
-y = the max of each window; dL/dx adds dL/dy at each window's (first) argmax.
+y = the max of each window; dL/dx adds dL/dy at each window's (first) argmax. That
+scatter is linear in dL/dy, so for ``create_graph`` it is recorded as a scatter-add
+node (whose own gradient gathers at the same positions).
 
 >>> import numpy as np
 >>> from autograd_core import Tensor
@@ -23,6 +25,8 @@ import numpy as np
 
 from autograd_core.function import Function
 from autograd_core.ops._formula import Custom
+from autograd_core.ops.movement import _ScatterAdd
+from autograd_core.tensor import Tensor
 
 __all__ = ["FractionalMaxPool2d", "fractional_intervals"]
 
@@ -64,6 +68,7 @@ class FractionalMaxPool2d(Function):
 
     formula = Custom("FractionalMaxPool2d", local=lambda v, i: "1 at each window's argmax"
                      if i == 0 else None)
+    twice_differentiable = True  # on a Tensor grad the scatter is a node of its own
 
     @staticmethod
     def forward(ctx, x, random_samples, *, kernel_size, output_size):
@@ -76,9 +81,14 @@ class FractionalMaxPool2d(Function):
     @staticmethod
     def backward(ctx, grad):
         n, c, height, width = ctx.input_shape
-        grad_x = np.zeros((n, c, height * width), dtype=grad.dtype)
         index = ctx.indices.reshape(n, c, -1)
         planes = np.arange(n * c).reshape(n, c, 1)
+        positions = (planes * height * width + index).reshape(-1)
+        if isinstance(grad, Tensor):  # create_graph: a scatter-add node
+            flat = _ScatterAdd.apply(grad.reshape(-1), index=(positions,),
+                                     shape=(n * c * height * width,))
+            return flat.reshape(ctx.input_shape), None
+        grad_x = np.zeros((n, c, height * width), dtype=grad.dtype)
         flat = grad_x.reshape(-1)
-        np.add.at(flat, (planes * height * width + index).reshape(-1), grad.reshape(-1))
+        np.add.at(flat, positions, grad.reshape(-1))
         return grad_x.reshape(ctx.input_shape), None
