@@ -23,6 +23,10 @@ The node's single output is the flat concatenation of the output rows (total, Ho
 h_n (N, Hout) and, for an LSTM, c_n (N, H); :func:`split_outputs` views it as the three
 (the layers in ``nn.rnn`` slice it, so each part has its own small node).
 
+Gradients of gradients (``create_graph``) replay the layer step by step with
+differentiable ops (``_composite``: matmul, sigmoid, tanh, products) and differentiate
+the replay; ordinary backward keeps the fused kernels.
+
 >>> import numpy as np
 >>> from autograd_core import Tensor
 >>> x = Tensor(np.ones((6, 3)))          # 3 steps of a batch of 2, 3 features
@@ -67,10 +71,72 @@ def _recurrent_local(v, i):
     return f"BPTT over {len(v.opt.get('batch_sizes', ()))} steps (∂/∂{names[i]})"
 
 
+def _joined(pieces, size, dim_size):
+    """``pieces`` (Tensors of (rows_i, ...) placed one after the other) as one Tensor of
+    ``size`` rows: a sum of scatter-adds, each twice differentiable (Cat is not)."""
+    from autograd_core.ops.movement import _ScatterAdd
+
+    total, start = None, 0
+    for piece in pieces:
+        rows = piece.shape[0]
+        part = _ScatterAdd.apply(piece, index=(slice(start, start + rows),),
+                                 shape=(size,) + tuple(dim_size))
+        total = part if total is None else total + part
+        start += rows
+    return total
+
+
+def _with_rows(state, new, rows):
+    """``state`` with its first ``rows`` rows replaced by ``new`` (a packed step)."""
+    if rows == state.shape[0]:
+        return new
+    return _joined([new, state[rows:]], state.shape[0], state.shape[1:])
+
+
+def _composite(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, *, mode, batch_sizes, reverse):
+    """The layer on Tensors, one step at a time, of twice differentiable ops."""
+    hidden = w_hh.shape[1] if w_hr is None else w_hr.shape[1]
+    xw = x @ w_ih.T
+    if b_ih is not None:
+        xw = xw + b_ih
+    if b_hh is not None and mode != "GRU":
+        xw = xw + b_hh
+    h, c = h0, c0
+    outputs = {}
+    for start, rows in _steps(batch_sizes, reverse):
+        p = xw[start:start + rows]
+        h_prev = h[:rows] if rows < h.shape[0] else h
+        q = h_prev @ w_hh.T
+        if mode == "LSTM":
+            a = p + q
+            i, f = a[:, :hidden].sigmoid(), a[:, hidden:2 * hidden].sigmoid()
+            g, o = a[:, 2 * hidden:3 * hidden].tanh(), a[:, 3 * hidden:].sigmoid()
+            c_new = f * (c[:rows] if rows < c.shape[0] else c) + i * g
+            h_new = o * c_new.tanh()
+            if w_hr is not None:
+                h_new = h_new @ w_hr.T
+            c = _with_rows(c, c_new, rows)
+        elif mode == "GRU":
+            if b_hh is not None:
+                q = q + b_hh
+            r = (p[:, :hidden] + q[:, :hidden]).sigmoid()
+            z = (p[:, hidden:2 * hidden] + q[:, hidden:2 * hidden]).sigmoid()
+            n = (p[:, 2 * hidden:] + r * q[:, 2 * hidden:]).tanh()
+            h_new = (1 - z) * n + z * h_prev
+        else:
+            h_new = (p + q).tanh() if mode == "RNN_TANH" else (p + q).relu()
+        outputs[start] = h_new
+        h = _with_rows(h, h_new, rows)
+    out = _joined([outputs[k] for k in sorted(outputs)], x.shape[0], (h.shape[1],))
+    parts = [out.reshape(-1), h.reshape(-1)] + ([c.reshape(-1)] if mode == "LSTM" else [])
+    return _joined(parts, sum(part.shape[0] for part in parts), ())
+
+
 class Recurrent(Function):
     """One recurrent layer in one direction over a packed sequence (module docstring)."""
 
     formula = Custom("RNN", local=_recurrent_local)
+    composite = staticmethod(_composite)  # create_graph replays this
 
     @staticmethod
     def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, *, mode, batch_sizes,
