@@ -175,6 +175,8 @@ def weight_grad(x, grad, geo):
 
 def _graph_backward(ctx, grad):
     """Conv2d's rule on Tensors (a create_graph pass): gradients that are graphs."""
+    if not isinstance(grad, Tensor):  # a constant gradient (a seed): W, x still record
+        grad = Tensor._make(np.asarray(grad))
     x, weight = ctx.saved_tensors
     need_x, need_w, need_b = ctx.needs_input_grad
     if x.shape[0] == 0:  # an empty batch: constant zeros (nothing to differentiate)
@@ -228,9 +230,9 @@ class Conv2d(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        if isinstance(grad, Tensor):  # a create_graph pass: the rule as a graph
-            return _graph_backward(ctx, grad)
         x, weight = ctx.saved_tensors
+        if isinstance(x, Tensor):  # a create_graph pass (saved arrays come as Tensors)
+            return _graph_backward(ctx, grad)
         need_x, need_w, need_b = ctx.needs_input_grad
         grad = grad.astype(x.dtype, copy=False)  # a caller's float64 seed on a float32 node
         if x.ndim == 4 and x.shape[0] == 0:

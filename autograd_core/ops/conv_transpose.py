@@ -65,6 +65,8 @@ def _geometry(x_shape, w_shape, stride, padding, output_padding, dilation, group
 
 def _graph_backward(ctx, grad):
     """The rule on Tensors (a create_graph pass): gradients that are graphs."""
+    if not isinstance(grad, Tensor):  # a constant gradient (a seed): W, x still record
+        grad = Tensor._make(np.asarray(grad))
     from autograd_core.ops.conv import conv2d, weight_grad
 
     x, weight = ctx.saved_tensors
@@ -122,9 +124,9 @@ class ConvTranspose2d(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        if isinstance(grad, Tensor):  # a create_graph pass: the rule as a graph
-            return _graph_backward(ctx, grad)
         x, weight = ctx.saved_tensors
+        if isinstance(x, Tensor):  # a create_graph pass (saved arrays come as Tensors)
+            return _graph_backward(ctx, grad)
         need_x, need_w, need_b = ctx.needs_input_grad
         grad = grad.astype(x.dtype, copy=False)
         g4, x4 = _as_4d(grad), _as_4d(x)

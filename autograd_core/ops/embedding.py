@@ -70,6 +70,10 @@ def _array(value):
     return value._data if isinstance(value, Tensor) else value
 
 
+def _tensor(grad):
+    return grad if isinstance(grad, Tensor) else Tensor._make(np.asarray(grad))
+
+
 class Embedding(Function):
     """y = W[idx] (see the module docstring); ``idx`` is a constant input."""
 
@@ -152,8 +156,8 @@ class EmbeddingBag(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        if isinstance(grad, Tensor):  # a create_graph pass: the rule as a graph
-            return _bag_graph_backward(ctx, grad)
+        if isinstance(ctx.saved_tensors[0], Tensor):  # a create_graph pass
+            return _bag_graph_backward(ctx, _tensor(grad))
         weight, idx, bag, psw, counts, argmax, keep = ctx.saved_tensors
         psw = None if psw is None else psw[keep]
         mode = ctx.options["mode"]
