@@ -73,6 +73,25 @@ Example, a custom op with its derivative d/dx x^3 = 3 x^2::
     ('CubeBackward0', 'AccumulateGrad')
     >>> y.backward(); x.grad.item()
     12.0
+
+A fused op made twice differentiable by a composite (its fast ``backward`` stays for
+ordinary passes)::
+
+    >>> from autograd_core import autograd
+    >>> class Softplus(Function):
+    ...     composite = staticmethod(lambda x: (x.exp() + 1).log())
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         ctx.save_for_backward(x)
+    ...         return np.logaddexp(0, x)
+    ...     @staticmethod
+    ...     def backward(ctx, grad):
+    ...         (x,) = ctx.saved_tensors
+    ...         return grad / (1 + np.exp(-x))
+    >>> x = Tensor(0.0, requires_grad=True)
+    >>> (g,) = autograd.grad(Softplus.apply(x), x, create_graph=True)   # sigmoid(x)
+    >>> autograd.grad(g, x)[0].item()                                   # sigmoid'(0)
+    0.25
 """
 
 import weakref
@@ -326,7 +345,10 @@ def _weaken(x):
 class Function:
     """Base class of every operation: subclass it and write ``forward``/``backward``.
 
-    See the module docstring for the contract and an example.
+    See the module docstring for the contract and examples. For gradients of gradients
+    set ``twice_differentiable = True`` (the backward also runs on Tensors) or name a
+    ``composite`` forward of differentiable ops, which a create_graph pass replays and
+    differentiates (the fused recurrent layers and attention do so).
     """
 
     promotes = ()

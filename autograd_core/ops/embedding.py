@@ -9,7 +9,9 @@
 
 Both backwards are linear in dL/dy (scatter-adds at the indices; EmbeddingBag's also
 multiplies by W and w); on a Tensor gradient (``create_graph``) they record as
-scatter-add, gather and product nodes, so they can be differentiated again.
+scatter-add, gather and product nodes, so they can be differentiated again. With
+``scale_grad_by_freq`` the recorded rule keeps its division by the counts, so its
+derivative is exact (PyTorch's double backward gathers without the division).
 
 The indices are validated before NumPy sees them (``check_indices``): an index outside
 [0, num_embeddings) raises an IndexError naming it, never NumPy's own.
