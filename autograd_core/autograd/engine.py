@@ -340,6 +340,8 @@ def _replayed(node, grad_output) -> tuple:
     args, boundaries = [], {}
     with enable_grad():
         for i, value in enumerate(node.inputs):
+            if isinstance(value, Tensor) and value._version > node.epoch:
+                _changed_in_place(node, i, value)  # the replay would read the new values
             if needs[i] and isinstance(value, Tensor):
                 value = _Boundary.apply(value)
                 boundaries[i] = value._ctx
@@ -354,6 +356,14 @@ def _replayed(node, grad_output) -> tuple:
                       stop=stop)
     return tuple(result.get(boundaries[i]) if i in boundaries else None
                  for i in range(len(args)))
+
+
+def _changed_in_place(node, i, value):
+    raise RuntimeError(
+        f"backward: input {i} of {node.op_name} (shape {value.shape}) was modified in place "
+        "after the forward pass; a create_graph backward replays the op from its inputs, "
+        "so its gradients would be wrong. Make in-place changes after backward()."
+    )
 
 
 def _order_within(roots, stop) -> list:

@@ -316,3 +316,18 @@ def test_a_custom_function_with_a_composite_is_twice_differentiable():
     (h,) = autograd.grad(g.sum(), x)  # sigmoid'(x)
     s = 1 / (1 + np.exp(-x.numpy()))
     np.testing.assert_allclose(h.numpy(), s * (1 - s), rtol=1e-12)
+
+
+def test_a_replay_refuses_an_input_changed_in_place_since_the_forward():
+    rng = _rng(19)
+    q, k, bias = _random(rng, 1, 2, 2), _random(rng, 1, 2, 2), ag.tensor(np.zeros((2, 2)))
+    y = F.scaled_dot_product_attention(q, k, k, attn_mask=bias)
+    with ag.no_grad():
+        bias.add_(1.0)  # not saved by the fused op, but read by its replay
+    assert autograd.grad(y.sum(), q)[0] is not None  # ordinary backward does not read it
+    y = F.scaled_dot_product_attention(q, k, k, attn_mask=bias)
+    with ag.no_grad():
+        bias.add_(1.0)
+    with pytest.raises(RuntimeError, match="input 3 of ScaledDotProductAttention .* "
+                                           "modified in place"):
+        autograd.grad(y.sum(), q, create_graph=True)
