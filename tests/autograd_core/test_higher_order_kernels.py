@@ -331,3 +331,29 @@ def test_a_replay_refuses_an_input_changed_in_place_since_the_forward():
     with pytest.raises(RuntimeError, match="input 3 of ScaledDotProductAttention .* "
                                            "modified in place"):
         autograd.grad(y.sum(), q, create_graph=True)
+
+
+def test_third_derivatives_through_conv_and_attention_match_torch(torch_or_skip):
+    """The recorded rules are themselves twice differentiable: a third order works."""
+    torch = torch_or_skip
+    rng = _rng(20)
+    arrays = [rng.standard_normal(s) for s in [(1, 2, 4, 4), (2, 2, 2, 2)]]
+
+    def attention(y):  # PyTorch's fused attention has no third derivative: spell it out
+        s = torch.softmax(y @ y.transpose(-1, -2) / np.sqrt(y.shape[-1]), dim=-1)
+        return s @ y
+
+    def third(lib, functional, x, w):
+        y = functional.conv2d(x, w, padding=1).tanh()  # (1, 2, 5, 5)
+        y = (F.scaled_dot_product_attention(y, y, y) if lib is ag else attention(y)).sum()
+        (g,) = lib.autograd.grad(y, x, create_graph=True)
+        (h,) = lib.autograd.grad((g * g).sum(), w, create_graph=True)
+        return (h * h).sum()
+
+    ours = [_leaf(a) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    third(ag, F, *ours).backward()
+    third(torch, torch.nn.functional, *theirs).backward()
+    for mine, other in zip(ours, theirs):
+        np.testing.assert_allclose(mine.grad.numpy(), other.grad.numpy(), rtol=1e-9,
+                                   atol=1e-12)
