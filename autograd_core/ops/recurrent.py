@@ -101,20 +101,22 @@ def _composite(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, *, mode, batch_sizes, re
         xw = xw + b_ih
     if b_hh is not None and mode != "GRU":
         xw = xw + b_hh
+    w_hh_t = w_hh.T  # one node for the whole sequence, not one per step
+    w_hr_t = None if w_hr is None else w_hr.T
     h, c = h0, c0
     outputs = {}
     for start, rows in _steps(batch_sizes, reverse):
         p = xw[start:start + rows]
         h_prev = h[:rows] if rows < h.shape[0] else h
-        q = h_prev @ w_hh.T
+        q = h_prev @ w_hh_t
         if mode == "LSTM":
             a = p + q
             i, f = a[:, :hidden].sigmoid(), a[:, hidden:2 * hidden].sigmoid()
             g, o = a[:, 2 * hidden:3 * hidden].tanh(), a[:, 3 * hidden:].sigmoid()
             c_new = f * (c[:rows] if rows < c.shape[0] else c) + i * g
             h_new = o * c_new.tanh()
-            if w_hr is not None:
-                h_new = h_new @ w_hr.T
+            if w_hr_t is not None:
+                h_new = h_new @ w_hr_t
             c = _with_rows(c, c_new, rows)
         elif mode == "GRU":
             if b_hh is not None:
