@@ -357,3 +357,24 @@ def test_third_derivatives_through_conv_and_attention_match_torch(torch_or_skip)
     for mine, other in zip(ours, theirs):
         np.testing.assert_allclose(mine.grad.numpy(), other.grad.numpy(), rtol=1e-9,
                                    atol=1e-12)
+
+
+def test_ordinary_backward_keeps_the_fused_rule_and_the_replay_agrees_with_it(monkeypatch):
+    rng = _rng(21)
+    module = nn.GRU(3, 4).double()
+    x = _random(rng, 5, 2, 3)
+    params = [x, *module.parameters()]
+
+    def loss():
+        return (module(x)[0] ** 2).sum()
+
+    graph = autograd.grad(loss(), params, create_graph=True)  # through the replay
+
+    def refuse(*args, **options):
+        raise AssertionError("an ordinary backward replayed the composite")
+
+    monkeypatch.setattr(Recurrent, "composite", staticmethod(refuse))
+    fast = autograd.grad(loss(), params)
+    for g, f in zip(graph, fast):
+        assert g.grad_fn is not None
+        np.testing.assert_allclose(g.numpy(), f.numpy(), rtol=1e-12, atol=1e-13)
