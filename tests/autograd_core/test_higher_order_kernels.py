@@ -378,3 +378,14 @@ def test_ordinary_backward_keeps_the_fused_rule_and_the_replay_agrees_with_it(mo
     for g, f in zip(graph, fast):
         assert g.grad_fn is not None
         np.testing.assert_allclose(g.numpy(), f.numpy(), rtol=1e-12, atol=1e-13)
+
+
+def test_gradgradcheck_attention_with_dropout():
+    rng = _rng(22)
+    q, k, v = _random(rng, 2, 3, 2), _random(rng, 2, 3, 2), _random(rng, 2, 3, 2)
+
+    def attend(q, k, v):
+        ag.manual_seed(0)  # the same dropout mask at every evaluation
+        return F.scaled_dot_product_attention(q, k, v, dropout_p=0.3)
+
+    assert gradgradcheck(attend, (q, k, v))
