@@ -28,14 +28,16 @@ from autograd_core.ops.dropout import DropConnect as _DropConnect
 from autograd_core.ops.dropout import Dropout as _Dropout
 from autograd_core.ops.dropout import dropout_mask
 from autograd_core.ops.elementwise import where as _where
+from autograd_core.ops.fold import fold, unfold
 from autograd_core.ops.movement import cat as _cat
-from autograd_core.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from autograd_core.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d, max_unpool2d
 from autograd_core.random import get_generator
 from autograd_core.tensor import Tensor
 
 __all__ = [
     # convolution and pooling (the ops of autograd_core.ops.conv / .pool)
-    "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
+    "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "max_unpool2d", "unfold",
+    "fold",
     # linear layers
     "linear", "maxout", "drop_connect",
     # activations

@@ -37,7 +37,7 @@ def test_nodes_and_options():
     y = max_pool2d(x, 3, 2, 1)
     assert y.grad_fn.op_name == "MaxPool2d"
     assert y.grad_fn.options == dict(
-        kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), ceil_mode=False
+        kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), ceil_mode=False, dilation=(1, 1)
     )
     assert avg_pool2d(x, 2).grad_fn.op_name == "AvgPool2d"
     assert adaptive_avg_pool2d(x, (None, 2)).grad_fn.options == dict(output_size=(6, 2))
