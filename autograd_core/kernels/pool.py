@@ -501,7 +501,8 @@ def _max_pool2d_forward(x, geo):
     x = np.ascontiguousarray(x)
     out = np.empty((geo.N, geo.C, geo.OH, geo.OW), dtype=x.dtype)
     argmax = np.empty(out.shape, dtype=_INDEX_DTYPE)
-    if geo.kernel == (2, 2) and geo.stride == (2, 2) and geo.pad == (0, 0):
+    if (geo.kernel == (2, 2) and geo.stride == (2, 2) and geo.pad == (0, 0)
+            and geo.dilation == (1, 1)):
         # No ceil_mode window can reach past the input here unless a side is odd.
         if geo.OH * 2 <= geo.H and geo.OW * 2 <= geo.W:
             run_planes(_max_pool_2x2_forward, _planes(geo), (x, out, argmax), x.size)
