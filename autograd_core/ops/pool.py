@@ -30,7 +30,7 @@ from autograd_core.errors import DTypeError, ShapeError
 from autograd_core.function import Context, Function
 from autograd_core.kernels import pair
 from autograd_core.kernels import pool as _k
-from autograd_core.ops._formula import Custom
+from autograd_core.ops._formula import Custom, dtype_literal, literal
 from autograd_core.ops._registry import public
 from autograd_core.tensor import Tensor, as_tensor
 
@@ -346,13 +346,33 @@ class _AdaptiveAvgAdjoint(Function):
                                          output_size=ctx.output_size)
 
 
+# Unpooling written out: the planes as rows, put_along_axis / take_along_axis per row.
+def _unpool_forward_code(v):
+    shape = v.shape(0)
+    planes = int(np.prod(shape[:-2]))
+    OH, OW = v.opt["output_size"]
+    rows = v.tmp("rows")
+    return [f"{rows} = np.zeros(({planes}, {OH * OW}), dtype={dtype_literal(v.dtype(0))})",
+            f"np.put_along_axis({rows}, {v.args[1]}.reshape({planes}, -1), "
+            f"{v.args[0]}.reshape({planes}, -1), axis=1)  # out[plane][index] = x",
+            f"{v.out} = {rows}.reshape({literal(tuple(shape[:-2]) + (OH, OW))})"]
+
+
+def _unpool_backward_code(v):
+    shape = v.shape(0)
+    planes = int(np.prod(shape[:-2]))
+    return [], (f"np.take_along_axis({v.g}.reshape({planes}, -1), "
+                f"{v.args[1]}.reshape({planes}, -1), axis=1).reshape({literal(tuple(shape))})")
+
+
 class MaxUnpool2d(Function):
     """y = zeros with y[plane][index] = x (max pooling's partial inverse);
     dL/dx = dL/dy[plane][index], a gather (PyTorch's rule, also for repeated indices)."""
 
     twice_differentiable = True
-    formula = Custom("unpool", local=lambda v, i: "1 where x was written to, else 0"
-                     if i == 0 else None)
+    formula = Custom("unpool", lambda v: _unpool_forward_code(v),
+                     lambda v, i: _unpool_backward_code(v) if i == 0 else None,
+                     local=lambda v, i: "1 where x was written to, else 0" if i == 0 else None)
 
     @staticmethod
     def forward(ctx, x, indices, *, output_size):

@@ -125,3 +125,13 @@ def _pooled():
 def test_errors(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+@pytest.mark.parametrize("shape", [(1, 2, 5, 5), (2, 5, 5)])
+def test_flat_code_writes_unpooling_out(shape):
+    from tests.autograd_core.viz.helpers import assert_flat_code_matches_engine
+
+    x = ag.Tensor(_image(shape, seed=9), requires_grad=True, name="x")
+    y, idx = F.max_pool2d(x, 2, 1, return_indices=True)
+    source = assert_flat_code_matches_engine((F.max_unpool2d(y * y, idx, 2, 1) * 2.0).sum())
+    assert "np.put_along_axis(" in source and "np.take_along_axis(" in source
