@@ -505,18 +505,18 @@ def adaptive_avg_pool2d(input, output_size) -> Tensor:
 
 
 def _unpool_output_size(x, kernel, stride, padding, output_size):
-    """PyTorch's rule: default ``(H - 1) * S - 2P + k``; a given size (2 entries, or the
-    full 3-D/4-D shape) must lie strictly within ``default ± S``."""
+    """PyTorch's rule: default ``(H - 1) * S - 2P + k``; a given size (2 entries, or a
+    full 4-D shape) must lie strictly within ``default ± S``."""
     default = tuple((x.shape[-2 + a] - 1) * stride[a] - 2 * padding[a] + kernel[a]
                     for a in (0, 1))
     if output_size is None:
         size = default
     else:
         size = tuple(int(s) for s in output_size)
-        if len(size) in (x.ndim, 4) and len(size) > 2:
-            size = size[-2:]
+        if len(size) == 4:  # a full (N, C, H, W) shape, also for unbatched input (PyTorch)
+            size = size[2:]
         if len(size) != 2:
-            raise ValueError(f"max_unpool2d: output_size should hold 2 or {x.ndim} entries, "
+            raise ValueError(f"max_unpool2d: output_size should hold 2 or 4 entries, "
                              f"got {tuple(output_size)}")
         for a in (0, 1):
             low, high = default[a] - stride[a], default[a] + stride[a]

@@ -117,6 +117,8 @@ def _pooled():
          ValueError, "must be between 2 and 6"),
         (lambda: F.max_unpool2d(_pooled()[0], _pooled()[1], 2, output_size=(4,)),
          ValueError, "2 or 4 entries"),
+        (lambda: F.max_unpool2d(_pooled()[0][0], _pooled()[1][0], 2, output_size=(1, 4, 4)),
+         ValueError, "2 or 4 entries"),  # as PyTorch, also for an unbatched input
         (lambda: F.max_unpool2d(np.ones((2, 2)), np.zeros((2, 2), np.int64), 2), ShapeError,
          "3-D"),
         (lambda: nn.MaxUnpool2d(0), ValueError, "kernel_size"),
