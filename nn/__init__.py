@@ -52,6 +52,7 @@ from nn.containers import ModuleDict, ModuleList, ParameterDict, ParameterList, 
 from nn.conv import Conv1d, Conv2d, ConvTranspose2d
 from nn.dropout import DropConnect, Dropout, Dropout2d
 from nn.embedding import Embedding, EmbeddingBag
+from nn.fold import Fold, Unfold
 from nn.linear import Bilinear, Flatten, Identity, Linear, Maxout, Unflatten
 from nn.loss import (
     BCELoss,
@@ -72,7 +73,7 @@ from nn.loss import (
 from nn.module import IncompatibleKeys, Module, StateDictError
 from nn.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm2d, LayerNorm
 from nn.parameter import Parameter
-from nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, MaxUnpool2d
 from nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from nn.serialization import SerializationError, load, save
 from nn.stochastic import FractionalMaxPool2d, StochasticDepth
@@ -99,7 +100,7 @@ __all__ = [
     "TransformerEncoder", "TransformerDecoderLayer", "TransformerDecoder", "GroupNorm",
     "Bilinear", "GELU", "Mish", "Hardswish", "Hardsigmoid", "Softsign", "CELU", "GLU",
     "Softmin", "KLDivLoss", "CosineEmbeddingLoss", "MarginRankingLoss", "TripletMarginLoss",
-    "StochasticDepth", "FractionalMaxPool2d", "CTCLoss",
+    "StochasticDepth", "FractionalMaxPool2d", "CTCLoss", "MaxUnpool2d", "Fold", "Unfold",
 ]
 
 _LAZY_MODULES = ("data", "datasets", "transforms", "models", "training", "parallel")

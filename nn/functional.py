@@ -28,14 +28,16 @@ from autograd_core.ops.dropout import DropConnect as _DropConnect
 from autograd_core.ops.dropout import Dropout as _Dropout
 from autograd_core.ops.dropout import dropout_mask
 from autograd_core.ops.elementwise import where as _where
+from autograd_core.ops.fold import fold, unfold
 from autograd_core.ops.movement import cat as _cat
-from autograd_core.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from autograd_core.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d, max_unpool2d
 from autograd_core.random import get_generator
 from autograd_core.tensor import Tensor
 
 __all__ = [
     # convolution and pooling (the ops of autograd_core.ops.conv / .pool)
-    "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
+    "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "max_unpool2d", "unfold",
+    "fold",
     # linear layers
     "linear", "maxout", "drop_connect",
     # activations
@@ -1395,7 +1397,8 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
 
 __all__ += ["interpolate", "upsample", "pixel_shuffle", "pixel_unshuffle"]
 
-_INTERPOLATE_DIMS = {"nearest": (1, 2, 3), "linear": (1,), "bilinear": (2,)}
+_INTERPOLATE_DIMS = {"nearest": (1, 2, 3), "linear": (1,), "bilinear": (2,), "bicubic": (2,),
+                     "trilinear": (3,)}
 
 
 def _spatial(value, dims: int, name: str, cast):
@@ -1429,16 +1432,50 @@ def _linear_source(size_in: int, size_out: int, scale, align_corners: bool):
     return left, right, src - left
 
 
+_CUBIC_A = -0.75  # PyTorch's (and OpenCV's) Keys cubic convolution coefficient
+
+
+def _cubic_source(size_in: int, size_out: int, scale, align_corners: bool):
+    """The four taps (clamped indices) and their weights for each output position.
+
+    src as for linear but never clamped (taps outside the input repeat its edge);
+    with t = src - floor(src) the weights are Keys' kernel at distances 1+t, t, 1-t
+    and 2-t: W(d) = (A+2)d^3 - (A+3)d^2 + 1 for d <= 1, Ad^3 - 5Ad^2 + 8Ad - 4A for
+    1 < d < 2, A = -0.75.
+    """
+    dst = np.arange(size_out, dtype=np.float64)
+    if align_corners:
+        src = dst * ((size_in - 1) / (size_out - 1) if size_out > 1 else 0.0)
+    else:
+        s = 1.0 / scale if scale else size_in / size_out
+        src = (dst + 0.5) * s - 0.5
+    base = np.floor(src).astype(np.int64)
+    t = src - base
+    a = _CUBIC_A
+
+    def near(d):
+        return ((a + 2) * d - (a + 3)) * d * d + 1
+
+    def far(d):
+        return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a
+
+    taps = [np.clip(base + k, 0, size_in - 1) for k in (-1, 0, 1, 2)]
+    return taps, [far(1 + t), near(t), near(1 - t), far(2 - t)]
+
+
 def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
                 align_corners=None, recompute_scale_factor=None, antialias: bool = False):
     """Resize the spatial dims (all but N, C), ``torch.nn.functional.interpolate``.
 
     ``mode='nearest'`` (3-D, 4-D or 5-D input): y[..., i] = x[..., floor(i * s)] with
-    ``s = 1/scale_factor`` (or in/out when ``size`` is given). ``'linear'`` (3-D) and
-    ``'bilinear'`` (4-D): per axis y[i] = (1 - t) x[l] + t x[l + 1] with l = floor(src),
-    t = src - l, where src = i (in-1)/(out-1) with ``align_corners=True`` and
-    src = max((i + 0.5) s - 0.5, 0) otherwise (pixel centres). Bilinear is the linear
-    rule along H and then along W (the weights are products, so it is the same sum).
+    ``s = 1/scale_factor`` (or in/out when ``size`` is given). ``'linear'`` (3-D),
+    ``'bilinear'`` (4-D) and ``'trilinear'`` (5-D): per axis
+    y[i] = (1 - t) x[l] + t x[l + 1] with l = floor(src), t = src - l, where
+    src = i (in-1)/(out-1) with ``align_corners=True`` and src = max((i + 0.5) s - 0.5, 0)
+    otherwise (pixel centres). Bilinear is the linear rule along H and then along W (the
+    weights are products, so it is the same sum), trilinear along D, H and W.
+    ``'bicubic'`` (4-D) is Keys' cubic convolution (A = -0.75, as PyTorch) per axis: four
+    taps l-1 .. l+2 (clamped to the edge) with src not clamped.
     Built from index_select and arithmetic, so the gradients are those ops'.
     Give exactly one of ``size`` (ints) and ``scale_factor`` (numbers): the output size
     is ``floor(in * scale_factor)``.
@@ -1449,8 +1486,8 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
     x = _float_tensor(input, "input", "interpolate")
     if mode not in _INTERPOLATE_DIMS:
         raise NotImplementedError(
-            f"interpolate: mode={mode!r} is not implemented; use 'nearest', 'linear' or "
-            "'bilinear'")
+            f"interpolate: mode={mode!r} is not implemented; use 'nearest', 'linear', "
+            "'bilinear', 'bicubic' or 'trilinear'")
     dims = x.ndim - 2
     if dims not in _INTERPOLATE_DIMS[mode]:
         wanted = " or ".join(f"{d + 2}-D" for d in _INTERPOLATE_DIMS[mode])
@@ -1492,9 +1529,15 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
         if mode == "nearest":
             x = index_select(x, dim, _nearest_source(n_in, n_out, scale))
             continue
-        left, right, t = _linear_source(n_in, n_out, scale, align_corners)
         shape = [1] * x.ndim
         shape[dim] = n_out
+        if mode == "bicubic":
+            taps, weights = _cubic_source(n_in, n_out, scale, align_corners)
+            terms = [index_select(x, dim, tap) * Tensor._make(w.astype(x.dtype).reshape(shape))
+                     for tap, w in zip(taps, weights)]
+            x = terms[0] + terms[1] + terms[2] + terms[3]
+            continue
+        left, right, t = _linear_source(n_in, n_out, scale, align_corners)
         t = Tensor._make(t.astype(x.dtype).reshape(shape))
         x = index_select(x, dim, left) * (1 - t) + index_select(x, dim, right) * t
     return x

@@ -1,5 +1,5 @@
-"""Pooling layers: MaxPool2d, AvgPool2d, AdaptiveAvgPool2d (Numba kernels behind
-``autograd_core.ops.pool``).
+"""Pooling layers: MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, MaxUnpool2d (Numba kernels
+behind ``autograd_core.ops.pool``).
 
 >>> import nn
 >>> nn.MaxPool2d(2)
@@ -10,7 +10,7 @@ from autograd_core.kernels import pair
 from nn import functional as F
 from nn.module import Module
 
-__all__ = ["MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d"]
+__all__ = ["MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "MaxUnpool2d"]
 
 
 def _parse(layer, value, name, minimum, allow_none=False):
@@ -34,16 +34,16 @@ def _check_window(layer, kernel_size, stride, padding):
 class MaxPool2d(Module):
     """The maximum over each kernel window; ``stride`` defaults to ``kernel_size``.
 
-    The gradient goes to the (first) maximum of each window. With
-    ``return_indices=True`` it returns ``(output, indices)`` as PyTorch.
+    The gradient goes to the (first) maximum of each window; ``dilation`` spaces the
+    window's taps. With ``return_indices=True`` it returns ``(output, indices)`` as
+    PyTorch (the indices :class:`MaxUnpool2d` takes).
     """
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1,
                  return_indices: bool = False, ceil_mode: bool = False):
         super().__init__()
         _check_window("MaxPool2d", kernel_size, stride, padding)
-        if _parse("MaxPool2d", dilation, "dilation", 1) != (1, 1):
-            raise NotImplementedError("MaxPool2d: dilation other than 1 is not implemented")
+        _parse("MaxPool2d", dilation, "dilation", 1)
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding = padding
@@ -52,8 +52,8 @@ class MaxPool2d(Module):
         self.ceil_mode = ceil_mode
 
     def forward(self, x):
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                            return_indices=self.return_indices)
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation,
+                            ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
     def extra_repr(self):
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
@@ -100,3 +100,30 @@ class AdaptiveAvgPool2d(Module):
 
     def extra_repr(self):
         return f"output_size={self.output_size}"
+
+
+class MaxUnpool2d(Module):
+    """The partial inverse of :class:`MaxPool2d`: each value goes back to the position
+    its index names, every other pixel is zero. ``forward(input, indices,
+    output_size=None)``; the output side defaults to ``(H - 1) * stride - 2 * padding +
+    kernel_size``.
+
+    >>> import nn
+    >>> nn.MaxUnpool2d(2)
+    MaxUnpool2d(kernel_size=(2, 2), stride=(2, 2), padding=(0, 0))
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        _check_window("MaxUnpool2d", kernel_size, stride, padding)
+        self.kernel_size = _parse("MaxUnpool2d", kernel_size, "kernel_size", 1)
+        self.stride = (self.kernel_size if stride is None
+                       else _parse("MaxUnpool2d", stride, "stride", 1))
+        self.padding = _parse("MaxUnpool2d", padding, "padding", 0)
+
+    def forward(self, input, indices, output_size=None):
+        return F.max_unpool2d(input, indices, self.kernel_size, self.stride, self.padding,
+                              output_size)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"

@@ -1,10 +1,11 @@
 """Pooling kernels: direct loops, one thread per (n, c) plane.
 
 Geometry (PyTorch's ``pooling_output_shape``): for an input side ``N``, padding ``P``,
-kernel ``F`` and stride ``S``::
+kernel ``F``, stride ``S`` and dilation ``d`` (max pooling only; the window's taps are
+``d`` apart, spanning ``E = d(F - 1) + 1`` pixels)::
 
-    out = floor((N + 2P - F) / S) + 1                       (ceil_mode=False)
-    out = ceil((N + 2P - F) / S) + 1, minus 1 if the last window would start at or
+    out = floor((N + 2P - E) / S) + 1                       (ceil_mode=False)
+    out = ceil((N + 2P - E) / S) + 1, minus 1 if the last window would start at or
           beyond N + P (i.e. entirely in the right padding)  (ceil_mode=True)
 
 ``P`` must be at most ``F // 2``, as PyTorch requires.
@@ -23,6 +24,10 @@ calls stay on the calling thread).
   ``ceil_mode`` adds are clipped at the padded border, as in PyTorch.
 * adaptive avg pool uses PyTorch's bins ``start = floor(i*H/OH)``,
   ``end = ceil((i+1)*H/OH)``; bins may overlap.
+* max unpooling writes each input value at its plane-local index of the output
+  (``out[plane][index] = x``, in row-major order of the input: a repeated index keeps
+  the last value); its adjoint gathers ``grad[plane][index]``.  Both take int32 or
+  int64 indices and run one plane per task, like the others.
 
 Example: ``max_pool2d_forward(x, (2, 2), (2, 2), (0, 0), False)`` returns ``(out,
 argmax)`` for an ``(N, C, H, W)`` array.
@@ -52,6 +57,8 @@ __all__ = [
     "avg_pool2d_backward",
     "adaptive_avg_pool2d_forward",
     "adaptive_avg_pool2d_backward",
+    "max_unpool2d_forward",
+    "gather_planes",
 ]
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -61,13 +68,14 @@ _INDEX_DTYPE = np.int32
 # --------------------------------------------------------------------------- geometry
 
 
-def pool_output_size(size, kernel, stride, pad, ceil_mode):
+def pool_output_size(size, kernel, stride, pad, ceil_mode, dilation=1):
     """Pooled side length, PyTorch's rule (see the module docstring).
 
     >>> pool_output_size(5, 2, 2, 0, False), pool_output_size(5, 2, 2, 0, True)
     (2, 3)
     """
-    numerator = size + 2 * pad - kernel + (stride - 1 if ceil_mode else 0)
+    span = dilation * (kernel - 1) + 1
+    numerator = size + 2 * pad - span + (stride - 1 if ceil_mode else 0)
     out = numerator // stride + 1
     if ceil_mode and (out - 1) * stride >= size + pad:
         out -= 1
@@ -87,9 +95,10 @@ class PoolGeometry:
     pad: tuple
     OH: int
     OW: int
+    dilation: tuple = (1, 1)
 
 
-def pool_geometry(x_shape, kernel_size, stride=None, padding=0, ceil_mode=False):
+def pool_geometry(x_shape, kernel_size, stride=None, padding=0, ceil_mode=False, dilation=1):
     """Validate pooling arguments for a 4-D shape; ``stride=None`` means ``kernel_size``.
 
     >>> pool_geometry((1, 1, 5, 5), 2).OH
@@ -102,16 +111,18 @@ def pool_geometry(x_shape, kernel_size, stride=None, padding=0, ceil_mode=False)
     else:
         sh, sw = pair(stride, "stride", minimum=1)
     ph, pw = pair(padding, "padding", minimum=0)
+    dh, dw = pair(dilation, "dilation", minimum=1)
     if ph > kh // 2 or pw > kw // 2:
         raise ValueError(f"padding {(ph, pw)} must be at most half the kernel size {(kh, kw)}")
-    OH = pool_output_size(H, kh, sh, ph, bool(ceil_mode))
-    OW = pool_output_size(W, kw, sw, pw, bool(ceil_mode))
+    OH = pool_output_size(H, kh, sh, ph, bool(ceil_mode), dh)
+    OW = pool_output_size(W, kw, sw, pw, bool(ceil_mode), dw)
     if OH <= 0 or OW <= 0:
+        dilated = f", dilation {(dh, dw)}" if (dh, dw) != (1, 1) else ""
         raise ValueError(
             f"pooling output would be empty: input {(H, W)}, kernel {(kh, kw)}, "
-            f"stride {(sh, sw)}, padding {(ph, pw)} give {(OH, OW)}"
+            f"stride {(sh, sw)}, padding {(ph, pw)}{dilated} give {(OH, OW)}"
         )
-    return PoolGeometry(N, C, H, W, (kh, kw), (sh, sw), (ph, pw), OH, OW)
+    return PoolGeometry(N, C, H, W, (kh, kw), (sh, sw), (ph, pw), OH, OW, (dh, dw))
 
 
 def adaptive_output_size(x_shape, output_size):
@@ -245,19 +256,93 @@ def _max_pool_2x2_forward(x, out, argmax, p0, p1):
 
 
 @kernel(nogil=True, parallel=True)
+def _max_pool_dilated_forward(x, out, argmax, kh, kw, sh, sw, ph, pw, dh, dw, p0, p1):
+    # Dilated windows: taps d apart, so no shared row maxima to reuse; a direct loop
+    # over the taps inside the input.  PyTorch's rules: the max starts at -inf with the
+    # first tap inside the input as its index (a window of padding only keeps both),
+    # then '>' keeps the first maximum in row-major order and a NaN always wins.
+    N, C, H, W = x.shape
+    OH, OW = out.shape[2], out.shape[3]
+    xf = x.ravel()
+    of = out.ravel()
+    af = argmax.ravel()
+    for plane in prange(p0, p1):
+        x0 = plane * H * W
+        o0 = plane * OH * OW
+        for oh in range(OH):
+            h0 = oh * sh - ph
+            h1 = min(h0 + (kh - 1) * dh + 1, H)
+            while h0 < 0:
+                h0 += dh
+            for ow in range(OW):
+                w0 = ow * sw - pw
+                w1 = min(w0 + (kw - 1) * dw + 1, W)
+                while w0 < 0:
+                    w0 += dw
+                best = -np.inf
+                best_at = h0 * W + w0
+                for h in range(h0, h1, dh):
+                    for w in range(w0, w1, dw):
+                        v = xf[_u(x0 + h * W + w)]
+                        if v > best or v != v:
+                            best = v
+                            best_at = h * W + w
+                of[_u(o0 + oh * OW + ow)] = best
+                af[_u(o0 + oh * OW + ow)] = best_at
+
+
+@kernel(nogil=True, parallel=True)
 def _max_pool_backward(grad_out, argmax, grad_x, p0, p1):
+    # Also the scatter-add of max pooling's double backward and of the adjoint of a
+    # gather. An index outside the plane (PyTorch's index of a window lying wholly in
+    # the padding, possible only with dilation) receives nothing.
     N, C, H, W = grad_x.shape
     OH, OW = grad_out.shape[2], grad_out.shape[3]
     gf = grad_out.ravel()
     af = argmax.ravel()
     xf = grad_x.ravel()
+    HW = H * W
     for plane in prange(p0, p1):
-        x0 = plane * H * W
+        x0 = plane * HW
         o0 = plane * OH * OW
-        for t in range(H * W):
+        for t in range(HW):
             xf[_u(x0 + t)] = 0.0
         for t in range(OH * OW):
-            xf[_u(x0 + af[_u(o0 + t)])] += gf[_u(o0 + t)]
+            a = af[_u(o0 + t)]
+            if a >= 0 and a < HW:
+                xf[_u(x0 + a)] += gf[_u(o0 + t)]
+
+
+@kernel(nogil=True, parallel=True)
+def _unpool_forward(x, index, out, p0, p1):
+    # out[plane][index] = x, in the input's row-major order (the last write wins).
+    IH, IW = x.shape[2], x.shape[3]
+    OH, OW = out.shape[2], out.shape[3]
+    xf = x.ravel()
+    idx = index.ravel()
+    of = out.ravel()
+    for plane in prange(p0, p1):
+        i0 = plane * IH * IW
+        o0 = plane * OH * OW
+        for t in range(OH * OW):
+            of[_u(o0 + t)] = 0.0
+        for t in range(IH * IW):
+            of[_u(o0 + idx[_u(i0 + t)])] = xf[_u(i0 + t)]
+
+
+@kernel(nogil=True, parallel=True)
+def _gather_planes(values, index, out, p0, p1):
+    # out[plane][t] = values[plane][index[plane][t]]: unpooling's adjoint.
+    VH, VW = values.shape[2], values.shape[3]
+    OH, OW = out.shape[2], out.shape[3]
+    vf = values.ravel()
+    idx = index.ravel()
+    of = out.ravel()
+    for plane in prange(p0, p1):
+        v0 = plane * VH * VW
+        o0 = plane * OH * OW
+        for t in range(OH * OW):
+            of[_u(o0 + t)] = vf[_u(v0 + idx[_u(o0 + t)])]
 
 
 @kernel()
@@ -394,19 +479,19 @@ def _planes(geo):
     return geo.N * geo.C
 
 
-def max_pool2d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False):
+def max_pool2d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False, dilation=1):
     """Max pooling of an NCHW array: ``(out, argmax)``.
 
     ``out[n, c, i, j] = max over the window x_pad[n, c, i*sh : i*sh + kh, j*sw : j*sw + kw]``
     (padding never wins: it is -inf); ``argmax`` (int32, same shape) holds the winner's
-    plane-local index ``h * W + w``.
+    plane-local index ``h * W + w``.  With ``dilation`` d the window's taps are d apart.
 
     >>> out, idx = max_pool2d_forward(np.arange(16.0).reshape(1, 1, 4, 4), 2)
     >>> out[0, 0].tolist(), idx[0, 0].tolist()
     ([[5.0, 7.0], [13.0, 15.0]], [[5, 7], [13, 15]])
     """
     x = _check_input(x)
-    geo = pool_geometry(x.shape, kernel_size, stride, padding, ceil_mode)
+    geo = pool_geometry(x.shape, kernel_size, stride, padding, ceil_mode, dilation)
     return _max_pool2d_forward(x, geo)
 
 
@@ -416,12 +501,17 @@ def _max_pool2d_forward(x, geo):
     x = np.ascontiguousarray(x)
     out = np.empty((geo.N, geo.C, geo.OH, geo.OW), dtype=x.dtype)
     argmax = np.empty(out.shape, dtype=_INDEX_DTYPE)
-    if geo.kernel == (2, 2) and geo.stride == (2, 2) and geo.pad == (0, 0):
+    if (geo.kernel == (2, 2) and geo.stride == (2, 2) and geo.pad == (0, 0)
+            and geo.dilation == (1, 1)):
         # No ceil_mode window can reach past the input here unless a side is odd.
         if geo.OH * 2 <= geo.H and geo.OW * 2 <= geo.W:
             run_planes(_max_pool_2x2_forward, _planes(geo), (x, out, argmax), x.size)
             return out, argmax
     (kh, kw), (sh, sw), (ph, pw) = geo.kernel, geo.stride, geo.pad
+    if geo.dilation != (1, 1):
+        args = (x, out, argmax, kh, kw, sh, sw, ph, pw) + tuple(geo.dilation)
+        run_planes(_max_pool_dilated_forward, _planes(geo), args, x.size + out.size * kh * kw)
+        return out, argmax
     args = (x, out, argmax, kh, kw, sh, sw, ph, pw)
     run_planes(_max_pool_forward, _planes(geo), args, x.size + out.size * kh * kw)
     return out, argmax
@@ -557,3 +647,67 @@ def _adaptive_avg_pool2d_backward(grad_out, x_shape):
         grad_x.size + grad_out.size,
     )
     return grad_x
+
+
+def _index_array(indices, name="indices"):
+    if not isinstance(indices, np.ndarray) or indices.dtype not in (np.int32, np.int64):
+        raise TypeError(f"{name} must be an int32 or int64 NumPy array")
+    if indices.ndim != 4:
+        raise ValueError(f"{name} must be 4-D (N, C, H, W), got shape {indices.shape}")
+    return np.ascontiguousarray(indices)
+
+
+def _check_plane_indices(indices, plane, what):
+    if indices.size:
+        low, high = int(indices.min()), int(indices.max())
+        if low < 0 or high >= plane:
+            raise ValueError(f"{what}: indices hold values in [{low}, {high}], outside the "
+                             f"output planes of {plane} elements (0 <= index < {plane})")
+
+
+def max_unpool2d_forward(x, indices, output_hw):
+    """Max unpooling of an NCHW array: zeros of ``(N, C) + output_hw`` with
+    ``out[n, c].flat[indices[n, c, i, j]] = x[n, c, i, j]`` (indices as max pooling
+    returns them; checked to lie in the plane).
+
+    >>> max_unpool2d_forward(np.array([[[[7.0]]]]), np.array([[[[2]]]]), (2, 2))[0, 0].tolist()
+    [[0.0, 0.0], [7.0, 0.0]]
+    """
+    x = _check_input(x)
+    indices = _index_array(indices)
+    if indices.shape != x.shape:
+        raise ShapeError(f"indices shape {indices.shape} differs from x {x.shape}")
+    OH, OW = pair(output_hw, "output_hw", minimum=1)
+    _check_plane_indices(indices, OH * OW, "max_unpool2d")
+    return _max_unpool2d_forward(x, indices, (OH, OW))
+
+
+def _max_unpool2d_forward(x, indices, output_hw):
+    x, indices = np.ascontiguousarray(x), np.ascontiguousarray(indices)
+    out = np.empty(x.shape[:2] + tuple(output_hw), dtype=x.dtype)
+    run_planes(_unpool_forward, x.shape[0] * x.shape[1], (x, indices, out),
+               x.size + out.size)
+    return out
+
+
+def gather_planes(values, indices):
+    """``out[n, c, i, j] = values[n, c].flat[indices[n, c, i, j]]``: the adjoint of
+    :func:`max_unpool2d_forward` (and of the max pooling backward's scatter).
+
+    >>> gather_planes(np.arange(4.0).reshape(1, 1, 2, 2), np.array([[[[3, 0]]]])).tolist()
+    [[[[3.0, 0.0]]]]
+    """
+    values = _check_input(values, "values")
+    indices = _index_array(indices)
+    if indices.shape[:2] != values.shape[:2]:
+        raise ShapeError(f"indices shape {indices.shape} does not match values {values.shape}")
+    _check_plane_indices(indices, values.shape[2] * values.shape[3], "gather_planes")
+    return _gather_planes_of(values, indices)
+
+
+def _gather_planes_of(values, indices):
+    values, indices = np.ascontiguousarray(values), np.ascontiguousarray(indices)
+    out = np.empty(indices.shape, dtype=values.dtype)
+    run_planes(_gather_planes, values.shape[0] * values.shape[1], (values, indices, out),
+               out.size)
+    return out

@@ -13,7 +13,7 @@ functional form, written once beside it, is registered (``_registry.public``) as
 
 from autograd_core.ops import elementwise, linalg, movement, reduce  # isort: skip
 from autograd_core.ops import activation, conv, dropout, loss, normalization, pool  # isort: skip
-from autograd_core.ops import composite, conv_transpose, indexing, sorting  # isort: skip
+from autograd_core.ops import composite, conv_transpose, fold, indexing, sorting  # isort: skip
 from autograd_core.ops._registry import FUNCTIONS, METHODS, NUMPY, OPS
 from autograd_core.ops._shapes import unbroadcast
 

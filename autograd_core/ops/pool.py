@@ -1,12 +1,21 @@
 """Pooling as graph nodes on the Numba kernels (``autograd_core.kernels.pool``).
 
 Inputs are (N, C, H, W) or unbatched (C, H, W); PyTorch's output sizes, padding limit,
-``ceil_mode`` and divisor rules apply (see the kernels' docstring).  Gradients:
+``ceil_mode``, dilation (max pooling) and divisor rules apply (see the kernels'
+docstring).  Gradients:
 
     max:       dL/dx[argmax of a window] += dL/dy for that window (ties: the first max
                in row-major order, as PyTorch; the argmax is stored by the forward)
     avg:       every pixel of a window gets dL/dy / divisor
     adaptive:  every pixel of bin (i, j) gets dL/dy[i, j] / area of the bin
+    unpool:    dL/dx[i, j] = dL/dy at the index x[i, j] was written to (a gather)
+
+Every backward is linear in dL/dy with coefficients fixed by the forward (the argmax,
+the windows), so gradients of gradients need only the adjoint of each backward, and
+those are ops here too: max pooling's scatter-add at the argmax and unpooling's gather
+are each other's adjoints, and the adjoint of an average pooling's backward is that
+average pooling itself.  Run on Tensors (``create_graph=True``) each backward applies
+those ops, so every op of this module is twice differentiable.
 
 >>> import numpy as np
 >>> max_pool2d(np.arange(16.0).reshape(1, 1, 4, 4), 2).tolist()
@@ -21,7 +30,7 @@ from autograd_core.errors import DTypeError, ShapeError
 from autograd_core.function import Context, Function
 from autograd_core.kernels import pair
 from autograd_core.kernels import pool as _k
-from autograd_core.ops._formula import Custom
+from autograd_core.ops._formula import Custom, dtype_literal, literal
 from autograd_core.ops._registry import public
 from autograd_core.tensor import Tensor, as_tensor
 
@@ -29,9 +38,11 @@ __all__ = [
     "MaxPool2d",
     "AvgPool2d",
     "AdaptiveAvgPool2d",
+    "MaxUnpool2d",
     "max_pool2d",
     "avg_pool2d",
     "adaptive_avg_pool2d",
+    "max_unpool2d",
 ]
 
 
@@ -57,8 +68,8 @@ def _like_input(arr, x):
 # (pool_windows), the max or mean over it, and the adjoint (unpool_windows) adding each
 # window's gradient back onto its pixels. Unbatched inputs keep the call by name.
 def _pool_plan(v):
-    if v.ndim(0) != 4:
-        return None
+    if v.ndim(0) != 4 or tuple(v.opt.get("dilation", (1, 1))) != (1, 1):
+        return None  # pool_windows knows no dilation: keep the call by name
     o = v.opt
     geo = _k.pool_geometry(v.shape(0), o["kernel_size"], o["stride"], o["padding"],
                            o.get("ceil_mode", False))
@@ -123,7 +134,7 @@ def _batch_shape(shape):
     return (max(shape[0], 1),) + shape[1:]
 
 
-def _pool_geometry(x_shape, kernel_size, stride, padding, ceil_mode):
+def _pool_geometry(x_shape, kernel_size, stride, padding, ceil_mode, dilation=(1, 1)):
     """The validated geometry of one pooling call.
 
     Computed once per call: the functional form validates through it with normalised
@@ -131,26 +142,34 @@ def _pool_geometry(x_shape, kernel_size, stride, padding, ceil_mode):
     object in the cache.  Options someone passes to the node by hand may be lists.
     """
     try:
-        return _cached_pool_geometry(x_shape, kernel_size, stride, padding, ceil_mode)
+        return _cached_pool_geometry(x_shape, kernel_size, stride, padding, ceil_mode,
+                                     dilation)
     except TypeError:  # unhashable options
-        return _k.pool_geometry(x_shape, kernel_size, stride, padding, ceil_mode)
+        return _k.pool_geometry(x_shape, kernel_size, stride, padding, ceil_mode, dilation)
 
 
 _cached_pool_geometry = lru_cache(maxsize=256)(_k.pool_geometry)
 
 
+def _planes(a, h, w):
+    """An array of (N, C, h, w) or (C, h, w) planes as the kernels' (1, planes, h, w)."""
+    return np.ascontiguousarray(a).reshape(1, -1, h, w)
+
+
 class MaxPool2d(Function):
     """y = max over each window; the window's argmax (stored) receives dL/dy."""
 
+    twice_differentiable = True
     formula = Custom("maxpool", lambda v: _max_pool_forward_code(v),
                      lambda v, i: _max_pool_backward_code(v),
                      local=lambda v, i: "1 at each window's max, else 0",
                      helpers=("pool_windows", "unpool_windows"))
 
     @staticmethod
-    def forward(ctx, x, *, kernel_size, stride, padding, ceil_mode=False):
+    def forward(ctx, x, *, kernel_size, stride, padding, ceil_mode=False, dilation=(1, 1)):
         ctx.input_shape = x.shape
-        geo = _pool_geometry(_batch_shape(x.shape), kernel_size, stride, padding, ceil_mode)
+        geo = _pool_geometry(_batch_shape(x.shape), kernel_size, stride, padding, ceil_mode,
+                             dilation)
         if _empty_batch(x):
             out, argmax = _empty_output(x, (geo.OH, geo.OW)), np.zeros((0,), np.int32)
         else:
@@ -162,15 +181,75 @@ class MaxPool2d(Function):
     def backward(ctx, grad):
         (argmax,) = ctx.saved_tensors
         shape = ctx.input_shape
-        if len(shape) == 4 and shape[0] == 0:
-            return np.zeros(shape, dtype=grad.dtype)
-        grad_x = _k._max_pool2d_backward(_as_4d(grad), argmax, _batch_shape(shape))
-        return grad_x.reshape(shape)
+        if isinstance(grad, Tensor):  # create_graph: the scatter-add as a node of its own
+            return _ScatterAddPlanes.apply(grad, argmax, shape=shape)
+        return _scatter_add_planes(grad, argmax, shape)
+
+
+def _scatter_add_planes(values, index, shape):
+    """zeros(shape) with every plane's values added at its plane-local indices."""
+    if values.size == 0:
+        return np.zeros(shape, dtype=values.dtype)
+    planes = _planes(values, *values.shape[-2:])
+    out = _k._max_pool2d_backward(planes, _planes(index, *values.shape[-2:]),
+                                  (1, planes.shape[1]) + tuple(shape[-2:]))
+    return out.reshape(shape)
+
+
+def _gather_planes(values, index, shape):
+    """``out[plane].flat[t] = values[plane].flat[index[plane].flat[t]]``, of ``shape``."""
+    if values.size == 0 or index.size == 0:
+        return np.zeros(shape, dtype=values.dtype)
+    out = _k._gather_planes_of(_planes(values, *values.shape[-2:]),
+                               _planes(index, *shape[-2:]))
+    return out.reshape(shape)
+
+
+class _ScatterAddPlanes(Function):
+    """y = zeros(shape) with x added at per-plane indices (max pooling's backward);
+    its adjoint is the gather dL/dx = dL/dy[index]. In graphs of gradients only."""
+
+    twice_differentiable = True
+
+    @staticmethod
+    def forward(ctx, x, index, *, shape):
+        ctx.save_for_backward(index)
+        ctx.input_shape = x.shape
+        return _scatter_add_planes(x, index, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (index,) = ctx.saved_tensors
+        index = index._data if isinstance(index, Tensor) else index
+        if isinstance(grad, Tensor):
+            return _GatherPlanes.apply(grad, index, shape=ctx.input_shape), None
+        return _gather_planes(grad, index, ctx.input_shape), None
+
+
+class _GatherPlanes(Function):
+    """y = x[plane][index] per plane (unpooling's backward); adjoint: the scatter-add."""
+
+    twice_differentiable = True
+
+    @staticmethod
+    def forward(ctx, x, index, *, shape):
+        ctx.save_for_backward(index)
+        ctx.input_shape = x.shape
+        return _gather_planes(x, index, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (index,) = ctx.saved_tensors
+        index = index._data if isinstance(index, Tensor) else index
+        if isinstance(grad, Tensor):
+            return _ScatterAddPlanes.apply(grad, index, shape=ctx.input_shape), None
+        return _scatter_add_planes(grad, index, ctx.input_shape), None
 
 
 class AvgPool2d(Function):
     """y = window sum / divisor; each window pixel receives dL/dy / divisor."""
 
+    twice_differentiable = True
     formula = Custom("avgpool", lambda v: _avg_pool_forward_code(v),
                      lambda v, i: _avg_pool_backward_code(v),
                      local=lambda v, i: "1/window size, spread over each window",
@@ -188,18 +267,43 @@ class AvgPool2d(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        shape = ctx.input_shape
-        if len(shape) == 4 and shape[0] == 0:
-            return np.zeros(shape, dtype=grad.dtype)
-        grad_x = _k._avg_pool2d_backward(
-            _as_4d(grad), ctx.geometry, ctx.options["count_include_pad"]
-        )
-        return grad_x.reshape(shape)
+        if isinstance(grad, Tensor):  # create_graph: the adjoint as a node of its own
+            return _AvgPoolAdjoint.apply(grad, input_shape=ctx.input_shape, **ctx.options)
+        return _avg_pool_adjoint(grad, ctx.input_shape, ctx.geometry,
+                                 ctx.options["count_include_pad"])
+
+
+def _avg_pool_adjoint(grad, shape, geo, count_include_pad):
+    if len(shape) == 4 and shape[0] == 0:
+        return np.zeros(shape, dtype=grad.dtype)
+    return _k._avg_pool2d_backward(_as_4d(grad), geo, count_include_pad).reshape(shape)
+
+
+class _AvgPoolAdjoint(Function):
+    """y = AvgPool2d's backward applied to x (each window spreads x / divisor); being
+    the adjoint of a linear map, its own adjoint is the average pooling again."""
+
+    twice_differentiable = True
+
+    @staticmethod
+    def forward(ctx, x, *, input_shape, kernel_size, stride, padding, ceil_mode,
+                count_include_pad):
+        geo = _pool_geometry(_batch_shape(input_shape), kernel_size, stride, padding,
+                             ceil_mode)
+        return _avg_pool_adjoint(x, input_shape, geo, count_include_pad)
+
+    @staticmethod
+    def backward(ctx, grad):
+        options = dict(ctx.options)
+        del options["input_shape"]
+        return AvgPool2d.apply(grad, **options) if isinstance(grad, Tensor) else \
+            AvgPool2d.forward(Context(AvgPool2d), grad, **options)
 
 
 class AdaptiveAvgPool2d(Function):
     """y[i, j] = mean of bin (i, j), bins ``floor(i*H/OH) .. ceil((i+1)*H/OH)``."""
 
+    twice_differentiable = True
     formula = Custom(
         "adaptive avg", local=lambda v, i: "1/cell size, spread over each cell")
 
@@ -212,11 +316,82 @@ class AdaptiveAvgPool2d(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        shape = ctx.input_shape
-        if len(shape) == 4 and shape[0] == 0:
-            return np.zeros(shape, dtype=grad.dtype)
-        grad_x = _k._adaptive_avg_pool2d_backward(_as_4d(grad), _batch_shape(shape))
-        return grad_x.reshape(shape)
+        if isinstance(grad, Tensor):  # create_graph: the adjoint as a node of its own
+            return _AdaptiveAvgAdjoint.apply(grad, input_shape=ctx.input_shape)
+        return _adaptive_adjoint(grad, ctx.input_shape)
+
+
+def _adaptive_adjoint(grad, shape):
+    if len(shape) == 4 and shape[0] == 0:
+        return np.zeros(shape, dtype=grad.dtype)
+    grad_x = _k._adaptive_avg_pool2d_backward(_as_4d(grad), _batch_shape(shape))
+    return grad_x.reshape(shape)
+
+
+class _AdaptiveAvgAdjoint(Function):
+    """y = AdaptiveAvgPool2d's backward applied to x; its adjoint is the pooling."""
+
+    twice_differentiable = True
+
+    @staticmethod
+    def forward(ctx, x, *, input_shape):
+        ctx.output_size = tuple(x.shape[-2:])
+        return _adaptive_adjoint(x, input_shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        if isinstance(grad, Tensor):
+            return AdaptiveAvgPool2d.apply(grad, output_size=ctx.output_size)
+        return AdaptiveAvgPool2d.forward(Context(AdaptiveAvgPool2d), grad,
+                                         output_size=ctx.output_size)
+
+
+# Unpooling written out: the planes as rows, put_along_axis / take_along_axis per row.
+def _unpool_forward_code(v):
+    shape = v.shape(0)
+    planes = int(np.prod(shape[:-2]))
+    OH, OW = v.opt["output_size"]
+    rows = v.tmp("rows")
+    return [f"{rows} = np.zeros(({planes}, {OH * OW}), dtype={dtype_literal(v.dtype(0))})",
+            f"np.put_along_axis({rows}, {v.args[1]}.reshape({planes}, -1), "
+            f"{v.args[0]}.reshape({planes}, -1), axis=1)  # out[plane][index] = x",
+            f"{v.out} = {rows}.reshape({literal(tuple(shape[:-2]) + (OH, OW))})"]
+
+
+def _unpool_backward_code(v):
+    shape = v.shape(0)
+    planes = int(np.prod(shape[:-2]))
+    return [], (f"np.take_along_axis({v.g}.reshape({planes}, -1), "
+                f"{v.args[1]}.reshape({planes}, -1), axis=1).reshape({literal(tuple(shape))})")
+
+
+class MaxUnpool2d(Function):
+    """y = zeros with y[plane][index] = x (max pooling's partial inverse);
+    dL/dx = dL/dy[plane][index], a gather (PyTorch's rule, also for repeated indices)."""
+
+    twice_differentiable = True
+    formula = Custom("unpool", lambda v: _unpool_forward_code(v),
+                     lambda v, i: _unpool_backward_code(v) if i == 0 else None,
+                     local=lambda v, i: "1 where x was written to, else 0" if i == 0 else None)
+
+    @staticmethod
+    def forward(ctx, x, indices, *, output_size):
+        ctx.input_shape = x.shape
+        ctx.save_for_backward(indices)
+        out_shape = x.shape[:-2] + tuple(output_size)
+        if x.size == 0:
+            return np.zeros(out_shape, dtype=x.dtype)
+        out = _k._max_unpool2d_forward(_planes(x, *x.shape[-2:]),
+                                       _planes(indices, *x.shape[-2:]), output_size)
+        return out.reshape(out_shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (indices,) = ctx.saved_tensors
+        indices = indices._data if isinstance(indices, Tensor) else indices
+        if isinstance(grad, Tensor):
+            return _GatherPlanes.apply(grad, indices, shape=ctx.input_shape), None
+        return _gather_planes(grad, indices, ctx.input_shape), None
 
 
 # ------------------------------------------------------------ functional forms
@@ -233,7 +408,7 @@ def _input(x, op):
     return t
 
 
-def _geometry(x, op, kernel_size, stride, padding, ceil_mode):
+def _geometry(x, op, kernel_size, stride, padding, ceil_mode, dilation=1):
     """Validate once; the node's options are the geometry's normalised pairs."""
     try:
         kernel_size = pair(kernel_size, "kernel_size", minimum=1)
@@ -241,21 +416,23 @@ def _geometry(x, op, kernel_size, stride, padding, ceil_mode):
             stride = kernel_size  # PyTorch's default, also spelled stride=[]
         stride = pair(stride, "stride", minimum=1)
         padding = pair(padding, "padding", minimum=0)
+        dilation = pair(dilation, "dilation", minimum=1)
         return _pool_geometry(_batch_shape(x.shape), kernel_size, stride, padding,
-                              bool(ceil_mode))
+                              bool(ceil_mode), dilation)
     except ValueError as error:
         raise ShapeError(f"{op}: {error}") from None
 
 
 @public(method=False, ops=(MaxPool2d,))
-def max_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, *,
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
-    """Max pooling, ``torch.nn.functional.max_pool2d``'s semantics (no dilation).
+    """Max pooling, ``torch.nn.functional.max_pool2d``'s semantics.
 
     ``stride`` defaults to ``kernel_size``; ``padding`` (never the maximum: it is -inf)
-    must be at most half the kernel; ``ceil_mode`` adds a last partial window when it
-    starts inside the input or the left padding.  With ``return_indices=True`` also
-    returns the int64 plane-local indices ``h * W + w`` of the maxima (as PyTorch).
+    must be at most half the kernel; ``dilation`` spaces the window's taps; ``ceil_mode``
+    adds a last partial window when it starts inside the input or the left padding.
+    With ``return_indices=True`` also returns the int64 plane-local indices
+    ``h * W + w`` of the maxima (as PyTorch; :func:`max_unpool2d` takes them).
 
     >>> import numpy as np
     >>> max_pool2d(np.arange(25.0).reshape(1, 1, 5, 5), 2, ceil_mode=True).shape
@@ -263,9 +440,9 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, *,
     """
     x = input
     x = _input(x, "max_pool2d")
-    geo = _geometry(x, "max_pool2d", kernel_size, stride, padding, ceil_mode)
+    geo = _geometry(x, "max_pool2d", kernel_size, stride, padding, ceil_mode, dilation)
     options = dict(kernel_size=geo.kernel, stride=geo.stride, padding=geo.pad,
-                   ceil_mode=bool(ceil_mode))
+                   ceil_mode=bool(ceil_mode), dilation=geo.dilation)
     if not return_indices:
         return MaxPool2d.apply(x, **options)
     if x.requires_grad:
@@ -325,3 +502,67 @@ def adaptive_avg_pool2d(input, output_size) -> Tensor:
     except ValueError as error:
         raise ShapeError(f"adaptive_avg_pool2d: {error}") from None
     return AdaptiveAvgPool2d.apply(x, output_size=size)
+
+
+def _unpool_output_size(x, kernel, stride, padding, output_size):
+    """PyTorch's rule: default ``(H - 1) * S - 2P + k``; a given size (2 entries, or a
+    full 4-D shape) must lie strictly within ``default ± S``."""
+    default = tuple((x.shape[-2 + a] - 1) * stride[a] - 2 * padding[a] + kernel[a]
+                    for a in (0, 1))
+    if output_size is None:
+        size = default
+    else:
+        size = tuple(int(s) for s in output_size)
+        if len(size) == 4:  # a full (N, C, H, W) shape, also for unbatched input (PyTorch)
+            size = size[2:]
+        if len(size) != 2:
+            raise ValueError(f"max_unpool2d: output_size should hold 2 or 4 entries, "
+                             f"got {tuple(output_size)}")
+        for a in (0, 1):
+            low, high = default[a] - stride[a], default[a] + stride[a]
+            if not low < size[a] < high:
+                raise ValueError(f"max_unpool2d: invalid output_size {tuple(output_size)} "
+                                 f"(dim {a} must be between {low} and {high}, exclusive)")
+    if min(size) <= 0:
+        raise ValueError(f"max_unpool2d: the output size {size} must be positive")
+    return size
+
+
+@public(method=False, function=False, ops=(MaxUnpool2d,))  # torch.nn.functional only
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None
+) -> Tensor:
+    """Partial inverse of max pooling, ``torch.nn.functional.max_unpool2d``.
+
+    Zeros of the output size with ``y[n, c].flat[indices[n, c, i, j]] = x[n, c, i, j]``
+    (``indices`` as ``max_pool2d(..., return_indices=True)`` gives them).  The output
+    side defaults to ``(H - 1) * stride - 2 * padding + kernel``; ``output_size`` may
+    pick one within ``stride`` of it (a pooling whose last window was cut).
+
+    >>> import numpy as np
+    >>> y, i = max_pool2d(np.arange(16.0).reshape(1, 4, 4), 2, return_indices=True)
+    >>> max_unpool2d(y, i, 2).numpy()[0].tolist()[1]
+    [0.0, 5.0, 0.0, 7.0]
+    """
+    x = _input(input, "max_unpool2d")
+    index = as_tensor(indices)
+    if index.dtype != np.int64:
+        raise DTypeError(f"max_unpool2d: indices must be int64 (as max_pool2d returns them), "
+                         f"got dtype {index.dtype}")
+    if tuple(index.shape) != tuple(x.shape):
+        raise ShapeError(f"max_unpool2d: indices of shape {tuple(index.shape)} must have the "
+                         f"input's shape {tuple(x.shape)}")
+    try:
+        kernel = pair(kernel_size, "kernel_size", minimum=1)
+        stride = kernel if stride is None else pair(stride, "stride", minimum=1)
+        padding = pair(padding, "padding", minimum=0)
+    except ValueError as error:
+        raise ValueError(f"max_unpool2d: {error}") from None
+    size = _unpool_output_size(x, kernel, stride, padding, output_size)
+    data = index._data
+    if data.size:
+        low, high = int(data.min()), int(data.max())
+        if low < 0 or high >= size[0] * size[1]:
+            bad = low if low < 0 else high
+            raise ValueError(f"max_unpool2d: found an invalid max index {bad} (output "
+                             f"volume is {size[0]} * {size[1]} = {size[0] * size[1]})")
+    return MaxUnpool2d.apply(x, index, output_size=size)

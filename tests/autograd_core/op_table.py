@@ -295,6 +295,13 @@ def _graph_ops():
             domain=distinct),
         one("avg_pool2d", lambda a: F.avg_pool2d(a, 3, stride=2, padding=1), (1, 2, 5, 5)),
         one("adaptive_avg_pool2d", lambda a: F.adaptive_avg_pool2d(a, (2, 3)), (1, 2, 5, 7)),
+        one("max_pool2d_dilated", lambda a: F.max_pool2d(a, 2, 1, 1, dilation=2, ceil_mode=True),
+            (1, 2, 5, 5), domain=distinct),
+        one("max_unpool2d", lambda a: F.max_unpool2d(a, _unpool_indices(), 2, output_size=(5, 5)),
+            (1, 2, 2, 2)),
+        one("unfold", lambda a: F.unfold(a, (2, 3), dilation=(1, 2), padding=1, stride=2),
+            (2, 2, 5, 6)),
+        one("fold", lambda a: F.fold(a, (4, 5), 2, padding=(1, 0), stride=(1, 2)), (2, 8, 10)),
         one("gelu", lambda a: F.gelu(a) + F.gelu(a, approximate="tanh"), (3, 4)),
         one("mish", lambda a: F.mish(a), (3, 4)),
         one("hardswish", lambda a: F.hardswish(a), (3, 4), domain="away_from_zero"),
@@ -318,6 +325,14 @@ def _graph_ops():
         one("lstm", lambda a: _recurrent("LSTM")(a)[0], (3, 2, 2)),
         one("gru", lambda a: _recurrent("GRU")(a)[0], (3, 2, 2)),
     ]
+
+
+def _unpool_indices():
+    """Where max_pool2d(2) of a fixed shuffled (1, 2, 5, 5) image puts its maxima."""
+    import nn.functional as F
+
+    image = np.random.default_rng(3).permutation(50).reshape(1, 2, 5, 5).astype(float)
+    return F.max_pool2d(ag.tensor(image), 2, return_indices=True)[1]
 
 
 def _fractional_pool():

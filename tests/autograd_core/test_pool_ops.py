@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from autograd_core import DTypeError, ShapeError, Tensor, gradcheck, no_grad
+from autograd_core.gradcheck import gradgradcheck
 from autograd_core.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from tests.reference.pool import avg_pool2d_ref, max_pool2d_ref
 
@@ -37,7 +38,7 @@ def test_nodes_and_options():
     y = max_pool2d(x, 3, 2, 1)
     assert y.grad_fn.op_name == "MaxPool2d"
     assert y.grad_fn.options == dict(
-        kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), ceil_mode=False
+        kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), ceil_mode=False, dilation=(1, 1)
     )
     assert avg_pool2d(x, 2).grad_fn.op_name == "AvgPool2d"
     assert adaptive_avg_pool2d(x, (None, 2)).grad_fn.options == dict(output_size=(6, 2))
@@ -177,3 +178,100 @@ def test_geometry_is_computed_once_and_kernels_are_called_unchecked(monkeypatch)
     info = ops._cached_pool_geometry.cache_info()
     assert (info.misses, info.hits) == (2, 2)  # one per pooling call, found by its node
     assert x.grad.shape == x.shape
+
+
+# ------------------------------------------------------------ dilation (max pooling)
+# (input shape, kernel_size, stride, padding, dilation, ceil_mode)
+DILATED = [
+    ((2, 3, 9, 8), 3, 2, 1, 2, False),
+    ((2, 3, 9, 8), 3, 2, 1, 2, True),
+    ((1, 2, 7, 10), (2, 3), (1, 2), (1, 1), (3, 2), True),
+    ((3, 8, 7), 2, None, 0, (1, 3), False),  # unbatched
+    ((2, 1, 6, 6), 3, 1, 0, 1, True),  # dilation 1 through the same path
+]
+
+
+@pytest.mark.parametrize("shape,k,s,p,d,ceil", DILATED)
+def test_dilated_max_pool_matches_torch(torch_or_skip, shape, k, s, p, d, ceil):
+    torch = torch_or_skip
+    x = _x(shape, seed=3)
+    mine = Tensor(x.numpy().copy(), requires_grad=True)
+    tx = torch.tensor(x.numpy(), requires_grad=True)
+    y, idx = max_pool2d(mine, k, s, p, d, ceil, return_indices=True)
+    ty, tidx = torch.nn.functional.max_pool2d(tx, k, s, p, d, ceil_mode=ceil,
+                                              return_indices=True)
+    np.testing.assert_array_equal(y.numpy(), ty.detach().numpy())
+    np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
+    go = np.random.default_rng(0).standard_normal(y.shape)
+    y.backward(Tensor(go))
+    ty.backward(torch.tensor(go))
+    np.testing.assert_allclose(mine.grad.numpy(), tx.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_dilated_max_pool_gradcheck_and_layer():
+    import nn
+
+    x = _x((1, 2, 7, 7), seed=4)
+    assert gradcheck(lambda t: max_pool2d(t, 3, 1, 1, dilation=2), (x,))
+    layer = nn.MaxPool2d(3, 1, 1, dilation=2, return_indices=True)
+    out, idx = layer(x)
+    np.testing.assert_array_equal(out.numpy(), max_pool2d(x, 3, 1, 1, 2).numpy())
+    assert repr(layer) == ("MaxPool2d(kernel_size=3, stride=1, padding=1, dilation=2, "
+                           "ceil_mode=False)")
+
+
+def test_a_dilated_window_in_the_padding_only_is_minus_infinity_without_gradient():
+    # PyTorch's index for it (6) lies outside the 2x2 plane; no gradient goes there.
+    x = Tensor(np.ones((1, 1, 2, 2)), requires_grad=True)
+    y, idx = max_pool2d(x, 2, 1, 1, dilation=3, return_indices=True)
+    assert y.tolist() == [[[[-np.inf]]]] and idx.tolist() == [[[[6]]]]
+    y.sum().backward()
+    assert not x.grad.numpy().any()
+
+
+# ------------------------------------------------------------ gradients of gradients
+DOUBLE = [
+    ("max", lambda t: max_pool2d(t, 3, 2, 1, ceil_mode=True)),
+    ("max_dilated", lambda t: max_pool2d(t, 2, 1, 1, dilation=2)),
+    ("avg", lambda t: avg_pool2d(t, 3, 2, 1, ceil_mode=True, count_include_pad=False)),
+    ("avg_pad", lambda t: avg_pool2d(t, 2, 1, 1)),
+    ("adaptive", lambda t: adaptive_avg_pool2d(t, (3, 2))),
+]
+
+
+@pytest.mark.parametrize("name,fn", DOUBLE, ids=[d[0] for d in DOUBLE])
+@pytest.mark.parametrize("shape", [(2, 2, 5, 6), (2, 5, 5)])
+def test_gradgradcheck(name, fn, shape):
+    x = _x(shape, seed=5)
+    assert gradgradcheck(lambda t: fn(t) ** 2, (x,))
+
+
+def _second_derivative(lib, fn, x, v):
+    """(dL/dx, d/dx <dL/dx, v>) for L = sum(w * fn(x)^2), via create_graph."""
+    y = fn(x)
+    w = lib.tensor(np.linspace(-1, 1, int(np.prod(tuple(y.shape)))).reshape(tuple(y.shape)))
+    (g,) = lib.autograd.grad((y * y * w).sum(), x, create_graph=True)
+    (h,) = lib.autograd.grad((g * lib.tensor(v)).sum(), x)
+    return g.detach().numpy(), h.numpy()
+
+
+@pytest.mark.parametrize("name", [d[0] for d in DOUBLE])
+def test_second_derivatives_match_torch(torch_or_skip, name):
+    import autograd_core as ag
+
+    torch = torch_or_skip
+    tf = torch.nn.functional
+    theirs = {
+        "max": lambda t: tf.max_pool2d(t, 3, 2, 1, ceil_mode=True),
+        "max_dilated": lambda t: tf.max_pool2d(t, 2, 1, 1, dilation=2),
+        "avg": lambda t: tf.avg_pool2d(t, 3, 2, 1, ceil_mode=True, count_include_pad=False),
+        "avg_pad": lambda t: tf.avg_pool2d(t, 2, 1, 1),
+        "adaptive": lambda t: tf.adaptive_avg_pool2d(t, (3, 2)),
+    }[name]
+    ours = dict(DOUBLE)[name]
+    x = _x((2, 3, 7, 6), seed=6).numpy()
+    v = np.random.default_rng(7).standard_normal(x.shape)
+    mine = _second_derivative(ag, ours, Tensor(x, requires_grad=True), v)
+    other = _second_derivative(torch, theirs, torch.tensor(x, requires_grad=True), v)
+    for a, b in zip(mine, other):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)

@@ -7,6 +7,7 @@ import pytest
 import nn
 import nn.functional as F
 from autograd_core import Tensor, gradcheck
+from autograd_core.gradcheck import gradgradcheck
 from tests.reference.nn_torch import assert_close, to_torch
 
 
@@ -164,6 +165,12 @@ def test_interpolate_nearest_matches_torch(torch_or_skip, shape, kwargs):
     ((1, 1, 4, 4), "bilinear", {"scale_factor": 0.5}),
     ((2, 3, 7), "linear", {"scale_factor": 2.5}),
     ((2, 3, 7), "linear", {"size": 4}),
+    ((2, 3, 4, 5), "bicubic", {"scale_factor": 2}),
+    ((1, 2, 5, 7), "bicubic", {"scale_factor": (1.7, 0.6)}),
+    ((2, 1, 6, 4), "bicubic", {"size": (9, 3)}),
+    ((1, 2, 3, 3), "bicubic", {"size": (1, 5)}),
+    ((1, 2, 3, 4, 5), "trilinear", {"scale_factor": (2, 1.5, 0.7)}),
+    ((2, 1, 2, 3, 4), "trilinear", {"size": (3, 1, 6)}),
 ])
 def test_interpolate_linear_matches_torch(torch_or_skip, shape, mode, kwargs, align_corners):
     torch = torch_or_skip
@@ -187,6 +194,15 @@ def test_upsample_module_and_gradcheck(torch_or_skip):
     x = Tensor(rng.standard_normal((1, 2, 3, 4)), requires_grad=True)
     assert gradcheck(lambda t: F.interpolate(t, size=(5, 7), mode="bilinear"), (x,))
     assert gradcheck(lambda t: F.interpolate(t, scale_factor=1.5), (x,))
+    assert gradgradcheck(lambda t: F.interpolate(t * t, size=(5, 7), mode="bicubic"), (x,))
+    y = Tensor(rng.standard_normal((1, 1, 2, 3, 2)), requires_grad=True)
+    assert gradgradcheck(lambda t: F.interpolate(t * t, scale_factor=1.5, mode="trilinear",
+                                                 align_corners=True), (y,))
+    for mode, shape in (("bicubic", (1, 2, 3, 4)), ("trilinear", (1, 2, 3, 4, 2))):
+        kwargs = {"scale_factor": 2, "mode": mode, "align_corners": True}
+        ours, theirs = nn.Upsample(**kwargs), torch.nn.Upsample(**kwargs)
+        assert repr(ours) == repr(theirs)
+        _both(torch, ours, theirs, [rng.standard_normal(shape)], rng)
 
 
 def test_interpolate_errors():
@@ -205,8 +221,10 @@ def test_interpolate_errors():
         F.interpolate(x, scale_factor=-1.0)
     with pytest.raises(ValueError, match="empty output"):
         F.interpolate(x, scale_factor=0.1)
-    with pytest.raises(NotImplementedError, match="bicubic"):
-        F.interpolate(x, scale_factor=2, mode="bicubic")
+    with pytest.raises(NotImplementedError, match="area"):
+        F.interpolate(x, scale_factor=2, mode="area")
+    with pytest.raises(ValueError, match="expects a 5-D input"):
+        F.interpolate(x, scale_factor=2, mode="trilinear")
     with pytest.raises(TypeError, match="floating-point"):
         F.interpolate(np.zeros((1, 1, 2, 2), dtype=np.int64), scale_factor=2)
 

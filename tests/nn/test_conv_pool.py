@@ -137,8 +137,8 @@ def test_max_pool_return_indices(rng, torch_or_skip):
 
 
 def test_pooling_errors():
-    with pytest.raises(NotImplementedError, match="dilation"):
-        nn.MaxPool2d(2, dilation=2)
+    with pytest.raises(ValueError, match="dilation"):
+        nn.MaxPool2d(2, dilation=0)
     with pytest.raises(ValueError, match="max_pool2d"):
         nn.MaxPool2d(2)(randn(4, 4))
 

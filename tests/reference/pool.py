@@ -11,13 +11,14 @@ import math
 import numpy as np
 
 
-def out_size(size, k, s, p, ceil_mode):
+def out_size(size, k, s, p, ceil_mode, d=1):
+    span = d * (k - 1) + 1  # a dilated window's extent
     if ceil_mode:
-        o = math.ceil((size + 2 * p - k) / s) + 1
+        o = math.ceil((size + 2 * p - span) / s) + 1
         if (o - 1) * s >= size + p:  # the last window must start inside input or left pad
             o -= 1
     else:
-        o = math.floor((size + 2 * p - k) / s) + 1
+        o = math.floor((size + 2 * p - span) / s) + 1
     return o
 
 
@@ -30,24 +31,33 @@ def _windows(H, W, k, s, p, ceil_mode):
             yield oh, ow, oh * sh - ph, ow * sw - pw
 
 
-def max_pool2d_ref(x, k, s, p, ceil_mode=False):
-    """(out, argmax) with argmax the plane-local index h*W + w of the window's winner."""
+def max_pool2d_ref(x, k, s, p, ceil_mode=False, d=(1, 1)):
+    """(out, argmax) with argmax the plane-local index h*W + w of the window's winner.
+
+    Window (oh, ow) holds the taps (oh*s - p + i*d, ow*s - p + j*d) inside the input;
+    with none inside, -inf and the index of its first tap past the top/left edge.
+    """
     N, C, H, W = x.shape
-    OH = out_size(H, k[0], s[0], p[0], ceil_mode)
-    OW = out_size(W, k[1], s[1], p[1], ceil_mode)
+    OH = out_size(H, k[0], s[0], p[0], ceil_mode, d[0])
+    OW = out_size(W, k[1], s[1], p[1], ceil_mode, d[1])
     out = np.empty((N, C, OH, OW), x.dtype)
     idx = np.empty((N, C, OH, OW), np.int64)
     for n in range(N):
         for c in range(C):
-            for oh, ow, h0, w0 in _windows(H, W, k, s, p, ceil_mode):
-                best, best_at = -np.inf, max(h0, 0) * W + max(w0, 0)
-                for h in range(max(h0, 0), min(h0 + k[0], H)):
-                    for w in range(max(w0, 0), min(w0 + k[1], W)):
-                        v = x[n, c, h, w]
-                        if v > best or np.isnan(v):
-                            best, best_at = v, h * W + w
-                out[n, c, oh, ow] = best
-                idx[n, c, oh, ow] = best_at
+            for oh in range(OH):
+                for ow in range(OW):
+                    rows = [oh * s[0] - p[0] + i * d[0] for i in range(k[0])]
+                    cols = [ow * s[1] - p[1] + j * d[1] for j in range(k[1])]
+                    first_h = next(h for h in rows if h >= 0)
+                    first_w = next(w for w in cols if w >= 0)
+                    best, best_at = -np.inf, first_h * W + first_w
+                    for h in (h for h in rows if 0 <= h < H):
+                        for w in (w for w in cols if 0 <= w < W):
+                            v = x[n, c, h, w]
+                            if v > best or np.isnan(v):
+                                best, best_at = v, h * W + w
+                    out[n, c, oh, ow] = best
+                    idx[n, c, oh, ow] = best_at
     return out, idx
 
 

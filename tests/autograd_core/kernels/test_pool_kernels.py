@@ -64,6 +64,62 @@ def test_max_pool_matches_reference(case, ties):
     )
 
 
+@settings(max_examples=40, deadline=None)
+@given(pool_cases(), st.integers(1, 3), st.integers(1, 3), st.booleans())
+def test_dilated_max_pool_matches_reference(case, dh, dw, ties):
+    shape, k, s, p, ceil_mode, dtype = case
+    N, C, H, W = shape
+    # room for one dilated window in the padded input
+    shape = (N, C, max(H, dh * (k[0] - 1) + 1), max(W, dw * (k[1] - 1) + 1))
+    x = _data(shape, dtype, hash(case) % 2**32, ties)
+    out, idx = P.max_pool2d_forward(x, k, s, p, ceil_mode, (dh, dw))
+    rout, ridx = max_pool2d_ref(x, k, s, p, ceil_mode, (dh, dw))
+    np.testing.assert_array_equal(out, rout)
+    np.testing.assert_array_equal(idx, ridx)
+
+
+def test_unpool_and_gather_are_adjoint_and_match_loops():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 4, 5))
+    indices = rng.integers(0, 6 * 7, size=x.shape)  # repeats: the last write wins
+    out = P.max_unpool2d_forward(x, indices, (6, 7))
+    expected = np.zeros((2, 3, 6 * 7))
+    for n in range(2):
+        for c in range(3):
+            for value, at in zip(x[n, c].ravel(), indices[n, c].ravel()):
+                expected[n, c, at] = value
+    np.testing.assert_array_equal(out, expected.reshape(out.shape))
+    values = rng.standard_normal((2, 3, 6, 7))
+    gathered = P.gather_planes(values, indices)
+    np.testing.assert_array_equal(
+        gathered, np.take_along_axis(values.reshape(2, 3, -1), indices.reshape(2, 3, -1),
+                                     axis=2).reshape(x.shape))
+    distinct = np.stack([rng.permutation(42)[:20] for _ in range(6)]).reshape(x.shape)
+    unpooled = P.max_unpool2d_forward(x, distinct, (6, 7))
+    np.testing.assert_allclose(np.vdot(unpooled, values),
+                               np.vdot(x, P.gather_planes(values, distinct)), rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "call,match",
+    [
+        (lambda: P.max_unpool2d_forward(np.ones((1, 1, 2, 2)), np.full((1, 1, 2, 2), 9), (3, 3)),
+         "outside the output planes"),
+        (lambda: P.max_unpool2d_forward(np.ones((1, 1, 2, 2)), np.zeros((1, 1, 2, 1), np.int64),
+                                        (3, 3)), "differs from x"),
+        (lambda: P.max_unpool2d_forward(np.ones((1, 1, 2, 2)), np.zeros((1, 1, 2, 2)), (3, 3)),
+         "int32 or int64"),
+        (lambda: P.gather_planes(np.ones((1, 1, 2, 2)), np.full((1, 1, 1, 1), -1)),
+         "outside the output planes"),
+        (lambda: P.gather_planes(np.ones((1, 2, 2, 2)), np.zeros((1, 1, 1, 1), np.int64)),
+         "does not match"),
+    ],
+)
+def test_unpool_and_gather_validate(call, match):
+    with pytest.raises((TypeError, ValueError), match=match):
+        call()
+
+
 @settings(max_examples=60, deadline=None)
 @given(pool_cases(), st.booleans())
 def test_avg_pool_matches_reference(case, count_include_pad):
@@ -246,6 +302,9 @@ def test_bit_identical_with_one_and_two_threads(k, s, p):
                     P.avg_pool2d_backward(go, x.shape, k, s, p),
                     P.adaptive_avg_pool2d_forward(x, (4, 5)),
                     P.adaptive_avg_pool2d_backward(go[:, :, :4, :5].copy(), x.shape),
+                    P.max_pool2d_forward(x, k, s, p, dilation=2)[0],
+                    P.max_unpool2d_forward(out, idx, x.shape[2:]),
+                    P.gather_planes(x, idx),
                 ]
             )
     finally:
