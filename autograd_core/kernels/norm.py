@@ -21,6 +21,10 @@ cache between passes on the ResNet shapes, 16-128 KiB):
   (eval: a single pass for all three);
 * eval forward: one pass.
 
+Planes shorter than ``SMALL_PLANE`` (the 4x4 maps of a CIFAR ResNet's last stage) make
+inner loops too short to vectorise; the training kernels then run their loops over a
+sample's whole span of channels, with one float64 accumulator per position.
+
 Sums run in float64 for float32 input too (PyTorch's CPU accumulator type); the
 elementwise passes compute in the input's dtype, with the per-channel constants
 rounded to it first, as the NumPy code of ``ops.normalization`` does.  The reductions
@@ -57,6 +61,10 @@ __all__ = ["fusable", "fusable_grad", "batch_norm_forward", "batch_norm_backward
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 #: Reassociation only: the sums vectorise; no NaN/Inf assumptions, no contractions.
 _REDUCE = {"reassoc"}
+#: Planes (H * W, or L) shorter than this are too short for a vectorised loop of their
+#: own: the training kernels then loop over a sample's span of channels at once
+#: (measured on 32x128x4x4: 0.6x the time forward, 0.75x backward; slower from 8x8 on).
+SMALL_PLANE = 32
 
 
 def fusable(x, *params) -> bool:
@@ -205,6 +213,113 @@ def _eval_backward(g, xhat, invstd, weight, gx, sum_g, sum_gh, p0, p1):
         sum_gh[c] = sgh
 
 
+@kernel(nogil=True, fastmath=_REDUCE)
+def _train_forward_small(x, weight, bias, eps, y, xhat, mean, var, invstd, p0, p1):
+    # _train_forward for small L: the inner loops run over the contiguous span of the
+    # channels [p0, p1) of one sample (long enough to vectorise), summing into one
+    # float64 accumulator per position; a channel's sum is then taken over its L
+    # accumulators.  Each channel is still summed in one fixed order.
+    N, C, L = x.shape
+    xf = x.ravel()
+    yf = y.ravel()
+    hf = xhat.ravel()
+    save = hf.size > 0
+    count = N * L
+    lo = p0 * L
+    span = (p1 - p0) * L
+    acc = np.zeros(span, np.float64)
+    for n in range(N):
+        base = n * C * L + lo
+        for j in range(span):
+            acc[j] += xf[_u(base + j)]
+    mexp = np.empty(span, np.float64)
+    for c in range(p0, p1):
+        o = (c - p0) * L
+        s = 0.0
+        for i in range(L):
+            s += acc[o + i]
+        mu = s / count
+        mean[c] = mu
+        for i in range(L):
+            mexp[o + i] = mu
+    acc[:] = 0.0
+    for n in range(N):
+        base = n * C * L + lo
+        for j in range(span):
+            d = xf[_u(base + j)] - mexp[j]
+            acc[j] += d * d
+    me = np.empty(span, x.dtype)
+    re = np.empty(span, x.dtype)
+    we = np.empty(span, x.dtype)
+    be = np.empty(span, x.dtype)
+    for c in range(p0, p1):
+        o = (c - p0) * L
+        s = 0.0
+        for i in range(L):
+            s += acc[o + i]
+        v = s / count
+        var[c] = v
+        invstd[c] = 1.0 / np.sqrt(v + eps)
+        for i in range(L):
+            me[o + i] = mean[c]
+            re[o + i] = invstd[c]
+            we[o + i] = weight[c]
+            be[o + i] = bias[c]
+    for n in range(N):
+        base = n * C * L + lo
+        if save:
+            for j in range(span):
+                h = (xf[_u(base + j)] - me[j]) * re[j]
+                hf[_u(base + j)] = h
+                yf[_u(base + j)] = h * we[j] + be[j]
+        else:
+            for j in range(span):
+                yf[_u(base + j)] = (xf[_u(base + j)] - me[j]) * re[j] * we[j] + be[j]
+
+
+@kernel(nogil=True, fastmath=_REDUCE)
+def _train_backward_small(g, xhat, invstd, weight, gx, sum_g, sum_gh, mean_g, mean_gh, p0, p1):
+    N, C, L = g.shape
+    gf = g.ravel()
+    hf = xhat.ravel()
+    xf = gx.ravel()
+    count = N * L
+    lo = p0 * L
+    span = (p1 - p0) * L
+    ag = np.zeros(span, np.float64)
+    agh = np.zeros(span, np.float64)
+    for n in range(N):
+        base = n * C * L + lo
+        for j in range(span):
+            gv = np.float64(gf[_u(base + j)])
+            ag[j] += gv
+            agh[j] += gv * hf[_u(base + j)]
+    mg = np.empty(span, g.dtype)
+    mgh = np.empty(span, g.dtype)
+    sc = np.empty(span, g.dtype)
+    for c in range(p0, p1):
+        o = (c - p0) * L
+        sg = 0.0
+        sgh = 0.0
+        for i in range(L):
+            sg += ag[o + i]
+            sgh += agh[o + i]
+        sum_g[c] = sg
+        sum_gh[c] = sgh
+        mean_g[c] = sg / count
+        mean_gh[c] = sgh / count
+        s = invstd[c] * weight[c]
+        for i in range(L):
+            mg[o + i] = mean_g[c]
+            mgh[o + i] = mean_gh[c]
+            sc[o + i] = s
+    if xf.size > 0:
+        for n in range(N):
+            base = n * C * L + lo
+            for j in range(span):
+                xf[_u(base + j)] = sc[j] * (gf[_u(base + j)] - mg[j] - hf[_u(base + j)] * mgh[j])
+
+
 # ------------------------------------------------------------------------ entry points
 
 
@@ -239,8 +354,8 @@ def batch_norm_forward(x, weight, bias, running_mean, running_var, *, training, 
     work = 3 * x.size if training else x.size
     if training:
         mean, var = np.empty(channels, dtype), np.empty(channels, dtype)
-        run_planes(_train_forward, channels,
-                   (x3, w, b, float(eps), y, xhat, mean, var, invstd), work)
+        run_planes(_train_forward_small if x3.shape[2] < SMALL_PLANE else _train_forward,
+                   channels, (x3, w, b, float(eps), y, xhat, mean, var, invstd), work)
     else:
         mean = var = None
         invstd[:] = 1.0 / np.sqrt(running_var + eps)
@@ -281,7 +396,8 @@ def batch_norm_backward(grad, xhat, invstd, weight, *, training, need_x=True):
     sum_g, sum_gh = np.empty(channels, np.float64), np.empty(channels, np.float64)
     if training:
         scratch = np.empty(channels, dtype), np.empty(channels, dtype)
-        run_planes(_train_backward, channels, (g3, h3, r, w, gx, sum_g, sum_gh, *scratch),
+        fn = _train_backward_small if h3.shape[2] < SMALL_PLANE else _train_backward
+        run_planes(fn, channels, (g3, h3, r, w, gx, sum_g, sum_gh, *scratch),
                    (5 if need_x else 2) * xhat.size)
     else:
         run_planes(_eval_backward, channels, (g3, h3, r, w, gx, sum_g, sum_gh),

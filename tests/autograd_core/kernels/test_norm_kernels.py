@@ -12,7 +12,8 @@ from autograd_core import Tensor
 from autograd_core.kernels import norm as K
 from autograd_core.ops import normalization as ops_norm
 
-SHAPES = [(3, 5, 7), (2, 3, 5, 7), (4, 1, 3, 1), (2, 4, 1)]
+# planes of 7, 35, 3, 1 and 48 values: both the small-plane kernels and the others
+SHAPES = [(3, 5, 7), (2, 3, 5, 7), (4, 1, 3, 1), (2, 4, 1), (3, 4, 6, 8)]
 EPS = 1e-5
 
 
@@ -193,9 +194,11 @@ def test_a_tensor_grad_is_never_taken(rng):
     assert not K.fusable_grad(g, xhat, invstd, w.astype(np.float64))
 
 
-def test_bit_identical_for_any_thread_count(rng):
-    # large enough (> _threads.SMALL_WORK) that two threads split the channels
-    x, g, w, b = _case(rng, (8, 12, 24, 32), np.float32)
+@pytest.mark.parametrize("shape", [(8, 12, 24, 32), (64, 32, 4, 4)])
+def test_bit_identical_for_any_thread_count(rng, shape):
+    # large enough (> _threads.SMALL_WORK) that two threads split the channels; the
+    # second has small planes (the span kernels)
+    x, g, w, b = _case(rng, shape, np.float32)
     before = numba.get_num_threads()
     results = []
     try:
