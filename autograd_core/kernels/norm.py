@@ -73,14 +73,17 @@ def fusable(x, *params) -> bool:
     ``x``: a non-empty C-contiguous float32/float64 array of rank 3 or 4; every param
     None or a ``(C,)`` array of ``x``'s dtype.  Anything else is left to NumPy.
     """
-    if type(x) is not np.ndarray or x.ndim not in (3, 4) or x.dtype not in _FLOAT_DTYPES:
+    if type(x) is not np.ndarray or x.ndim not in (3, 4):
         return False
-    if not x.flags.c_contiguous or x.size == 0:
+    dtype = x.dtype
+    if dtype.char not in "fd" or dtype.byteorder == ">" or not x.flags.c_contiguous:
+        return False
+    if x.size == 0:
         return False
     channels = x.shape[1]
     for p in params:
-        if p is not None and (type(p) is not np.ndarray or p.dtype != x.dtype
-                              or p.shape != (channels,)):
+        if p is not None and (type(p) is not np.ndarray or p.dtype is not dtype
+                              and p.dtype != dtype or p.shape != (channels,)):
             return False
     return True
 
@@ -344,6 +347,11 @@ def batch_norm_forward(x, weight, bias, running_mean, running_var, *, training, 
     if training and x.size // x.shape[1] <= 1:
         raise ValueError(f"batch_norm_forward: expected more than 1 value per channel "
                          f"when training, got shape {x.shape}")
+    return _batch_norm_forward(x, weight, bias, running_mean, running_var, training, eps, save)
+
+
+def _batch_norm_forward(x, weight, bias, running_mean, running_var, training, eps, save):
+    # batch_norm_forward after validation (the op checks with fusable() itself)
     dtype, channels = x.dtype, x.shape[1]
     x3 = _flat3(x)
     w = _vector(weight, channels, dtype, 1.0)
@@ -387,7 +395,14 @@ def batch_norm_backward(grad, xhat, invstd, weight, *, training, need_x=True):
             f"{getattr(grad, 'dtype', '')}, xhat {getattr(xhat, 'shape', '')} "
             f"{getattr(xhat, 'dtype', '')}"
         )
-    dtype = xhat.dtype
+    return _batch_norm_backward(grad, xhat, invstd_c, weight_c, training, need_x)
+
+
+def _batch_norm_backward(grad, xhat, invstd, weight, training, need_x):
+    # batch_norm_backward after validation (the op checks with fusable_grad() itself)
+    dtype, channels = xhat.dtype, xhat.shape[1]
+    weight_c = None if weight is None else weight.reshape(-1)
+    invstd_c = invstd.reshape(-1)
     g3 = _flat3(np.ascontiguousarray(grad))
     h3 = _flat3(xhat)
     w = _vector(weight_c, channels, dtype, 1.0)

@@ -147,9 +147,8 @@ def _bn_local(v, i):
 def _fused_forward(ctx, x, weight, bias, running_mean, running_var, training, eps):
     """BatchNorm.forward on the Numba kernels (``kernels.norm``): the same results and
     the same saved arrays as the NumPy code, in two passes (training) or one (eval)."""
-    y, xhat, invstd, mean, var = _fused.batch_norm_forward(
-        x, weight, bias, running_mean, running_var, training=training, eps=eps,
-        save=True in ctx.needs_input_grad)
+    y, xhat, invstd, mean, var = _fused._batch_norm_forward(
+        x, weight, bias, running_mean, running_var, training, eps, True in ctx.needs_input_grad)
     if training:
         ctx.batch_mean, ctx.batch_var = mean, var
     if xhat is not None:  # a graph is recorded
@@ -160,8 +159,8 @@ def _fused_forward(ctx, x, weight, bias, running_mean, running_var, training, ep
 
 def _fused_backward(ctx, grad, xhat, invstd, w):
     need_x, need_w, need_b = ctx.needs_input_grad[:3]
-    grad_x, grad_w, grad_b = _fused.batch_norm_backward(
-        grad, xhat, invstd, w, training=ctx.options["training"], need_x=need_x)
+    grad_x, grad_w, grad_b = _fused._batch_norm_backward(
+        grad, xhat, invstd, w, ctx.options["training"], need_x)
     return grad_x, grad_w if need_w else None, grad_b if need_b else None, None, None
 
 

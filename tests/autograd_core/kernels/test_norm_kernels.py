@@ -145,7 +145,7 @@ def test_layers_match_pytorch(torch_or_skip, rng, layer, shape, dtype):
 
 def _count_kernel_calls(monkeypatch):
     calls = []
-    for name in ("batch_norm_forward", "batch_norm_backward"):
+    for name in ("_batch_norm_forward", "_batch_norm_backward"):
         real = getattr(K, name)
 
         def spy(*args, _real=real, _name=name, **kwargs):
@@ -170,14 +170,14 @@ def test_the_op_uses_the_kernels_for_contiguous_input_only(rng, monkeypatch, tra
     x, _, w, b = _case(rng, (4, 3, 6, 5), np.float32)
     calls = _count_kernel_calls(monkeypatch)
     fused = _run_op(x, w, b, training)
-    assert calls == ["batch_norm_forward", "batch_norm_backward"]
+    assert calls == ["_batch_norm_forward", "_batch_norm_backward"]
     calls.clear()
     # a transposed view, a rank-2 input and mixed dtypes take the NumPy code
     strided = np.asfortranarray(x)
     assert not K.fusable(strided) and not K.fusable(x[:, :, 0, 0])
     assert not K.fusable(x, w.astype(np.float64))
     numpy_path = _run_op(strided, w, b, training)
-    assert "batch_norm_forward" not in calls  # (its xhat keeps x's layout: NumPy too)
+    assert "_batch_norm_forward" not in calls  # (its xhat keeps x's layout: NumPy too)
     for a, c in zip(fused, numpy_path):
         np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-5)
     calls.clear()
