@@ -44,7 +44,7 @@ Example::
     >>> y, xhat, invstd, mean, var = batch_norm_forward(x, None, None, None, None,
     ...                                                 training=True, eps=0.0)
     >>> mean.tolist(), var.tolist()
-    ([3.0, 5.0], [5.0, 5.0])
+    ([2.5, 4.5], [4.25, 4.25])
 """
 
 from __future__ import annotations
