@@ -35,7 +35,10 @@ calls stay on the calling thread).
 
 What is saved for the backward is ``xhat`` (not ``x`` with ``mu`` and ``r``): the
 same arrays the NumPy path saves, so a backward that runs on Tensors (``create_graph``)
-reads the same values whichever forward ran.
+reads the same values whichever forward ran.  Saving ``x`` instead would spare the
+forward one write (measured on 32x16x32x32 float32, one thread: 0.26 ms against
+0.35 ms for the kernel) at no extra memory when ``x`` is dropped otherwise, and less
+when it is kept anyway; it needs that Tensor backward to rebuild ``xhat``.
 
 Example::
 
@@ -58,7 +61,6 @@ from ._threads import run_planes
 
 __all__ = ["fusable", "fusable_grad", "batch_norm_forward", "batch_norm_backward"]
 
-_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 #: Reassociation only: the sums vectorise; no NaN/Inf assumptions, no contractions.
 _REDUCE = {"reassoc"}
 #: Planes (H * W, or L) shorter than this are too short for a vectorised loop of their
