@@ -19,6 +19,7 @@ import numpy as np
 
 from autograd_core.errors import DTypeError, ShapeError
 from autograd_core.function import Function
+from autograd_core.kernels import elementwise as _ek
 from autograd_core.ops._formula import Custom, Template, fmt_value, literal
 from autograd_core.ops._out import write_out
 from autograd_core.ops._registry import NUMPY, public
@@ -381,6 +382,8 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
+        if _ek.relu_backward_applies(grad, out):  # arrays: one pass (kernels.elementwise)
+            return _ek._relu_backward(grad, out)
         return grad * (out > 0)
 
 

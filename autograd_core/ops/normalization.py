@@ -33,6 +33,7 @@ without a second pass over the data.
 import numpy as np
 
 from autograd_core.function import Function
+from autograd_core.kernels import norm as _fused
 from autograd_core.ops._formula import Custom
 
 __all__ = ["BatchNorm", "LayerNorm", "InstanceNorm", "GroupNorm", "channel_shape"]
@@ -143,6 +144,26 @@ def _bn_local(v, i):
     return _norm_local(v, i)
 
 
+def _fused_forward(ctx, x, weight, bias, running_mean, running_var, training, eps):
+    """BatchNorm.forward on the Numba kernels (``kernels.norm``): the same results and
+    the same saved arrays as the NumPy code, in two passes (training) or one (eval)."""
+    y, xhat, invstd, mean, var = _fused._batch_norm_forward(
+        x, weight, bias, running_mean, running_var, training, eps, True in ctx.needs_input_grad)
+    if training:
+        ctx.batch_mean, ctx.batch_var = mean, var
+    if xhat is not None:  # a graph is recorded
+        w = None if weight is None else weight.reshape(invstd.shape)
+        ctx.save_for_backward(xhat, invstd, w)
+    return y
+
+
+def _fused_backward(ctx, grad, xhat, invstd, w):
+    need_x, need_w, need_b = ctx.needs_input_grad[:3]
+    grad_x, grad_w, grad_b = _fused._batch_norm_backward(
+        grad, xhat, invstd, w, ctx.options["training"], need_x)
+    return grad_x, grad_w if need_w else None, grad_b if need_b else None, None, None
+
+
 class BatchNorm(Function):
     """Batch normalisation over every axis but the channel axis 1 (see module docstring).
 
@@ -155,6 +176,8 @@ class BatchNorm(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, *, training, eps):
+        if _fused.fusable(x, weight, bias, *(() if training else (running_mean, running_var))):
+            return _fused_forward(ctx, x, weight, bias, running_mean, running_var, training, eps)
         channels = x.shape[1]
         shape = channel_shape(x.ndim, channels)
         axes = (0,) + tuple(range(2, x.ndim))
@@ -173,6 +196,8 @@ class BatchNorm(Function):
     @staticmethod
     def backward(ctx, grad):
         xhat, invstd, w = ctx.saved_tensors
+        if _fused.fusable_grad(grad, xhat, invstd, w):  # a Tensor grad: the code below
+            return _fused_backward(ctx, grad, xhat, invstd, w)
         axes = (0,) + tuple(range(2, xhat.ndim))
         grad_x = None
         if ctx.needs_input_grad[0]:

@@ -69,12 +69,15 @@ ONE_LINE = {"leaky_relu", "elu", "selu", "softplus", "silu", "hardtanh_relu6", "
             "maxout_logsigmoid",
             # written out as the slides do: softmax-CE and the three-term BN backward
             "cross_entropy", "batch_norm_train"}
+# ops whose engine path sums on the Numba kernels, in float64 and their own order
+# (kernels.norm): the NumPy flat code matches them to rounding, not bit for bit
+KERNEL_SUMS = {"batch_norm_train"}
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_flat_code_reproduces_nn_ops_exactly(case, rng):
     loss = _cases(rng)[case]()
-    source = assert_flat_code_matches_engine(loss)
+    source = assert_flat_code_matches_engine(loss, rtol=1e-12 if case in KERNEL_SUMS else None)
     assert ("op_backward" not in source) == (case in ONE_LINE), source
 
 

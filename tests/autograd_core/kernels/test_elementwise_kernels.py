@@ -1,0 +1,65 @@
+"""ReLU's one-pass backward (``kernels.elementwise``) against NumPy and PyTorch, which
+gradients the op hands to it, and create_graph still differentiating through ReLU."""
+
+import numpy as np
+import pytest
+
+import autograd_core as ag
+from autograd_core import Tensor
+from autograd_core.kernels import elementwise as E
+from autograd_core.ops import elementwise as ops_ew
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(), (7,), (3, 5, 2), (2, 3, 4, 5)])
+def test_matches_the_numpy_formula(rng, shape, dtype):
+    x = np.asarray(rng.standard_normal(shape), dtype)
+    x[x > 1.0] = 0.0  # ties at 0 get gradient 0
+    out = np.asarray(np.maximum(x, 0))
+    g = np.asarray(rng.standard_normal(shape), dtype)
+    got = E.relu_backward(g, out)
+    assert got.dtype == dtype and got.shape == g.shape
+    np.testing.assert_array_equal(got, g * (out > 0))
+
+
+def test_non_finite_grads_where_out_is_zero_give_zero_as_pytorch(torch_or_skip):
+    # (a NaN input keeps the NumPy formula's gradient 0: the rule reads out > 0)
+    torch = torch_or_skip
+    x = np.array([-1.0, 0.0, 2.0, -3.0, 4.0])
+    g = np.array([np.nan, np.inf, 5.0, -0.0, np.nan])
+    xt = torch.tensor(x, requires_grad=True)
+    torch.relu(xt).backward(torch.tensor(g))
+    got = E.relu_backward(g, np.maximum(x, 0))
+    np.testing.assert_array_equal(got, xt.grad.numpy())
+    assert not np.signbit(got[3])
+
+
+def test_the_op_uses_the_kernel_for_contiguous_array_grads(rng, monkeypatch):
+    calls = []
+    real = E._relu_backward
+    monkeypatch.setattr(E, "_relu_backward", lambda g, o: calls.append(1) or real(g, o))
+    x = Tensor(rng.standard_normal((3, 4)).astype(np.float32), requires_grad=True)
+    ops_ew.Relu.apply(x).backward(Tensor(np.ones((3, 4), np.float32)))
+    assert calls == [1]
+    np.testing.assert_array_equal(x.grad.numpy(), (x.numpy() > 0).astype(np.float32))
+    # a broadcast grad (from sum()) and a Tensor grad take the NumPy formula
+    x.grad = None
+    ops_ew.Relu.apply(x).sum().backward()
+    assert calls == [1]
+    np.testing.assert_array_equal(x.grad.numpy(), (x.numpy() > 0).astype(np.float32))
+    assert not E.relu_backward_applies(Tensor(np.ones(3)), np.ones(3))
+    assert not E.relu_backward_applies(np.ones(3, np.float32), np.ones(3))
+
+
+def test_create_graph_still_differentiates_through_relu(rng):
+    x = Tensor(rng.standard_normal(6), requires_grad=True)
+    y = (ops_ew.Relu.apply(x) ** 2).sum()
+    (gx,) = ag.autograd.grad(y, x, create_graph=True)
+    np.testing.assert_allclose(gx.numpy(), 2 * np.maximum(x.numpy(), 0))
+    gx.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2.0 * (x.numpy() > 0))
+
+
+def test_bad_input_is_a_clear_error():
+    with pytest.raises(TypeError, match="arrays of one shape and dtype"):
+        E.relu_backward(np.ones(3), np.ones(4))
