@@ -27,7 +27,7 @@ import numpy as np
 from autograd_core.tensor import Tensor
 
 __all__ = ["is_graph", "data", "rebuilt", "blend", "cast", "sigmoid", "erf", "halves",
-           "add_at", "zeros"]
+           "zeros", "add_at", "put_along", "add_along", "take_along"]
 
 
 def is_graph(x) -> bool:
@@ -105,16 +105,43 @@ def zeros(shape, like):
 
 
 def add_at(shape, index, values):
-    """An array of ``shape`` with ``values`` added at ``index`` (a tuple of integer
-    arrays, NumPy's advanced indexing; repeats accumulate), as ``np.add.at`` on arrays
-    and as a recorded ``index_put(accumulate=True)`` on Tensors."""
-    if isinstance(values, Tensor):
-        from autograd_core.creation import zeros as tensor_zeros
+    """An array of ``shape`` with ``values`` added at ``index`` (NumPy indexing; repeated
+    positions accumulate): ``np.add.at`` on arrays, a recorded scatter-add on Tensors
+    (GetItem's adjoint, whose own gradient is the gather ``grad[index]``)."""
+    from autograd_core.ops.movement import _scatter_add, _ScatterAdd
 
-        target = tensor_zeros(shape, dtype=values.dtype)
-        index = tuple(Tensor(np.asarray(i)) for i in np.broadcast_arrays(*index))
-        return target.index_put(index, values.expand(index[0].shape) if index else values,
-                                accumulate=True)
+    if isinstance(values, Tensor):
+        return _ScatterAdd.apply(values, index=index, shape=tuple(shape))
+    return _scatter_add(values, index, tuple(shape))
+
+
+def _along_mask(shape, index, axis):
+    mask = np.zeros(shape, dtype=bool)
+    np.put_along_axis(mask, index, True, axis)
+    return mask
+
+
+def put_along(shape, index, values, axis):
+    """Zeros of ``shape`` with ``values`` at ``index`` along ``axis`` (the positions of
+    ``np.put_along_axis``; ``values`` broadcast against ``index``)."""
+    if isinstance(values, Tensor):
+        return np.where(_along_mask(shape, index, axis), values, 0)
     out = np.zeros(shape, dtype=values.dtype)
-    np.add.at(out, index, values)
+    np.put_along_axis(out, index, values, axis)
     return out
+
+
+def add_along(target, index, values, axis):
+    """``target`` plus ``values`` at ``index`` along ``axis`` (in place on arrays: only the
+    picked elements are touched; a recorded masked add on Tensors)."""
+    if isinstance(target, Tensor) or isinstance(values, Tensor):
+        return target + np.where(_along_mask(target.shape, index, axis), values, 0)
+    np.put_along_axis(target, index, np.take_along_axis(target, index, axis) + values, axis)
+    return target
+
+
+def take_along(values, index, axis):
+    """``np.take_along_axis`` on arrays, the recorded ``gather`` on Tensors."""
+    if isinstance(values, Tensor):
+        return values.take_along_dim(np.asarray(index), axis)
+    return np.take_along_axis(values, index, axis)
