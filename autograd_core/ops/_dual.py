@@ -27,7 +27,7 @@ import numpy as np
 from autograd_core.tensor import Tensor
 
 __all__ = ["is_graph", "data", "rebuilt", "blend", "cast", "sigmoid", "erf", "halves",
-           "zeros", "add_at", "put_along", "add_along", "take_along"]
+           "zeros", "add_at", "put_along", "add_along", "take_along", "take", "zero_at"]
 
 
 def is_graph(x) -> bool:
@@ -145,3 +145,22 @@ def take_along(values, index, axis):
     if isinstance(values, Tensor):
         return values.take_along_dim(np.asarray(index), axis)
     return np.take_along_axis(values, index, axis)
+
+
+def take(values, index, axis):
+    """``np.take(values, index, axis)`` on arrays, the recorded ``index_select`` on Tensors."""
+    if isinstance(values, Tensor):
+        return values.index_select(axis, np.asarray(index))
+    return np.take(values, index, axis=axis)
+
+
+def zero_at(values, index):
+    """A copy of ``values`` with 0 at ``index`` (NumPy indexing): an assignment into a
+    copy on arrays, a product with the constant mask of kept elements on Tensors."""
+    if isinstance(values, Tensor):
+        kept = np.ones(values.shape, dtype=bool)
+        kept[index] = False
+        return values * kept
+    out = np.array(values, copy=True)
+    out[index] = 0
+    return out
