@@ -908,10 +908,15 @@ class LogAddExp(Function):
 
 
 class CopySign(Function):
-    """y = |a| sign(b);  dy/da = y / a (0 at a = 0, as PyTorch), dy/db = 0."""
+    """y = |a| sign(b);  dy/da = y / a (0 at a = 0, as PyTorch), dy/db = 0.
+
+    dy/da is piecewise constant (+-1), so it is computed from the values as a constant
+    on the create_graph path too: the second derivatives are 0.
+    """
 
     promotes = (0, 1)
     float_only = True
+    twice_differentiable = True
     formula = Custom("copysign", local=["sign({0})·sign({1})", "0"])
 
     @staticmethod
@@ -923,6 +928,7 @@ class CopySign(Function):
     @staticmethod
     def backward(ctx, grad):
         a, out = ctx.saved_tensors
+        a, out = _array(a), _array(out)  # constants on the create_graph path too
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(a == 0, 0, out / np.where(a == 0, 1, a))
         need_a, need_b = ctx.needs_input_grad
@@ -931,9 +937,11 @@ class CopySign(Function):
 
 class _Modulo(Function):
     """a - q b with q = round(a / b) (trunc for fmod, floor for remainder);
-    dy/da = 1, dy/db = -q."""
+    dy/da = 1, dy/db = -q. q is piecewise constant, so it stays a constant on the
+    create_graph path (second derivatives 0)."""
 
     promotes = (0, 1)
+    twice_differentiable = True
     np_fn = staticmethod(np.fmod)
     quotient = staticmethod(np.trunc)
 
@@ -946,6 +954,7 @@ class _Modulo(Function):
     @classmethod
     def backward(cls, ctx, grad):
         a, b = ctx.saved_tensors
+        a, b = _array(a), _array(b)  # q is flat: a constant on the create_graph path too
         need_a, need_b = ctx.needs_input_grad
         grad_b = None
         if need_b:
