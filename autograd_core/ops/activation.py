@@ -80,6 +80,13 @@ class LeakyRelu(Function):
         return grad * factor
 
 
+def _below_zero(out):
+    """ELU's output as the graph sees it in the slope y + a: recorded where y < 0, a
+    constant at y = 0 (x = 0), so the second derivative there is 0 as in PyTorch (its
+    first derivative at 0 is the left one, a)."""
+    return np.where(data(out) < 0, out, data(out))
+
+
 def _elu_negative(x, alpha):
     """alpha (e^min(x, 0) - 1): ELU's negative branch, 0 for x > 0.
 
@@ -115,6 +122,7 @@ class Elu(Function):
     @staticmethod
     def backward(ctx, grad):
         positive, out = ctx.saved_tensors
+        out = rebuilt(out, out, _below_zero)
         return grad * _blend(positive, out.dtype.type(1), out + ctx.options["alpha"])
 
 
@@ -157,6 +165,7 @@ class Selu(Function):
     def backward(ctx, grad):
         positive, out = ctx.saved_tensors
         scale = out.dtype.type(SELU_SCALE)
+        out = rebuilt(out, out, _below_zero)
         return grad * _blend(positive, scale, out + SELU_SCALE * SELU_ALPHA)
 
 
@@ -202,7 +211,11 @@ class Softplus(Function):
     @staticmethod
     def backward(ctx, grad):
         z, linear, x = ctx.saved_tensors
-        z = rebuilt(z, x, lambda x: x * ctx.options["beta"])
+        # on Tensors z = b x records only below the threshold: PyTorch's second derivative
+        # is b s (1 - s) for b x < threshold and 0 from it on
+        threshold = ctx.options["threshold"]
+        z = rebuilt(z, x, lambda x: np.where(data(z) < threshold, x * ctx.options["beta"],
+                                             data(z)))
         return np.where(linear, grad, grad * _sigmoid(z))
 
 
@@ -236,9 +249,12 @@ class PRelu(Function):
     @staticmethod
     def backward(ctx, grad):
         positive, negative, w, x, weight = ctx.saved_tensors
-        # on Tensors: min(x, 0) as x masked (its derivative 1 where x <= 0, as PyTorch)
-        negative = rebuilt(negative, x, lambda x: x * ~positive)
-        w = rebuilt(w, weight, lambda weight: weight.reshape(w.shape))
+        # on Tensors min(x, 0) and the slope w record only where x < 0: at x = 0 the
+        # first derivatives take the x <= 0 branch but PyTorch's second ones the x >= 0
+        # branch, so there min(x, 0) and w are constants
+        below = data(x) < 0
+        negative = rebuilt(negative, x, lambda x: x * below)
+        w = rebuilt(w, weight, lambda weight: np.where(below, weight.reshape(w.shape), data(w)))
         need_x, need_w = ctx.needs_input_grad
         grad_x = grad_w = None
         if need_x:
@@ -455,8 +471,9 @@ class Celu(Function):
     @staticmethod
     def backward(ctx, grad):
         positive, e, x = ctx.saved_tensors
-        # on Tensors, e^(x/a) from x masked to x <= 0 (the branch the blend keeps)
-        e = rebuilt(e, x, lambda x: np.exp(x * ~positive / ctx.options["alpha"]))
+        # on Tensors, e^(x/a) from x masked to x < 0 (the blend keeps x <= 0; at x = 0 the
+        # slope 1 is a constant, so the second derivative is 0 there, as in PyTorch)
+        e = rebuilt(e, x, lambda x: np.exp(x * (data(x) < 0) / ctx.options["alpha"]))
         return grad * _blend(positive, e.dtype.type(1), e)
 
 
