@@ -27,7 +27,8 @@ import numpy as np
 from autograd_core.tensor import Tensor
 
 __all__ = ["is_graph", "data", "rebuilt", "blend", "cast", "sigmoid", "erf", "halves",
-           "zeros", "add_at", "put_along", "add_along", "take_along", "take", "zero_at"]
+           "zeros", "add_at", "put_along", "add_along", "take_along", "take", "zero_at",
+           "subtract_from"]
 
 
 def is_graph(x) -> bool:
@@ -65,6 +66,15 @@ def blend(mask, a, b):
     """
     m = mask.astype(_dtype(a, b))
     return m * a + (1 - m) * b
+
+
+def subtract_from(target, value):
+    """target - value: in place into ``target`` on arrays (a fresh array the rule owns,
+    which saves an allocation), a recorded subtraction on Tensors."""
+    if isinstance(target, Tensor) or isinstance(value, Tensor):
+        return target - value
+    target -= value
+    return target
 
 
 def cast(x, dtype):

@@ -252,9 +252,9 @@ class PRelu(Function):
         # on Tensors min(x, 0) and the slope w record only where x < 0: at x = 0 the
         # first derivatives take the x <= 0 branch but PyTorch's second ones the x >= 0
         # branch, so there min(x, 0) and w are constants
-        below = data(x) < 0
-        negative = rebuilt(negative, x, lambda x: x * below)
-        w = rebuilt(w, weight, lambda weight: np.where(below, weight.reshape(w.shape), data(w)))
+        negative = rebuilt(negative, x, lambda x: x * (data(x) < 0))
+        w = rebuilt(w, (weight, x), lambda weight, x: np.where(
+            data(x) < 0, weight.reshape(w.shape), data(w)))
         need_x, need_w = ctx.needs_input_grad
         grad_x = grad_w = None
         if need_x:

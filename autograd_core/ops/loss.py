@@ -39,7 +39,7 @@ softmax, x - y) are saved for speed and rebuilt from the inputs on the Tensor pa
 import numpy as np
 
 from autograd_core.function import Function
-from autograd_core.ops._dual import add_along, data, put_along, rebuilt, take_along
+from autograd_core.ops._dual import add_along, data, put_along, rebuilt, subtract_from, take_along
 from autograd_core.ops._dual import sigmoid as _sigmoid
 from autograd_core.ops._formula import Custom, dtype_literal
 from autograd_core.ops.activation import softplus
@@ -235,7 +235,7 @@ class CrossEntropy(Function):
             grad_z = softmax * np.expand_dims(g * q_sum, axis)
             if eps:
                 share = np.expand_dims(g * valid, axis) * (eps / classes)
-                grad_z = grad_z - (share if w_c is None else share * w_c)
+                grad_z = subtract_from(grad_z, share if w_c is None else share * w_c)
             index = np.expand_dims(safe, axis)
             grad_z = add_along(grad_z, index, -np.expand_dims(g * (1.0 - eps) * w_y, axis),
                                axis)
