@@ -10,7 +10,8 @@ which take the array path first at the cost of one type check.
 
 The one rule to remember: an array the forward *derived* (``sigmoid(x)``, ``x - mean``)
 is saved as a constant, so on the Tensor path it must be rebuilt from the input it came
-from, or the second derivative would miss its dependence on ``x``:
+from, or the second derivative would miss its dependence on ``x``: with ``rebuilt``
+from a saved input, with ``from_inputs`` from the node's inputs (nothing more saved).
 
 >>> import numpy as np
 >>> from autograd_core import Tensor
@@ -26,14 +27,9 @@ import numpy as np
 
 from autograd_core.tensor import Tensor
 
-__all__ = ["is_graph", "data", "rebuilt", "blend", "cast", "sigmoid", "erf", "halves",
-           "zeros", "add_at", "put_along", "add_along", "take_along", "take", "zero_at",
-           "subtract_from"]
-
-
-def is_graph(x) -> bool:
-    """True on the ``create_graph`` path (``x`` is a Tensor), False for arrays."""
-    return isinstance(x, Tensor)
+__all__ = ["data", "rebuilt", "from_inputs", "blend", "cast", "subtract_from", "sigmoid",
+           "erf", "halves", "add_at", "put_along", "add_along", "take_along", "take",
+           "zero_at"]
 
 
 def data(x):
@@ -42,12 +38,19 @@ def data(x):
 
 
 def rebuilt(saved, source, compute):
-    """``saved`` on arrays; ``compute(source)`` on Tensors, so the graph records how the
-    forward derived it. ``source`` may be a tuple (passed as several arguments)."""
-    first = source[0] if type(source) is tuple else source
-    if not isinstance(first, Tensor):
+    """``saved`` when ``source`` (a saved input or output) is an array; ``compute(source)``
+    when it is a Tensor (create_graph), so the graph records how the forward derived it."""
+    return compute(source) if isinstance(source, Tensor) else saved
+
+
+def from_inputs(ctx, saved, compute):
+    """``saved`` in an ordinary backward; in a create_graph one, ``compute(*inputs)`` from
+    the node's inputs as Tensors of the graph (``ctx.inputs``). Nothing beyond ``saved``
+    is kept for the array path: an input the rule does not otherwise need is not saved
+    (and held in memory) just for the rare second derivative."""
+    if ctx._saved_view is None:  # the engine sets the view only on the create_graph path
         return saved
-    return compute(*source) if type(source) is tuple else compute(source)
+    return compute(*ctx.inputs)
 
 
 def _dtype(*values):
@@ -107,11 +110,6 @@ def halves(x, dim):
     if isinstance(x, Tensor):
         return x.chunk(2, dim=dim)
     return np.split(x, 2, axis=dim)
-
-
-def zeros(shape, like):
-    """A zero array of ``like``'s dtype: a constant both paths can add into or compare."""
-    return np.zeros(shape, dtype=data(like).dtype)
 
 
 def add_at(shape, index, values):

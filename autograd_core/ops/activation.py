@@ -22,7 +22,7 @@ import numpy as np
 
 from autograd_core.function import Function
 from autograd_core.ops._dual import blend as _blend
-from autograd_core.ops._dual import cast, data, erf, halves, rebuilt
+from autograd_core.ops._dual import cast, data, erf, from_inputs, halves, rebuilt
 from autograd_core.ops._dual import sigmoid as _sigmoid
 from autograd_core.ops._formula import Custom, dtype_literal, fmt_value, literal, option
 
@@ -205,17 +205,16 @@ class Softplus(Function):
         z = x * beta
         linear = z > threshold
         soft = softplus(z) / beta
-        ctx.save_for_backward(z, linear, x)
+        ctx.save_for_backward(z, linear)
         return np.where(linear, x, soft).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
-        z, linear, x = ctx.saved_tensors
+        z, linear = ctx.saved_tensors
         # on Tensors z = b x records only below the threshold: PyTorch's second derivative
         # is b s (1 - s) for b x < threshold and 0 from it on
         threshold = ctx.options["threshold"]
-        z = rebuilt(z, x, lambda x: np.where(data(z) < threshold, x * ctx.options["beta"],
-                                             data(z)))
+        z = from_inputs(ctx, z, lambda x: np.where(z < threshold, x * ctx.options["beta"], z))
         return np.where(linear, grad, grad * _sigmoid(z))
 
 
@@ -243,18 +242,17 @@ class PRelu(Function):
     def forward(ctx, x, weight):
         w = weight.reshape(_channel_shape(x.ndim, weight.size)) if weight.size > 1 else weight
         negative = np.minimum(x, 0)
-        ctx.save_for_backward(x > 0, negative, w, x, weight)
+        ctx.save_for_backward(x > 0, negative, w)
         return (np.maximum(x, 0) + w * negative).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
-        positive, negative, w, x, weight = ctx.saved_tensors
+        positive, negative, w = ctx.saved_tensors
         # on Tensors min(x, 0) and the slope w record only where x < 0: at x = 0 the
         # first derivatives take the x <= 0 branch but PyTorch's second ones the x >= 0
         # branch, so there min(x, 0) and w are constants
-        negative = rebuilt(negative, x, lambda x: x * (data(x) < 0))
-        w = rebuilt(w, (weight, x), lambda weight, x: np.where(
-            data(x) < 0, weight.reshape(w.shape), data(w)))
+        negative, w = from_inputs(ctx, (negative, w), lambda x, weight: (
+            x * (data(x) < 0), np.where(data(x) < 0, weight.reshape(w.shape), data(w))))
         need_x, need_w = ctx.needs_input_grad
         grad_x = grad_w = None
         if need_x:
@@ -445,13 +443,13 @@ class Softsign(Function):
     @staticmethod
     def forward(ctx, x):
         d = 1 + np.abs(x)
-        ctx.save_for_backward(d, x)
+        ctx.save_for_backward(d)
         return x / d
 
     @staticmethod
     def backward(ctx, grad):
-        d, x = ctx.saved_tensors
-        d = rebuilt(d, x, lambda x: 1 + np.abs(x))
+        (d,) = ctx.saved_tensors
+        d = from_inputs(ctx, d, lambda x: 1 + np.abs(x))
         return grad / (d * d)
 
 
@@ -465,15 +463,15 @@ class Celu(Function):
     @staticmethod
     def forward(ctx, x, *, alpha=1.0):
         e = np.exp(np.minimum(x, 0) / alpha)
-        ctx.save_for_backward(x > 0, e, x)
+        ctx.save_for_backward(x > 0, e)
         return (np.maximum(x, 0) + alpha * (e - 1)).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
-        positive, e, x = ctx.saved_tensors
+        positive, e = ctx.saved_tensors
         # on Tensors, e^(x/a) from x masked to x < 0 (the blend keeps x <= 0; at x = 0 the
         # slope 1 is a constant, so the second derivative is 0 there, as in PyTorch)
-        e = rebuilt(e, x, lambda x: np.exp(x * (data(x) < 0) / ctx.options["alpha"]))
+        e = from_inputs(ctx, e, lambda x: np.exp(x * (data(x) < 0) / ctx.options["alpha"]))
         return grad * _blend(positive, e.dtype.type(1), e)
 
 

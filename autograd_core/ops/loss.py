@@ -39,7 +39,15 @@ softmax, x - y) are saved for speed and rebuilt from the inputs on the Tensor pa
 import numpy as np
 
 from autograd_core.function import Function
-from autograd_core.ops._dual import add_along, data, put_along, rebuilt, subtract_from, take_along
+from autograd_core.ops._dual import (
+    add_along,
+    data,
+    from_inputs,
+    put_along,
+    rebuilt,
+    subtract_from,
+    take_along,
+)
 from autograd_core.ops._dual import sigmoid as _sigmoid
 from autograd_core.ops._formula import Custom, dtype_literal
 from autograd_core.ops.activation import softplus
@@ -204,25 +212,24 @@ class CrossEntropy(Function):
                 smooth = -np.sum(logp if w_c is None else logp * w_c, axis=axis)
                 loss = loss + (eps / classes) * smooth * valid
             denominator = np.sum(w_y)
-            ctx.save_for_backward(logp, safe, valid, w_y, w_c, None, z, None)
+            ctx.save_for_backward(logp, safe, valid, w_y, w_c, None)
         else:
             q = _smoothed(target, eps, classes, w_c)
             loss = -np.sum(q * logp, axis=axis)
             denominator = loss.size
-            ctx.save_for_backward(logp, None, None, None, w_c, q, z, target)
+            ctx.save_for_backward(logp, None, None, None, w_c, q)
         ctx.denominator = denominator
         return _reduce(loss.astype(z.dtype, copy=False), reduction, denominator)
 
     @staticmethod
     def backward(ctx, grad):
-        logp, safe, valid, w_y, w_c, q, z, target = ctx.saved_tensors
+        logp, safe, valid, w_y, w_c, q = ctx.saved_tensors
         opts = ctx.options
         eps = float(opts["label_smoothing"])
         axis = _class_axis(logp.ndim)
         classes = logp.shape[axis]
-        logp = rebuilt(logp, z, lambda z: log_softmax(z, axis))
-        if q is not None:
-            q = rebuilt(q, target, lambda t: _smoothed(t, eps, classes, w_c))
+        logp, q = from_inputs(ctx, (logp, q), lambda z, t, _: (
+            log_softmax(z, axis), None if q is None else _smoothed(t, eps, classes, w_c)))
         g = _upstream(grad, opts["reduction"], ctx.denominator)
         g_b = np.expand_dims(g, axis) if np.ndim(g) else g
         softmax = np.exp(logp)
@@ -429,13 +436,13 @@ class MseLoss(Function):
     @staticmethod
     def forward(ctx, x, y, *, reduction="mean"):
         diff = x - y
-        ctx.save_for_backward(diff, x, y)
+        ctx.save_for_backward(diff)
         return _reduce(np.square(diff), reduction)
 
     @staticmethod
     def backward(ctx, grad):
-        diff, x, y = ctx.saved_tensors
-        diff = rebuilt(diff, (x, y), np.subtract)
+        (diff,) = ctx.saved_tensors
+        diff = from_inputs(ctx, diff, np.subtract)
         grad_x = 2 * _upstream(grad, ctx.options["reduction"], np.size(diff)) * diff
         return grad_x, (-grad_x if ctx.needs_input_grad[1] else None)
 
@@ -479,7 +486,7 @@ class HuberLoss(Function):
     @staticmethod
     def forward(ctx, x, y, *, reduction="mean", delta=1.0):
         diff = x - y
-        ctx.save_for_backward(diff, x, y)
+        ctx.save_for_backward(diff)
         abs_diff = np.abs(diff)
         # with c = min(|d|, delta): c (|d| - c / 2) is d^2 / 2 inside, delta (|d| - delta / 2)
         # outside, without a (slow, unpredictable) np.where
@@ -489,12 +496,12 @@ class HuberLoss(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        diff, x, y = ctx.saved_tensors
+        (diff,) = ctx.saved_tensors
         delta = ctx.options["delta"]
         g = _upstream(grad, ctx.options["reduction"], np.size(diff))
         # on Tensors d is rebuilt from x - y only strictly inside (-delta, delta): at
         # |d| = delta the clipped slope is a constant, its derivative 0 (as PyTorch)
-        diff = rebuilt(diff, (x, y), lambda x, y: np.where(np.abs(diff) < delta, x - y, diff))
+        diff = from_inputs(ctx, diff, lambda x, y: np.where(np.abs(diff) < delta, x - y, diff))
         grad_x = g * np.clip(diff, -delta, delta)
         return grad_x, (-grad_x if ctx.needs_input_grad[1] else None)
 
@@ -535,17 +542,17 @@ class FocalLoss(Function):
         loss = -(one_minus_p ** gamma) * u
         if alpha_y is not None:
             loss = loss * alpha_y
-        ctx.save_for_backward(logp, target, u, one_minus_p, alpha_y, z)
+        ctx.save_for_backward(logp, target, u, one_minus_p, alpha_y)
         return _reduce(loss.astype(z.dtype, copy=False), reduction)
 
     @staticmethod
     def backward(ctx, grad):
-        logp, target, u, one_minus_p, alpha_y, z = ctx.saved_tensors
+        logp, target, u, one_minus_p, alpha_y = ctx.saved_tensors
         gamma = ctx.options["gamma"]
         axis = _class_axis(logp.ndim)
         target = data(target)
-        logp, u, one_minus_p = rebuilt((logp, u, one_minus_p), z,
-                                       lambda z: _focal_parts(z, target, axis))
+        logp, u, one_minus_p = from_inputs(ctx, (logp, u, one_minus_p),
+                                           lambda z, *_: _focal_parts(z, target, axis))
         g = _upstream(grad, ctx.options["reduction"], np.size(u))
         p = 1.0 - one_minus_p
         with np.errstate(divide="ignore", invalid="ignore"):

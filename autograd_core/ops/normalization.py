@@ -40,8 +40,8 @@ without a second pass over the data.
 import numpy as np
 
 from autograd_core.function import Function
+from autograd_core.ops._dual import from_inputs
 from autograd_core.ops._formula import Custom
-from autograd_core.tensor import Tensor
 
 __all__ = ["BatchNorm", "LayerNorm", "InstanceNorm", "GroupNorm", "channel_shape"]
 
@@ -71,11 +71,7 @@ def _recorded(ctx, grad, rebuild):
     """The saved (xhat, invstd, w) on arrays; on the create_graph path (Tensors) the same
     values rebuilt by ``rebuild(x, weight)`` from the node's inputs as Tensors, so the
     graph of the gradient sees how the statistics depend on x and w."""
-    saved = ctx.saved_tensors
-    if not isinstance(grad, Tensor):
-        return saved
-    x, weight = ctx.inputs[:2]
-    return rebuild(x, weight)
+    return from_inputs(ctx, ctx.saved_tensors, lambda x, weight, *_: rebuild(x, weight))
 
 
 def _per_channel(weight, ndim):
