@@ -1261,9 +1261,11 @@ def _erfinv_array(y):
     return np.where(np.abs(y) > 1, np.nan, x)
 
 
-def _special_class(name, fn, derivative, symbol, doc, saves="input"):
+def _special_class(name, fn, derivative, symbol, doc, saves="input", twice=False):
     """An op whose values come from a function NumPy lacks (computed in float64, cast
-    back); its gradient is ``grad * derivative(saved)`` on arrays (once differentiable)."""
+    back); its gradient is ``grad * derivative(saved)``. ``twice``: ``derivative`` also
+    runs on Tensors (it is written with ops that record), so the op is twice
+    differentiable; otherwise it runs on arrays only (once differentiable)."""
 
     def forward(ctx, a):
         out = np.asarray(fn(a)).astype(a.dtype if a.dtype.kind == "f" else np.float32)
@@ -1272,23 +1274,39 @@ def _special_class(name, fn, derivative, symbol, doc, saves="input"):
 
     def backward(ctx, grad):
         (saved,) = ctx.saved_tensors
-        return grad * np.asarray(derivative(saved)).astype(grad.dtype)
+        local = derivative(saved)
+        if isinstance(local, Tensor):
+            return grad * (local if local.dtype == grad.dtype else local.to(grad.dtype))
+        return grad * np.asarray(local).astype(grad.dtype)
 
     return type(name, (Function,), {
         "__doc__": doc, "__module__": __name__, "promotes": (0,), "float_only": True,
-        "forward": staticmethod(forward), "backward": staticmethod(backward),
+        "twice_differentiable": twice, "forward": staticmethod(forward),
+        "backward": staticmethod(backward),
         "formula": Custom(symbol, local=[doc.split(";")[-1].strip().rstrip(".")]),
     })
 
 
+def _digamma_either(a):
+    """digamma on arrays, or the recorded Digamma op on a Tensor (Lgamma's derivative)."""
+    return Digamma.apply(a) if isinstance(a, Tensor) else _digamma_array(a)
+
+
+def _erfinv_derivative(out):
+    """sqrt(pi)/2 e^(y^2) from the output y (in float64 on arrays; recorded on Tensors)."""
+    if isinstance(out, Tensor):
+        return (_SQRT_PI / 2) * np.exp(out * out)
+    return (_SQRT_PI / 2) * np.exp(out.astype(np.float64) ** 2)
+
+
 Lgamma = _special_class(
     "Lgamma", lambda a: np.frompyfunc(__import__("math").lgamma, 1, 1)(a).astype(np.float64),
-    _digamma_array, "lnΓ", "y = ln |Gamma(a)|;  dy/da = digamma(a).")
+    _digamma_either, "lnΓ", "y = ln |Gamma(a)|;  dy/da = digamma(a).", twice=True)
 Digamma = _special_class("Digamma", _digamma_array, _trigamma_array, "ψ",
                          "y = digamma(a) = d/da ln Gamma(a);  dy/da = trigamma(a).")
-Erfinv = _special_class("Erfinv", _erfinv_array,
-                        lambda out: (_SQRT_PI / 2) * np.exp(out.astype(np.float64) ** 2),
-                        "erf⁻¹", "y = erfinv(a);  dy/da = sqrt(pi)/2 e^(y^2).", saves="output")
+Erfinv = _special_class("Erfinv", _erfinv_array, _erfinv_derivative,
+                        "erf⁻¹", "y = erfinv(a);  dy/da = sqrt(pi)/2 e^(y^2).", saves="output",
+                        twice=True)
 
 lgamma = _math_form(Lgamma, "lgamma", None, "ln |Gamma(x)| elementwise.")
 digamma = _math_form(Digamma, "digamma", None, "The digamma function d/dx ln Gamma(x).")

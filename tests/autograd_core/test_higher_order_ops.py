@@ -24,6 +24,7 @@ TWICE = {
     "group_norm", "cumprod", "logcumsumexp", "norm_p3", "scatter", "scatter_add",
     "scatter_reduce_mean", "scatter_reduce_amax", "index_add", "index_put_accumulate",
     "cat_stack", "repeat", "einsum", "einsum_diagonal", "copysign", "fmod", "remainder",
+    "lgamma", "erfinv",
 }
 TABLE = [op for op in GRAPH_OPS if op.name in TWICE]
 
