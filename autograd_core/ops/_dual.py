@@ -25,6 +25,7 @@ True
 
 import numpy as np
 
+from autograd_core.ops.elementwise import stable_sigmoid
 from autograd_core.tensor import Tensor
 
 __all__ = ["data", "rebuilt", "from_inputs", "blend", "cast", "subtract_from", "sigmoid",
@@ -91,8 +92,6 @@ def sigmoid(x):
     """The logistic function without overflow, on arrays or as the recorded op."""
     if isinstance(x, Tensor):
         return x.sigmoid()
-    from autograd_core.ops.elementwise import stable_sigmoid
-
     return stable_sigmoid(x)
 
 

@@ -41,6 +41,7 @@ import numpy as np
 from autograd_core.function import Function
 from autograd_core.ops._dual import (
     add_along,
+    cast,
     data,
     from_inputs,
     put_along,
@@ -282,11 +283,7 @@ class NllLoss(Function):
         safe, w_y = ctx.saved_tensors
         axis = _class_axis(len(ctx.input_shape))
         g = _upstream(grad, ctx.options["reduction"], ctx.denominator)
-        if isinstance(g, Tensor):
-            values = (-g * w_y).expand(*w_y.shape)
-        else:
-            values = np.broadcast_to(-g * w_y, w_y.shape).astype(
-                np.result_type(grad, w_y), copy=False)
+        values = cast(np.broadcast_to(-g * w_y, w_y.shape), np.result_type(data(grad), w_y))
         grad_x = put_along(ctx.input_shape, np.expand_dims(safe, axis),
                            np.expand_dims(values, axis), axis)
         return grad_x, None, None
@@ -486,12 +483,12 @@ class HuberLoss(Function):
     @staticmethod
     def forward(ctx, x, y, *, reduction="mean", delta=1.0):
         diff = x - y
-        ctx.save_for_backward(diff)
         abs_diff = np.abs(diff)
         # with c = min(|d|, delta): c (|d| - c / 2) is d^2 / 2 inside, delta (|d| - delta / 2)
         # outside, without a (slow, unpredictable) np.where
         clipped = np.minimum(abs_diff, delta)
         loss = clipped * (abs_diff - 0.5 * clipped)
+        ctx.save_for_backward(diff)
         return _reduce(loss.astype(diff.dtype, copy=False), reduction)
 
     @staticmethod
