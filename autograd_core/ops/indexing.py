@@ -26,7 +26,7 @@ import numpy as np
 
 from autograd_core.errors import DTypeError, ShapeError
 from autograd_core.function import Function
-from autograd_core.ops._dual import add_at, data, zero_at
+from autograd_core.ops._dual import add_at, data, from_inputs, zero_at
 from autograd_core.ops._dual import take as _take
 from autograd_core.ops._formula import Custom
 from autograd_core.ops._registry import method_only, public
@@ -171,15 +171,15 @@ class ScatterReduce(Function):
             out = np.where(written, out / counts_safe, out) if out.dtype.kind == "f" else \
                 np.where(written, out // counts_safe, out)
         ctx.full, ctx.src_shape, ctx.written, ctx.counts = full, np.shape(src), written, counts
-        ctx.save_for_backward(x, np.asarray(part), out, src)
+        ctx.save_for_backward(x, np.asarray(part), out)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        x, part, out, src = ctx.saved_tensors
+        x, part, out = ctx.saved_tensors
         full, written = ctx.full, ctx.written
-        if isinstance(grad, Tensor):  # create_graph: the read part of src, recorded
-            part = _source_part(src, ctx.options["index"].shape)
+        # create_graph: the part of src the index read, recorded from the input src
+        part = from_inputs(ctx, part, lambda x, src: _source_part(src, ctx.options["index"].shape))
         reduce, include_self = ctx.options["reduce"], ctx.options["include_self"]
         need_x, need_src = ctx.needs_input_grad
         keep = (~written) | include_self  # where x's own value took part

@@ -67,7 +67,7 @@ def _affine(xhat, weight, bias):
     return out
 
 
-def _recorded(ctx, grad, rebuild):
+def _recorded(ctx, rebuild):
     """The saved (xhat, invstd, w) on arrays; on the create_graph path (Tensors) the same
     values rebuilt by ``rebuild(x, weight)`` from the node's inputs as Tensors, so the
     graph of the gradient sees how the statistics depend on x and w."""
@@ -207,7 +207,7 @@ class BatchNorm(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        xhat, invstd, w = _recorded(ctx, grad, lambda x, weight: _bn_rebuild(ctx, x, weight))
+        xhat, invstd, w = _recorded(ctx, lambda x, weight: _bn_rebuild(ctx, x, weight))
         axes = (0,) + tuple(range(2, xhat.ndim))
         grad_x = None
         if ctx.needs_input_grad[0]:
@@ -239,7 +239,7 @@ class LayerNorm(Function):
     @staticmethod
     def backward(ctx, grad):
         k = ctx.options["normalized_ndim"]
-        xhat, invstd, weight = _recorded(ctx, grad, lambda x, weight: _statistics(
+        xhat, invstd, weight = _recorded(ctx, lambda x, weight: _statistics(
             x, tuple(range(x.ndim - k, x.ndim)), ctx.options["eps"])[:2] + (weight,))
         axes = tuple(range(xhat.ndim - k, xhat.ndim))
         grad_x = None
@@ -280,7 +280,7 @@ class InstanceNorm(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        xhat, invstd, w = _recorded(ctx, grad, lambda x, weight: _statistics(
+        xhat, invstd, w = _recorded(ctx, lambda x, weight: _statistics(
             x, tuple(range(2, x.ndim)), ctx.options["eps"])[:2] + (_per_channel(weight, x.ndim),))
         axes = tuple(range(2, xhat.ndim))
         grad_x = None
@@ -321,7 +321,7 @@ class GroupNorm(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        xhat, invstd, w = _recorded(ctx, grad, lambda x, weight: _group_statistics(
+        xhat, invstd, w = _recorded(ctx, lambda x, weight: _group_statistics(
             x, weight, ctx.options["num_groups"], ctx.options["eps"]))
         n, groups = xhat.shape[0], ctx.options["num_groups"]
         grad_x = None
