@@ -51,7 +51,16 @@ def from_inputs(ctx, saved, compute):
     (and held in memory) just for the rare second derivative."""
     if ctx._saved_view is None:  # the engine sets the view only on the create_graph path
         return saved
-    return compute(*ctx.inputs)
+    inputs = ctx.inputs
+    for i, x in enumerate(inputs):
+        # not saved, so Context.check_versions cannot see it: the same check here
+        if isinstance(x, Tensor) and x._version > ctx.epoch:
+            raise RuntimeError(
+                f"backward: input {i} of {ctx.op_name} (shape {x.shape}) was modified in "
+                "place after the forward pass, so the gradient of its gradient would be "
+                "wrong. Make in-place changes after the backward, or use an out-of-place op."
+            )
+    return compute(*inputs)
 
 
 def _dtype(*values):

@@ -335,3 +335,14 @@ def test_third_derivatives_equal_those_of_the_same_function_built_from_primitive
     array = sample(np.random.default_rng(7), (3, 4), "real")
     np.testing.assert_allclose(_third_order(native, array), _third_order(composite, array),
                                rtol=1e-9, atol=1e-9)
+
+
+def test_an_input_changed_in_place_after_the_forward_is_refused_on_the_create_graph_path():
+    # softplus keeps b x, not x: only the second derivative reads x, from the node's inputs
+    x = _leaf(3)
+    h = x * 1.0
+    y = F.softplus(h).sum()
+    with ag.no_grad():
+        h += 1.0
+    with pytest.raises(RuntimeError, match="input 0 of Softplus .* modified in place"):
+        autograd.grad(y, x, create_graph=True)
