@@ -21,8 +21,10 @@ at the kinks the one-sided value PyTorch uses is taken, so gradients match it ex
 import numpy as np
 
 from autograd_core.function import Function
+from autograd_core.ops._dual import blend as _blend
+from autograd_core.ops._dual import cast, data, erf, from_inputs, halves, rebuilt
+from autograd_core.ops._dual import sigmoid as _sigmoid
 from autograd_core.ops._formula import Custom, dtype_literal, fmt_value, literal, option
-from autograd_core.ops.elementwise import stable_sigmoid as _sigmoid
 
 __all__ = [
     "LeakyRelu", "Elu", "Selu", "Softplus", "PRelu", "Silu", "Hardtanh",
@@ -36,14 +38,13 @@ SELU_SCALE = 1.0507009873554804934193349852946
 
 # NumPy's np.where with an unpredictable mask (the sign of activations) is ~10x slower
 # than arithmetic on this kind of CPU (branch mispredictions), so the piecewise ops
-# below blend with max/min and a 0/1 mask m instead. The blend m a + (1 - m) b is exact
-# (0 * b and 1 * a round to nothing), so results equal np.where(x > 0, a, b) bit for bit.
-
-
-def _blend(positive, a, b):
-    """a where ``positive`` else b, exactly, as m a + (1 - m) b with m = positive."""
-    m = positive.astype(np.result_type(a, b))
-    return m * a + (1 - m) * b
+# below blend with max/min and a 0/1 mask m instead (``_dual.blend``: exact, and it
+# runs on Tensors too).
+#
+# Every backward here is twice differentiable: written once with operators and the
+# helpers of ``_dual``, it runs on arrays in an ordinary backward and records itself on
+# Tensors in a create_graph=True one. A value the forward derived from x (sigmoid(x),
+# e^x) is saved for speed and rebuilt from x on the Tensor path (``rebuilt``).
 
 
 class LeakyRelu(Function):
@@ -79,6 +80,13 @@ class LeakyRelu(Function):
         return grad * factor
 
 
+def _below_zero(out):
+    """ELU's output as the graph sees it in the slope y + a: recorded where y < 0, a
+    constant at y = 0 (x = 0), so the second derivative there is 0 as in PyTorch (its
+    first derivative at 0 is the left one, a)."""
+    return np.where(data(out) < 0, out, data(out))
+
+
 def _elu_negative(x, alpha):
     """alpha (e^min(x, 0) - 1): ELU's negative branch, 0 for x > 0.
 
@@ -101,16 +109,21 @@ class Elu(Function):
                      f"{v.g} * ({v.out} + {option(v, 'alpha', 1.0)}))",
         lambda v, i: f"1 if {v.args[0]} > 0 else {v.out} + α")
 
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, *, alpha=1.0):
-        negative = _elu_negative(x, alpha)
-        ctx.save_for_backward(x > 0, negative)
-        return np.maximum(x, 0) + negative
+        out = np.maximum(x, 0) + _elu_negative(x, alpha)
+        # for x <= 0 the output is exactly the negative branch, so y + a is dy/dx there
+        # and, saved as the output, it is differentiable again
+        ctx.save_for_backward(x > 0, out)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
-        positive, negative = ctx.saved_tensors
-        return grad * _blend(positive, negative.dtype.type(1), negative + ctx.options["alpha"])
+        positive, out = ctx.saved_tensors
+        out = rebuilt(out, out, _below_zero)
+        return grad * _blend(positive, out.dtype.type(1), out + ctx.options["alpha"])
 
 
 def _selu_constants():
@@ -152,6 +165,7 @@ class Selu(Function):
     def backward(ctx, grad):
         positive, out = ctx.saved_tensors
         scale = out.dtype.type(SELU_SCALE)
+        out = rebuilt(out, out, _below_zero)
         return grad * _blend(positive, scale, out + SELU_SCALE * SELU_ALPHA)
 
 
@@ -175,7 +189,10 @@ class Softplus(Function):
     """y = log(1 + e^(b x)) / b, or x where b x > threshold;  dy/dx = sigmoid(b x) or 1.
 
     Stable form: log(1 + e^z) = max(z, 0) + log1p(e^-|z|), never overflowing.
+    d2y/dx2 = b sigmoid(b x) (1 - sigmoid(b x)) (0 on the linear part).
     """
+
+    twice_differentiable = True
 
     formula = Custom(
         "softplus", _softplus_forward,
@@ -194,6 +211,10 @@ class Softplus(Function):
     @staticmethod
     def backward(ctx, grad):
         z, linear = ctx.saved_tensors
+        # on Tensors z = b x records only below the threshold: PyTorch's second derivative
+        # is b s (1 - s) for b x < threshold and 0 from it on
+        threshold = ctx.options["threshold"]
+        z = from_inputs(ctx, z, lambda x: np.where(z < threshold, x * ctx.options["beta"], z))
         return np.where(linear, grad, grad * _sigmoid(z))
 
 
@@ -211,6 +232,8 @@ class PRelu(Function):
     Blended: y = max(x, 0) + w min(x, 0), dL/dw = sum g min(x, 0).
     """
 
+    twice_differentiable = True
+
     formula = Custom(
         "PReLU", local=lambda v, i: (f"1 if {v.args[0]} > 0 else {v.args[1]}" if i == 0
                      else f"{v.args[0]} where {v.args[0]} ≤ 0"))
@@ -225,6 +248,11 @@ class PRelu(Function):
     @staticmethod
     def backward(ctx, grad):
         positive, negative, w = ctx.saved_tensors
+        # on Tensors min(x, 0) and the slope w record only where x < 0: at x = 0 the
+        # first derivatives take the x <= 0 branch but PyTorch's second ones the x >= 0
+        # branch, so there min(x, 0) and w are constants
+        negative, w = from_inputs(ctx, (negative, w), lambda x, weight: (
+            x * (data(x) < 0), np.where(data(x) < 0, weight.reshape(w.shape), data(w))))
         need_x, need_w = ctx.needs_input_grad
         grad_x = grad_w = None
         if need_x:
@@ -248,6 +276,8 @@ def _silu_forward(v):
 class Silu(Function):
     """y = x sigmoid(x) (swish);  dy/dx = s + x s (1 - s) with s = sigmoid(x)."""
 
+    twice_differentiable = True
+
     formula = Custom(
         "SiLU", _silu_forward,
         lambda v, i: f"{v.g} * ({v.tmp('sigmoid')} * (1 + {v.args[0]} * (1 - {v.tmp('sigmoid')})))",
@@ -262,6 +292,7 @@ class Silu(Function):
     @staticmethod
     def backward(ctx, grad):
         x, s = ctx.saved_tensors
+        s = rebuilt(s, x, _sigmoid)
         return grad * (s * (1 + x * (1 - s)))
 
 
@@ -299,6 +330,15 @@ _INV_SQRT_2PI = 0.3989422804014327  # 1 / sqrt(2 pi)
 _GELU_CUBIC = 0.044715
 
 
+def _gelu_tanh(x):
+    return np.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x * x * x))
+
+
+def _gelu_cdf(x):
+    """Phi(x) = (1 + erf(x / sqrt 2)) / 2."""
+    return 0.5 * (1 + erf(x * np.sqrt(0.5)))
+
+
 class Gelu(Function):
     """y = x Phi(x) = x (1 + erf(x / sqrt 2)) / 2;  dy/dx = Phi(x) + x phi(x).
 
@@ -306,17 +346,17 @@ class Gelu(Function):
     dy/dx = (1 + t) / 2 + x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2) / 2.
     """
 
+    twice_differentiable = True
+
     formula = Custom("GELU", local=lambda v, i: "Φ(x) + x φ(x)")
 
     @staticmethod
     def forward(ctx, x, *, approximate="none"):
         if approximate == "tanh":
-            t = np.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x * x * x))
+            t = _gelu_tanh(x)
             ctx.save_for_backward(x, t)
             return (0.5 * x * (1 + t)).astype(x.dtype, copy=False)
-        from autograd_core.kernels.recurrent import erf
-
-        cdf = 0.5 * (1 + erf(x * np.sqrt(0.5)))
+        cdf = _gelu_cdf(x)
         ctx.save_for_backward(x, cdf)
         return (x * cdf).astype(x.dtype, copy=False)
 
@@ -324,15 +364,17 @@ class Gelu(Function):
     def backward(ctx, grad):
         x, saved = ctx.saved_tensors
         if ctx.options.get("approximate", "none") == "tanh":
-            t = saved
+            t = rebuilt(saved, x, _gelu_tanh)
             inner = _SQRT_2_OVER_PI * (1 + 3 * _GELU_CUBIC * x * x)
             return grad * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * inner)
         pdf = _INV_SQRT_2PI * np.exp(-0.5 * x * x)
-        return grad * (saved + x * pdf)
+        return grad * (rebuilt(saved, x, _gelu_cdf) + x * pdf)
 
 
 class Mish(Function):
     """y = x tanh(softplus(x));  dy/dx = tanh(sp) + x (1 - tanh(sp)^2) sigmoid(x)."""
+
+    twice_differentiable = True
 
     formula = Custom("Mish", local=lambda v, i: "tanh(sp) + x sech²(sp) σ(x)")
 
@@ -345,11 +387,14 @@ class Mish(Function):
     @staticmethod
     def backward(ctx, grad):
         x, t = ctx.saved_tensors
+        t = rebuilt(t, x, lambda x: np.tanh(softplus(x)))
         return grad * (t + x * (1 - t * t) * _sigmoid(x))
 
 
 class Hardswish(Function):
     """y = x relu6(x + 3) / 6;  dy/dx = 0 (x <= -3), x / 3 + 1/2 (-3 < x < 3), 1 (x >= 3)."""
+
+    twice_differentiable = True
 
     formula = Custom("Hardswish", local=lambda v, i: "0, x/3 + ½ or 1")
 
@@ -362,11 +407,15 @@ class Hardswish(Function):
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         middle = x / 3 + 0.5
-        return grad * np.where(x <= -3, 0, np.where(x < 3, middle, 1)).astype(grad.dtype)
+        values = data(x)
+        return grad * cast(np.where(values <= -3, 0, np.where(values < 3, middle, 1)),
+                           grad.dtype)
 
 
 class Hardsigmoid(Function):
     """y = relu6(x + 3) / 6;  dy/dx = 1/6 for -3 < x < 3, else 0."""
+
+    twice_differentiable = True
 
     formula = Custom("Hardsigmoid", local=lambda v, i: "1/6 inside (−3, 3), else 0")
 
@@ -381,11 +430,13 @@ class Hardsigmoid(Function):
         # PyTorch multiplies by 1/6 rounded to float32 (its kernel's ``1.0f / 6.0f``),
         # also for float64, so the gradient is 1/6 (1 + 3e-8); matched here exactly
         sixth = grad.dtype.type(np.float32(1) / np.float32(6))
-        return np.where(inside, grad * sixth, 0).astype(grad.dtype)
+        return cast(np.where(inside, grad * sixth, 0), grad.dtype)
 
 
 class Softsign(Function):
     """y = x / (1 + |x|);  dy/dx = 1 / (1 + |x|)^2."""
+
+    twice_differentiable = True
 
     formula = Custom("Softsign", local=lambda v, i: f"1/(1 + |{v.args[0]}|)²")
 
@@ -398,11 +449,14 @@ class Softsign(Function):
     @staticmethod
     def backward(ctx, grad):
         (d,) = ctx.saved_tensors
+        d = from_inputs(ctx, d, lambda x: 1 + np.abs(x))
         return grad / (d * d)
 
 
 class Celu(Function):
     """y = max(0, x) + min(0, a (e^(x/a) - 1));  dy/dx = 1 (x > 0), e^(x/a) (else)."""
+
+    twice_differentiable = True
 
     formula = Custom("CELU", local=lambda v, i: "1 or e^(x/α)")
 
@@ -415,12 +469,23 @@ class Celu(Function):
     @staticmethod
     def backward(ctx, grad):
         positive, e = ctx.saved_tensors
+        # on Tensors, e^(x/a) from x masked to x < 0 (the blend keeps x <= 0; at x = 0 the
+        # slope 1 is a constant, so the second derivative is 0 there, as in PyTorch)
+        e = from_inputs(ctx, e, lambda x: np.exp(x * (data(x) < 0) / ctx.options["alpha"]))
         return grad * _blend(positive, e.dtype.type(1), e)
+
+
+def _glu_parts(x, dim):
+    """(a, sigmoid(b)) for the halves a, b of x along ``dim``."""
+    a, b = halves(x, dim)
+    return a, _sigmoid(b)
 
 
 class Glu(Function):
     """y = a sigmoid(b), (a, b) the two halves of x along ``dim``;
     dL/da = g sigmoid(b),  dL/db = g a sigmoid(b) (1 - sigmoid(b))."""
+
+    twice_differentiable = True
 
     formula = Custom("GLU", local=lambda v, i: "σ(b) | a σ(b)(1 − σ(b))")
 
@@ -428,10 +493,12 @@ class Glu(Function):
     def forward(ctx, x, *, dim):
         a, b = np.split(x, 2, axis=dim)
         s = _sigmoid(b)
-        ctx.save_for_backward(a, s)
+        ctx.save_for_backward(a, s, x)
         return (a * s).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
-        a, s = ctx.saved_tensors
-        return np.concatenate([grad * s, grad * a * s * (1 - s)], axis=ctx.options["dim"])
+        a, s, x = ctx.saved_tensors
+        dim = ctx.options["dim"]
+        a, s = rebuilt((a, s), x, lambda x: _glu_parts(x, dim))
+        return np.concatenate([grad * s, grad * a * s * (1 - s)], axis=dim)

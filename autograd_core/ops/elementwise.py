@@ -911,10 +911,15 @@ class LogAddExp(Function):
 
 
 class CopySign(Function):
-    """y = |a| sign(b);  dy/da = y / a (0 at a = 0, as PyTorch), dy/db = 0."""
+    """y = |a| sign(b);  dy/da = y / a (0 at a = 0, as PyTorch), dy/db = 0.
+
+    dy/da is piecewise constant (+-1), so it is computed from the values as a constant
+    on the create_graph path too: the second derivatives are 0.
+    """
 
     promotes = (0, 1)
     float_only = True
+    twice_differentiable = True
     formula = Custom("copysign", local=["sign({0})·sign({1})", "0"])
 
     @staticmethod
@@ -926,6 +931,7 @@ class CopySign(Function):
     @staticmethod
     def backward(ctx, grad):
         a, out = ctx.saved_tensors
+        a, out = _array(a), _array(out)  # constants on the create_graph path too
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(a == 0, 0, out / np.where(a == 0, 1, a))
         need_a, need_b = ctx.needs_input_grad
@@ -934,9 +940,11 @@ class CopySign(Function):
 
 class _Modulo(Function):
     """a - q b with q = round(a / b) (trunc for fmod, floor for remainder);
-    dy/da = 1, dy/db = -q."""
+    dy/da = 1, dy/db = -q. q is piecewise constant, so it stays a constant on the
+    create_graph path (second derivatives 0)."""
 
     promotes = (0, 1)
+    twice_differentiable = True
     np_fn = staticmethod(np.fmod)
     quotient = staticmethod(np.trunc)
 
@@ -949,6 +957,7 @@ class _Modulo(Function):
     @classmethod
     def backward(cls, ctx, grad):
         a, b = ctx.saved_tensors
+        a, b = _array(a), _array(b)  # q is flat: a constant on the create_graph path too
         need_a, need_b = ctx.needs_input_grad
         grad_b = None
         if need_b:
@@ -1255,9 +1264,11 @@ def _erfinv_array(y):
     return np.where(np.abs(y) > 1, np.nan, x)
 
 
-def _special_class(name, fn, derivative, symbol, doc, saves="input"):
+def _special_class(name, fn, derivative, symbol, doc, saves="input", twice=False):
     """An op whose values come from a function NumPy lacks (computed in float64, cast
-    back); its gradient is ``grad * derivative(saved)`` on arrays (once differentiable)."""
+    back); its gradient is ``grad * derivative(saved)``. ``twice``: ``derivative`` also
+    runs on Tensors (it is written with ops that record), so the op is twice
+    differentiable; otherwise it runs on arrays only (once differentiable)."""
 
     def forward(ctx, a):
         out = np.asarray(fn(a)).astype(a.dtype if a.dtype.kind == "f" else np.float32)
@@ -1266,23 +1277,39 @@ def _special_class(name, fn, derivative, symbol, doc, saves="input"):
 
     def backward(ctx, grad):
         (saved,) = ctx.saved_tensors
-        return grad * np.asarray(derivative(saved)).astype(grad.dtype)
+        local = derivative(saved)
+        if isinstance(local, Tensor):
+            return grad * (local if local.dtype == grad.dtype else local.to(grad.dtype))
+        return grad * np.asarray(local).astype(grad.dtype)
 
     return type(name, (Function,), {
         "__doc__": doc, "__module__": __name__, "promotes": (0,), "float_only": True,
-        "forward": staticmethod(forward), "backward": staticmethod(backward),
+        "twice_differentiable": twice, "forward": staticmethod(forward),
+        "backward": staticmethod(backward),
         "formula": Custom(symbol, local=[doc.split(";")[-1].strip().rstrip(".")]),
     })
 
 
+def _digamma_either(a):
+    """digamma on arrays, or the recorded Digamma op on a Tensor (Lgamma's derivative)."""
+    return Digamma.apply(a) if isinstance(a, Tensor) else _digamma_array(a)
+
+
+def _erfinv_derivative(out):
+    """sqrt(pi)/2 e^(y^2) from the output y (in float64 on arrays; recorded on Tensors)."""
+    if isinstance(out, Tensor):
+        return (_SQRT_PI / 2) * np.exp(out * out)
+    return (_SQRT_PI / 2) * np.exp(out.astype(np.float64) ** 2)
+
+
 Lgamma = _special_class(
     "Lgamma", lambda a: np.frompyfunc(__import__("math").lgamma, 1, 1)(a).astype(np.float64),
-    _digamma_array, "lnΓ", "y = ln |Gamma(a)|;  dy/da = digamma(a).")
+    _digamma_either, "lnΓ", "y = ln |Gamma(a)|;  dy/da = digamma(a).", twice=True)
 Digamma = _special_class("Digamma", _digamma_array, _trigamma_array, "ψ",
                          "y = digamma(a) = d/da ln Gamma(a);  dy/da = trigamma(a).")
-Erfinv = _special_class("Erfinv", _erfinv_array,
-                        lambda out: (_SQRT_PI / 2) * np.exp(out.astype(np.float64) ** 2),
-                        "erf⁻¹", "y = erfinv(a);  dy/da = sqrt(pi)/2 e^(y^2).", saves="output")
+Erfinv = _special_class("Erfinv", _erfinv_array, _erfinv_derivative,
+                        "erf⁻¹", "y = erfinv(a);  dy/da = sqrt(pi)/2 e^(y^2).", saves="output",
+                        twice=True)
 
 lgamma = _math_form(Lgamma, "lgamma", None, "ln |Gamma(x)| elementwise.")
 digamma = _math_form(Digamma, "digamma", None, "The digamma function d/dx ln Gamma(x).")

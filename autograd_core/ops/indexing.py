@@ -12,6 +12,10 @@ For ``dim = 0`` (other dims alike), with the index tensor ``I``:
     scatter:      y = x; y[I[i, j], j] = s[i, j]   dL/ds[i, j] = dL/dy[I[i, j], j]
     scatter_add:  y = x; y[I[i, j], j] += s[i, j]  dL/dx = dL/dy, dL/ds = the gather
 
+Every backward here is twice differentiable: on the create_graph path the same rules
+run on Tensors through ``ops._dual`` (a gather is a recorded ``grad[I]``, a scatter of
+a gradient a recorded scatter-add; masks and counts stay constants).
+
 >>> import autograd_core as torch
 >>> x = torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
 >>> torch.gather(x, 1, torch.tensor([[1], [0]])).tolist()
@@ -22,6 +26,8 @@ import numpy as np
 
 from autograd_core.errors import DTypeError, ShapeError
 from autograd_core.function import Function
+from autograd_core.ops._dual import add_at, data, from_inputs, zero_at
+from autograd_core.ops._dual import take as _take
 from autograd_core.ops._formula import Custom
 from autograd_core.ops._registry import method_only, public
 from autograd_core.ops._shapes import normalize_dim
@@ -71,16 +77,19 @@ def _source_part(src: np.ndarray, index_shape: tuple) -> np.ndarray:
 
 
 def _grad_into_source(grad_part, src_shape):
+    """The gradient of the source: the part the index read, zeros elsewhere."""
     if len(src_shape) == 0:
         return np.sum(grad_part)
-    full = np.zeros(src_shape, dtype=grad_part.dtype)
-    full[tuple(slice(0, s) for s in grad_part.shape)] = grad_part
-    return full
+    if tuple(grad_part.shape) == tuple(src_shape):
+        return grad_part
+    return add_at(src_shape, tuple(slice(0, s) for s in grad_part.shape), grad_part)
 
 
 class Scatter(Function):
     """y = x with y[I] = src (the index tuple I built from ``index`` along ``dim``);
     dL/dx = dL/dy with 0 where written, dL/dsrc = dL/dy[I] (a later write wins)."""
+
+    twice_differentiable = True
 
     formula = Custom("scatter", local=["1 where not written", "1 where written"])
 
@@ -97,8 +106,7 @@ class Scatter(Function):
         need_x, need_src = ctx.needs_input_grad
         grad_x = grad_src = None
         if need_x:
-            grad_x = np.array(grad, copy=True)
-            grad_x[ctx.full] = 0
+            grad_x = zero_at(grad, ctx.full)
         if need_src:
             grad_src = _grad_into_source(grad[ctx.full], ctx.src_shape)
         return grad_x, grad_src
@@ -106,6 +114,8 @@ class Scatter(Function):
 
 class ScatterAdd(Function):
     """y = x with src added at I (repeats add up);  dL/dx = dL/dy, dL/dsrc = dL/dy[I]."""
+
+    twice_differentiable = True
 
     formula = Custom("scatter_add", local=["1", "1 (gathered back)"])
 
@@ -133,6 +143,8 @@ class ScatterReduce(Function):
     amin; with or without x's own value). The gradient follows each reduction: 1 for
     sum, 1/count for mean, the product of the others for prod, and for amax/amin the
     elements equal to the result, shared evenly between ties (as PyTorch)."""
+
+    twice_differentiable = True
 
     formula = Custom("scatter_reduce", local=["∂reduce/∂x", "∂reduce/∂src"])
 
@@ -166,6 +178,8 @@ class ScatterReduce(Function):
     def backward(ctx, grad):
         x, part, out = ctx.saved_tensors
         full, written = ctx.full, ctx.written
+        # create_graph: the part of src the index read, recorded from the input src
+        part = from_inputs(ctx, part, lambda x, src: _source_part(src, ctx.options["index"].shape))
         reduce, include_self = ctx.options["reduce"], ctx.options["include_self"]
         need_x, need_src = ctx.needs_input_grad
         keep = (~written) | include_self  # where x's own value took part
@@ -179,20 +193,24 @@ class ScatterReduce(Function):
                 gx = np.where(written, np.where(include_self, grad * out / x, 0), grad)
                 gs = (grad * out)[full] / part
         else:  # amax / amin: the elements equal to the result share its gradient
-            self_hit = written & include_self & (x == out)
-            src_hit = part == out[full]
+            self_hit = written & include_self & (data(x) == data(out))
+            src_hit = data(part) == data(out)[full]
             ties = self_hit.astype(np.int64)
             np.add.at(ties, full, src_hit)
             share = grad / np.maximum(ties, 1)
             gx = np.where(written, share * self_hit, grad)
             gs = share[full] * src_hit
+        if not isinstance(gs, Tensor):
+            gs = np.asarray(gs)
         return (gx if need_x else None), (
-            _grad_into_source(np.asarray(gs), ctx.src_shape) if need_src else None)
+            _grad_into_source(gs, ctx.src_shape) if need_src else None)
 
 
 class IndexAdd(Function):
     """y = x with alpha * source added at ``index`` along ``dim``;  dL/dx = dL/dy,
     dL/dsource = alpha dL/dy taken at ``index``."""
+
+    twice_differentiable = True
 
     formula = Custom("index_add", local=["1", "α (taken at index)"])
 
@@ -208,12 +226,14 @@ class IndexAdd(Function):
         index, dim, alpha = ctx.options["index"], ctx.options["dim"], ctx.options["alpha"]
         need_x, need_src = ctx.needs_input_grad
         return (grad if need_x else None), (
-            np.take(grad, index, axis=dim) * alpha if need_src else None)
+            _take(grad, index, dim) * alpha if need_src else None)
 
 
 class IndexPut(Function):
     """y = x with values added at ``indices`` (``index_put(accumulate=True)``);
     dL/dx = dL/dy, dL/dvalues = dL/dy[indices]."""
+
+    twice_differentiable = True
 
     formula = Custom("index_put", local=["1", "1 at the indices"])
 

@@ -308,7 +308,10 @@ def _einsum_grad(i, terms, out, operands, grad, sizes):
 
 class Einsum(Function):
     """y = einsum(equation, x_1, ..., x_n);  dL/dx_i = einsum of dL/dy with the other
-    operands, writing x_i's subscripts (``out, others -> term_i``)."""
+    operands, writing x_i's subscripts (``out, others -> term_i``). The rule is itself an
+    einsum (with constant eye/ones operands), so it is twice differentiable."""
+
+    twice_differentiable = True
 
     formula = Custom("einsum", local=lambda v, i: f"einsum(…) without operand {i}")
 

@@ -23,6 +23,11 @@ Classification losses take logits or log-probabilities with classes on axis 1
 Cross entropy is never log(softmax): log softmax(z) = z - m - log sum exp(z - m) with
 m = max z cannot overflow or take the log of 0.
 
+Every loss but CTC is twice differentiable: its backward, written once, runs on arrays
+and, inside ``create_graph=True``, on Tensors (``ops._dual``), so Hessian-vector
+products through a network and its loss work. Values the forward derived (log
+softmax, x - y) are saved for speed and rebuilt from the inputs on the Tensor path.
+
 >>> import numpy as np
 >>> from autograd_core import Tensor
 >>> from autograd_core.ops.loss import CrossEntropy
@@ -34,9 +39,20 @@ m = max z cannot overflow or take the log of 0.
 import numpy as np
 
 from autograd_core.function import Function
+from autograd_core.ops._dual import (
+    add_along,
+    cast,
+    data,
+    from_inputs,
+    put_along,
+    rebuilt,
+    subtract_from,
+    take_along,
+)
+from autograd_core.ops._dual import sigmoid as _sigmoid
 from autograd_core.ops._formula import Custom, dtype_literal
 from autograd_core.ops.activation import softplus
-from autograd_core.ops.elementwise import stable_sigmoid as _sigmoid
+from autograd_core.tensor import Tensor
 
 __all__ = [
     "CrossEntropy", "NllLoss", "BinaryCrossEntropy", "BinaryCrossEntropyWithLogits",
@@ -46,7 +62,10 @@ __all__ = [
 
 
 def log_softmax(z: np.ndarray, axis: int) -> np.ndarray:
-    """log softmax(z) along ``axis``: z - m - log sum exp(z - m), m = max (stable)."""
+    """log softmax(z) along ``axis``: z - m - log sum exp(z - m), m = max (stable);
+    the recorded ``LogSoftmax`` op on a Tensor."""
+    if isinstance(z, Tensor):
+        return z.log_softmax(dim=axis)
     m = np.max(z, axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0)
     shifted = z - m
@@ -85,7 +104,7 @@ def _channel(vector, ndim: int, axis: int):
 
 def _pick(values, index, axis):
     """values[..., index, ...] along ``axis`` for one index per position."""
-    return np.take_along_axis(values, np.expand_dims(index, axis), axis).squeeze(axis)
+    return take_along(values, np.expand_dims(index, axis), axis).squeeze(axis)
 
 
 def _class_targets(target, ignore_index, weight, dtype):
@@ -155,6 +174,12 @@ def _ce_backward_code(v, i):
     return setup, f"{p} * {g} - {onehot} * {g}"
 
 
+def _smoothed(t, eps, classes, w_c):
+    """The target distribution q = w_c ((1 - e) t + e / C) of probability targets t."""
+    q = t if not eps else t * (1.0 - eps) + eps / classes
+    return q if w_c is None else q * w_c
+
+
 class CrossEntropy(Function):
     """Cross entropy of logits ``z`` against class indices or class probabilities.
 
@@ -163,7 +188,12 @@ class CrossEntropy(Function):
     q_c = (1 - e) w_y [c = y] + e w_c / C (zero at ignored positions); the mean divides
     by the sum of w_y. With probabilities t: q_c = w_c ((1 - e) t_c + e / C) and the
     mean divides by the number of positions.
+
+    Twice differentiable (the rule records on Tensors): d2L/dz2 = (diag(p) - p p^T)
+    sum_c q_c per position; with probability targets also the mixed d2L/dz dt.
     """
+
+    twice_differentiable = True
 
     formula = Custom("CE", lambda v: _ce_forward_code(v), lambda v, i: _ce_backward_code(v, i),
                      lambda v, i: _ce_local(v, i), helpers=("stable_max",))
@@ -185,9 +215,7 @@ class CrossEntropy(Function):
             denominator = np.sum(w_y)
             ctx.save_for_backward(logp, safe, valid, w_y, w_c, None)
         else:
-            q = target if not eps else target * (1.0 - eps) + eps / classes
-            if w_c is not None:
-                q = q * w_c
+            q = _smoothed(target, eps, classes, w_c)
             loss = -np.sum(q * logp, axis=axis)
             denominator = loss.size
             ctx.save_for_backward(logp, None, None, None, w_c, q)
@@ -201,6 +229,8 @@ class CrossEntropy(Function):
         eps = float(opts["label_smoothing"])
         axis = _class_axis(logp.ndim)
         classes = logp.shape[axis]
+        logp, q = from_inputs(ctx, (logp, q), lambda z, t, _: (
+            log_softmax(z, axis), None if q is None else _smoothed(t, eps, classes, w_c)))
         g = _upstream(grad, opts["reduction"], ctx.denominator)
         g_b = np.expand_dims(g, axis) if np.ndim(g) else g
         softmax = np.exp(logp)
@@ -213,12 +243,10 @@ class CrossEntropy(Function):
             grad_z = softmax * np.expand_dims(g * q_sum, axis)
             if eps:
                 share = np.expand_dims(g * valid, axis) * (eps / classes)
-                grad_z -= share if w_c is None else share * w_c
+                grad_z = subtract_from(grad_z, share if w_c is None else share * w_c)
             index = np.expand_dims(safe, axis)
-            at_target = np.take_along_axis(grad_z, index, axis)
-            np.put_along_axis(
-                grad_z, index, at_target - np.expand_dims(g * (1.0 - eps) * w_y, axis), axis
-            )
+            grad_z = add_along(grad_z, index, -np.expand_dims(g * (1.0 - eps) * w_y, axis),
+                               axis)
         else:
             if ctx.needs_input_grad[0]:
                 grad_z = softmax * (g_b * np.sum(q, axis=axis, keepdims=True)) - g_b * q
@@ -231,7 +259,10 @@ class NllLoss(Function):
     """Negative log-likelihood of log-probabilities x: l = -w_y x_y (0 where ignored).
 
     The mean divides by the sum of w_y over the positions that are not ignored.
+    The gradient is linear in g and constant in x, so its own derivative is 0 in x.
     """
+
+    twice_differentiable = True
 
     formula = Custom(
         "NLL", local=lambda v, i: f"−1 at the target class{_mean_over_targets(v)}")
@@ -252,10 +283,16 @@ class NllLoss(Function):
         safe, w_y = ctx.saved_tensors
         axis = _class_axis(len(ctx.input_shape))
         g = _upstream(grad, ctx.options["reduction"], ctx.denominator)
-        grad_x = np.zeros(ctx.input_shape, dtype=np.result_type(grad, w_y))
-        values = np.broadcast_to(-g * w_y, w_y.shape)
-        np.put_along_axis(grad_x, np.expand_dims(safe, axis), np.expand_dims(values, axis), axis)
+        values = cast(np.broadcast_to(-g * w_y, w_y.shape), np.result_type(data(grad), w_y))
+        grad_x = put_along(ctx.input_shape, np.expand_dims(safe, axis),
+                           np.expand_dims(values, axis), axis)
         return grad_x, None, None
+
+
+def _clamped_logs(p):
+    """(log p, log(1 - p)), each clamped at -100 (as PyTorch: no infinite loss)."""
+    with np.errstate(divide="ignore"):
+        return np.maximum(np.log(p), -100.0), np.maximum(np.log1p(-p), -100.0)
 
 
 class BinaryCrossEntropy(Function):
@@ -264,15 +301,15 @@ class BinaryCrossEntropy(Function):
     dl/dp = w (p - y) / max(p (1 - p), 1e-12);  dl/dy = -w (log p - log(1 - p)).
     """
 
+    twice_differentiable = True
+
     formula = Custom(
         "BCE", local=lambda v, i: f"({v.args[0]} − y)/({v.args[0]}(1 − {v.args[0]}))"
         if i == 0 else f"−logit({v.args[0]})")
 
     @staticmethod
     def forward(ctx, p, y, weight, *, reduction="mean"):
-        with np.errstate(divide="ignore"):
-            log_p = np.maximum(np.log(p), -100.0)
-            log_q = np.maximum(np.log1p(-p), -100.0)
+        log_p, log_q = _clamped_logs(p)
         loss = -(y * log_p + (1 - y) * log_q)
         if weight is not None:
             loss = loss * weight
@@ -283,6 +320,7 @@ class BinaryCrossEntropy(Function):
     @staticmethod
     def backward(ctx, grad):
         p, y, weight, log_p, log_q = ctx.saved_tensors
+        log_p, log_q = rebuilt((log_p, log_q), p, _clamped_logs)
         g = _upstream(grad, ctx.options["reduction"], ctx.denominator)
         if weight is not None:
             g = g * weight
@@ -299,6 +337,8 @@ class BinaryCrossEntropyWithLogits(Function):
 
     ``pos_weight`` (pw) weights the positive term, broadcast along the last axis.
     """
+
+    twice_differentiable = True
 
     formula = Custom(
         "BCE", local=lambda v, i: f"σ({v.args[0]}) − y" if i == 0 else f"−{v.args[0]}")
@@ -319,6 +359,7 @@ class BinaryCrossEntropyWithLogits(Function):
     @staticmethod
     def backward(ctx, grad):
         z, y, weight, pos_weight, sp_neg = ctx.saved_tensors
+        sp_neg = rebuilt(sp_neg, z, lambda z: softplus(-z))
         g = _upstream(grad, ctx.options["reduction"], ctx.denominator)
         if weight is not None:
             g = g * weight
@@ -384,6 +425,8 @@ def _pointwise_loss(symbol, per_element, derivative, local_text):
 class MseLoss(Function):
     """l = (x - y)^2;  dl/dx = 2 (x - y), dl/dy = -2 (x - y)."""
 
+    twice_differentiable = True
+
     formula = _pointwise_loss(
         "MSE", "np.square({0} - {1})", "2 * {up} * ({0} - {1})", "2({0} − {1})")
 
@@ -396,12 +439,19 @@ class MseLoss(Function):
     @staticmethod
     def backward(ctx, grad):
         (diff,) = ctx.saved_tensors
-        grad_x = 2 * _upstream(grad, ctx.options["reduction"], diff.size) * diff
+        diff = from_inputs(ctx, diff, np.subtract)
+        grad_x = 2 * _upstream(grad, ctx.options["reduction"], np.size(diff)) * diff
         return grad_x, (-grad_x if ctx.needs_input_grad[1] else None)
 
 
 class L1Loss(Function):
-    """l = |x - y|;  dl/dx = sign(x - y) (0 at 0), dl/dy = -sign(x - y)."""
+    """l = |x - y|;  dl/dx = sign(x - y) (0 at 0), dl/dy = -sign(x - y).
+
+    The sign is flat, so the saved difference stays a constant on the Tensor path and
+    the second derivative is 0 (as PyTorch).
+    """
+
+    twice_differentiable = True
 
     formula = _pointwise_loss(
         "L1", "np.abs({0} - {1})", "{up} * np.sign({0} - {1})", "sign({0} − {1})")
@@ -415,13 +465,16 @@ class L1Loss(Function):
     @staticmethod
     def backward(ctx, grad):
         (diff,) = ctx.saved_tensors
-        grad_x = _upstream(grad, ctx.options["reduction"], diff.size) * np.sign(diff)
+        grad_x = _upstream(grad, ctx.options["reduction"], np.size(diff)) * np.sign(diff)
         return grad_x, (-grad_x if ctx.needs_input_grad[1] else None)
 
 
 class HuberLoss(Function):
     """d = x - y;  l = d^2 / 2 if |d| < delta else delta (|d| - delta / 2);
-    dl/dx = clip(d, -delta, delta), dl/dy = -dl/dx."""
+    dl/dx = clip(d, -delta, delta), dl/dy = -dl/dx;  d2l/dx2 = 1 for |d| < delta, else 0
+    (0 at |d| = delta, as PyTorch)."""
+
+    twice_differentiable = True
 
     formula = Custom(
         "Huber", local=lambda v, i: ("" if i == 0 else "−")
@@ -442,9 +495,19 @@ class HuberLoss(Function):
     def backward(ctx, grad):
         (diff,) = ctx.saved_tensors
         delta = ctx.options["delta"]
-        g = _upstream(grad, ctx.options["reduction"], diff.size)
+        g = _upstream(grad, ctx.options["reduction"], np.size(diff))
+        # on Tensors d is rebuilt from x - y only strictly inside (-delta, delta): at
+        # |d| = delta the clipped slope is a constant, its derivative 0 (as PyTorch)
+        diff = from_inputs(ctx, diff, lambda x, y: np.where(np.abs(diff) < delta, x - y, diff))
         grad_x = g * np.clip(diff, -delta, delta)
         return grad_x, (-grad_x if ctx.needs_input_grad[1] else None)
+
+
+def _focal_parts(z, target, axis):
+    """(log softmax z, u = log p_y, 1 - p_y = -expm1(u): exact when p_y is near 1)."""
+    logp = log_softmax(z, axis)
+    u = _pick(logp, target, axis)
+    return logp, u, -np.expm1(u)
 
 
 class FocalLoss(Function):
@@ -458,15 +521,15 @@ class FocalLoss(Function):
     factor) or one factor per class.
     """
 
+    twice_differentiable = True
+
     formula = Custom(
         "focal", local=lambda v, i: "(1−p)^γ-weighted softmax − onehot")
 
     @staticmethod
     def forward(ctx, z, target, alpha, *, gamma=2.0, reduction="mean"):
         axis = _class_axis(z.ndim)
-        logp = log_softmax(z, axis)
-        u = _pick(logp, target, axis)
-        one_minus_p = -np.expm1(u)  # 1 - e^u, exact when p is close to 1
+        logp, u, one_minus_p = _focal_parts(z, target, axis)
         if alpha is None:
             alpha_y = None
         elif np.ndim(alpha) == 0:
@@ -484,19 +547,21 @@ class FocalLoss(Function):
         logp, target, u, one_minus_p, alpha_y = ctx.saved_tensors
         gamma = ctx.options["gamma"]
         axis = _class_axis(logp.ndim)
-        g = _upstream(grad, ctx.options["reduction"], u.size)
+        target = data(target)
+        logp, u, one_minus_p = from_inputs(ctx, (logp, u, one_minus_p),
+                                           lambda z, *_: _focal_parts(z, target, axis))
+        g = _upstream(grad, ctx.options["reduction"], np.size(u))
         p = 1.0 - one_minus_p
         with np.errstate(divide="ignore", invalid="ignore"):
             # at p = 1 (u = 0) the first term is 0 * inf for gamma < 1; its limit is 0
-            focus = np.where(one_minus_p > 0, gamma * one_minus_p ** (gamma - 1) * p * u, 0.0)
+            focus = np.where(data(one_minus_p) > 0,
+                             gamma * one_minus_p ** (gamma - 1) * p * u, 0.0)
         dl_du = focus - one_minus_p ** gamma
         if alpha_y is not None:
             dl_du = dl_du * alpha_y
         coef = np.expand_dims(g * dl_du, axis)
         grad_z = -np.exp(logp) * coef
-        index = np.expand_dims(target, axis)
-        np.put_along_axis(grad_z, index, np.take_along_axis(grad_z, index, axis) + coef, axis)
-        return grad_z, None, None
+        return add_along(grad_z, np.expand_dims(target, axis), coef, axis), None, None
 
 
 class KlDivLoss(Function):
@@ -506,7 +571,11 @@ class KlDivLoss(Function):
         log_target:  l = e^t (t - x);         dl/dx = -e^t, dl/dt = e^t (t - x + 1)
 
     ``reduction`` ``"batchmean"`` divides the sum by the batch size (dim 0).
+    Twice differentiable: d2l/dx dt = -1 (-e^t with log_target), d2l/dt2 = 1 / t
+    (e^t (t - x + 2)), d2l/dx2 = 0.
     """
+
+    twice_differentiable = True
 
     promotes = (0, 1)
     float_only = True
@@ -535,7 +604,7 @@ class KlDivLoss(Function):
         if ctx.options["log_target"]:
             e = np.exp(t)
             return -e * up, e * (t - x + 1) * up
-        positive = t > 0
+        positive = data(t) > 0
         log_t = np.log(np.where(positive, t, 1))
         grad_t = np.where(positive, log_t + 1 - x, 0) * up if ctx.needs_input_grad[1] else None
         return -t * up, grad_t
@@ -603,6 +672,11 @@ class CtcLoss(Function):
     which is the gradient with respect to the *logits* under the log-softmax (what
     training needs; the log-softmax's own backward then passes it through unchanged).
     ``reduction`` 'mean' divides each nll by its target length, then averages.
+
+    Once differentiable only: the alpha-beta recursion runs on arrays, so a
+    ``create_graph=True`` backward through it gives a first gradient whose own backward
+    raises "CtcLoss: its backward is not differentiable" (as the engine does for every
+    op without ``twice_differentiable``).
     """
 
     formula = Custom("CTC", local=lambda v, i: "p − γ (occupation)" if i == 0 else None)

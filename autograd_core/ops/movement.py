@@ -218,7 +218,13 @@ def _sequence(v) -> str:
 
 
 class Cat(Function):
-    """y = concatenation of the inputs along ``dim``;  dL/dx_i = the slice of dL/dy for x_i."""
+    """y = concatenation of the inputs along ``dim``;  dL/dx_i = the slice of dL/dy for x_i.
+
+    The slices are basic indexing (views of an array; a recorded GetItem on a Tensor),
+    so the rule is twice differentiable.
+    """
+
+    twice_differentiable = True
 
     formula = Custom(
         "cat", lambda v: [f"{v.out} = np.concatenate({_sequence(v)}, axis={v.opt['dim']})"],
@@ -231,12 +237,19 @@ class Cat(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        offsets = np.cumsum(ctx.sizes)[:-1]
-        return tuple(np.split(grad, offsets, axis=ctx.options["dim"]))
+        dim = ctx.options["dim"] % grad.ndim
+        before = (slice(None),) * dim
+        grads, start = [], 0
+        for size in ctx.sizes:
+            grads.append(grad[before + (slice(start, start + size),)])
+            start += size
+        return tuple(grads)
 
 
 class Stack(Function):
     """y = the inputs stacked along a new axis ``dim``;  dL/dx_i = dL/dy taken at i."""
+
+    twice_differentiable = True
 
     formula = Custom(
         "stack", lambda v: [f"{v.out} = np.stack({_sequence(v)}, axis={v.opt['dim']})"],
@@ -249,7 +262,8 @@ class Stack(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return tuple(np.moveaxis(grad, ctx.options["dim"], 0))
+        moved = np.moveaxis(grad, ctx.options["dim"], 0)
+        return tuple(moved[i] for i in range(moved.shape[0]))
 
 
 # --------------------------------------------------------------------- functional forms
@@ -549,7 +563,9 @@ def _tensor(x):
 # each element came from. Only repeat/tile, which copy whole blocks, has its own node.
 class Repeat(Function):
     """y = x tiled ``reps`` times along each dim (``Tensor.repeat``, ``np.tile``);
-    dL/dx = the sum of dL/dy over the copies."""
+    dL/dx = the sum of dL/dy over the copies (reshape and sum: twice differentiable)."""
+
+    twice_differentiable = True
 
     formula = Custom(
         "repeat", lambda v: [f"{v.out} = np.tile({v.args[0]}, {literal(v.opt['reps'])})"],

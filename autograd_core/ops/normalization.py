@@ -18,6 +18,13 @@ Backward, with g = dL/dy and dxhat = g w: mu and var depend on x too, which give
 When normalising with fixed statistics (BatchNorm in eval mode: running estimates),
 mu and r are constants and dL/dx = dxhat r.
 
+Every backward here is twice differentiable (``create_graph=True``): the shared helpers
+below use operators and registered NumPy functions only, so they run on arrays in an
+ordinary backward and record on Tensors. On the Tensor path x̂, r and the reshaped w
+are rebuilt from the node's inputs (``_recorded``): saved as arrays, they would be
+constants and miss how the statistics depend on x. Nothing more is saved for that, so
+the ordinary backward keeps its speed and memory.
+
 The batch statistics of a training step are left on the node as ``ctx.batch_mean`` and
 ``ctx.batch_var`` so ``nn.functional.batch_norm`` can update its running estimates
 without a second pass over the data.
@@ -34,6 +41,7 @@ import numpy as np
 
 from autograd_core.function import Function
 from autograd_core.kernels import norm as _fused
+from autograd_core.ops._dual import from_inputs
 from autograd_core.ops._formula import Custom
 
 __all__ = ["BatchNorm", "LayerNorm", "InstanceNorm", "GroupNorm", "channel_shape"]
@@ -60,9 +68,20 @@ def _affine(xhat, weight, bias):
     return out
 
 
+def _recorded(ctx, rebuild):
+    """The saved (xhat, invstd, w) on arrays; on the create_graph path (Tensors) the same
+    values rebuilt by ``rebuild(x, weight)`` from the node's inputs as Tensors, so the
+    graph of the gradient sees how the statistics depend on x and w."""
+    return from_inputs(ctx, ctx.saved_tensors, lambda x, weight, *_: rebuild(x, weight))
+
+
+def _per_channel(weight, ndim):
+    return None if weight is None else weight.reshape(channel_shape(ndim, weight.shape[0]))
+
+
 def _normalized_backward(grad, xhat, invstd, weight, axes):
     """dL/dx through xhat = (x - mu) r with mu, r the statistics over ``axes``."""
-    count = xhat.size // invstd.size
+    count = np.size(xhat) // np.size(invstd)
     # mean_R(dxhat) = w mean_R(g) and mean_R(dxhat xhat) = w mean_R(g xhat) for a w
     # that is constant over R, which saves two full passes when it is.
     mean_g = np.sum(grad, axis=axes, keepdims=True) / count
@@ -164,6 +183,20 @@ def _fused_backward(ctx, grad, xhat, invstd, w):
     return grad_x, grad_w if need_w else None, grad_b if need_b else None, None, None
 
 
+def _bn_rebuild(ctx, x, weight):
+    """BatchNorm's (xhat, invstd, w) from its inputs (the running statistics constant)."""
+    axes = (0,) + tuple(range(2, x.ndim))
+    eps = ctx.options["eps"]
+    if ctx.options["training"]:
+        xhat, invstd, _, _ = _statistics(x, axes, eps)
+    else:
+        shape = channel_shape(x.ndim, x.shape[1])
+        running_mean, running_var = ctx.inputs[3:5]
+        invstd = (1.0 / np.sqrt(running_var + eps)).reshape(shape).astype(x.dtype)
+        xhat = (x - running_mean.reshape(shape)) * invstd
+    return xhat, invstd, _per_channel(weight, x.ndim)
+
+
 class BatchNorm(Function):
     """Batch normalisation over every axis but the channel axis 1 (see module docstring).
 
@@ -171,6 +204,8 @@ class BatchNorm(Function):
     ``training=True`` the batch statistics normalise (the running ones are not read);
     otherwise ``running_mean`` and ``running_var`` do, as constants.
     """
+
+    twice_differentiable = True
 
     formula = Custom("norm", _bn_forward_code, _bn_backward_code, _bn_local)
 
@@ -195,7 +230,7 @@ class BatchNorm(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        xhat, invstd, w = ctx.saved_tensors
+        xhat, invstd, w = _recorded(ctx, lambda x, weight: _bn_rebuild(ctx, x, weight))
         if _fused.fusable_grad(grad, xhat, invstd, w):  # a Tensor grad: the code below
             return _fused_backward(ctx, grad, xhat, invstd, w)
         axes = (0,) + tuple(range(2, xhat.ndim))
@@ -215,6 +250,8 @@ class LayerNorm(Function):
     ``weight`` and ``bias`` (or None) have the shape of those axes.
     """
 
+    twice_differentiable = True
+
     formula = _NORM_FORMULA
 
     @staticmethod
@@ -226,14 +263,15 @@ class LayerNorm(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        xhat, invstd, weight = ctx.saved_tensors
         k = ctx.options["normalized_ndim"]
+        xhat, invstd, weight = _recorded(ctx, lambda x, weight: _statistics(
+            x, tuple(range(x.ndim - k, x.ndim)), ctx.options["eps"])[:2] + (weight,))
         axes = tuple(range(xhat.ndim - k, xhat.ndim))
         grad_x = None
         if ctx.needs_input_grad[0]:
             # w varies over R here, so dxhat = g w is formed explicitly
             dxhat = grad if weight is None else grad * weight
-            count = xhat.size // invstd.size
+            count = np.size(xhat) // np.size(invstd)
             mean_d = np.sum(dxhat, axis=axes, keepdims=True) / count
             mean_dx = np.sum(dxhat * xhat, axis=axes, keepdims=True) / count
             grad_x = invstd * (dxhat - mean_d - xhat * mean_dx)
@@ -248,6 +286,8 @@ class InstanceNorm(Function):
     ``weight`` and ``bias`` (or None) are per channel. The per-instance statistics are
     left on the node as ``ctx.batch_mean``/``ctx.batch_var`` of shape (N, C).
     """
+
+    twice_differentiable = True
 
     formula = _NORM_FORMULA
 
@@ -265,7 +305,8 @@ class InstanceNorm(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        xhat, invstd, w = ctx.saved_tensors
+        xhat, invstd, w = _recorded(ctx, lambda x, weight: _statistics(
+            x, tuple(range(2, x.ndim)), ctx.options["eps"])[:2] + (_per_channel(weight, x.ndim),))
         axes = tuple(range(2, xhat.ndim))
         grad_x = None
         if ctx.needs_input_grad[0]:
@@ -273,6 +314,13 @@ class InstanceNorm(Function):
         param_axes = (0,) + axes
         grad_w, grad_b = _param_grads(ctx, grad, xhat, param_axes, (xhat.shape[1],))
         return grad_x, grad_w, grad_b
+
+
+def _group_statistics(x, weight, num_groups, eps):
+    """(xhat in x's shape, invstd (N, G, 1), w per channel) of group normalisation."""
+    grouped = x.reshape(x.shape[0], num_groups, -1)
+    xhat, invstd, _, _ = _statistics(grouped, (2,), eps)
+    return xhat.reshape(x.shape), invstd, _per_channel(weight, x.ndim)
 
 
 class GroupNorm(Function):
@@ -284,22 +332,22 @@ class GroupNorm(Function):
     dxhat = g w formed explicitly (w varies inside a group).
     """
 
+    twice_differentiable = True
+
     formula = _NORM_FORMULA
 
     @staticmethod
     def forward(ctx, x, weight, bias, *, num_groups, eps):
-        grouped = x.reshape(x.shape[0], num_groups, -1)
-        xhat, invstd, _, _ = _statistics(grouped, (2,), eps)
-        xhat = xhat.reshape(x.shape)
+        xhat, invstd, w = _group_statistics(x, weight, num_groups, eps)
         shape = channel_shape(x.ndim, x.shape[1])
-        w = None if weight is None else weight.reshape(shape)
         b = None if bias is None else bias.reshape(shape)
         ctx.save_for_backward(xhat, invstd, w)
         return _affine(xhat, w, b)
 
     @staticmethod
     def backward(ctx, grad):
-        xhat, invstd, w = ctx.saved_tensors
+        xhat, invstd, w = _recorded(ctx, lambda x, weight: _group_statistics(
+            x, weight, ctx.options["num_groups"], ctx.options["eps"]))
         n, groups = xhat.shape[0], ctx.options["num_groups"]
         grad_x = None
         if ctx.needs_input_grad[0]:

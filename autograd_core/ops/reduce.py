@@ -24,6 +24,7 @@ import numpy as np
 
 from autograd_core.errors import DTypeError
 from autograd_core.function import Function
+from autograd_core.ops._dual import data, rebuilt
 from autograd_core.ops._formula import (
     Custom,
     axis_code,
@@ -591,6 +592,8 @@ def _from_last(y: np.ndarray, undo):
 
 def _product_of_others(x: np.ndarray) -> np.ndarray:
     """prod_{j != i} x_j along the last axis, exact when some x_j are 0 (no division)."""
+    if x.shape[-1] == 0:
+        return x * 1  # an empty product has no elements to differentiate
     ones = np.ones(x.shape[:-1] + (1,), dtype=x.dtype)
     left = np.cumprod(np.concatenate([ones, x[..., :-1]], axis=-1), axis=-1)
     right = np.cumprod(np.concatenate([ones, x[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
@@ -598,7 +601,13 @@ def _product_of_others(x: np.ndarray) -> np.ndarray:
 
 
 class Prod(Function):
-    """y = prod over ``dim`` of x;  dy/dx_i = prod_{j != i} x_j (= y / x_i without zeros)."""
+    """y = prod over ``dim`` of x;  dy/dx_i = prod_{j != i} x_j (= y / x_i without zeros).
+
+    Twice differentiable: the products of the others are cumulative products and
+    concatenations, which record on Tensors (create_graph).
+    """
+
+    twice_differentiable = True
 
     formula = Custom(
         "Π", lambda v: [f"{v.out} = np.prod({v.args[0]}{reduce_args(v)})"],
@@ -643,7 +652,9 @@ class CumSum(Function):
 
 class CumProd(Function):
     """y_j = prod_{i <= j} x_i along ``dim``;  dL/dx_i = sum_{j >= i} dL/dy_j y_j / x_i,
-    computed without dividing where some x are 0."""
+    computed without dividing where some x are 0. Twice differentiable."""
+
+    twice_differentiable = True
 
     formula = Custom(
         "cumprod", lambda v: [f"{v.out} = np.cumprod({v.args[0]}, axis={v.opt['dim']})"],
@@ -659,22 +670,26 @@ class CumProd(Function):
     def backward(ctx, grad):
         x, out = ctx.saved_tensors
         dim = ctx.options["dim"]
-        if not np.any(x == 0):
+        if not np.any(data(x) == 0):
             return _reverse_cumsum(grad * out, dim) / x
-        # With zeros: d y_j / d x_i = prod_{k <= j, k != i} x_k; one cumprod per i.
+        # With zeros: d y_j / d x_i = prod_{k <= j, k != i} x_k; one cumprod per i
+        # (x_i replaced by 1), written without assignments so that it also records.
         xm, gm = np.moveaxis(x, dim, -1), np.moveaxis(grad, dim, -1)
-        result = np.empty_like(gm)
+        one = np.ones(xm.shape[:-1] + (1,), dtype=data(x).dtype)
+        columns = []
         for i in range(xm.shape[-1]):
-            replaced = xm[..., i:].copy()
-            replaced[..., 0] = 1
+            replaced = np.concatenate([one, xm[..., i + 1:]], axis=-1)
             before = np.prod(xm[..., :i], axis=-1, keepdims=True)
-            result[..., i] = np.sum(gm[..., i:] * before * np.cumprod(replaced, axis=-1), -1)
-        return np.moveaxis(result, -1, dim)
+            columns.append(np.sum(gm[..., i:] * before * np.cumprod(replaced, axis=-1), -1))
+        return np.moveaxis(np.stack(columns, axis=-1), -1, dim)
 
 
 class LogCumSumExp(Function):
     """y_j = log sum_{i <= j} e^(x_i) along ``dim``;  dL/dx_i = sum_{j >= i} dL/dy_j
-    e^(x_i - y_j) (each factor at most 1, so nothing overflows)."""
+    e^(x_i - y_j) (each factor at most 1, so nothing overflows). Twice differentiable
+    (y is the saved output, so on Tensors its dependence on x records)."""
+
+    twice_differentiable = True
 
     formula = Custom(
         "logcumsumexp",
@@ -696,8 +711,25 @@ class LogCumSumExp(Function):
         later = np.triu(np.ones((n, n), dtype=bool))  # later[i, j]: j >= i
         with np.errstate(invalid="ignore", over="ignore"):
             weights = np.exp(xm[..., :, None] - om[..., None, :])
-        weights = np.where(later & np.isfinite(weights), weights, 0)
+        weights = np.where(later & np.isfinite(data(weights)), weights, 0)
         return np.moveaxis(np.sum(weights * gm[..., None, :], axis=-1), -1, dim)
+
+
+def _norm_kept(x, ord, dim):  # noqa: A002 - torch's name
+    """(sum |x|^p)^(1/p) over ``dim`` with the reduced axes kept (arrays or Tensors)."""
+    a = np.abs(x)
+    if ord == np.inf:
+        return np.max(a, axis=dim, keepdims=True) if np.size(a) else np.zeros(())
+    if ord == -np.inf:
+        return np.min(a, axis=dim, keepdims=True)
+    if ord == 0:
+        return np.sum(data(a) != 0, axis=dim, keepdims=True).astype(data(x).dtype)
+    if ord == 1:
+        return np.sum(a, axis=dim, keepdims=True)
+    if ord == 2:
+        return np.sqrt(np.sum(a * a, axis=dim, keepdims=True))
+    with np.errstate(divide="ignore"):
+        return np.sum(a ** ord, axis=dim, keepdims=True) ** (1.0 / ord)
 
 
 class Norm(Function):
@@ -705,28 +737,17 @@ class Norm(Function):
 
     p = 2 gives x / y; p = 1 sign(x); p = inf the gradient at the largest |x| (shared
     between ties); p = 0 counts nonzeros (gradient 0). Where y = 0 the gradient is 0
-    (as PyTorch: a subgradient, not 0/0).
+    (as PyTorch: a subgradient, not 0/0). Twice differentiable away from those points.
     """
+
+    twice_differentiable = True
 
     formula = Custom(
         "‖·‖", local=lambda v: f"sign({v.args[0]})|{v.args[0]}|^(p−1) / ‖{v.args[0]}‖^(p−1)")
 
     @staticmethod
     def forward(ctx, x, *, ord=2.0, dim=None, keepdim=False):  # noqa: A002 - torch's name
-        a = np.abs(x)
-        if ord == np.inf:
-            out = np.max(a, axis=dim, keepdims=True) if a.size else np.zeros(())
-        elif ord == -np.inf:
-            out = np.min(a, axis=dim, keepdims=True)
-        elif ord == 0:
-            out = np.sum(a != 0, axis=dim, keepdims=True).astype(x.dtype)
-        elif ord == 1:
-            out = np.sum(a, axis=dim, keepdims=True)
-        elif ord == 2:
-            out = np.sqrt(np.sum(a * a, axis=dim, keepdims=True))
-        else:
-            with np.errstate(divide="ignore"):
-                out = np.sum(a ** ord, axis=dim, keepdims=True) ** (1.0 / ord)
+        out = _norm_kept(x, ord, dim)
         ctx.save_for_backward(x, out)
         return out if keepdim else np.squeeze(out, axis=dim)
 
@@ -740,14 +761,17 @@ class Norm(Function):
         if p == 1:
             return g * np.sign(x)
         if p in (np.inf, -np.inf):
-            hits = np.abs(x) == out
+            hits = np.abs(data(x)) == data(out)
             return g * np.sign(x) * hits / np.sum(hits, axis=dim, keepdims=True)
+        # the saved kept-dims norm is not the output (unless keepdim): on Tensors it is
+        # rebuilt from x so the second derivative sees it depend on x
+        out = rebuilt(out, x, lambda x: _norm_kept(x, p, dim))
         with np.errstate(divide="ignore", invalid="ignore"):
             if p == 2:
                 local = x / out
             else:
                 local = np.sign(x) * np.abs(x) ** (p - 1) / out ** (p - 1)
-        return g * np.where(out == 0, 0, local)
+        return g * np.where(data(out) == 0, 0, local)
 
 
 # Functional forms ----------------------------------------------------------------
