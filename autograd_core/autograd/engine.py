@@ -145,6 +145,9 @@ def _add_gradient(grads: dict, owned: set, node, grad):
     previous = grads.get(node)
     if previous is None:
         grads[node] = grad
+    elif type(previous) is type(grad) and type(grad) is not np.ndarray and not isinstance(
+            grad, Tensor):
+        grads[node] = previous + grad  # NumPy scalars (the scalar fast path): immutable
     elif node in owned:
         if type(previous) is np.ndarray and type(grad) is np.ndarray:
             previous += grad
@@ -218,7 +221,10 @@ def _run(roots, seeds, retain_graph: bool, create_graph: bool, op: str, wanted=(
             else:
                 continue  # a constant or a tensor that needs no gradient
             if type(grad) is not np.ndarray or grad.shape != shape or grad.dtype != dtype:
-                grad = conform_gradient(grad, shape, dtype, node.op_name)
+                # a NumPy scalar of the input's dtype is a finished 0-d gradient (the
+                # scalar fast path); anything else is summed and cast to the input
+                if shape or type(grad) is not dtype.type:
+                    grad = conform_gradient(grad, shape, dtype, node.op_name)
             _add_gradient(grads, owned, slot, grad)
     # What is left belongs to leaves (interior nodes were popped above).
     if kept:
@@ -244,7 +250,7 @@ def _leaf_node(tensor):
 
 def _run_hooks(hooks, grad):
     for hook in hooks:
-        replaced = hook(grad if isinstance(grad, Tensor) else Tensor._make(grad))
+        replaced = hook(grad if isinstance(grad, Tensor) else Tensor._make(np.asarray(grad)))
         if replaced is not None:
             grad = replaced if isinstance(grad, Tensor) else np.asarray(
                 replaced._data if isinstance(replaced, Tensor) else replaced)
@@ -345,6 +351,8 @@ def _accumulate(tensor: Tensor, grad, owned: bool, create_graph: bool):
         else:
             tensor._grad = grad if current is None else current + grad
             return
+    if type(grad) is not np.ndarray:  # a NumPy scalar (the scalar fast path): a new array
+        grad, owned = np.array(grad), True
     if current is None:
         tensor._grad = Tensor._make(grad if owned and grad.flags.writeable else grad.copy())
     elif current._data.flags.writeable and current._data.shape == grad.shape and \
@@ -454,5 +462,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
         elif isinstance(entry, Tensor):
             grads.append(entry if create_graph else Tensor._make(entry._data))
         else:
-            grads.append(Tensor._make(entry if node in owned else entry.copy()))
+            grads.append(Tensor._make(entry if node in owned and type(entry) is np.ndarray
+                                      else np.array(entry)))
     return tuple(grads)
