@@ -225,7 +225,10 @@ def _run(roots, seeds, retain_graph: bool, create_graph: bool, op: str, wanted=(
                 # scalar fast path); anything else is summed and cast to the input
                 if shape or type(grad) is not dtype.type:
                     grad = conform_gradient(grad, shape, dtype, node.op_name)
-            _add_gradient(grads, owned, slot, grad)
+            if slot in grads:
+                _add_gradient(grads, owned, slot, grad)
+            else:
+                grads[slot] = grad  # the first contribution (_add_gradient's first case)
     # What is left belongs to leaves (interior nodes were popped above).
     if kept:
         grads.update(kept)
