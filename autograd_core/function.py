@@ -334,7 +334,8 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **options) -> Tensor:
         """Run the op on Tensors (or constants); record a node when gradients are wanted."""
-        if cls.scalar_fast_path:
+        if cls.scalar_fast_path and not (isinstance(inputs[0], Tensor) and
+                                         inputs[0]._data.shape):  # n-d: the array path
             out = _apply_scalar(cls, inputs, options)
             if out is not None:
                 return out
