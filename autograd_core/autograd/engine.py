@@ -92,19 +92,20 @@ def _seed_gradient(root: Tensor, grad_output, op: str):
             )
         return np.ones(data.shape, data.dtype)
     if isinstance(grad_output, Tensor):
-        seed = grad_output
-    else:
-        seed = np.asarray(grad_output)
+        if grad_output._data.shape != data.shape:
+            _bad_seed(op, grad_output._data.shape, data.shape)
+        return grad_output  # kept as a Tensor: with create_graph it may itself require grad
+    seed = np.asarray(grad_output)
     if seed.shape != data.shape:
-        raise ShapeError(
-            f"{op}: the gradient has shape {tuple(seed.shape)} but the output has shape "
-            f"{data.shape}"
-        )
-    if isinstance(seed, Tensor):
-        return seed  # kept as a Tensor: with create_graph it may itself require grad
+        _bad_seed(op, seed.shape, data.shape)
     if seed.dtype != data.dtype:
         seed = seed.astype(data.dtype)
     return seed
+
+
+def _bad_seed(op, got, shape):
+    raise ShapeError(f"{op}: the gradient has shape {tuple(got)} but the output has shape "
+                     f"{shape}")
 
 
 def conform_gradient(grad, shape, dtype, op: str = "backward"):
