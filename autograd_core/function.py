@@ -22,7 +22,10 @@ What an op class carries (one op, one place):
   ``a + b``); ``float_only``: integer inputs become float32 first (``exp``);
 * ``formula``: how the teaching tools draw and write it (``ops._formula``), or None;
 * ``twice_differentiable``: its backward, run on Tensors, records a correct graph
-  (see ``autograd``'s ``create_graph``).
+  (see ``autograd``'s ``create_graph``);
+* ``scalar_fast_path``: its forward and backward compute the same on NumPy scalars as on
+  0-d arrays, so on 0-d float tensors ``apply`` runs them on NumPy scalars (much less
+  NumPy dispatch per op in micrograd-style graphs; see ``_apply_scalar``).
 
 Rules for ``forward``/``backward`` (the engine relies on them):
 
@@ -334,8 +337,8 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **options) -> Tensor:
         """Run the op on Tensors (or constants); record a node when gradients are wanted."""
-        if cls.scalar_fast_path and not (isinstance(inputs[0], Tensor) and
-                                         inputs[0]._data.shape):  # n-d: the array path
+        if cls.scalar_fast_path and inputs and not (
+                isinstance(inputs[0], Tensor) and inputs[0]._data.shape):  # n-d: arrays
             out = _apply_scalar(cls, inputs, options)
             if out is not None:
                 return out

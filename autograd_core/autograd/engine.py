@@ -141,13 +141,13 @@ def _add_gradient(grads: dict, owned: set, node, grad):
 
     The first contribution is stored as it is (it may be another node's array, so it is
     never written to); a second one makes a new array, which later ones are added into
-    in place. ``owned`` holds the nodes whose array was made here.
+    in place. ``owned`` holds the nodes whose array was made here. NumPy scalars (0-d
+    gradients of the scalar fast path) are immutable: they are simply added.
     """
     previous = grads.get(node)
     if previous is None:
         grads[node] = grad
-    elif type(previous) is type(grad) and type(grad) is not np.ndarray and not isinstance(
-            grad, Tensor):
+    elif type(grad) is type(previous) and isinstance(grad, np.generic):
         grads[node] = previous + grad  # NumPy scalars (the scalar fast path): immutable
     elif node in owned:
         if type(previous) is np.ndarray and type(grad) is np.ndarray:
