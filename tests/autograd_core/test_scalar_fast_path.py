@@ -162,6 +162,23 @@ def test_mixed_shapes_dtypes_and_constants_take_the_array_path():
     assert y.shape == (2, 3) and all(type(x) is np.ndarray for x in y.grad_fn._saved)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@given(a=floats, b=floats)
+@settings(max_examples=40, deadline=None)
+def test_one_element_arrays_mixed_in_give_the_same_results(dtype, a, b):
+    def go():
+        s = Tensor(np.asarray(a, dtype), requires_grad=True)
+        v = Tensor(np.asarray([b], dtype), requires_grad=True)
+        with np.errstate(all="ignore"):
+            out = ((s * v + s) * s).tanh().sum() + s * s
+            out.backward()
+        return bits(out), bits(s.grad), bits(v.grad)
+
+    fast = go()
+    with array_path():
+        assert go() == fast
+
+
 def test_public_semantics_of_0d_results():
     a = Tensor(2.0, requires_grad=True)
     y = a * 3 + 1.0
