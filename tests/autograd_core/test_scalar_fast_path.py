@@ -55,9 +55,10 @@ def array_path():
 
 def bits(x):
     """The exact bytes and dtype of a Tensor's (or array's) value: bitwise equality,
-    signed zeros and NaN payloads included."""
+    signed zeros included. NaNs count as one value: which operand's NaN an operation on
+    two NaNs passes on (its sign bit) is up to the compiled loop, as IEEE 754 allows."""
     array = x._data if isinstance(x, Tensor) else np.asarray(x)
-    return array.dtype, array.shape, array.tobytes()
+    return array.dtype, array.shape, np.where(np.isnan(array), np.nan, array).tobytes()
 
 
 def run(fn, values, dtype, grads=True):
