@@ -94,19 +94,20 @@ def _seed_gradient(root: Tensor, grad_output, op: str):
             )
         return np.ones(data.shape, data.dtype)
     if isinstance(grad_output, Tensor):
-        seed = grad_output
-    else:
-        seed = np.asarray(grad_output)
+        if grad_output._data.shape != data.shape:
+            _bad_seed(op, grad_output._data.shape, data.shape)
+        return grad_output  # kept as a Tensor: with create_graph it may itself require grad
+    seed = np.asarray(grad_output)
     if seed.shape != data.shape:
-        raise ShapeError(
-            f"{op}: the gradient has shape {tuple(seed.shape)} but the output has shape "
-            f"{data.shape}"
-        )
-    if isinstance(seed, Tensor):
-        return seed  # kept as a Tensor: with create_graph it may itself require grad
+        _bad_seed(op, seed.shape, data.shape)
     if seed.dtype != data.dtype:
         seed = seed.astype(data.dtype)
     return seed
+
+
+def _bad_seed(op, got, shape):
+    raise ShapeError(f"{op}: the gradient has shape {tuple(got)} but the output has shape "
+                     f"{shape}")
 
 
 def conform_gradient(grad, shape, dtype, op: str = "backward"):
@@ -142,11 +143,14 @@ def _add_gradient(grads: dict, owned: set, node, grad):
 
     The first contribution is stored as it is (it may be another node's array, so it is
     never written to); a second one makes a new array, which later ones are added into
-    in place. ``owned`` holds the nodes whose array was made here.
+    in place. ``owned`` holds the nodes whose array was made here. NumPy scalars (0-d
+    gradients of the scalar fast path) are immutable: they are simply added.
     """
     previous = grads.get(node)
     if previous is None:
         grads[node] = grad
+    elif type(grad) is type(previous) and isinstance(grad, np.generic):
+        grads[node] = previous + grad  # NumPy scalars (the scalar fast path): immutable
     elif node in owned:
         if type(previous) is np.ndarray and type(grad) is np.ndarray:
             previous += grad
@@ -223,8 +227,14 @@ def _run(roots, seeds, retain_graph: bool, create_graph: bool, op: str, wanted=(
             else:
                 continue  # a constant or a tensor that needs no gradient
             if type(grad) is not np.ndarray or grad.shape != shape or grad.dtype != dtype:
-                grad = conform_gradient(grad, shape, dtype, node.op_name)
-            _add_gradient(grads, owned, slot, grad)
+                # a NumPy scalar of the input's dtype is a finished 0-d gradient (the
+                # scalar fast path); anything else is summed and cast to the input
+                if shape or type(grad) is not dtype.type:
+                    grad = conform_gradient(grad, shape, dtype, node.op_name)
+            if slot in grads:
+                _add_gradient(grads, owned, slot, grad)
+            else:
+                grads[slot] = grad  # the first contribution (_add_gradient's first case)
     # What is left belongs to leaves (interior nodes were popped above).
     if kept:
         grads.update(kept)
@@ -249,7 +259,7 @@ def _leaf_node(tensor):
 
 def _run_hooks(hooks, grad):
     for hook in hooks:
-        replaced = hook(grad if isinstance(grad, Tensor) else Tensor._make(grad))
+        replaced = hook(grad if isinstance(grad, Tensor) else Tensor._make(np.asarray(grad)))
         if replaced is not None:
             grad = replaced if isinstance(grad, Tensor) else np.asarray(
                 replaced._data if isinstance(replaced, Tensor) else replaced)
@@ -426,6 +436,8 @@ def _accumulate(tensor: Tensor, grad, owned: bool, create_graph: bool):
         else:
             tensor._grad = grad if current is None else current + grad
             return
+    if type(grad) is not np.ndarray:  # a NumPy scalar (the scalar fast path): a new array
+        grad, owned = np.array(grad), True
     if current is None:
         tensor._grad = Tensor._make(grad if owned and grad.flags.writeable else grad.copy())
     elif current._data.flags.writeable and current._data.shape == grad.shape and \
@@ -535,5 +547,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
         elif isinstance(entry, Tensor):
             grads.append(entry if create_graph else Tensor._make(entry._data))
         else:
-            grads.append(Tensor._make(entry if node in owned else entry.copy()))
+            grads.append(Tensor._make(entry if node in owned and type(entry) is np.ndarray
+                                      else np.array(entry)))
     return tuple(grads)

@@ -534,6 +534,14 @@ class Cast(Function):
         return grad
 
 
+# The scalar fast path (``function._apply_scalar``): these forwards and backwards give the
+# same results on NumPy scalars as on 0-d arrays (tests/autograd_core/test_scalar_fast_path.py).
+for _op in (Add, Sub, Mul, Div, Neg, Pow, Exp, Log, Sqrt, Abs, Sin, Cos, Tanh, Sigmoid,
+            Relu):
+    _op.scalar_fast_path = True
+del _op
+
+
 # --------------------------------------------------------------------- functional forms
 # One function per op: torch.<name>, Tensor.<name> and NumPy's protocol (ops._registry).
 def _scaled(other, alpha):
