@@ -15,7 +15,6 @@ import nn
 import nn.functional as F
 from autograd_core import autograd
 from autograd_core.gradcheck import gradcheck, gradgradcheck
-from autograd_core.ops.movement import Cat
 from autograd_core.ops.recurrent import Recurrent
 from nn.stochastic import fractional_max_pool2d
 
@@ -162,9 +161,6 @@ def test_gradgradcheck_two_layer_module(cls):
     assert gradgradcheck(lambda x, w: module(x)[0], (x, weight))
 
 
-@pytest.mark.skipif(not Cat.twice_differentiable,
-                    reason="a bidirectional layer joins its directions with cat, whose "
-                           "backward is not twice differentiable on this branch")
 @pytest.mark.parametrize("cls", [nn.LSTM, nn.GRU])
 def test_gradgradcheck_bidirectional_module(cls):
     rng = _rng(8)
