@@ -95,6 +95,12 @@ LANE_MIN_FLOPS = 500_000
 #: 1->6 5x5: 4.1/12.2 ms against 6.4/16.3 ms forward/backward), the direct kernels win
 #: for depthwise convs, which use them whatever their kernel size.
 _DIRECT_MAX_TAPS = 9
+#: Fewest output columns (flattened ``n, oh, ow``) a chunk's GEMMs get when the layer
+#: allows it, and the fewest a lane gets.  Measured on ResNet-18's small planes (issue
+#: 17): with 1 MB chunks a 512-channel 4x4 layer's weight-gradient GEMM had 48 columns
+#: of inner dimension, ``(512, 48) @ (48, 4608)`` added into the lane's partial 11
+#: times, at 50 GFLOP/s instead of 110; its backward took 2.9x PyTorch's time.
+MIN_GEMM_COLUMNS = 256
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 # Reductions may be reassociated so LLVM can vectorise them; every sum is still done by
@@ -628,7 +634,12 @@ def _plan(geo, bytes_per_row, chunk_bytes):
     # chunk's fixed overhead and, run on another thread, a handoff of ~50 us, which a
     # tiny conv (LeNet on 8x8 digits) does not earn back. Still a function of the shapes
     # alone, so results stay identical with any thread count.
-    lanes_wanted = max(1, min(_LANES, geo.flops // LANE_MIN_FLOPS))
+    # Every lane also gets at least MIN_GEMM_COLUMNS output columns: a lane's weight
+    # gradient is a full (OC, K) partial, written and summed once per lane.
+    columns = geo.N * geo.OH * geo.OW
+    lanes_wanted = max(
+        1, min(_LANES, geo.flops // LANE_MIN_FLOPS, columns // MIN_GEMM_COLUMNS)
+    )
     if geo.N >= lanes_wanted:
         step = -(-geo.N // lanes_wanted)
         bounds = [(n * geo.OH, min(n + step, geo.N) * geo.OH) for n in range(0, geo.N, step)]
@@ -772,6 +783,8 @@ class _Conv:
         self.bytes_per_row = (self.K + geo.OC) * geo.OW * self.dtype.itemsize
         if self.pointwise:
             chunk_bytes = self.bytes_per_row * geo.OH  # one sample per chunk: no copies
+        elif chunk_bytes is None:  # L2-sized, but never thinner than MIN_GEMM_COLUMNS
+            chunk_bytes = max(CHUNK_BYTES, -(-self.bytes_per_row // geo.OW) * MIN_GEMM_COLUMNS)
         self.chunks, self.lanes, self.split = _plan(geo, self.bytes_per_row, chunk_bytes)
 
     def _whole_sample(self, r0, r1):
@@ -822,7 +835,9 @@ class _Conv:
         else:
             _rows_to_nchw(res, out, bias, r0, r1, geo.OH, geo.OW)
 
-    def backward_chunk(self, r0, r1, c0, c1, grad_out, gx, gw, gb, need_x, need_w):
+    def backward_chunk(
+        self, r0, r1, c0, c1, grad_out, gx, gw, gb, need_x, need_w, first=False, scratch=None
+    ):
         geo, G, Kg, OCg = self.geo, self.geo.groups, self.Kg, self.OCg
         span = c1 - c0 < geo.OW
         if span:
@@ -844,8 +859,16 @@ class _Conv:
             )
         if need_w:
             cols = self._span_cols(r0, c0, c1) if span else self._cols(r0, r1, m)
+            # The lane's first chunk writes its partial, later ones add a product made
+            # in the lane's one scratch matrix (no (OC, K) temporary per chunk).
             for g in range(G):
-                gw[g] += g_rows[g * OCg : (g + 1) * OCg] @ cols[g * Kg : (g + 1) * Kg].T
+                a, b = g_rows[g * OCg : (g + 1) * OCg], cols[g * Kg : (g + 1) * Kg].T
+                if first:
+                    np.matmul(a, b, out=gw[g])
+                else:
+                    if not scratch:
+                        scratch.append(np.empty((OCg, Kg), dtype=self.dtype))
+                    gw[g] += np.matmul(a, b, out=scratch[0])
             del cols  # before the column gradient: the workspace holds one of the two
         if need_x:
             pointwise = not span and self.pointwise and self._whole_sample(r0, r1)
@@ -864,7 +887,7 @@ _NO_SUM = np.empty(0, dtype=np.float64)
 
 
 def conv2d_forward(
-    x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, chunk_bytes=CHUNK_BYTES
+    x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, chunk_bytes=None
 ):
     """conv2d on NumPy arrays (NCHW), PyTorch semantics; returns ``(N, OC, OH, OW)``.
 
@@ -881,7 +904,7 @@ def conv2d_forward(
     return _conv2d_forward(x, weight, bias, geo, chunk_bytes)
 
 
-def _conv2d_forward(x, weight, bias, geo, chunk_bytes=CHUNK_BYTES):
+def _conv2d_forward(x, weight, bias, geo, chunk_bytes=None):
     """:func:`conv2d_forward` for arrays of one float dtype that fit ``geo``, unchecked."""
     x, weight = np.ascontiguousarray(x), np.ascontiguousarray(weight)
     dtype = x.dtype
@@ -914,7 +937,7 @@ def conv2d_backward(
     need_weight=True,
     need_bias=True,
     *,
-    chunk_bytes=CHUNK_BYTES,
+    chunk_bytes=None,
 ):
     """Gradients of :func:`conv2d_forward`: ``(grad_x, grad_weight, grad_bias)``.
 
@@ -941,7 +964,7 @@ def conv2d_backward(
 
 def _conv2d_backward(
     grad_out, x, weight, geo, need_input=True, need_weight=True, need_bias=True,
-    chunk_bytes=CHUNK_BYTES,
+    chunk_bytes=None,
 ):
     """:func:`conv2d_backward` for arrays of one float dtype that fit ``geo``, unchecked."""
     if not (need_input or need_weight or need_bias):
@@ -959,15 +982,21 @@ def _conv2d_backward(
     n_lanes = len(conv.lanes)
     # One partial per lane, summed in lane order: the same sums with any thread count.
     gw_parts = [
-        np.zeros((geo.groups, conv.OCg, conv.Kg), dtype=dtype) if need_weight else None
+        np.empty((geo.groups, conv.OCg, conv.Kg), dtype=dtype) if need_weight else None
         for _ in range(n_lanes)
     ]
     gb_parts = [np.zeros(geo.OC, dtype=np.float64) if need_bias else None for _ in range(n_lanes)]
 
     def lane(i):
-        for r0, r1, c0, c1 in conv.chunks[slice(*conv.lanes[i])]:
+        scratch = []
+        first, stop = conv.lanes[i]
+        if first == stop and need_weight:  # (plans never make one; np.empty above)
+            gw_parts[i][...] = 0
+        for k in range(first, stop):
+            r0, r1, c0, c1 = conv.chunks[k]
             conv.backward_chunk(
-                r0, r1, c0, c1, grad_out, gx, gw_parts[i], gb_parts[i], need_input, need_weight
+                r0, r1, c0, c1, grad_out, gx, gw_parts[i], gb_parts[i], need_input,
+                need_weight, k == first, scratch,
             )
 
     if conv.split:  # lanes inside samples: neighbouring lanes' col2im may overlap
