@@ -64,50 +64,98 @@ def ratios(cases, reps, min_sample_time=0.05):
     import torch
 
     torch.set_num_threads(numba.get_num_threads())
-    rows = []
-    for name, N, C, OC, H, k, s, p in cases:
-        x, w, go, geo = arrays(N, C, OC, H, k, s, p)
-        tx, tw, tgo = (torch.from_numpy(a) for a in (x, w, go))
-        # correctness first (a ratio of wrong answers is worthless)
-        ours_out = K._conv2d_forward(x, w, None, geo)
-        gx, gw, _ = K._conv2d_backward(go, x, w, geo, True, True, False)
+    return [_ratio(torch, case, reps, min_sample_time) for case in cases]
+
+
+def _ratio(torch, case, reps, min_sample_time):
+    name, N, C, OC, H, k, s, p = case
+    x, w, go, geo = arrays(N, C, OC, H, k, s, p)
+    tx, tw, tgo = (torch.from_numpy(a) for a in (x, w, go))
+    # correctness first (a ratio of wrong answers is worthless)
+    ours_out = K._conv2d_forward(x, w, None, geo)
+    gx, gw, _ = K._conv2d_backward(go, x, w, geo, True, True, False)
+    with torch.no_grad():
+        t_out = torch.nn.functional.conv2d(tx, tw, None, s, p)
+    tgx, tgw, _ = torch.ops.aten.convolution_backward(
+        tgo, tx, tw, None, [s, s], [p, p], [1, 1], False, [0, 0], 1, [True, True, False])
+    for a, b in ((ours_out, t_out), (gx, tgx), (gw, tgw)):
+        np.testing.assert_allclose(a, b.numpy(), rtol=2e-3, atol=2e-3)
+
+    def t_fwd():
         with torch.no_grad():
-            t_out = torch.nn.functional.conv2d(tx, tw, None, s, p)
-        tgx, tgw, _ = torch.ops.aten.convolution_backward(
-            tgo, tx, tw, None, [s, s], [p, p], [1, 1], False, [0, 0], 1, [True, True, False])
-        for a, b in ((ours_out, t_out), (gx, tgx), (gw, tgw)):
-            np.testing.assert_allclose(a, b.numpy(), rtol=2e-3, atol=2e-3)
+            torch.nn.functional.conv2d(tx, tw, None, s, p)
 
-        def t_fwd():
-            with torch.no_grad():
-                torch.nn.functional.conv2d(tx, tw, None, s, p)
+    def t_bwd():
+        torch.ops.aten.convolution_backward(
+            tgo, tx, tw, None, [s, s], [p, p], [1, 1], False, [0, 0], 1,
+            [True, True, False])
 
-        def t_bwd():
-            torch.ops.aten.convolution_backward(
-                tgo, tx, tw, None, [s, s], [p, p], [1, 1], False, [0, 0], 1,
-                [True, True, False])
+    res = compare({"ours_fwd": lambda: K._conv2d_forward(x, w, None, geo),
+                   "torch_fwd": t_fwd,
+                   "ours_bwd": lambda: K._conv2d_backward(go, x, w, geo, True, True, False),
+                   "torch_bwd": t_bwd},
+                  reps=reps, warmup=2, min_sample_time=min_sample_time)
+    f, b = res.ratio("ours_fwd", "torch_fwd"), res.ratio("ours_bwd", "torch_bwd")
+    st = res.stats
+    row = (name, st["ours_fwd"].median, st["torch_fwd"].median, f,
+           st["ours_bwd"].median, st["torch_bwd"].median, b)
+    print(f"{name:22s} fwd {st['ours_fwd'].median * 1e3:7.2f} / "
+          f"{st['torch_fwd'].median * 1e3:6.2f} ms = {f.median:5.2f}x "
+          f"[{f.min:4.2f}-{f.max:4.2f}]   bwd {st['ours_bwd'].median * 1e3:7.2f} / "
+          f"{st['torch_bwd'].median * 1e3:6.2f} ms = {b.median:5.2f}x "
+          f"[{b.min:4.2f}-{b.max:4.2f}]", flush=True)
+    return row
 
-        res = compare({"ours_fwd": lambda: K._conv2d_forward(x, w, None, geo),
-                       "torch_fwd": t_fwd,
-                       "ours_bwd": lambda: K._conv2d_backward(go, x, w, geo, True, True, False),
-                       "torch_bwd": t_bwd},
-                      reps=reps, warmup=2, min_sample_time=min_sample_time)
-        f, b = res.ratio("ours_fwd", "torch_fwd"), res.ratio("ours_bwd", "torch_bwd")
-        st = res.stats
-        rows.append((name, st["ours_fwd"].median, st["torch_fwd"].median, f,
-                     st["ours_bwd"].median, st["torch_bwd"].median, b))
-        print(f"{name:22s} fwd {st['ours_fwd'].median * 1e3:7.2f} / "
-              f"{st['torch_fwd'].median * 1e3:6.2f} ms = {f.median:5.2f}x "
-              f"[{f.min:4.2f}-{f.max:4.2f}]   bwd {st['ours_bwd'].median * 1e3:7.2f} / "
-              f"{st['torch_bwd'].median * 1e3:6.2f} ms = {b.median:5.2f}x "
-              f"[{b.min:4.2f}-{b.max:4.2f}]", flush=True)
-    return rows
+
+def algos(reps):
+    """Winograd / im2col time for 3x3 stride-1 convs (the rule in ``_use_winograd``)."""
+    for N, C, OC, H in [(32, 16, 16, 32), (32, 32, 32, 16), (32, 64, 64, 8), (32, 128, 128, 4),
+                        (32, 64, 64, 32), (32, 128, 128, 16), (32, 256, 256, 8),
+                        (32, 512, 512, 4)]:
+        _algo(N, C, OC, H, reps)
+
+
+def _algo(N, C, OC, H, reps):
+    from autograd_core.kernels import conv_winograd as W
+
+    x, w, go, geo = arrays(N, C, OC, H, 3, 1, 1)
+    w_t = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+    lanes = K._lanes_wanted(geo)
+    res = compare({
+        "im2col_fwd": lambda: _im2col_forward(x, w, geo),
+        "wino_fwd": lambda: W.winograd_conv3x3(x, w, None, 1, 1, H, H, lanes),
+        "col2im_gx": lambda: _im2col_grad_x(go, x, w, geo),
+        "wino_gx": lambda: W.winograd_conv3x3(go, w_t, None, 1, 1, H, H, lanes),
+    }, reps=reps, warmup=1, min_sample_time=0.05)
+    f, g = res.ratio("wino_fwd", "im2col_fwd"), res.ratio("wino_gx", "col2im_gx")
+    print(f"{C}->{OC} @{H}x{H}: winograd/im2col forward {f.median:.2f} [{f.min:.2f}-{f.max:.2f}]"
+          f", input grad {g.median:.2f} [{g.min:.2f}-{g.max:.2f}]", flush=True)
+
+
+def _im2col_forward(x, w, geo):
+    saved = K.WINOGRAD_MIN_PIXELS
+    K.WINOGRAD_MIN_PIXELS = 1 << 60
+    try:
+        return K._conv2d_forward(x, w, None, geo)
+    finally:
+        K.WINOGRAD_MIN_PIXELS = saved
+
+
+def _im2col_grad_x(go, x, w, geo):
+    saved = K.WINOGRAD_MIN_PIXELS
+    K.WINOGRAD_MIN_PIXELS = 1 << 60
+    try:
+        return K._conv2d_backward(go, x, w, geo, True, False, False)
+    finally:
+        K.WINOGRAD_MIN_PIXELS = saved
 
 
 def phases(cases, reps=5):
     """Per-phase milliseconds of one call, one thread (the steps do not overlap)."""
+    from autograd_core.kernels import conv_winograd as W
+
     acc = defaultdict(float)
-    saved = {}
+    saved = []
 
     def wrap(name, fn):
         def timed(*args):
@@ -116,44 +164,52 @@ def phases(cases, reps=5):
             acc[name] += time.perf_counter() - t
         return timed
 
-    for name in _PHASES:
-        if hasattr(K, name):
-            saved[name] = getattr(K, name)
-            setattr(K, name, wrap(name, saved[name]))
+    for module, names in ((K, _PHASES), (W, ("_input_transform", "_output_transform"))):
+        for name in names:
+            saved.append((module, name, getattr(module, name)))
+            setattr(module, name, wrap(name, getattr(module, name)))
     before = numba.get_num_threads()
     numba.set_num_threads(1)
     try:
-        for name, N, C, OC, H, k, s, p in cases:
-            x, w, go, geo = arrays(N, C, OC, H, k, s, p)
-            for label, call in (
-                ("fwd", lambda: K._conv2d_forward(x, w, None, geo)),
-                ("bwd", lambda: K._conv2d_backward(go, x, w, geo, True, True, False)),
-            ):
-                call()
-                acc.clear()
-                t = time.perf_counter()
-                for _ in range(reps):
-                    call()
-                total = (time.perf_counter() - t) / reps * 1e3
-                parts = {n: v / reps * 1e3 for n, v in acc.items()}
-                rest = total - sum(parts.values())
-                shown = "  ".join(f"{n.strip('_')} {v:6.2f}" for n, v in sorted(parts.items()))
-                print(f"{name:22s} {label} total {total:7.2f} ms  gemm+rest {rest:6.2f}  {shown}",
-                      flush=True)
+        for case in cases:
+            _phases(case, acc, reps)
     finally:
         numba.set_num_threads(before)
-        for name, fn in saved.items():
-            setattr(K, name, fn)
+        for module, name, fn in saved:
+            setattr(module, name, fn)
+
+
+def _phases(case, acc, reps):
+    name, N, C, OC, H, k, s, p = case
+    x, w, go, geo = arrays(N, C, OC, H, k, s, p)
+    for label, call in (
+        ("fwd", lambda: K._conv2d_forward(x, w, None, geo)),
+        ("bwd", lambda: K._conv2d_backward(go, x, w, geo, True, True, False)),
+    ):
+        call()
+        acc.clear()
+        t = time.perf_counter()
+        for _ in range(reps):
+            call()
+        total = (time.perf_counter() - t) / reps * 1e3
+        parts = {n: v / reps * 1e3 for n, v in acc.items()}
+        rest = total - sum(parts.values())
+        shown = "  ".join(f"{n.strip('_')} {v:6.2f}" for n, v in sorted(parts.items()))
+        print(f"{name:22s} {label} total {total:7.2f} ms  gemm+rest {rest:6.2f}  {shown}",
+              flush=True)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--phases", action="store_true")
+    parser.add_argument("--algos", action="store_true", help="Winograd against im2col")
     parser.add_argument("--reps", type=int, default=7)
     parser.add_argument("--width", type=int, default=16)
     args = parser.parse_args(argv)
     cases = shapes(args.width)
-    if args.phases:
+    if args.algos:
+        algos(args.reps)
+    elif args.phases:
         phases(cases)
     else:
         ratios(cases, args.reps)

@@ -1,0 +1,201 @@
+"""Winograd F(2x2, 3x3): 3x3 stride-1 convolutions with 2.25x fewer multiplications.
+
+An output tile of 2x2 pixels needs a 4x4 input tile ``d`` (the tiles overlap by two
+pixels).  With the transforms (Lavin & Gray, 2015)::
+
+    B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]
+    G   = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]
+    A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]
+
+one channel's tile of ``y = x (*) g`` (cross-correlation) is ``A^T [(G g G^T) . (B^T d
+B)] A``, ``.`` the elementwise product.  Summed over channels, the 16 elementwise
+products become 16 GEMMs: with ``U[k] = (G g G^T)[k]`` as an ``(OC, C)`` matrix and
+``V[k] = (B^T d B)[k]`` as ``(C, tiles)``, ``M[k] = U[k] @ V[k]`` and every output tile is
+``A^T M A``.  Per output pixel that is ``16 / 4 = 4`` multiply-adds per channel pair
+instead of 9, and the transformed input is 4x the input instead of im2col's 9x.
+
+The input gradient of a stride-1 convolution is itself a stride-1 convolution of
+``grad_out`` with the flipped, transposed filters (``w[o, c, i, j]`` -> ``w[c, o, 2-i,
+2-j]``) and top/left padding ``2 - p``, so it runs through the same kernels; the weight
+gradient stays on im2col (``kernels.conv``).
+
+Chunks hold whole samples (a lane holds consecutive samples, the plan depends on the
+shapes alone), so every output is computed by the same operations in the same order
+whatever the thread count.  Rounding differs from im2col's (float32 results agree
+with PyTorch to about 1e-6 relative to the output's scale; the transforms only use
+0.5, 1 and -1).
+
+Example: ``winograd_conv3x3(x, w, None, 1, 1, H, W)`` equals
+``conv2d_forward(x, w, None, 1, 1)`` for a (N, C, H, W) ``x`` and (OC, C, 3, 3) ``w``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import prange
+
+from ._cache import kernel
+from ._indexing import _u
+from ._threads import run_chunks
+
+__all__ = ["winograd_conv3x3", "filter_transform", "CHUNK_BYTES"]
+
+#: One chunk's workspace (its transformed input and its 16 products).  Measured on
+#: ResNet-18 CIFAR layers: 1 MB chunks (L2-resident) against 4 MB, 1 MB is faster.
+CHUNK_BYTES = 1024 * 1024
+
+
+def filter_transform(w):
+    """``U[k] = (G g G^T)`` of every (OC, C) filter pair, as a ``(16, OC, C)`` array.
+
+    >>> filter_transform(np.ones((1, 1, 3, 3)))[:, 0, 0].reshape(4, 4)[1, 1]
+    2.25
+    """
+    G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]],
+                 dtype=w.dtype)
+    u = np.matmul(np.matmul(G, w), G.T)  # (OC, C, 4, 4), exact in both dtypes' rounding
+    return np.ascontiguousarray(u.transpose(2, 3, 0, 1).reshape(16, w.shape[0], w.shape[1]))
+
+
+@kernel(nogil=True, parallel=True)
+def _input_transform(x, V, n0, n1, ph, pw, TH, TW):
+    # V[k, c, t] = (B^T d B)[k] for the 4x4 tile d of input channel c at tile t =
+    # ((n - n0) * TH + th) * TW + tw, whose top-left pixel is (2*th - ph, 2*tw - pw);
+    # pixels outside the input are zero.  One task per channel: disjoint rows of V.
+    # A tile row at a time: B^T on four padded input rows at once (vectors along w),
+    # then B along w, written as runs of consecutive tiles (vectors along t).
+    C, H, W = x.shape[1], x.shape[2], x.shape[3]
+    T = V.shape[2]
+    xf = x.ravel()
+    vf = V.ravel()
+    CT = C * T
+    Wb = 2 * TW + 2
+    lo = min(pw, Wb)  # the padded row's first and last input pixel
+    hi = min(pw + W, Wb)
+    for c in prange(C):
+        rows = np.zeros((4, Wb), dtype=x.dtype)
+        R = np.empty((4, Wb), dtype=x.dtype)
+        for n in range(n0, n1):
+            base = (n * C + c) * H * W
+            for th in range(TH):
+                h0 = 2 * th - ph
+                for a in range(4):
+                    h = h0 + a
+                    if 0 <= h < H:
+                        s = base + h * W - pw
+                        for w in range(lo, hi):
+                            rows[a, w] = xf[_u(s + w)]
+                    else:
+                        for w in range(lo, hi):
+                            rows[a, w] = 0.0
+                for w in range(Wb):
+                    r0, r1, r2, r3 = rows[0, w], rows[1, w], rows[2, w], rows[3, w]
+                    R[0, w] = r0 - r2
+                    R[1, w] = r1 + r2
+                    R[2, w] = r2 - r1
+                    R[3, w] = r1 - r3
+                o = c * T + ((n - n0) * TH + th) * TW
+                for a in range(4):
+                    d0 = (4 * a) * CT + o
+                    d1 = d0 + CT
+                    d2 = d1 + CT
+                    d3 = d2 + CT
+                    for tw in range(TW):
+                        q0 = R[a, 2 * tw]
+                        q1 = R[a, 2 * tw + 1]
+                        q2 = R[a, 2 * tw + 2]
+                        q3 = R[a, 2 * tw + 3]
+                        vf[_u(d0 + tw)] = q0 - q2
+                        vf[_u(d1 + tw)] = q1 + q2
+                        vf[_u(d2 + tw)] = q2 - q1
+                        vf[_u(d3 + tw)] = q1 - q3
+
+
+@kernel(nogil=True, parallel=True)
+def _output_transform(M, out, bias, n0, n1, TH, TW):
+    # out[n, oc, 2*th + i, 2*tw + j] = bias[oc] + (A^T m A)[i, j] for m = M[:, oc, t];
+    # the last tile row/column is cut where OH or OW is odd.  One task per channel; a
+    # tile row at a time (vectors along t, then along the output row).
+    OC, OH, OW = out.shape[1], out.shape[2], out.shape[3]
+    T = M.shape[2]
+    mf = M.ravel()
+    of = out.ravel()
+    OCT = OC * T
+    for oc in prange(OC):
+        S = np.empty((2, 4, TW), dtype=M.dtype)
+        row = np.empty((2, 2 * TW), dtype=M.dtype)
+        bv = bias[oc]
+        for n in range(n0, n1):
+            base = (n * OC + oc) * OH * OW
+            for th in range(TH):
+                o = oc * T + ((n - n0) * TH + th) * TW
+                for b in range(4):  # A^T m: column b of the two rows
+                    k0 = b * OCT + o
+                    k1 = k0 + 4 * OCT
+                    k2 = k1 + 4 * OCT
+                    k3 = k2 + 4 * OCT
+                    for tw in range(TW):
+                        m1 = mf[_u(k1 + tw)]
+                        m2 = mf[_u(k2 + tw)]
+                        S[0, b, tw] = mf[_u(k0 + tw)] + m1 + m2
+                        S[1, b, tw] = m1 - m2 - mf[_u(k3 + tw)]
+                for i in range(2):  # (A^T m) A along the row
+                    for tw in range(TW):
+                        s1 = S[i, 1, tw]
+                        s2 = S[i, 2, tw]
+                        row[i, 2 * tw] = bv + S[i, 0, tw] + s1 + s2
+                        row[i, 2 * tw + 1] = bv + s1 - s2 - S[i, 3, tw]
+                for i in range(min(2, OH - 2 * th)):
+                    d = base + (2 * th + i) * OW
+                    for w in range(OW):
+                        of[_u(d + w)] = row[i, w]
+
+
+#: Fewest tiles (GEMM columns) a chunk gets when its lane has them: thinner GEMMs
+#: (a 512-channel 4x4 layer's chunks had 16 tiles) ran at a fraction of BLAS's speed.
+MIN_TILES = 256
+
+
+def _plan(N, per_sample, tiles_per_sample, lanes_wanted, chunk_bytes):
+    """Lanes of consecutive samples, each cut into chunks of whole samples."""
+    n_lanes = max(1, min(lanes_wanted, N))
+    cuts = [N * i // n_lanes for i in range(n_lanes + 1)]
+    fit = max(1, chunk_bytes // max(per_sample, 1), -(-MIN_TILES // tiles_per_sample))
+    lanes = []
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        count = -(-(b - a) // -(-(b - a) // fit))  # balanced chunks of at most `fit`
+        lanes.append([(n, min(n + count, b)) for n in range(a, b, count)])
+    return lanes
+
+
+def winograd_conv3x3(x, w, bias, ph, pw, OH, OW, lanes_wanted=8, u=None,
+                     chunk_bytes=CHUNK_BYTES):
+    """``y = conv2d(x, w) + bias`` for a 3x3 stride-1, dilation-1, ungrouped ``w``.
+
+    ``ph``/``pw``: top/left padding (0, 1 or 2; the bottom/right one is implied by the
+    output size ``OH, OW``).  ``u`` is :func:`filter_transform` of ``w`` if the caller
+    has it.  Arrays are contiguous and of one float dtype (unchecked: the conv kernels
+    validated them).
+    """
+    N, C = x.shape[0], x.shape[1]
+    OC = w.shape[0]
+    dtype = x.dtype
+    if u is None:
+        u = filter_transform(w)
+    b = bias if bias is not None else np.zeros(OC, dtype=dtype)
+    out = np.empty((N, OC, OH, OW), dtype=dtype)
+    TH, TW = -(-OH // 2), -(-OW // 2)
+    per_sample = 16 * (C + OC) * TH * TW * dtype.itemsize
+    lanes = _plan(N, per_sample, TH * TW, lanes_wanted, chunk_bytes)
+
+    def lane(i):
+        for n0, n1 in lanes[i]:
+            T = (n1 - n0) * TH * TW
+            V = np.empty((16, C, T), dtype=dtype)
+            _input_transform(x, V, n0, n1, ph, pw, TH, TW)
+            M = np.matmul(u, V)  # 16 GEMMs (OC, C) @ (C, T)
+            del V
+            _output_transform(M, out, b, n0, n1, TH, TW)
+
+    run_chunks(lane, len(lanes))
+    return out
