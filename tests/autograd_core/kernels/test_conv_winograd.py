@@ -39,6 +39,13 @@ def _abs_forward(x, w, padding):
                       (1, 1), padding, (1, 1), 1)
 
 
+def _grad_terms(go, x, w, padding):
+    """Sums of the absolute terms of grad_x and grad_weight (their error bounds' scale)."""
+    a = [np.abs(v).astype(np.float64) for v in (go, x, w)]
+    gx_terms, gw_terms, _ = conv2d_backward_ref(a[0], a[1], a[2], (1, 1), padding, (1, 1), 1)
+    return gx_terms, gw_terms
+
+
 # --------------------------------------------------------------------------- the rule
 
 
@@ -62,6 +69,13 @@ def test_rule_depends_on_the_shapes(x_shape, w_shape, kwargs, forward, input_gra
     geo = K.conv_geometry(x_shape, w_shape, **kwargs)
     assert K._use_winograd(geo) is forward
     assert K._use_winograd_input_grad(geo) is input_grad
+    assert K._use_winograd_grad_weight(geo) is (forward and x_shape[1] <= 64)
+
+
+def test_weight_gradient_rule_stops_at_64_channels():
+    assert K._use_winograd_grad_weight(K.conv_geometry((2, 64, 32, 32), (8, 64, 3, 3), 1, 1))
+    geo = K.conv_geometry((2, 128, 16, 16), (8, 128, 3, 3), 1, 1)
+    assert K._use_winograd(geo) and not K._use_winograd_grad_weight(geo)
 
 
 def test_filter_transform_matches_its_definition():
@@ -94,7 +108,7 @@ def test_matches_reference_loops(dtype, N, C, H, Wd, OC, padding):
     rng = np.random.default_rng(1)
     x, w, b = _arrays(rng, N, C, H, Wd, OC, dtype)
     geo = K.conv_geometry(x.shape, w.shape, 1, padding)
-    assert K._use_winograd(geo) or K._use_winograd_input_grad(geo)
+    assert K._use_winograd_input_grad(geo)
     out = K.conv2d_forward(x, w, b, 1, padding)
     ref = conv2d_ref(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64),
                      (1, 1), padding, (1, 1), 1)
@@ -104,13 +118,10 @@ def test_matches_reference_loops(dtype, N, C, H, Wd, OC, padding):
     gx, gw, gb = K.conv2d_backward(go, x, w, 1, padding)
     rgx, rgw, rgb = conv2d_backward_ref(go.astype(np.float64), x.astype(np.float64),
                                         w.astype(np.float64), (1, 1), padding, (1, 1), 1)
-    # grad_x's terms are bounded by the transposed conv of |grad_out| with |w|
-    gx_terms, _, _ = conv2d_backward_ref(np.abs(go).astype(np.float64), x,
-                                         np.abs(w).astype(np.float64), (1, 1), padding,
-                                         (1, 1), 1)
+    gx_terms, gw_terms = _grad_terms(go, x, w, padding)
     _close(gx, rgx, gx_terms)
-    tol = dict(rtol=1e-10, atol=1e-10) if dtype == np.float64 else dict(rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(gw, rgw, **tol)  # im2col, as before
+    _close(gw, rgw, gw_terms)
+    tol = dict(rtol=1e-10, atol=1e-10) if dtype == np.float64 else dict(rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(gb, rgb, **tol)
     assert gx.dtype == gw.dtype == dtype
 
@@ -128,14 +139,12 @@ def test_matches_torch(torch_or_skip, dtype, padding):
     out = K.conv2d_forward(x, w, b, 1, padding)
     gx, gw, gb = K.conv2d_backward(go, x, w, 1, padding)
     terms = _abs_forward(x, w, padding) + np.abs(b)[:, None, None]
-    gx_terms, _, _ = conv2d_backward_ref(np.abs(go).astype(np.float64), x,
-                                         np.abs(w).astype(np.float64), (1, 1), padding,
-                                         (1, 1), 1)
+    gx_terms, gw_terms = _grad_terms(go, x, w, padding)
     # PyTorch's own rounding is within the same kind of bound: allow both.
     _close(out, ty.detach().numpy().astype(np.float64), 2 * terms)
     _close(gx, tx.grad.numpy().astype(np.float64), 2 * gx_terms)
-    tol = dict(rtol=1e-10, atol=1e-10) if dtype == np.float64 else dict(rtol=1e-3, atol=1e-3)
-    np.testing.assert_allclose(gw, tw.grad.numpy(), **tol)
+    _close(gw, tw.grad.numpy().astype(np.float64), 2 * gw_terms)
+    tol = dict(rtol=1e-10, atol=1e-10) if dtype == np.float64 else dict(rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(gb, tb.grad.numpy(), **tol)
 
 
@@ -186,3 +195,17 @@ def test_chunks_hold_whole_samples_and_enough_tiles():
     # 4 tiles per sample: a chunk takes 64 samples' worth when the lane has them
     lanes = W._plan(32, 100, 4, 1, W.CHUNK_BYTES)
     assert lanes == [[(0, 32)]]
+
+
+@pytest.mark.parametrize("lanes,chunk_bytes", [(1, 1), (3, 1), (3, 10**9), (20, 1)])
+def test_many_chunks_and_lanes_give_the_same_sums(lanes, chunk_bytes):
+    # 1-byte chunks: one sample per chunk until MIN_TILES (here 4 samples of 72 tiles)
+    rng = np.random.default_rng(5)
+    x, w, b = _arrays(rng, 11, 3, 17, 16, 4, np.float64)
+    ref = conv2d_ref(x, w, b, (1, 1), 1)
+    out = W.winograd_conv3x3(x, w, b, 1, 1, 17, 16, lanes, chunk_bytes=chunk_bytes)
+    np.testing.assert_allclose(out, ref, rtol=1e-10, atol=1e-10)
+    go = rng.standard_normal(ref.shape)
+    _, rgw, _ = conv2d_backward_ref(go, x, w, (1, 1), 1)
+    gw = W.winograd_grad_weight3x3(go, x, 1, 1, lanes, chunk_bytes=chunk_bytes)
+    np.testing.assert_allclose(gw, rgw, rtol=1e-10, atol=1e-10)
