@@ -43,6 +43,18 @@ two phases without ever adding into the same memory.
 Depthwise convolutions (one input channel per group) would make a GEMM a dot product
 of ``kh*kw`` terms; they use direct kernels, one task per plane, instead.
 
+Algorithms, chosen from the shapes alone (so results are identical on any machine
+and thread count), measured on every conv of ResNet-18 CIFAR at batch 32 (issue 17;
+``python -m benchmarks.cases.conv_algos --algos`` reproduces the numbers):
+
+* 3x3, stride 1, dilation 1, ungrouped, output planes of at least
+  ``WINOGRAD_MIN_PIXELS`` (16x16): Winograd F(2x2, 3x3) (``conv_winograd``) for the
+  forward and the input gradient, and for the weight gradient up to
+  ``WINOGRAD_GRAD_WEIGHT_MAX_CHANNELS`` input channels (see ``_use_winograd``);
+* depthwise, or at most ``_DIRECT_MAX_TAPS`` products per output: direct kernels;
+* everything else (stride 2, small planes, 1x1, grouped): im2col + GEMM as above, with
+  chunks and lanes of at least ``MIN_GEMM_COLUMNS`` output columns.
+
 Example: ``conv2d_forward(x, w, None, (1, 1), (0, 0), (1, 1), 1)`` is
 ``torch.nn.functional.conv2d(x, w)`` for NumPy arrays.
 """

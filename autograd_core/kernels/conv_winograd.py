@@ -73,8 +73,8 @@ def _input_transform(x, V, n0, n1, ph, pw, TH, TW):
     lo = min(pw, Wb)  # the padded row's first and last input pixel
     hi = min(pw + W, Wb)
     for c in prange(C):
-        rows = np.zeros((4, Wb), dtype=x.dtype)
-        R = np.empty((4, Wb), dtype=x.dtype)
+        rows = np.zeros(4 * Wb, dtype=x.dtype)  # flat, _u-indexed: vectorises
+        R = np.empty(4 * Wb, dtype=x.dtype)
         for n in range(n0, n1):
             base = (n * C + c) * H * W
             for th in range(TH):
@@ -84,16 +84,19 @@ def _input_transform(x, V, n0, n1, ph, pw, TH, TW):
                     if 0 <= h < H:
                         s = base + h * W - pw
                         for w in range(lo, hi):
-                            rows[a, w] = xf[_u(s + w)]
+                            rows[_u(a * Wb + w)] = xf[_u(s + w)]
                     else:
                         for w in range(lo, hi):
-                            rows[a, w] = 0.0
+                            rows[_u(a * Wb + w)] = 0.0
                 for w in range(Wb):
-                    r0, r1, r2, r3 = rows[0, w], rows[1, w], rows[2, w], rows[3, w]
-                    R[0, w] = r0 - r2
-                    R[1, w] = r1 + r2
-                    R[2, w] = r2 - r1
-                    R[3, w] = r1 - r3
+                    r0 = rows[_u(w)]
+                    r1 = rows[_u(Wb + w)]
+                    r2 = rows[_u(2 * Wb + w)]
+                    r3 = rows[_u(3 * Wb + w)]
+                    R[_u(w)] = r0 - r2
+                    R[_u(1 * Wb + w)] = r1 + r2
+                    R[_u(2 * Wb + w)] = r2 - r1
+                    R[_u(3 * Wb + w)] = r1 - r3
                 o = c * T + ((n - n0) * TH + th) * TW
                 for a in range(4):
                     d0 = (4 * a) * CT + o
@@ -101,10 +104,10 @@ def _input_transform(x, V, n0, n1, ph, pw, TH, TW):
                     d2 = d1 + CT
                     d3 = d2 + CT
                     for tw in range(TW):
-                        q0 = R[a, 2 * tw]
-                        q1 = R[a, 2 * tw + 1]
-                        q2 = R[a, 2 * tw + 2]
-                        q3 = R[a, 2 * tw + 3]
+                        q0 = R[_u(a * Wb + 2 * tw)]
+                        q1 = R[_u(a * Wb + 2 * tw + 1)]
+                        q2 = R[_u(a * Wb + 2 * tw + 2)]
+                        q3 = R[_u(a * Wb + 2 * tw + 3)]
                         vf[_u(d0 + tw)] = q0 - q2
                         vf[_u(d1 + tw)] = q1 + q2
                         vf[_u(d2 + tw)] = q2 - q1
@@ -122,8 +125,8 @@ def _output_transform(M, out, bias, n0, n1, TH, TW):
     of = out.ravel()
     OCT = OC * T
     for oc in prange(OC):
-        S = np.empty((2, 4, TW), dtype=M.dtype)
-        row = np.empty((2, 2 * TW), dtype=M.dtype)
+        S = np.empty(8 * TW, dtype=M.dtype)
+        row = np.empty(4 * TW, dtype=M.dtype)
         bv = bias[oc]
         for n in range(n0, n1):
             base = (n * OC + oc) * OH * OW
@@ -137,18 +140,20 @@ def _output_transform(M, out, bias, n0, n1, TH, TW):
                     for tw in range(TW):
                         m1 = mf[_u(k1 + tw)]
                         m2 = mf[_u(k2 + tw)]
-                        S[0, b, tw] = mf[_u(k0 + tw)] + m1 + m2
-                        S[1, b, tw] = m1 - m2 - mf[_u(k3 + tw)]
+                        S[_u((0 * 4 + b) * TW + tw)] = mf[_u(k0 + tw)] + m1 + m2
+                        S[_u((1 * 4 + b) * TW + tw)] = m1 - m2 - mf[_u(k3 + tw)]
                 for i in range(2):  # (A^T m) A along the row
                     for tw in range(TW):
-                        s1 = S[i, 1, tw]
-                        s2 = S[i, 2, tw]
-                        row[i, 2 * tw] = bv + S[i, 0, tw] + s1 + s2
-                        row[i, 2 * tw + 1] = bv + s1 - s2 - S[i, 3, tw]
+                        s1 = S[_u((i * 4 + 1) * TW + tw)]
+                        s2 = S[_u((i * 4 + 2) * TW + tw)]
+                        s0 = S[_u(i * 4 * TW + tw)]
+                        s3 = S[_u((i * 4 + 3) * TW + tw)]
+                        row[_u(i * 2 * TW + 2 * tw)] = bv + s0 + s1 + s2
+                        row[_u(i * 2 * TW + 2 * tw + 1)] = bv + s1 - s2 - s3
                 for i in range(min(2, OH - 2 * th)):
                     d = base + (2 * th + i) * OW
                     for w in range(OW):
-                        of[_u(d + w)] = row[i, w]
+                        of[_u(d + w)] = row[_u(i * 2 * TW + w)]
 
 
 @kernel(nogil=True, parallel=True)
@@ -163,8 +168,8 @@ def _grad_out_transform(go, Z, n0, n1, TH, TW):
     OCT = OC * T
     Wb = 2 * TW
     for oc in prange(OC):
-        rows = np.zeros((2, Wb), dtype=go.dtype)
-        P = np.empty((4, Wb), dtype=go.dtype)
+        rows = np.zeros(2 * Wb, dtype=go.dtype)
+        P = np.empty(4 * Wb, dtype=go.dtype)
         for n in range(n0, n1):
             base = (n * OC + oc) * OH * OW
             for th in range(TH):
@@ -172,16 +177,16 @@ def _grad_out_transform(go, Z, n0, n1, TH, TW):
                     h = 2 * th + i
                     if h < OH:
                         for w in range(OW):
-                            rows[i, w] = gf[_u(base + h * OW + w)]
+                            rows[_u(i * Wb + w)] = gf[_u(base + h * OW + w)]
                     else:
                         for w in range(OW):
-                            rows[i, w] = 0.0
+                            rows[_u(i * Wb + w)] = 0.0
                 for w in range(Wb):
-                    g0, g1 = rows[0, w], rows[1, w]
-                    P[0, w] = g0
-                    P[1, w] = g0 + g1
-                    P[2, w] = g0 - g1
-                    P[3, w] = -g1
+                    g0, g1 = rows[_u(w)], rows[_u(1 * Wb + w)]
+                    P[_u(w)] = g0
+                    P[_u(1 * Wb + w)] = g0 + g1
+                    P[_u(2 * Wb + w)] = g0 - g1
+                    P[_u(3 * Wb + w)] = -g1
                 o = oc * T + ((n - n0) * TH + th) * TW
                 for a in range(4):
                     d0 = (4 * a) * OCT + o
@@ -189,8 +194,8 @@ def _grad_out_transform(go, Z, n0, n1, TH, TW):
                     d2 = d1 + OCT
                     d3 = d2 + OCT
                     for tw in range(TW):
-                        q0 = P[a, 2 * tw]
-                        q1 = P[a, 2 * tw + 1]
+                        q0 = P[_u(a * Wb + 2 * tw)]
+                        q1 = P[_u(a * Wb + 2 * tw + 1)]
                         zf[_u(d0 + tw)] = q0
                         zf[_u(d1 + tw)] = q0 + q1
                         zf[_u(d2 + tw)] = q0 - q1

@@ -23,6 +23,7 @@ from collections import defaultdict
 import numba
 import numpy as np
 
+from autograd_core.kernels import _threads
 from autograd_core.kernels import conv as K
 from benchmarks.timing import compare
 
@@ -170,11 +171,18 @@ def phases(cases, reps=5):
             setattr(module, name, wrap(name, getattr(module, name)))
     before = numba.get_num_threads()
     numba.set_num_threads(1)
+    # BLAS single-threaded too: a 2-thread OpenBLAS on a loaded machine takes 100x longer
+    blas = _threads._blas if _threads.blas_threads_controllable() else None
+    blas_before = blas[0]() if blas else None
+    if blas:
+        blas[1](1)
     try:
         for case in cases:
             _phases(case, acc, reps)
     finally:
         numba.set_num_threads(before)
+        if blas:
+            blas[1](blas_before)
         for module, name, fn in saved:
             setattr(module, name, fn)
 
