@@ -117,6 +117,8 @@ MIN_GEMM_COLUMNS = 256
 #: Output planes at least this large (pixels) take Winograd F(2x2, 3x3) for 3x3
 #: stride-1 convs (measurements in ``_use_winograd``).
 WINOGRAD_MIN_PIXELS = 256
+#: ... and GEMMs whose inner dimension (input channels of that conv) is at least this.
+WINOGRAD_MIN_CHANNELS = 16
 #: ... and the weight gradient by Winograd tiles only up to this many input channels.
 WINOGRAD_GRAD_WEIGHT_MAX_CHANNELS = 64
 
@@ -724,27 +726,48 @@ def _use_winograd(geo):
     """Winograd F(2x2, 3x3) (``conv_winograd``) for the forward, else im2col + GEMM.
 
     Rule: a 3x3 stride-1 ungrouped conv whose output planes have at least
-    ``WINOGRAD_MIN_PIXELS`` pixels.  Measured (batch 32, float32, 2 threads, a loaded
-    machine, Winograd / im2col time, median of 5 paired repetitions): 16->16 @32x32
-    0.86, 64->64 @32x32 0.75, 32->32 @16x16 0.89, 128->128 @16x16 1.01, but 64->64
-    @8x8 1.21, 256->256 @8x8 1.26, 128->128 @4x4 2.4: on small planes the tiles are
-    few (a 4x4 plane is 4 tiles) and the 16 GEMMs too thin, while im2col's 9x copy is
-    cheap.  The choice depends on the shapes alone.
+    ``WINOGRAD_MIN_PIXELS`` pixels and whose input has at least
+    ``WINOGRAD_MIN_CHANNELS`` channels (the inner dimension of its 16 GEMMs).
+    Measured with ``python -m benchmarks.cases.conv_algos --algos`` (batch 32, float32,
+    2 threads on a loaded 2-core machine; Winograd / im2col time, median [min-max] of 7
+    paired repetitions)::
+
+        C->OC @plane      forward           input grad        weight grad
+        3->16 @32x32      1.28 [1.23-1.33]  1.26 [1.18-1.50]  1.15 [1.09-1.32]
+        16->16 @32x32     0.81 [0.79-0.84]  0.75 [0.74-0.80]  0.78 [0.71-0.94]
+        32->32 @16x16     0.92 [0.69-0.93]  0.90 [0.87-0.92]  0.79 [0.78-0.86]
+        64->64 @32x32     0.71 [0.65-0.72]  0.71 [0.45-0.76]  0.66 [0.63-0.69]
+        128->128 @16x16   0.73 [0.72-0.87]  0.83 [0.78-0.92]  0.76 [0.66-1.04]
+        64->64 @8x8       1.39 [1.30-1.46]  1.35 [1.31-1.53]  1.26 [1.17-1.35]
+        256->256 @8x8     1.26 [1.00-1.38]  1.25 [1.12-1.37]  1.22 [1.02-1.47]
+        128->128 @4x4     2.90 [2.81-3.22]  3.00 [2.59-3.22]  2.28 [2.10-2.30]
+        512->512 @4x4     3.68 [2.75-6.84]  3.39 [1.39-8.07]  2.11 [1.11-2.83]
+
+    On small planes the tiles are few (a 4x4 plane is 4 tiles) and the 16 GEMMs thin,
+    while im2col's 9x copy of a small plane is cheap; with 3 input channels (a stem)
+    the GEMMs' inner dimension is 3.  The choice depends on the shapes alone.
     """
-    return _winograd_fits(geo) and geo.OH * geo.OW >= WINOGRAD_MIN_PIXELS
+    return (
+        _winograd_fits(geo)
+        and geo.OH * geo.OW >= WINOGRAD_MIN_PIXELS
+        and geo.C >= WINOGRAD_MIN_CHANNELS
+    )
 
 
 def _use_winograd_input_grad(geo):
-    """The input gradient (a 3x3 stride-1 conv of grad_out with output H x W) likewise."""
-    return _winograd_fits(geo) and geo.H * geo.W >= WINOGRAD_MIN_PIXELS
+    """The input gradient (a 3x3 stride-1 conv of grad_out, H x W out, OC channels in)."""
+    return (
+        _winograd_fits(geo)
+        and geo.H * geo.W >= WINOGRAD_MIN_PIXELS
+        and geo.OC >= WINOGRAD_MIN_CHANNELS
+    )
 
 
 def _use_winograd_grad_weight(geo):
-    """The weight gradient by Winograd tiles: planes as in the forward, at most 64 channels.
+    """The weight gradient by Winograd tiles: the forward's rule, at most 64 channels.
 
-    Measured (batch 32, float32, 2 threads, loaded machine; Winograd / im2col, median of
-    5 paired repetitions): 16->16 @32x32 0.76, 32->32 @16x16 0.76, 64->64 @32x32 0.74,
-    but 128->128 @16x16 1.30 and 64->64 @8x8 1.42.
+    The limit is conservative: 128->128 @16x16 measured 0.76 [0.66-1.04] in the run
+    above but 1.30 [0.78-1.82] in an earlier one (im2col stays where it is not clear).
     """
     return _use_winograd(geo) and geo.C <= WINOGRAD_GRAD_WEIGHT_MAX_CHANNELS
 

@@ -110,9 +110,9 @@ def _ratio(torch, case, reps, min_sample_time):
 
 def algos(reps):
     """Winograd / im2col time for 3x3 stride-1 convs (the rule in ``_use_winograd``)."""
-    for N, C, OC, H in [(32, 16, 16, 32), (32, 32, 32, 16), (32, 64, 64, 8), (32, 128, 128, 4),
-                        (32, 64, 64, 32), (32, 128, 128, 16), (32, 256, 256, 8),
-                        (32, 512, 512, 4)]:
+    for N, C, OC, H in [(32, 3, 16, 32), (32, 16, 16, 32), (32, 32, 32, 16), (32, 64, 64, 8),
+                        (32, 128, 128, 4), (32, 64, 64, 32), (32, 128, 128, 16),
+                        (32, 256, 256, 8), (32, 512, 512, 4)]:
         _algo(N, C, OC, H, reps)
 
 
@@ -127,10 +127,16 @@ def _algo(N, C, OC, H, reps):
         "wino_fwd": lambda: W.winograd_conv3x3(x, w, None, 1, 1, H, H, lanes),
         "col2im_gx": lambda: _im2col_grad_x(go, x, w, geo),
         "wino_gx": lambda: W.winograd_conv3x3(go, w_t, None, 1, 1, H, H, lanes),
+        "im2col_gw": lambda: _im2col_grad_w(go, x, w, geo),
+        "wino_gw": lambda: W.winograd_grad_weight3x3(go, x, 1, 1, lanes),
     }, reps=reps, warmup=1, min_sample_time=0.05)
-    f, g = res.ratio("wino_fwd", "im2col_fwd"), res.ratio("wino_gx", "col2im_gx")
-    print(f"{C}->{OC} @{H}x{H}: winograd/im2col forward {f.median:.2f} [{f.min:.2f}-{f.max:.2f}]"
-          f", input grad {g.median:.2f} [{g.min:.2f}-{g.max:.2f}]", flush=True)
+    shown = []
+    for what, a, b in (("forward", "wino_fwd", "im2col_fwd"),
+                       ("input grad", "wino_gx", "col2im_gx"),
+                       ("weight grad", "wino_gw", "im2col_gw")):
+        r = res.ratio(a, b)
+        shown.append(f"{what} {r.median:.2f} [{r.min:.2f}-{r.max:.2f}]")
+    print(f"{C}->{OC} @{H}x{H}: winograd/im2col " + ", ".join(shown), flush=True)
 
 
 def _im2col_forward(x, w, geo):
@@ -138,6 +144,15 @@ def _im2col_forward(x, w, geo):
     K.WINOGRAD_MIN_PIXELS = 1 << 60
     try:
         return K._conv2d_forward(x, w, None, geo)
+    finally:
+        K.WINOGRAD_MIN_PIXELS = saved
+
+
+def _im2col_grad_w(go, x, w, geo):
+    saved = K.WINOGRAD_MIN_PIXELS
+    K.WINOGRAD_MIN_PIXELS = 1 << 60
+    try:
+        return K._conv2d_backward(go, x, w, geo, False, True, False)
     finally:
         K.WINOGRAD_MIN_PIXELS = saved
 

@@ -53,9 +53,11 @@ def _grad_terms(go, x, w, padding):
     "x_shape,w_shape,kwargs,forward,input_grad",
     [
         ((2, 16, 32, 32), (16, 16, 3, 3), dict(padding=1), True, True),
-        ((2, 3, 16, 16), (5, 3, 3, 3), dict(padding=1), True, True),
-        ((2, 3, 18, 18), (5, 3, 3, 3), dict(padding=0), True, True),  # 16x16 out
-        ((2, 3, 17, 17), (5, 3, 3, 3), dict(padding=0), False, True),  # 15x15 out
+        ((2, 16, 16, 16), (20, 16, 3, 3), dict(padding=1), True, True),
+        ((2, 16, 18, 18), (16, 16, 3, 3), dict(padding=0), True, True),  # 16x16 out
+        ((2, 16, 17, 17), (16, 16, 3, 3), dict(padding=0), False, True),  # 15x15 out
+        ((2, 3, 32, 32), (16, 3, 3, 3), dict(padding=1), False, True),  # a stem
+        ((2, 16, 32, 32), (3, 16, 3, 3), dict(padding=1), True, False),
         ((2, 64, 8, 8), (64, 64, 3, 3), dict(padding=1), False, False),  # small planes
         ((2, 16, 32, 32), (32, 16, 3, 3), dict(padding=1, stride=2), False, False),
         ((2, 16, 32, 32), (16, 16, 3, 3), dict(padding=2, dilation=2), False, False),
@@ -102,9 +104,12 @@ def test_filter_transform_matches_its_definition():
         (2, 2, 16, 16, 4, (0, 2)),
         (2, 3, 17, 16, 4, "same"),
         (9, 2, 16, 16, 3, 1),  # more samples than lanes
+        (2, 16, 16, 16, 16, 1),  # the rule's own minimum
     ],
 )
-def test_matches_reference_loops(dtype, N, C, H, Wd, OC, padding):
+def test_matches_reference_loops(monkeypatch, dtype, N, C, H, Wd, OC, padding):
+    # few channels keep the reference loops quick: the rule's channel minimum is lifted
+    monkeypatch.setattr(K, "WINOGRAD_MIN_CHANNELS", 1)
     rng = np.random.default_rng(1)
     x, w, b = _arrays(rng, N, C, H, Wd, OC, dtype)
     geo = K.conv_geometry(x.shape, w.shape, 1, padding)
@@ -131,7 +136,7 @@ def test_matches_reference_loops(dtype, N, C, H, Wd, OC, padding):
 def test_matches_torch(torch_or_skip, dtype, padding):
     torch = torch_or_skip
     rng = np.random.default_rng(2)
-    x, w, b = _arrays(rng, 4, 16, 17, 18, 12, dtype)
+    x, w, b = _arrays(rng, 4, 16, 17, 18, 16, dtype)
     tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
     ty = torch.nn.functional.conv2d(tx, tw, tb, 1, padding)
     go = rng.standard_normal(tuple(ty.shape)).astype(dtype)
@@ -148,7 +153,8 @@ def test_matches_torch(torch_or_skip, dtype, padding):
     np.testing.assert_allclose(gb, tb.grad.numpy(), **tol)
 
 
-def test_unbatched_through_the_op():
+def test_unbatched_through_the_op(monkeypatch):
+    monkeypatch.setattr(K, "WINOGRAD_MIN_CHANNELS", 1)
     import autograd_core as torch
     from autograd_core.ops.conv import conv2d
 
@@ -169,7 +175,8 @@ def test_unbatched_through_the_op():
 
 
 @pytest.mark.parametrize("N,padding", [(9, 1), (2, (0, 2)), (1, 1)])
-def test_bit_identical_with_one_and_two_threads(N, padding):
+def test_bit_identical_with_one_and_two_threads(monkeypatch, N, padding):
+    monkeypatch.setattr(K, "WINOGRAD_MIN_CHANNELS", 1)
     if numba.config.NUMBA_NUM_THREADS < 2:
         pytest.skip("Numba was started with a single thread")
     rng = np.random.default_rng(4)
