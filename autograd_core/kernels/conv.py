@@ -714,11 +714,18 @@ def _lanes_wanted(geo):
 
 
 def _winograd_fits(geo):
-    """3x3, stride 1, dilation 1, ungrouped, top/left padding at most 2 (see below)."""
+    """3x3, stride 1, dilation 1, ungrouped, paddings at most 2, chunks under the cap.
+
+    A Winograd chunk holds whole samples (up to ``conv_winograd.MIN_TILES`` tiles: at
+    most 4 samples of 64+ tiles), so convs whose 4 samples' transformed tiles would
+    exceed ``MAX_WORKSPACE_BYTES`` (float64 counted) stay on im2col, which cuts rows.
+    """
+    tiles = -(-geo.H // 2) * -(-geo.W // 2) + -(-geo.OH // 2) * -(-geo.OW // 2)
     return (
         (geo.kh, geo.kw, *geo.stride, *geo.dilation, geo.groups) == (3, 3, 1, 1, 1, 1, 1)
         and max(geo.pad) <= 2
         and max(geo.pad_total[0] - geo.pad[0], geo.pad_total[1] - geo.pad[1]) <= 2
+        and 4 * 16 * (geo.C + geo.OC) * tiles * 8 <= MAX_WORKSPACE_BYTES
     )
 
 
@@ -974,8 +981,9 @@ def conv2d_forward(
     """conv2d on NumPy arrays (NCHW), PyTorch semantics; returns ``(N, OC, OH, OW)``.
 
     ``out[n, o, p, q] = bias[o] + sum_{c,i,j} w[o, c, i, j] * x_pad[n, g*Cg + c, p*sh + i*dh,
-    q*sw + j*dw]`` with ``g = o // (OC/groups)``.  ``chunk_bytes`` bounds one chunk's
-    column matrix (see the module docstring).  Validates every argument; the ops call
+    q*sw + j*dw]`` with ``g = o // (OC/groups)``.  ``chunk_bytes`` bounds one im2col
+    chunk's column matrix (see the module docstring; ``None``: ``CHUNK_BYTES``, raised
+    until a chunk has ``MIN_GEMM_COLUMNS`` columns).  Validates every argument; the ops call
     :func:`_conv2d_forward` with a geometry they validated once.
 
     >>> conv2d_forward(np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2))).tolist()

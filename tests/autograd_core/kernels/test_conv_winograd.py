@@ -216,3 +216,10 @@ def test_many_chunks_and_lanes_give_the_same_sums(lanes, chunk_bytes):
     _, rgw, _ = conv2d_backward_ref(go, x, w, (1, 1), 1)
     gw = W.winograd_grad_weight3x3(go, x, 1, 1, lanes, chunk_bytes=chunk_bytes)
     np.testing.assert_allclose(gw, rgw, rtol=1e-10, atol=1e-10)
+
+
+def test_convs_over_the_workspace_cap_stay_on_im2col(monkeypatch):
+    geo = K.conv_geometry((2, 64, 32, 32), (64, 64, 3, 3), 1, 1)
+    assert K._use_winograd(geo)
+    monkeypatch.setattr(K, "MAX_WORKSPACE_BYTES", 1 << 20)
+    assert not K._use_winograd(geo) and not K._use_winograd_input_grad(geo)
