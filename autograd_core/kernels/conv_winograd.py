@@ -40,15 +40,15 @@ from ._threads import run_chunks
 
 __all__ = ["winograd_conv3x3", "winograd_grad_weight3x3", "filter_transform", "CHUNK_BYTES"]
 
-#: One chunk's workspace (its transformed input and its 16 products).  Measured on
-#: ResNet-18 CIFAR layers: 1 MB chunks (L2-resident) against 4 MB, 1 MB is faster.
+#: One chunk's workspace (its transformed input and its 16 products): L2-sized, as
+#: ``kernels.conv.CHUNK_BYTES`` (not tuned separately), but see ``MIN_TILES``.
 CHUNK_BYTES = 1024 * 1024
 
 
 def filter_transform(w):
     """``U[k] = (G g G^T)`` of every (OC, C) filter pair, as a ``(16, OC, C)`` array.
 
-    >>> filter_transform(np.ones((1, 1, 3, 3)))[:, 0, 0].reshape(4, 4)[1, 1]
+    >>> float(filter_transform(np.ones((1, 1, 3, 3)))[:, 0, 0].reshape(4, 4)[1, 1])
     2.25
     """
     G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]],
