@@ -43,6 +43,18 @@ two phases without ever adding into the same memory.
 Depthwise convolutions (one input channel per group) would make a GEMM a dot product
 of ``kh*kw`` terms; they use direct kernels, one task per plane, instead.
 
+Algorithms, chosen from the shapes alone (so results are identical on any machine
+and thread count), measured on every conv of ResNet-18 CIFAR at batch 32 (issue 17;
+``python -m benchmarks.cases.conv_algos --algos`` reproduces the numbers):
+
+* 3x3, stride 1, dilation 1, ungrouped, output planes of at least
+  ``WINOGRAD_MIN_PIXELS`` (16x16): Winograd F(2x2, 3x3) (``conv_winograd``) for the
+  forward and the input gradient, and for the weight gradient up to
+  ``WINOGRAD_GRAD_WEIGHT_MAX_CHANNELS`` input channels (see ``_use_winograd``);
+* depthwise, or at most ``_DIRECT_MAX_TAPS`` products per output: direct kernels;
+* everything else (stride 2, small planes, 1x1, grouped): im2col + GEMM as above, with
+  chunks and lanes of at least ``MIN_GEMM_COLUMNS`` output columns.
+
 Example: ``conv2d_forward(x, w, None, (1, 1), (0, 0), (1, 1), 1)`` is
 ``torch.nn.functional.conv2d(x, w)`` for NumPy arrays.
 """
@@ -56,6 +68,7 @@ from numba import prange
 
 from autograd_core.errors import ShapeError
 
+from . import conv_winograd as _wino
 from ._cache import kernel
 from ._indexing import MAX_ARGUMENT, _u, _valid_range, pair
 from ._threads import run_chunks, run_planes
@@ -95,6 +108,19 @@ LANE_MIN_FLOPS = 500_000
 #: 1->6 5x5: 4.1/12.2 ms against 6.4/16.3 ms forward/backward), the direct kernels win
 #: for depthwise convs, which use them whatever their kernel size.
 _DIRECT_MAX_TAPS = 9
+#: Fewest output columns (flattened ``n, oh, ow``) a chunk's GEMMs get when the layer
+#: allows it, and the fewest a lane gets.  Measured on ResNet-18's small planes (issue
+#: 17): with 1 MB chunks a 512-channel 4x4 layer's weight-gradient GEMM had 48 columns
+#: of inner dimension, ``(512, 48) @ (48, 4608)`` added into the lane's partial 11
+#: times, at 50 GFLOP/s instead of 110; its backward took 2.9x PyTorch's time.
+MIN_GEMM_COLUMNS = 256
+#: Output planes at least this large (pixels) take Winograd F(2x2, 3x3) for 3x3
+#: stride-1 convs (measurements in ``_use_winograd``).
+WINOGRAD_MIN_PIXELS = 256
+#: ... and GEMMs whose inner dimension (input channels of that conv) is at least this.
+WINOGRAD_MIN_CHANNELS = 16
+#: ... and the weight gradient by Winograd tiles only up to this many input channels.
+WINOGRAD_GRAD_WEIGHT_MAX_CHANNELS = 64
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 # Reductions may be reassociated so LLVM can vectorise them; every sum is still done by
@@ -628,7 +654,9 @@ def _plan(geo, bytes_per_row, chunk_bytes):
     # chunk's fixed overhead and, run on another thread, a handoff of ~50 us, which a
     # tiny conv (LeNet on 8x8 digits) does not earn back. Still a function of the shapes
     # alone, so results stay identical with any thread count.
-    lanes_wanted = max(1, min(_LANES, geo.flops // LANE_MIN_FLOPS))
+    # Every lane also gets at least MIN_GEMM_COLUMNS output columns: a lane's weight
+    # gradient is a full (OC, K) partial, written and summed once per lane.
+    lanes_wanted = _lanes_wanted(geo)
     if geo.N >= lanes_wanted:
         step = -(-geo.N // lanes_wanted)
         bounds = [(n * geo.OH, min(n + step, geo.N) * geo.OH) for n in range(0, geo.N, step)]
@@ -677,6 +705,78 @@ def _kernel_args(geo):
         geo.OH,
         geo.OW,
     )
+
+
+def _lanes_wanted(geo):
+    """How many lanes a conv is cut into: a function of its shapes alone (see _plan)."""
+    columns = geo.N * geo.OH * geo.OW
+    return max(1, min(_LANES, geo.flops // LANE_MIN_FLOPS, columns // MIN_GEMM_COLUMNS))
+
+
+def _winograd_fits(geo):
+    """3x3, stride 1, dilation 1, ungrouped, paddings at most 2, chunks under the cap.
+
+    A Winograd chunk holds whole samples (up to ``conv_winograd.MIN_TILES`` tiles: at
+    most 4 samples of 64+ tiles), so convs whose 4 samples' transformed tiles would
+    exceed ``MAX_WORKSPACE_BYTES`` (float64 counted) stay on im2col, which cuts rows.
+    """
+    tiles = -(-geo.H // 2) * -(-geo.W // 2) + -(-geo.OH // 2) * -(-geo.OW // 2)
+    return (
+        (geo.kh, geo.kw, *geo.stride, *geo.dilation, geo.groups) == (3, 3, 1, 1, 1, 1, 1)
+        and max(geo.pad) <= 2
+        and max(geo.pad_total[0] - geo.pad[0], geo.pad_total[1] - geo.pad[1]) <= 2
+        and 4 * 16 * (geo.C + geo.OC) * tiles * 8 <= MAX_WORKSPACE_BYTES
+    )
+
+
+def _use_winograd(geo):
+    """Winograd F(2x2, 3x3) (``conv_winograd``) for the forward, else im2col + GEMM.
+
+    Rule: a 3x3 stride-1 ungrouped conv whose output planes have at least
+    ``WINOGRAD_MIN_PIXELS`` pixels and whose input has at least
+    ``WINOGRAD_MIN_CHANNELS`` channels (the inner dimension of its 16 GEMMs).
+    Measured with ``python -m benchmarks.cases.conv_algos --algos`` (batch 32, float32,
+    2 threads on a loaded 2-core machine; Winograd / im2col time, median [min-max] of 7
+    paired repetitions)::
+
+        C->OC @plane      forward           input grad        weight grad
+        3->16 @32x32      1.28 [1.23-1.33]  1.26 [1.18-1.50]  1.15 [1.09-1.32]
+        16->16 @32x32     0.81 [0.79-0.84]  0.75 [0.74-0.80]  0.78 [0.71-0.94]
+        32->32 @16x16     0.92 [0.69-0.93]  0.90 [0.87-0.92]  0.79 [0.78-0.86]
+        64->64 @32x32     0.71 [0.65-0.72]  0.71 [0.45-0.76]  0.66 [0.63-0.69]
+        128->128 @16x16   0.73 [0.72-0.87]  0.83 [0.78-0.92]  0.76 [0.66-1.04]
+        64->64 @8x8       1.39 [1.30-1.46]  1.35 [1.31-1.53]  1.26 [1.17-1.35]
+        256->256 @8x8     1.26 [1.00-1.38]  1.25 [1.12-1.37]  1.22 [1.02-1.47]
+        128->128 @4x4     2.90 [2.81-3.22]  3.00 [2.59-3.22]  2.28 [2.10-2.30]
+        512->512 @4x4     3.68 [2.75-6.84]  3.39 [1.39-8.07]  2.11 [1.11-2.83]
+
+    On small planes the tiles are few (a 4x4 plane is 4 tiles) and the 16 GEMMs thin,
+    while im2col's 9x copy of a small plane is cheap; with 3 input channels (a stem)
+    the GEMMs' inner dimension is 3.  The choice depends on the shapes alone.
+    """
+    return (
+        _winograd_fits(geo)
+        and geo.OH * geo.OW >= WINOGRAD_MIN_PIXELS
+        and geo.C >= WINOGRAD_MIN_CHANNELS
+    )
+
+
+def _use_winograd_input_grad(geo):
+    """The input gradient (a 3x3 stride-1 conv of grad_out, H x W out, OC channels in)."""
+    return (
+        _winograd_fits(geo)
+        and geo.H * geo.W >= WINOGRAD_MIN_PIXELS
+        and geo.OC >= WINOGRAD_MIN_CHANNELS
+    )
+
+
+def _use_winograd_grad_weight(geo):
+    """The weight gradient by Winograd tiles: the forward's rule, at most 64 channels.
+
+    The limit is conservative: 128->128 @16x16 measured 0.76 [0.66-1.04] in the run
+    above but 1.30 [0.78-1.82] in an earlier one (im2col stays where it is not clear).
+    """
+    return _use_winograd(geo) and geo.C <= WINOGRAD_GRAD_WEIGHT_MAX_CHANNELS
 
 
 def _use_direct(geo):
@@ -772,6 +872,8 @@ class _Conv:
         self.bytes_per_row = (self.K + geo.OC) * geo.OW * self.dtype.itemsize
         if self.pointwise:
             chunk_bytes = self.bytes_per_row * geo.OH  # one sample per chunk: no copies
+        elif chunk_bytes is None:  # L2-sized, but never thinner than MIN_GEMM_COLUMNS
+            chunk_bytes = max(CHUNK_BYTES, -(-self.bytes_per_row // geo.OW) * MIN_GEMM_COLUMNS)
         self.chunks, self.lanes, self.split = _plan(geo, self.bytes_per_row, chunk_bytes)
 
     def _whole_sample(self, r0, r1):
@@ -822,7 +924,9 @@ class _Conv:
         else:
             _rows_to_nchw(res, out, bias, r0, r1, geo.OH, geo.OW)
 
-    def backward_chunk(self, r0, r1, c0, c1, grad_out, gx, gw, gb, need_x, need_w):
+    def backward_chunk(
+        self, r0, r1, c0, c1, grad_out, gx, gw, gb, need_x, need_w, first=False, scratch=None
+    ):
         geo, G, Kg, OCg = self.geo, self.geo.groups, self.Kg, self.OCg
         span = c1 - c0 < geo.OW
         if span:
@@ -844,8 +948,16 @@ class _Conv:
             )
         if need_w:
             cols = self._span_cols(r0, c0, c1) if span else self._cols(r0, r1, m)
+            # The lane's first chunk writes its partial, later ones add a product made
+            # in the lane's one scratch matrix (no (OC, K) temporary per chunk).
             for g in range(G):
-                gw[g] += g_rows[g * OCg : (g + 1) * OCg] @ cols[g * Kg : (g + 1) * Kg].T
+                a, b = g_rows[g * OCg : (g + 1) * OCg], cols[g * Kg : (g + 1) * Kg].T
+                if first:
+                    np.matmul(a, b, out=gw[g])
+                else:
+                    if not scratch:
+                        scratch.append(np.empty((OCg, Kg), dtype=self.dtype))
+                    gw[g] += np.matmul(a, b, out=scratch[0])
             del cols  # before the column gradient: the workspace holds one of the two
         if need_x:
             pointwise = not span and self.pointwise and self._whole_sample(r0, r1)
@@ -864,13 +976,14 @@ _NO_SUM = np.empty(0, dtype=np.float64)
 
 
 def conv2d_forward(
-    x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, chunk_bytes=CHUNK_BYTES
+    x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, chunk_bytes=None
 ):
     """conv2d on NumPy arrays (NCHW), PyTorch semantics; returns ``(N, OC, OH, OW)``.
 
     ``out[n, o, p, q] = bias[o] + sum_{c,i,j} w[o, c, i, j] * x_pad[n, g*Cg + c, p*sh + i*dh,
-    q*sw + j*dw]`` with ``g = o // (OC/groups)``.  ``chunk_bytes`` bounds one chunk's
-    column matrix (see the module docstring).  Validates every argument; the ops call
+    q*sw + j*dw]`` with ``g = o // (OC/groups)``.  ``chunk_bytes`` bounds one im2col
+    chunk's column matrix (see the module docstring; ``None``: ``CHUNK_BYTES``, raised
+    until a chunk has ``MIN_GEMM_COLUMNS`` columns).  Validates every argument; the ops call
     :func:`_conv2d_forward` with a geometry they validated once.
 
     >>> conv2d_forward(np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2))).tolist()
@@ -881,13 +994,17 @@ def conv2d_forward(
     return _conv2d_forward(x, weight, bias, geo, chunk_bytes)
 
 
-def _conv2d_forward(x, weight, bias, geo, chunk_bytes=CHUNK_BYTES):
+def _conv2d_forward(x, weight, bias, geo, chunk_bytes=None):
     """:func:`conv2d_forward` for arrays of one float dtype that fit ``geo``, unchecked."""
     x, weight = np.ascontiguousarray(x), np.ascontiguousarray(weight)
     dtype = x.dtype
     # A zero bias costs one add per output and keeps a single kernel signature.
     b = np.ascontiguousarray(bias) if bias is not None else np.zeros(geo.OC, dtype=dtype)
     out = np.empty((geo.N, geo.OC, geo.OH, geo.OW), dtype=dtype)
+    if _use_winograd(geo):
+        return _wino.winograd_conv3x3(
+            x, weight, b, geo.pad[0], geo.pad[1], geo.OH, geo.OW, _lanes_wanted(geo)
+        )
     if _use_direct(geo):
         args = (x, weight, b, out, geo.groups, *_direct_args(geo))
         run_planes(_direct_forward, geo.N * geo.OC, args, geo.flops // 2)
@@ -914,7 +1031,7 @@ def conv2d_backward(
     need_weight=True,
     need_bias=True,
     *,
-    chunk_bytes=CHUNK_BYTES,
+    chunk_bytes=None,
 ):
     """Gradients of :func:`conv2d_forward`: ``(grad_x, grad_weight, grad_bias)``.
 
@@ -941,7 +1058,7 @@ def conv2d_backward(
 
 def _conv2d_backward(
     grad_out, x, weight, geo, need_input=True, need_weight=True, need_bias=True,
-    chunk_bytes=CHUNK_BYTES,
+    chunk_bytes=None,
 ):
     """:func:`conv2d_backward` for arrays of one float dtype that fit ``geo``, unchecked."""
     if not (need_input or need_weight or need_bias):
@@ -951,6 +1068,27 @@ def _conv2d_backward(
     dtype = x.dtype
     if _use_direct(geo):
         return _direct_backward(grad_out, x, weight, geo, need_input, need_weight, need_bias)
+    wino_x = need_input and _use_winograd_input_grad(geo)
+    wino_w = need_weight and _use_winograd_grad_weight(geo)
+    if wino_x or wino_w:
+        gx = gw = None
+        if wino_x:
+            # grad_x is the stride-1 conv of grad_out with the flipped, transposed
+            # filters and top/left padding 2 - p (its output is H x W again).
+            w_t = np.ascontiguousarray(weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+            gx = _wino.winograd_conv3x3(
+                grad_out, w_t, None, 2 - geo.pad[0], 2 - geo.pad[1], geo.H, geo.W,
+                _lanes_wanted(geo),
+            )
+        if wino_w:
+            gw = _wino.winograd_grad_weight3x3(
+                grad_out, x, geo.pad[0], geo.pad[1], _lanes_wanted(geo)
+            )
+        rest = _conv2d_backward(
+            grad_out, x, weight, geo, need_input and not wino_x,
+            need_weight and not wino_w, need_bias, chunk_bytes,
+        )
+        return (gx if wino_x else rest[0]), (gw if wino_w else rest[1]), rest[2]
     if not (need_input or need_weight):
         gb = grad_out.sum(axis=(0, 2, 3), dtype=np.float64).astype(dtype)
         return None, None, gb
@@ -959,15 +1097,21 @@ def _conv2d_backward(
     n_lanes = len(conv.lanes)
     # One partial per lane, summed in lane order: the same sums with any thread count.
     gw_parts = [
-        np.zeros((geo.groups, conv.OCg, conv.Kg), dtype=dtype) if need_weight else None
+        np.empty((geo.groups, conv.OCg, conv.Kg), dtype=dtype) if need_weight else None
         for _ in range(n_lanes)
     ]
     gb_parts = [np.zeros(geo.OC, dtype=np.float64) if need_bias else None for _ in range(n_lanes)]
 
     def lane(i):
-        for r0, r1, c0, c1 in conv.chunks[slice(*conv.lanes[i])]:
+        scratch = []
+        first, stop = conv.lanes[i]
+        if first == stop and need_weight:  # (plans never make one; np.empty above)
+            gw_parts[i][...] = 0
+        for k in range(first, stop):
+            r0, r1, c0, c1 = conv.chunks[k]
             conv.backward_chunk(
-                r0, r1, c0, c1, grad_out, gx, gw_parts[i], gb_parts[i], need_input, need_weight
+                r0, r1, c0, c1, grad_out, gx, gw_parts[i], gb_parts[i], need_input,
+                need_weight, k == first, scratch,
             )
 
     if conv.split:  # lanes inside samples: neighbouring lanes' col2im may overlap

@@ -22,14 +22,17 @@ from autograd_core.kernels import conv as C
 from autograd_core.kernels import pool as P
 
 # (N, C, H, W, OC, k, stride, padding, groups): batch 1 (lanes inside a sample), fewer
-# samples than lanes, more samples than lanes, grouped, pointwise, direct (depthwise);
+# samples than lanes, more samples than lanes, grouped, pointwise, direct (depthwise),
+# Winograd;
 # most are large enough (> 4 MFLOP) to be cut into several lanes.
 CONV_CASES = [
-    (1, 32, 32, 32, 32, 3, 1, 1, 1),
+    (1, 32, 32, 32, 32, 3, 1, 1, 1),  # Winograd, one lane
+    (1, 32, 32, 32, 32, 5, 1, 2, 1),  # im2col, lanes inside the sample (two col2im phases)
     (20, 16, 12, 12, 32, 3, 2, 1, 1),
     (70, 8, 8, 8, 16, 3, 1, 1, 2),
     (40, 32, 8, 8, 64, 1, 1, 0, 1),
     (5, 8, 10, 10, 8, 3, 1, 1, 8),
+    (12, 16, 16, 16, 16, 3, 1, 1, 1),  # Winograd F(2x2, 3x3): forward and both gradients
 ]
 
 
