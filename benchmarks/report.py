@@ -23,6 +23,8 @@ SECTION_TITLES = {
     "engine": "Engine overhead: one tiny op (graph recorded)",
     "scalar": "Scalar graphs (micrograd's moons MLP)",
     "training": "Training steps (batch 128 in full mode)",
+    "models": "End to end: training steps of real models (same weights, SGD momentum)",
+    "norm": "Batch norm 2d (training mode)",
     "optim": "Optimizer steps (1,068,810 float32 parameters in full mode)",
     "threads": "Thread scaling (fwd+bwd)",
     "compile": "Compile cost (fresh process)",

@@ -4,5 +4,6 @@ Order matters only for ``peak``: it runs first, because GFLOP/s elsewhere are re
 as a fraction of the matmul peak it measures.
 """
 
-SECTIONS = ("peak", "kernels", "conv", "pool", "engine", "scalar", "training", "optim",
+SECTIONS = ("peak", "kernels", "conv", "pool", "engine", "scalar", "training", "models",
+            "optim",
             "threads", "compile", "sweep", "distributed")
