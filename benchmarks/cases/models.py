@@ -9,8 +9,8 @@ built from ``nn`` and from ``torch.nn``), float32, full mode:
 | ``vgg_bn`` | 32-32-M-64-64-M-128-M + BN, Linear head | 64 | 3x32x32 |
 | ``lenet5`` | LeNet-5 | 128 | 1x28x28 |
 | ``mlp`` | 3072-1024-1024-10, ReLU | 128 | 3x32x32 |
-| ``lstm_lm`` | Embedding 65 -> LSTM 128 (1 layer) -> Linear 65 | 32 | 64 characters |
-| ``transformer_lm`` | d_model 64, 4 heads, 2 post-norm layers, ff 128, causal | 32 | 64 characters |
+| ``lstm_lm`` | Embedding 65 -> LSTM 128 (1 layer) -> Linear 65 | 32 | 64 chars |
+| ``transformer_lm`` | d_model 64, 4 heads, 2 post-norm layers, ff 128, causal | 32 | 64 chars |
 
 **Same start.** PyTorch builds its model under ``torch.manual_seed(0)``; its initial
 ``state_dict`` (converted to NumPy arrays) is loaded into ours, running BN statistics
@@ -21,19 +21,21 @@ loss.backward(); opt.step()`` with ``SGD(lr=0.01, momentum=0.9)``, models in tra
 mode, both libraries at the run's thread count (2 on the reference machine).
 
 **Cross-check, before any timing.**  The first step is taken in both from the
-identical start; the two losses must agree to ``LOSS_RTOL = 1e-4`` (relative), and
-every parameter's gradient to ``GRAD_RTOL = 2e-3`` of that gradient's largest entry.
-Why these: float32 rounding (eps 6e-8) in a reduction of K terms grows like
-``sqrt(K) * eps`` (K <= 4608 here: ~4e-6), and the loss of a 20-layer net composes a
-few dozen such steps, so honest implementations differ by ~1e-6 relative (1e-7 is
-what we see); a real mistake (wrong padding, BN's eps or biased/unbiased variance, a
-missing bias, a wrong mask) moves the loss by 1e-3 or more.  Gradients of early layers
-pass back through every BN and are less exact, hence the looser bound.  (A max-pool
-window whose two largest inputs differ by ~1e-6 can legitimately send its gradient to
-the other input in the two libraries, which moves early-layer gradients by percents:
-the shapes and seeds here have no such near-tie; if one appears after a change, that
-check fails while the loss check passes.)  A case whose
-check fails is not timed and the run exits 1 (``CHECK FAILED`` in the notes).
+identical start.  The two losses must agree to ``LOSS_RTOL = 1e-4`` (relative): float32
+rounding (eps 6e-8) in a reduction of K terms grows like ``sqrt(K) * eps`` (K <= 4608
+here: ~4e-6), and the loss of a 20-layer net composes a few dozen such steps, so honest
+implementations differ by ~1e-6 relative (1e-7 is what we see), while a real mistake
+(wrong padding, BN's eps or biased/unbiased variance, a missing bias, a wrong mask)
+moves the loss by 1e-3 or more.  Every parameter's gradient must agree to
+``GRAD_RTOL = 2e-2`` in relative L2 norm (``|g - g_torch| / |g_torch|`` per parameter).
+That bound is loose on purpose: a ReLU input or a max-pool window's runner-up within
+~1e-6 of the decision lands on the other side in the two libraries, and that one
+element's whole gradient takes another path; with millions of activations per layer a
+few such flips happen in every step, so early-layer gradients differ by up to ~5e-3 in
+max norm and ~2e-3 in L2 norm (measured on ResNet-18 w64; the values even vary from
+run to run with the threads' summation order).  A wrong backward formula is off by
+O(1).  A case whose check fails is not timed and the run exits 1 (``CHECK FAILED`` in
+the notes).
 
 **Time per step**: interleaved repetitions (:mod:`benchmarks.timing`), reported as
 the median paired ratio ours/torch.  ResNet-18 w64 takes ~1 s per step per library on
@@ -54,7 +56,10 @@ timing's allocations nor the other sections' are in the picture):
   allocation and unmapped on free, so glibc does not keep one library's freed memory
   to hand to the other (or to the next step), and the delta is what the step really
   needs.  One warm-up step per library first (JIT, momentum buffers), then the smaller
-  of two measured steps (allocator noise only adds).
+  of two measured steps (allocator noise only adds).  The previous step's gradients are
+  dropped (``zero_grad()``) before the baseline is read, so the delta is everything a
+  step allocates (activations, saved tensors, gradients, workspaces) above the model,
+  its momentum buffers and the batch.
 * *tracemalloc peak* (ours): the traced Python+NumPy heap of one step above what was
   live before it.  Arrays that Numba kernels allocate internally are not traced by
   tracemalloc, so this can be lower than the RSS delta.
@@ -76,11 +81,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from benchmarks import model_zoo
+from benchmarks.context import to_numpy
 from benchmarks.ours import Missing, training_api
 
 SECTION = "models"
 LOSS_RTOL = 1e-4
-GRAD_RTOL = 2e-3
+GRAD_RTOL = 2e-2
 #: Repetitions of the ~1 s/step ResNet-18 w64 (the whole section stays near 2 minutes).
 HEAVY_REPS = 5
 LR, MOMENTUM = 0.01, 0.9
@@ -228,13 +234,37 @@ def build_pair(case: ModelCase, torch):
 
 
 def cross_check(ctx, case: ModelCase, ours: Engine, theirs: Engine) -> bool:
-    """First-step loss and gradients of both; True when both checks pass."""
+    """First-step loss (``ctx.check``) and gradients (relative L2 per parameter); True
+    when both pass.  Both comparisons are listed with the run's checks."""
     (ol, og), (tl, tg) = ours.first_step(), theirs.first_step()
     loss_ok = ctx.check(SECTION, f"{case.name} first-step loss", {"ours": ol, "torch": tl},
                         reference="torch", rtol=LOSS_RTOL)
-    grad_ok = ctx.check(SECTION, f"{case.name} first-step gradients",
-                        {"ours": og, "torch": tg}, reference="torch", rtol=GRAD_RTOL)
-    return "ours" in loss_ok and "ours" in grad_ok
+    worst, detail = 0.0, ""
+    names = [n for n, _ in sorted(ours.model.named_parameters())]
+    for name, a, b in zip(names, og, tg):
+        if a is None or b is None:
+            if (a is None) != (b is None):
+                worst, detail = float("inf"), f"{name}: gradient missing in one library"
+            continue
+        a, b = to_numpy(a).astype(np.float64), to_numpy(b).astype(np.float64)
+        if a.shape != b.shape:
+            worst, detail = float("inf"), f"{name}: shape {a.shape} != {b.shape}"
+            continue
+        norm = float(np.linalg.norm(b))
+        err = float(np.linalg.norm(a - b)) / norm if norm > 0 else float(np.linalg.norm(a))
+        if not np.isfinite(err):
+            err = float("inf")
+        if err > worst:
+            worst, detail = err, f"{name}: relative L2 error {err:.3g}"
+    passed = worst <= GRAD_RTOL
+    ctx.checks.append({"section": SECTION, "case": f"{case.name} first-step gradients",
+                       "contender": "ours", "reference": "torch", "max_rel_err": worst,
+                       "rtol": GRAD_RTOL, "passed": passed,
+                       "detail": "" if passed else f"{detail} > {GRAD_RTOL}"})
+    if not passed:
+        ctx.note(SECTION, f"CHECK FAILED {case.name} first-step gradients: {detail} "
+                          f"> {GRAD_RTOL}")
+    return "ours" in loss_ok and passed
 
 
 def n_params(model) -> int:
@@ -333,8 +363,10 @@ def memory_of_case(case: ModelCase, torch) -> dict:
     rss = {name: [] for name in engines}
     for _ in range(2):
         for name, e in engines.items():
+            e.opt.zero_grad()  # the last step's gradients go before the baseline is read
             rss[name].append(rss_delta(e.step))
     entry = {name: {"rss_delta_bytes": min(v)} for name, v in rss.items()}
+    ours.opt.zero_grad()
     entry["ours"]["tracemalloc_peak_bytes"] = traced_peak(ours.step)
     if "torch" in entry and entry["torch"]["rss_delta_bytes"] > 0:
         entry["rss_ratio"] = entry["ours"]["rss_delta_bytes"] / entry["torch"]["rss_delta_bytes"]
