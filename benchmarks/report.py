@@ -333,6 +333,16 @@ def markdown_report(doc, plots=()) -> str:
                 lines += ["The five model-set shapes (ResNet-18 CIFAR w16/w64 and ImageNet, "
                           "MobileNet pairs; bias-free) slowest against PyTorch in fwd+bwd:",
                           "", _md_table(header, rows), ""]
+        for r in records:
+            prof = r.get("profile")
+            if prof:
+                rows = [[name, f"{1e3 * v['forward_s']:.1f}", f"{1e3 * v['backward_s']:.1f}",
+                         str(v["calls"])] for name, v in list(prof["ops"].items())[:8]]
+                rows.append(["other (graph, engine, optimizer)",
+                             f"{1e3 * prof['other_s']:.1f}", "", ""])
+                lines += [f"Our `{r['case']}` step by op (one step of "
+                          f"{1e3 * prof['total_s']:.0f} ms with per-op timers):", "",
+                          _md_table(["op", "forward ms", "backward ms", "calls"], rows), ""]
         if section == "models" and any("memory" in r for r in records):
             lines += ["Memory (fresh process): *RSS* is the peak growth of the resident "
                       "set during one step (kernel high-water mark reset before the "

@@ -1,4 +1,13 @@
-"""conv2d forward, backward and both, over a named shape set, float32 and float64.
+"""conv2d forward, backward and both, over two named shape sets.
+
+* the *kernel set* (``FULL_SHAPES``): LeNet, CIFAR-style 3x3, stride 2, 1x1, depthwise,
+  5x5, batch 1 and 128, in float32 and float64, with the NumPy and naive baselines;
+* the *model set* (``MODEL_SHAPES``, issue 17): every distinct conv of ResNet-18
+  CIFAR-style at width 16 (batch 32) and 64 (batch 16) and of ResNet-18 on 224x224
+  (7x7 stride-2 stem, batch 8), and MobileNet-style depthwise 3x3 + pointwise 1x1
+  pairs (batch 32), all bias-free as in those networks; float32 against PyTorch only,
+  ``MODEL_SET_REPS`` repetitions.  The run prints (and the report lists) the five
+  shapes slowest against PyTorch, since a geometric mean can hide a bad layer.
 
 Contenders (same input arrays for all):
 
@@ -20,7 +29,7 @@ also shown as a fraction of the matmul peak of the same dtype.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -143,8 +152,6 @@ def _mobilenet_convs(batch: int):
 
 
 def _model_set(shapes):
-    from dataclasses import replace
-
     return tuple(replace(s, bias=False, group="model") for s in shapes)
 
 
@@ -161,6 +168,11 @@ QUICK_MODEL_SHAPES = _model_set((
     ConvShape("mb_dw8", 2, 8, 8, 8, 8, 3, pad=1, groups=8),
     ConvShape("mb_pw8_16", 2, 8, 8, 8, 16, 1),
 ))
+
+#: Repetitions per model-set case in full mode: 41 shapes x 3 modes are most of the
+#: section's time, which is mostly the sample-time floor (7 x 2 contenders x 30 ms per
+#: mode and shape); 7 paired ratios still give a stable median.
+MODEL_SET_REPS = 7
 
 #: "Large-channel" model-set layers (C/groups and OC at least this): where im2col conv
 #: is a big GEMM and its GFLOP/s are judged against the matmul peak.
@@ -316,8 +328,11 @@ def run(ctx) -> None:
     if ctx.torch is None:
         ctx.note(SECTION, "the model set (ours against PyTorch) is skipped without PyTorch")
         return
+    settings = ctx.settings
+    if settings.reps > MODEL_SET_REPS:
+        settings = replace(settings, reps=MODEL_SET_REPS)
     for s in QUICK_MODEL_SHAPES if ctx.quick else MODEL_SHAPES:
-        run_case(ctx, conv2d, s, "float32")
+        run_case(ctx, conv2d, s, "float32", settings)
     report_slowest(ctx)
 
 
@@ -337,7 +352,7 @@ def report_slowest(ctx) -> None:
               flush=True)
 
 
-def run_case(ctx, conv2d, s: ConvShape, dtype: str) -> None:
+def run_case(ctx, conv2d, s: ConvShape, dtype: str, settings=None) -> None:
     x, w, b, g = make_inputs(s, dtype)
     sets = {}
     if conv2d is not None:
@@ -356,7 +371,7 @@ def run_case(ctx, conv2d, s: ConvShape, dtype: str) -> None:
                       rtol=RTOL[dtype])
     print(f"  conv {s.name:16s} {dtype}  {s.describe()}", flush=True)
     for k, mode in enumerate(MODES):
-        res = ctx.compare({name: sets[name][k] for name in agree})
+        res = ctx.compare({name: sets[name][k] for name in agree}, settings=settings)
         ctx.record(
             SECTION, s.name, f"{dtype} {mode}", res, params={**asdict(s), "dtype": dtype,
                                                              "mode": mode,

@@ -43,6 +43,11 @@ two cores, so its repetitions are capped at ``HEAVY_REPS``.  ResNets and VGG als
 ``forward+loss`` variant (graph recorded, no backward): the step minus it is backward
 plus the optimizer, a cheap breakdown of where the time goes.
 
+**By op** (ResNets and VGG): one more step of ours with a timer around every op's
+forward and backward (:mod:`benchmarks.op_profile`), stored as ``profile`` on the
+train-step record: seconds per op name (Conv2d, BatchNorm, ReLU, ...), and ``other``
+for graph recording, the engine and the optimizer.
+
 **Peak memory**, measured in one fresh subprocess for all models (so neither the
 timing's allocations nor the other sections' are in the picture):
 
@@ -82,6 +87,7 @@ import numpy as np
 
 from benchmarks import model_zoo
 from benchmarks.context import to_numpy
+from benchmarks.op_profile import profile_ops
 from benchmarks.ours import Missing, training_api
 
 SECTION = "models"
@@ -309,6 +315,15 @@ def run(ctx) -> None:
                              params=params, ratios=[("ours", "torch")])
             if variant == "train step":
                 records[case.name] = rec
+        if case.breakdown:
+            records[case.name]["profile"] = profile = profile_ops(ours.step)
+            top = list(profile["ops"].items())[:5]
+            print(f"  models {case.name:15s} ours by op (one step, "
+                  f"{profile['total_s'] * 1e3:.0f} ms): "
+                  + ", ".join(f"{k} {1e3 * v['forward_s']:.0f}+{1e3 * v['backward_s']:.0f}"
+                              for k, v in top)
+                  + f", other {1e3 * profile['other_s']:.0f} ms (forward+backward)",
+                  flush=True)
         r = records[case.name]["ratios"].get("ours/torch")
         print(f"  models {case.name:15s} {case.describe}: ours/torch "
               + (f"{r['median']:.2f} ({r['min']:.2f}-{r['max']:.2f})" if r else "-"),
