@@ -1,9 +1,10 @@
 """PNG plots of a run document (matplotlib, Agg backend; skipped when not installed).
 
-* ``conv_gflops.png``: conv2d forward+backward GFLOP/s per shape (float32), one bar per
-  contender, with the matmul peak as a line: how far each shape is from the machine.
+* ``conv_gflops.png``: conv2d forward+backward GFLOP/s per kernel-set shape (float32),
+  one bar per contender, with the matmul peak as a line: how far each shape is from the machine.
 * ``ratios.png``: paired time ratios ours/PyTorch and ours/NumPy per case (log scale,
-  1 = parity, left of 1 = ours faster), for conv, pooling, tiny ops and training.
+  1 = parity, left of 1 = ours faster), for conv (both sets), pooling, batch norm, tiny
+  ops, training and the models' steps.
 * ``bandwidth.png``: im2col/col2im/pooling GB/s, ours against NumPy and the copy.
 """
 
@@ -18,8 +19,10 @@ COLORS = {"ours": "#1f77b4", "torch": "#ff7f0e", "numpy": "#2ca02c", "naive": "#
 
 
 def _conv_gflops(plt, doc, path):
+    # The kernel set only: the model set's 41 shapes are in the ratio plot and tables.
     recs = [r for r in doc["records"] if r["section"] == "conv"
-            and r["variant"] == "float32 fwd+bwd"]
+            and r["variant"] == "float32 fwd+bwd"
+            and r["params"].get("group", "kernel") == "kernel"]
     if not recs:
         return None
     names = [n for n in ("ours", "torch", "numpy", "naive")
@@ -54,6 +57,8 @@ def _ratio_rows(doc):
             or (sec == "pool" and var.endswith("fwd+bwd"))
             or (sec == "engine" and var.endswith("fwd+bwd"))
             or (sec == "training" and "train step" in var)
+            or (sec == "models" and "train step" in var)
+            or (sec == "norm" and var.endswith("fwd+bwd"))
         )
         if wanted:
             rows.append((f"{sec}: {r['case']}", r["ratios"].get("ours/torch", {}).get("median"),

@@ -23,6 +23,8 @@ SECTION_TITLES = {
     "engine": "Engine overhead: one tiny op (graph recorded)",
     "scalar": "Scalar graphs (micrograd's moons MLP)",
     "training": "Training steps (batch 128 in full mode)",
+    "models": "End to end: training steps of real models (same weights, SGD momentum)",
+    "norm": "Batch norm 2d (training mode)",
     "optim": "Optimizer steps (1,068,810 float32 parameters in full mode)",
     "threads": "Thread scaling (fwd+bwd)",
     "compile": "Compile cost (fresh process)",
@@ -133,6 +135,42 @@ def section_table(records, with_range: bool = False):
             row += [_fmt_num(c[n].get("nodes_per_s"), 0) if n in c else "-"
                     for n in rate_names]
         rows.append(row)
+    if section == "models" and any("memory" in r for r in records):
+        header += ["ours RSS", "torch RSS", "RSS ours/torch", "ours traced"]
+        for r, row in zip(records, rows):
+            m = r.get("memory") or {}
+            row += [_fmt_mib(m.get("ours", {}).get("rss_delta_bytes")),
+                    _fmt_mib(m.get("torch", {}).get("rss_delta_bytes")),
+                    f"{m['rss_ratio']:.2f}" if m.get("rss_ratio") else "-",
+                    _fmt_mib(m.get("ours", {}).get("tracemalloc_peak_bytes"))]
+    return header, rows
+
+
+def _fmt_mib(nbytes) -> str:
+    return "-" if nbytes is None else f"{nbytes / 2**20:.1f} MiB"
+
+
+def slowest_conv_rows(records, n: int = 5):
+    """Header and rows of the ``n`` model-set conv shapes slowest against PyTorch (fwd+bwd),
+    with their forward and backward ratios beside."""
+    model = [r for r in records if r["section"] == "conv"
+             and r["params"].get("group") == "model" and "ours/torch" in r["ratios"]]
+    by_case = {}
+    for r in model:
+        by_case.setdefault(r["case"], {})[r["params"].get("mode")] = r
+    ranked = sorted((c for c in by_case.values() if "fwd+bwd" in c),
+                    key=lambda c: -c["fwd+bwd"]["ratios"]["ours/torch"]["median"])[:n]
+    header = ["case", "shape", "fwd+bwd ours/torch", "fwd", "bwd", "ours GFLOP/s",
+              "torch GFLOP/s"]
+    rows = []
+    for c in ranked:
+        both = c["fwd+bwd"]
+        rows.append([both["case"], both["params"].get("describe", ""),
+                     _fmt_ratio(both["ratios"]["ours/torch"], True)]
+                    + [_fmt_ratio(c[m]["ratios"].get("ours/torch"), False) if m in c else "-"
+                       for m in ("fwd", "bwd")]
+                    + [_fmt_num(both["contenders"].get(k, {}).get("gflops"))
+                       for k in ("ours", "torch")])
     return header, rows
 
 
@@ -212,6 +250,11 @@ def console_summary(doc) -> str:
         out.append(f"== {SECTION_TITLES.get(section, section)}")
         out.append(_plain_table(*section_table(records)))
         out.append("")
+        if section == "conv":
+            header, rows = slowest_conv_rows(records)
+            if rows:
+                out += ["Slowest five model-set shapes against PyTorch (fwd+bwd):",
+                        _plain_table(header, rows), ""]
     out.append("== Targets (goals, not assertions)")
     out.append(_plain_table(*_target_rows(doc)))
     checks = doc["checks"]
@@ -284,6 +327,28 @@ def markdown_report(doc, plots=()) -> str:
                          + ".")
             lines.append("")
         lines += [_md_table(*section_table(records, with_range=True)), ""]
+        if section == "conv":
+            header, rows = slowest_conv_rows(records)
+            if rows:
+                lines += ["The five model-set shapes (ResNet-18 CIFAR w16/w64 and ImageNet, "
+                          "MobileNet pairs; bias-free) slowest against PyTorch in fwd+bwd:",
+                          "", _md_table(header, rows), ""]
+        for r in records:
+            prof = r.get("profile")
+            if prof:
+                rows = [[name, f"{1e3 * v['forward_s']:.1f}", f"{1e3 * v['backward_s']:.1f}",
+                         str(v["calls"])] for name, v in list(prof["ops"].items())[:8]]
+                rows.append(["other (graph, engine, optimizer)",
+                             f"{1e3 * prof['other_s']:.1f}", "", ""])
+                lines += [f"Our `{r['case']}` step by op (one step of "
+                          f"{1e3 * prof['total_s']:.0f} ms with per-op timers):", "",
+                          _md_table(["op", "forward ms", "backward ms", "calls"], rows), ""]
+        if section == "models" and any("memory" in r for r in records):
+            lines += ["Memory (fresh process): *RSS* is the peak growth of the resident "
+                      "set during one step (kernel high-water mark reset before the "
+                      "step; glibc told to unmap freed blocks of 64 KiB or more), "
+                      "*traced* the tracemalloc peak of our step (Numba-internal "
+                      "allocations are not traced).", ""]
         for r in records:
             if "peak_memory_bytes" in r:
                 lines += [f"Peak traced memory of one `{r['case']}` step (ours, "

@@ -1,4 +1,4 @@
-"""The targets of issue 8, evaluated on a run's records (goals, never assertions).
+"""The targets of issues 8 and 17, evaluated on a run's records (goals, never assertions).
 
 Each target is a summary number (mostly a geometric mean of paired ratios) with a limit
 and a goal.  Status: ``goal met`` (at or better than the goal), ``met`` (within the
@@ -13,10 +13,12 @@ __all__ = ["evaluate", "summaries"]
 
 
 def _ratios(records, section, key, *, case_prefix="", variant_suffix="", target_only=False,
-            field="median"):
+            field="median", group=None):
     out = []
     for r in records:
         if r["section"] != section or not r["case"].startswith(case_prefix):
+            continue
+        if group is not None and r.get("params", {}).get("group", "kernel") != group:
             continue
         if not r["variant"].endswith(variant_suffix):
             continue
@@ -34,13 +36,28 @@ def summaries(records) -> dict:
         for mode in ("fwd", "bwd", "fwd+bwd"):
             for key in ("ours/torch", "ours/numpy"):
                 vals = _ratios(records, "conv", key, variant_suffix=f"{dtype} {mode}",
-                               target_only=True)
+                               target_only=True, group="kernel")
                 best = _ratios(records, "conv", key, variant_suffix=f"{dtype} {mode}",
-                               target_only=True, field="of_best")
+                               target_only=True, field="of_best", group="kernel")
                 if vals:
                     out[f"conv {dtype} {mode} {key}"] = {"geomean": geomean(vals),
                                                          "geomean_of_best": geomean(best),
                                                          "cases": len(vals)}
+    for mode in ("fwd", "bwd", "fwd+bwd"):  # the model set (issue 17): float32, vs torch
+        vals = _ratios(records, "conv", "ours/torch", variant_suffix=f"float32 {mode}",
+                       group="model")
+        best = _ratios(records, "conv", "ours/torch", variant_suffix=f"float32 {mode}",
+                       group="model", field="of_best")
+        if vals:
+            out[f"conv model-set float32 {mode} ours/torch"] = {
+                "geomean": geomean(vals), "geomean_of_best": geomean(best), "cases": len(vals)}
+    for mode in ("fwd", "bwd", "fwd+bwd"):
+        vals = _ratios(records, "norm", "ours/torch", variant_suffix=f" {mode}")
+        best = _ratios(records, "norm", "ours/torch", variant_suffix=f" {mode}", field="of_best")
+        if vals:
+            out[f"batch_norm2d {mode} ours/torch"] = {"geomean": geomean(vals),
+                                                      "geomean_of_best": geomean(best),
+                                                      "cases": len(vals)}
     for kind in ("max_pool2d", "avg_pool2d"):
         for mode in ("fwd", "bwd", "fwd+bwd"):
             for key in ("ours/torch", "ours/numpy"):
@@ -126,12 +143,75 @@ def evaluate(records) -> list[dict]:
         "geomean over 0-d and 2x2 ops of t(ours)/t(torch), forward+backward", best=best)
     scalar = next((r for r in records if r["section"] == "scalar"), None)
     ratio = scalar["ratios"].get("ours/micrograd", {}) if scalar else {}
-    add("scalar graphs vs micrograd (time per node)", ratio.get("median"), 1.0, None,
-        "x time", "median paired ratio t(ours)/t(micrograd) on the same moons MLP graph",
+    add("scalar graph per node vs micrograd", ratio.get("median"), 1.0, 0.67,
+        "x time", "median paired ratio t(ours)/t(micrograd) on the same moons MLP graph "
+        "(collector run before each sample, so neither pays for the other's garbage)",
         best=ratio.get("of_best"))
     warm = next((r for r in records if r["section"] == "compile"
                  and r["variant"].startswith("warm")), None)
     value = warm["contenders"]["ours"]["first_call_s"] if warm else None
     add("first call with a warm Numba cache", value, 1.0, None, "s",
         "first conv2d+max_pool2d forward+backward in a fresh process (import not included)")
+    targets.extend(issue17_targets(records, s))
     return targets
+
+
+def _step_ratio(records, case):
+    rec = _first(records, "models", case, "train step")
+    ratio = rec["ratios"].get("ours/torch", {}) if rec else {}
+    return ratio.get("median"), ratio.get("of_best")
+
+
+def issue17_targets(records, s) -> list[dict]:
+    """Issue 17: real models at PyTorch's speed; limits are the issue's goals."""
+    out = []
+
+    def add(name, value, limit, unit, how, higher=False, best=None):
+        out.append({"name": name, "value": value, "value_of_best": best, "limit": limit,
+                    "goal": None, "unit": unit, "how": how, "higher_is_better": higher,
+                    "status": _status(value, limit, None, higher)})
+
+    step = ("median paired ratio t(ours)/t(torch) of one training step (zero_grad, "
+            "forward, loss, backward, SGD momentum), same initial weights, float32")
+    for case, label in (("resnet18_w16", "ResNet-18 CIFAR w16 step vs PyTorch"),
+                        ("resnet18_w64", "ResNet-18 CIFAR w64 step vs PyTorch"),
+                        ("vgg_bn", "VGG-style + BN step vs PyTorch"),
+                        ("lstm_lm", "LSTM LM step vs PyTorch"),
+                        ("transformer_lm", "Transformer LM step vs PyTorch")):
+        value, best = _step_ratio(records, case)
+        add(label, value, 1.0, "x time", step, best=best)
+    entry = s.get("conv model-set float32 fwd+bwd ours/torch", {})
+    add("conv2d fwd+bwd vs PyTorch, model shape set", entry.get("geomean"), 0.9, "x time",
+        "geomean over the ResNet-18/MobileNet convs (bias-free) of median paired ratios",
+        best=entry.get("geomean_of_best"))
+    model = [r for r in records if r["section"] == "conv"
+             and r.get("params", {}).get("group") == "model"
+             and r["variant"] == "float32 fwd+bwd" and "ours/torch" in r["ratios"]]
+    worst = max(model, key=lambda r: r["ratios"]["ours/torch"]["median"], default=None)
+    add("slowest conv shape fwd+bwd vs PyTorch",
+        worst["ratios"]["ours/torch"]["median"] if worst else None, 1.3, "x time",
+        "largest median paired ratio over the model shape set"
+        + (f" ({worst['case']}: {worst['params'].get('describe')})" if worst else ""),
+        best=worst["ratios"]["ours/torch"].get("of_best") if worst else None)
+    from benchmarks.cases.conv import LARGE_CHANNELS
+
+    large = [r for r in model if r["params"]["C"] // r["params"]["groups"] >= LARGE_CHANNELS
+             and r["params"]["OC"] >= LARGE_CHANNELS and r["params"]["k"] > 1]
+    fractions = [r["contenders"]["ours"].get("fraction_of_peak") for r in large]
+    add("conv on large-channel layers, fraction of np.matmul peak", geomean(fractions), 0.7,
+        "of peak", f"geomean over the {len(large)} model-set convs with C, OC >= "
+        f"{LARGE_CHANNELS} (k > 1) of ours' fwd+bwd GFLOP/s / float32 matmul GFLOP/s",
+        higher=True)
+    entry = s.get("batch_norm2d fwd+bwd ours/torch", {})
+    add("batch norm 2d fwd+bwd vs PyTorch", entry.get("geomean"), 1.0, "x time",
+        "geomean over the norm section's shapes of median paired ratios (training mode)",
+        best=entry.get("geomean_of_best"))
+    ratios = []
+    for case in ("resnet18_w16", "resnet18_w64"):
+        rec = _first(records, "models", case, "train step")
+        if rec and rec.get("memory", {}).get("rss_ratio"):
+            ratios.append(rec["memory"]["rss_ratio"])
+    add("peak memory of a ResNet step vs PyTorch", geomean(ratios), 1.0, "x bytes",
+        "geomean over ResNet-18 w16/w64 of the peak RSS growth of one step, ours / torch "
+        "(fresh process, kernel high-water mark)")
+    return out

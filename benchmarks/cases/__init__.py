@@ -4,5 +4,5 @@ Order matters only for ``peak``: it runs first, because GFLOP/s elsewhere are re
 as a fraction of the matmul peak it measures.
 """
 
-SECTIONS = ("peak", "kernels", "conv", "pool", "norm", "engine", "scalar", "training", "optim",
-            "threads", "compile", "sweep", "distributed")
+SECTIONS = ("peak", "kernels", "conv", "pool", "norm", "engine", "scalar", "training",
+            "models", "optim", "threads", "compile", "sweep", "distributed")

@@ -1,4 +1,13 @@
-"""conv2d forward, backward and both, over a named shape set, float32 and float64.
+"""conv2d forward, backward and both, over two named shape sets.
+
+* the *kernel set* (``FULL_SHAPES``): LeNet, CIFAR-style 3x3, stride 2, 1x1, depthwise,
+  5x5, batch 1 and 128, in float32 and float64, with the NumPy and naive baselines;
+* the *model set* (``MODEL_SHAPES``, issue 17): every distinct conv of ResNet-18
+  CIFAR-style at width 16 (batch 32) and 64 (batch 16) and of ResNet-18 on 224x224
+  (7x7 stride-2 stem, batch 8), and MobileNet-style depthwise 3x3 + pointwise 1x1
+  pairs (batch 32), all bias-free as in those networks; float32 against PyTorch only,
+  ``MODEL_SET_REPS`` repetitions.  The run prints (and the report lists) the five
+  shapes slowest against PyTorch, since a geometric mean can hide a bad layer.
 
 Contenders (same input arrays for all):
 
@@ -20,7 +29,7 @@ also shown as a fraction of the matmul peak of the same dtype.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -49,6 +58,10 @@ class ConvShape:
     dilation: int = 1
     #: Counted in the target's geometric mean (the tiny cases exist for the naive loops).
     in_target: bool = True
+    bias: bool = True
+    #: "kernel": the original set (float32 and float64, NumPy baseline); "model": the
+    #: convs of real networks (ResNet-18, MobileNet), float32 against PyTorch only.
+    group: str = "kernel"
 
     @property
     def out_hw(self):
@@ -65,6 +78,7 @@ class ConvShape:
             f" s{self.stride}" if self.stride != 1 else "",
             f" p{self.pad}" if self.pad else "",
             f" g{self.groups}" if self.groups != 1 else "",
+            "" if self.bias else " nobias",
         ])
         return (f"N{self.N} {self.C}->{self.OC} {self.k}x{self.k}{extra} "
                 f"on {self.H}x{self.W}")
@@ -88,6 +102,82 @@ FULL_SHAPES = (
     ConvShape("tiny_3x8_b1", 1, 3, 16, 16, 8, 3, pad=1, in_target=False),
 )
 
+
+
+def _resnet_cifar_convs(prefix: str, width: int, batch: int):
+    """Every distinct conv of ResNet-18 CIFAR-style at ``width``: the 3x3 stem, and per
+    stage its 3x3 stride-1 conv, the stride-2 3x3 and the 1x1 stride-2 shortcut that
+    open stages 2-4.  All bias-free (BatchNorm follows each), 32x32 input."""
+    shapes = [ConvShape(f"{prefix}_stem", batch, 3, 32, 32, width, 3, pad=1)]
+    size, cin = 32, width
+    for stage, cout in enumerate((width, 2 * width, 4 * width, 8 * width), start=1):
+        if stage > 1:
+            shapes.append(ConvShape(f"{prefix}_l{stage}_down", batch, cin, size, size, cout, 3,
+                                    stride=2, pad=1))
+            shapes.append(ConvShape(f"{prefix}_l{stage}_sc", batch, cin, size, size, cout, 1,
+                                    stride=2))
+            size //= 2
+        shapes.append(ConvShape(f"{prefix}_l{stage}", batch, cout, size, size, cout, 3, pad=1))
+        cin = cout
+    return shapes
+
+
+def _resnet_imagenet_convs(batch: int):
+    """Every distinct conv of ResNet-18 on 224x224: the 7x7 stride-2 stem, then the
+    stages (56, 28, 14, 7) as in :func:`_resnet_cifar_convs`."""
+    shapes = [ConvShape("in_stem", batch, 3, 224, 224, 64, 7, stride=2, pad=3)]
+    size, cin = 56, 64  # after the stem and its 3x3 stride-2 max-pool
+    for stage, cout in enumerate((64, 128, 256, 512), start=1):
+        if stage > 1:
+            shapes.append(ConvShape(f"in_l{stage}_down", batch, cin, size, size, cout, 3,
+                                    stride=2, pad=1))
+            shapes.append(ConvShape(f"in_l{stage}_sc", batch, cin, size, size, cout, 1,
+                                    stride=2))
+            size //= 2
+        shapes.append(ConvShape(f"in_l{stage}", batch, cout, size, size, cout, 3, pad=1))
+        cin = cout
+    return shapes
+
+
+def _mobilenet_convs(batch: int):
+    """MobileNet-style depthwise 3x3 + pointwise 1x1 pairs on a 32x32 CIFAR input."""
+    shapes = []
+    for c, cout, size, stride in ((32, 64, 32, 1), (64, 128, 32, 2), (128, 128, 16, 1),
+                                  (128, 256, 16, 2)):
+        shapes.append(ConvShape(f"mb_dw{c}" + ("_s2" if stride == 2 else ""), batch, c, size,
+                                size, c, 3, stride=stride, pad=1, groups=c))
+        size //= stride
+        shapes.append(ConvShape(f"mb_pw{c}_{cout}", batch, c, size, size, cout, 1))
+    return shapes
+
+
+def _model_set(shapes):
+    return tuple(replace(s, bias=False, group="model") for s in shapes)
+
+
+#: The convs of real networks (issue 17): ResNet-18 CIFAR w16 (batch 32) and w64
+#: (batch 16), ResNet-18 ImageNet (batch 8), MobileNet pairs (batch 32); all bias-free.
+MODEL_SHAPES = _model_set(_resnet_cifar_convs("r16", 16, 32) + _resnet_cifar_convs("r64", 64, 16)
+                          + _resnet_imagenet_convs(8) + _mobilenet_convs(32))
+
+#: Quick mode's model-set shapes: bias-free 3x3, 1x1 stride 2, 7x7 stride 2, dw + pw.
+QUICK_MODEL_SHAPES = _model_set((
+    ConvShape("r16_l2_down", 2, 4, 8, 8, 8, 3, stride=2, pad=1),
+    ConvShape("r16_l2_sc", 2, 4, 8, 8, 8, 1, stride=2),
+    ConvShape("in_stem", 1, 3, 20, 20, 4, 7, stride=2, pad=3),
+    ConvShape("mb_dw8", 2, 8, 8, 8, 8, 3, pad=1, groups=8),
+    ConvShape("mb_pw8_16", 2, 8, 8, 8, 16, 1),
+))
+
+#: Repetitions per model-set case in full mode: 41 shapes x 3 modes are most of the
+#: section's time, which is mostly the sample-time floor (7 x 2 contenders x 30 ms per
+#: mode and shape); 7 paired ratios still give a stable median.
+MODEL_SET_REPS = 7
+
+#: "Large-channel" model-set layers (C/groups and OC at least this): where im2col conv
+#: is a big GEMM and its GFLOP/s are judged against the matmul peak.
+LARGE_CHANNELS = 128
+
 #: Quick mode (CI): every code path (padding, stride, groups, 1x1, naive) on tiny inputs.
 QUICK_SHAPES = (
     ConvShape("lenet_c1", 8, 1, 28, 28, 6, 5, pad=2),
@@ -101,13 +191,14 @@ FLOP_FACTOR = {"fwd": 1, "bwd": 2, "fwd+bwd": 3}
 
 
 def make_inputs(shape: ConvShape, dtype: str, seed: int = 0):
-    """x, weight (scaled by 1/sqrt(fan_in), so outputs are O(1)), bias, grad_out."""
+    """x, weight (scaled by 1/sqrt(fan_in), so outputs are O(1)), bias (None for a
+    bias-free shape), grad_out."""
     rng = np.random.default_rng(seed)
     fan_in = (shape.C // shape.groups) * shape.k**2
     x = rng.standard_normal((shape.N, shape.C, shape.H, shape.W)).astype(dtype)
     w = (rng.standard_normal((shape.OC, shape.C // shape.groups, shape.k, shape.k))
          / np.sqrt(fan_in)).astype(dtype)
-    b = rng.standard_normal(shape.OC).astype(dtype)
+    b = rng.standard_normal(shape.OC).astype(dtype) if shape.bias else None
     g = rng.standard_normal((shape.N, shape.OC) + shape.out_hw).astype(dtype)
     return x, w, b, g
 
@@ -121,10 +212,12 @@ def ours_contenders(conv2d, x, w, b, g, s: ConvShape):
     from autograd_core import Tensor
 
     args = _geometry_args(s)
-    xc, wc, bc = Tensor(x), Tensor(w), Tensor(b)
-    xg, wg, bg = (Tensor(a, requires_grad=True) for a in (x, w, b))
+    xc, wc = Tensor(x), Tensor(w)
+    bc = None if b is None else Tensor(b)
+    xg, wg = (Tensor(a, requires_grad=True) for a in (x, w))
+    bg = None if b is None else Tensor(b, requires_grad=True)
     gt = Tensor(g)
-    leaves = (xg, wg, bg)
+    leaves = tuple(t for t in (xg, wg, bg) if t is not None)
 
     def fwd():
         return conv2d(xc, wc, bc, *args)
@@ -143,7 +236,7 @@ def ours_contenders(conv2d, x, w, b, g, s: ConvShape):
 
     def check():
         both()
-        return [fwd(), xg.grad, wg.grad, bg.grad]
+        return [fwd(), xg.grad, wg.grad, None if bg is None else bg.grad]
 
     return fwd, bwd, both, check
 
@@ -151,9 +244,11 @@ def ours_contenders(conv2d, x, w, b, g, s: ConvShape):
 def torch_contenders(torch, x, w, b, g, s: ConvShape):
     F = torch.nn.functional
     args = _geometry_args(s)
-    xc, wc, bc, gt = (torch.from_numpy(a) for a in (x, w, b, g))
-    xg, wg, bg = (torch.from_numpy(a.copy()).requires_grad_() for a in (x, w, b))
-    leaves = (xg, wg, bg)
+    xc, wc, gt = (torch.from_numpy(a) for a in (x, w, g))
+    bc = None if b is None else torch.from_numpy(b)
+    xg, wg = (torch.from_numpy(a.copy()).requires_grad_() for a in (x, w))
+    bg = None if b is None else torch.from_numpy(b.copy()).requires_grad_()
+    leaves = tuple(t for t in (xg, wg, bg) if t is not None)
 
     def fwd():
         with torch.no_grad():
@@ -173,7 +268,7 @@ def torch_contenders(torch, x, w, b, g, s: ConvShape):
 
     def check():
         both()
-        return [fwd(), xg.grad, wg.grad, bg.grad]
+        return [fwd(), xg.grad, wg.grad, None if bg is None else bg.grad]
 
     return fwd, bwd, both, check
 
@@ -230,17 +325,45 @@ def run(ctx) -> None:
         both = not ctx.quick or k in (0, len(shapes) - 1)
         for dtype in ("float32", "float64") if both else ("float32",):
             run_case(ctx, conv2d, s, dtype)
+    if ctx.torch is None:
+        ctx.note(SECTION, "the model set (ours against PyTorch) is skipped without PyTorch")
+        return
+    settings = ctx.settings
+    if settings.reps > MODEL_SET_REPS:
+        settings = replace(settings, reps=MODEL_SET_REPS)
+    for s in QUICK_MODEL_SHAPES if ctx.quick else MODEL_SHAPES:
+        run_case(ctx, conv2d, s, "float32", settings)
+    report_slowest(ctx)
 
 
-def run_case(ctx, conv2d, s: ConvShape, dtype: str) -> None:
+def slowest(records, n: int = 5, mode: str = "fwd+bwd"):
+    """The ``n`` model-set records of ``mode`` with the largest median ours/torch."""
+    rows = [r for r in records if r["section"] == SECTION
+            and r["params"].get("group") == "model" and r["params"].get("mode") == mode
+            and "ours/torch" in r["ratios"]]
+    return sorted(rows, key=lambda r: -r["ratios"]["ours/torch"]["median"])[:n]
+
+
+def report_slowest(ctx) -> None:
+    for r in slowest(ctx.records):
+        ratio = r["ratios"]["ours/torch"]
+        print(f"  conv slowest: {r['case']:14s} {r['params']['describe']:34s} fwd+bwd "
+              f"ours/torch {ratio['median']:.2f} ({ratio['min']:.2f}-{ratio['max']:.2f})",
+              flush=True)
+
+
+def run_case(ctx, conv2d, s: ConvShape, dtype: str, settings=None) -> None:
     x, w, b, g = make_inputs(s, dtype)
     sets = {}
     if conv2d is not None:
         sets["ours"] = ours_contenders(conv2d, x, w, b, g, s)
     if ctx.torch is not None:
         sets["torch"] = torch_contenders(ctx.torch, x, w, b, g, s)
-    sets["numpy"] = numpy_contenders(x, w, b, g, s)
-    if s.flops <= NAIVE_MAX_FLOPS:
+    # The NumPy baseline is measured on the kernel set (its speed-up target); the model
+    # set is about PyTorch, and im2col in NumPy on ImageNet shapes would double its time.
+    if s.group == "kernel" or not sets:
+        sets["numpy"] = numpy_contenders(x, w, b, g, s)
+    if s.flops <= NAIVE_MAX_FLOPS and s.group == "kernel":
         sets["naive"] = naive_contenders(x, w, b, g, s)
     reference = "torch" if "torch" in sets else "numpy"
     outputs = {name: fns[3]() for name, fns in sets.items()}
@@ -248,7 +371,7 @@ def run_case(ctx, conv2d, s: ConvShape, dtype: str) -> None:
                       rtol=RTOL[dtype])
     print(f"  conv {s.name:16s} {dtype}  {s.describe()}", flush=True)
     for k, mode in enumerate(MODES):
-        res = ctx.compare({name: sets[name][k] for name in agree})
+        res = ctx.compare({name: sets[name][k] for name in agree}, settings=settings)
         ctx.record(
             SECTION, s.name, f"{dtype} {mode}", res, params={**asdict(s), "dtype": dtype,
                                                              "mode": mode,

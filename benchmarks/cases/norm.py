@@ -1,128 +1,120 @@
-"""Batch norm 2d in training mode: forward, backward and both, ours against PyTorch.
+"""Batch norm 2d in training mode: forward, backward and both, against PyTorch.
 
-The layers of a CIFAR-style ResNet-18 (batch 32, widths 16-128, 32x32 down to 4x4),
-float32.  Contenders, on the same input and with the same affine parameters:
+``nn.functional.batch_norm(x, running_mean, running_var, weight, bias, training=True)``
+(batch statistics, running estimates updated in place) on the activations of the
+models section: ResNet-18 CIFAR w16 and w64 stages, VGG's first layer, and the
+ImageNet ResNet stem's 64 x 112 x 112 output.  The contenders mirror the conv
+section's: *ours* on Tensors, *torch* with ``torch.nn.functional.batch_norm``, forward
+on inputs that do not require grad; "bwd" is ``out.backward(grad, retain_graph=True)``
+on a graph built once (grads reset before each call).  Output and the three gradients
+are cross-checked against PyTorch's before timing (float32, ``rtol = 1e-4`` of each
+array's largest entry: a mean and a variance over N*H*W <= 100k terms).
 
-* ``ours``: ``nn.BatchNorm2d`` (training mode: batch statistics, running estimates
-  updated) on Tensors, graph recording included;
-* ``torch``: ``torch.nn.BatchNorm2d`` in training mode (same threads).
-
-``fwd`` is the forward of a training step: the input requires grad, so the graph is
-recorded and what the backward needs is saved (then dropped); both sides normalise
-with the batch statistics and update the running estimates.  ``bwd`` replays the
-backward of one recorded forward, ``fwd+bwd`` records and runs both.  Forward output
-and the gradients of x, weight and bias are cross-checked against PyTorch before
-timing.  Reported as paired ratios ``ours/torch`` (time per call) and as GB/s of the
-logical traffic (forward reads x and writes y; backward reads grad_out and writes
-grad_x).
+Bytes: forward reads x and writes y (two passes over x are the natural minimum: one
+for the statistics, one for the output), backward reads x and grad_y and writes
+grad_x; GB/s count those logical bytes once.
 """
 
 from __future__ import annotations
 
-import importlib
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from benchmarks.ours import Missing
-
 SECTION = "norm"
+RTOL = 1e-4
 MODES = ("fwd", "bwd", "fwd+bwd")
-FULL_SHAPES = ((32, 16, 32, 32), (32, 32, 16, 16), (32, 64, 8, 8), (32, 128, 4, 4))
-QUICK_SHAPES = ((4, 8, 8, 8), (4, 16, 4, 4))
 
 
-def _name(shape) -> str:
-    return "batch_norm2d " + "x".join(str(s) for s in shape)
+@dataclass(frozen=True)
+class BNShape:
+    name: str
+    N: int
+    C: int
+    H: int
+
+    def describe(self) -> str:
+        return f"N{self.N} C{self.C} {self.H}x{self.H}"
+
+    @property
+    def nbytes(self) -> int:
+        return 4 * self.N * self.C * self.H * self.H
 
 
-def _affine(rng, channels, dtype):
-    return (1.0 + 0.1 * rng.standard_normal(channels)).astype(dtype), \
-        (0.1 * rng.standard_normal(channels)).astype(dtype)
+FULL_SHAPES = (
+    BNShape("r16_l1", 32, 16, 32),
+    BNShape("r64_l1", 32, 64, 32),
+    BNShape("r64_l3", 32, 256, 8),
+    BNShape("r64_l4", 32, 512, 4),
+    BNShape("vgg_b64", 64, 32, 32),
+    BNShape("in_stem", 8, 64, 112),
+)
+
+QUICK_SHAPES = (BNShape("r16_l1", 4, 8, 8), BNShape("r64_l4", 4, 32, 2))
+
+BYTES_FACTOR = {"fwd": 2, "bwd": 3, "fwd+bwd": 5}
 
 
-def _ours(x, g, w, b):
-    try:
-        nn = importlib.import_module("nn")
-        ag = importlib.import_module("autograd_core")
-    except Exception as error:
-        raise Missing(f"nn is not importable ({type(error).__name__}: {error})") from None
-    bn = nn.BatchNorm2d(x.shape[1])
-    bn.weight._data[...] = w
-    bn.bias._data[...] = b
-    xc, xg, gt = ag.Tensor(x), ag.Tensor(x, requires_grad=True), ag.Tensor(g)
-    graph = bn(xg)
+def make_inputs(s: BNShape, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal((s.N, s.C, s.H, s.H)) * 2 + 0.5).astype(np.float32)
+    w = rng.uniform(0.5, 1.5, s.C).astype(np.float32)
+    b = rng.standard_normal(s.C).astype(np.float32)
+    g = rng.standard_normal(x.shape).astype(np.float32)
+    return x, w, b, g
+
+
+def contenders(lib, F, wrap, x, w, b, g):
+    """(fwd, bwd, both, check) for one library (``wrap``: ndarray -> its tensor)."""
+    C = w.shape[0]
+    mean, var = wrap(np.zeros(C, np.float32)), wrap(np.ones(C, np.float32))
+    xc, wc, bc, gt = wrap(x), wrap(w), wrap(b), wrap(g)
+    leaves = [wrap(a.copy()) for a in (x, w, b)]
+    for t in leaves:
+        t.requires_grad_()
+    xg, wg, bg = leaves
 
     def fwd():
-        return bn(xg)
+        return F.batch_norm(xc, mean, var, wc, bc, training=True)
+
+    graph = F.batch_norm(xg, mean, var, wg, bg, training=True)
 
     def bwd():
-        xg.grad = bn.weight.grad = bn.bias.grad = None
+        for t in leaves:
+            t.grad = None
         graph.backward(gt, retain_graph=True)
 
     def both():
-        xg.grad = bn.weight.grad = bn.bias.grad = None
-        bn(xg).backward(gt)
+        for t in leaves:
+            t.grad = None
+        F.batch_norm(xg, mean, var, wg, bg, training=True).backward(gt)
 
     def check():
         both()
-        return [bn(xc), xg.grad, bn.weight.grad, bn.bias.grad]
-
-    return fwd, bwd, both, check
-
-
-def _torch(torch, x, g, w, b):
-    bn = torch.nn.BatchNorm2d(x.shape[1])
-    with torch.no_grad():
-        bn.weight.copy_(torch.from_numpy(w))
-        bn.bias.copy_(torch.from_numpy(b))
-    xc, gt = torch.from_numpy(x), torch.from_numpy(g)
-    xg = torch.from_numpy(x.copy()).requires_grad_()
-    graph = bn(xg)
-
-    def fwd():
-        return bn(xg)
-
-    def bwd():
-        xg.grad = bn.weight.grad = bn.bias.grad = None
-        graph.backward(gt, retain_graph=True)
-
-    def both():
-        xg.grad = bn.weight.grad = bn.bias.grad = None
-        bn(xg).backward(gt)
-
-    def check():
-        both()
-        return [bn(xc), xg.grad, bn.weight.grad, bn.bias.grad]
+        return [fwd(), xg.grad, wg.grad, bg.grad]
 
     return fwd, bwd, both, check
 
 
 def run(ctx) -> None:
-    rng = np.random.default_rng(0)
-    dtype = "float32"
-    for shape in QUICK_SHAPES if ctx.quick else FULL_SHAPES:
-        x = (2.0 + rng.standard_normal(shape)).astype(dtype)
-        g = rng.standard_normal(shape).astype(dtype)
-        w, b = _affine(rng, shape[1], dtype)
-        sets = {}
-        try:
-            sets["ours"] = _ours(x, g, w, b)
-        except Missing as why:
-            ctx.note(SECTION, f"ours skipped: {why}")
-            return
-        if ctx.torch is None:
-            ctx.note(SECTION, "torch not installed: nothing to compare with")
-            return
-        sets["torch"] = _torch(ctx.torch, x, g, w, b)
-        outputs = {name: fns[3]() for name, fns in sets.items()}
-        agree = ctx.check(SECTION, _name(shape), outputs, reference="torch", rtol=1e-4)
-        io = x.nbytes + g.nbytes
+    import autograd_core
+    import nn.functional as ours_F
+
+    torch = ctx.torch
+    for s in QUICK_SHAPES if ctx.quick else FULL_SHAPES:
+        x, w, b, g = make_inputs(s)
+        sets = {"ours": contenders(autograd_core, ours_F, autograd_core.Tensor, x, w, b, g)}
+        if torch is not None:
+            sets["torch"] = contenders(torch, torch.nn.functional, torch.from_numpy, x, w, b, g)
+            agree = ctx.check(SECTION, f"batch_norm2d {s.name}",
+                              {k: v[3]() for k, v in sets.items()}, reference="torch",
+                              rtol=RTOL)
+        else:
+            agree = ["ours"]
+        print(f"  norm batch_norm2d {s.name:8s} {s.describe()}", flush=True)
         for k, mode in enumerate(MODES):
-            res = ctx.compare({name: sets[name][k] for name in agree})
-            ctx.record(
-                SECTION, _name(shape), f"{dtype} {mode}", res,
-                params={"shape": list(shape), "dtype": dtype, "mode": mode},
-                bytes_moved=io * (2 if mode == "fwd+bwd" else 1),
-                ratios=[("ours", "torch")],
-            )
-        print(f"  norm {_name(shape)}", flush=True)
+            res = ctx.compare({n: sets[n][k] for n in agree})
+            ctx.record(SECTION, f"batch_norm2d {s.name}", f"float32 {mode}", res,
+                       params={**asdict(s), "dtype": "float32", "mode": mode,
+                               "describe": s.describe()},
+                       bytes_moved=s.nbytes * BYTES_FACTOR[mode], ratios=[("ours", "torch")])

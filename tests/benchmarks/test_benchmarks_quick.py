@@ -53,8 +53,8 @@ def test_json_document(quick_run):
     for name, info in doc["sections"].items():
         assert info["status"] == "ok", (name, info.get("reason"), info.get("traceback"))
     sections = {r["section"] for r in doc["records"]}
-    assert {"peak", "kernels", "conv", "pool", "engine", "scalar", "training", "optim",
-            "threads", "compile"} <= sections
+    assert {"peak", "kernels", "conv", "pool", "norm", "engine", "scalar", "training",
+            "models", "optim", "threads", "compile"} <= sections
     for r in doc["records"]:
         assert r["contenders"], r
         for name, c in r["contenders"].items():
@@ -74,7 +74,17 @@ def test_json_document(quick_run):
     if HAS_TORCH:
         assert all("torch" in r["contenders"] for r in conv)
     names = {t["name"] for t in doc["targets"]}
-    assert len(names) == 7
+    assert len(names) == len(doc["targets"]) == 17
+    if HAS_TORCH:  # the issue-17 rows that quick mode measures
+        measured = {t["name"] for t in doc["targets"] if t["value"] is not None}
+        assert {"ResNet-18 CIFAR w16 step vs PyTorch", "VGG-style + BN step vs PyTorch",
+                "LSTM LM step vs PyTorch", "Transformer LM step vs PyTorch",
+                "conv2d fwd+bwd vs PyTorch, model shape set",
+                "slowest conv shape fwd+bwd vs PyTorch",
+                "batch norm 2d fwd+bwd vs PyTorch"} <= measured
+        models = [r for r in doc["records"] if r["section"] == "models"
+                  and r["variant"].endswith("train step")]
+        assert models and all(r["memory"]["ours"]["rss_delta_bytes"] >= 0 for r in models)
     assert all(t["status"] in {"goal met", "met", "missed", "not measured"}
                for t in doc["targets"])
 
@@ -84,7 +94,8 @@ def test_cross_checks_ran_and_passed(quick_run):
     checks = doc["checks"]
     assert checks and all(c["passed"] for c in checks), [c for c in checks if not c["passed"]]
     checked = {(c["section"], c["contender"]) for c in checks}
-    for section in ("kernels", "conv", "pool", "training", "optim", "engine", "scalar"):
+    for section in ("kernels", "conv", "pool", "norm", "training", "models", "optim", "engine",
+                    "scalar"):
         assert any(s == section for s, _ in checked), f"no cross-check in {section}"
     # Every conv case and dtype that was timed was cross-checked first, ours included.
     conv_checked = {c["case"] for c in checks if c["section"] == "conv"
@@ -99,7 +110,7 @@ def test_markdown_report(quick_run):
     text = (out / "report.md").read_text()
     assert text.startswith("# Benchmark report (quick mode)")
     assert doc["machine"]["date_utc"] in text and doc["machine"]["cpu"] in text
-    for heading in ("## Targets", "## conv2d", "## Pooling", "## Cross-checks"):
+    for heading in ("## Targets", "## conv2d", "## Pooling", "## End to end", "## Cross-checks"):
         assert heading in text
     table_rows = [line for line in text.splitlines() if line.startswith("|")]
     assert len(table_rows) > 20
