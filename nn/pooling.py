@@ -7,6 +7,7 @@ MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
 """
 
 from autograd_core.kernels import pair
+from autograd_core.kernels.pool import _divisor
 from nn import functional as F
 from nn.module import Module
 
@@ -63,15 +64,19 @@ class MaxPool2d(Module):
 class AvgPool2d(Module):
     """The mean over each kernel window; ``stride`` defaults to ``kernel_size``.
 
-    With ``count_include_pad`` (default) padded zeros count in the mean's divisor.
+    With ``count_include_pad`` (default) padded zeros count in the mean's divisor;
+    ``divisor_override=d`` divides every window's sum by d instead.
     """
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                  count_include_pad: bool = True, divisor_override=None):
         super().__init__()
-        if divisor_override is not None:
-            raise NotImplementedError("AvgPool2d: divisor_override is not implemented")
         _check_window("AvgPool2d", kernel_size, stride, padding)
+        if divisor_override is not None:
+            try:
+                _divisor(divisor_override)
+            except ValueError as error:
+                raise ValueError(f"AvgPool2d: {error}") from None
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding = padding
@@ -81,7 +86,7 @@ class AvgPool2d(Module):
 
     def forward(self, x):
         return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                            self.count_include_pad)
+                            self.count_include_pad, self.divisor_override)
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
