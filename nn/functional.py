@@ -30,14 +30,20 @@ from autograd_core.ops.dropout import dropout_mask
 from autograd_core.ops.elementwise import where as _where
 from autograd_core.ops.fold import fold, unfold
 from autograd_core.ops.movement import cat as _cat
-from autograd_core.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d, max_unpool2d
+from autograd_core.ops.pool import (
+    adaptive_avg_pool2d,
+    adaptive_max_pool2d,
+    avg_pool2d,
+    max_pool2d,
+    max_unpool2d,
+)
 from autograd_core.random import get_generator
 from autograd_core.tensor import Tensor
 
 __all__ = [
     # convolution and pooling (the ops of autograd_core.ops.conv / .pool)
-    "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "max_unpool2d", "unfold",
-    "fold",
+    "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d",
+    "max_unpool2d", "unfold", "fold",
     # linear layers
     "linear", "maxout", "drop_connect",
     # activations
@@ -1393,6 +1399,109 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
         raise ShapeError(str(error).replace("conv2d", "conv1d") + f" (input "
                          f"{tuple(x.shape)}, weight {tuple(w.shape)})") from None
     return out.squeeze(-2)
+
+
+# 1-D pooling: the 2-D ops on a height-1 view (N, C, 1, L), as conv1d; the window is
+# (1, k), so the height adds nothing and the plane-local indices h * W + w are w.
+__all__ += ["max_pool1d", "avg_pool1d", "adaptive_avg_pool1d", "adaptive_max_pool1d"]
+
+
+def _pool1d_input(input, op: str) -> Tensor:
+    x = _float_tensor(input, "input", op)
+    if x.ndim not in (2, 3):
+        raise ShapeError(f"{op}: expected a 2-D (C, L) or 3-D (N, C, L) input, got shape "
+                         f"{tuple(x.shape)}")
+    return x
+
+
+def _pool1d_window(op, kernel_size, stride, padding):
+    kernel = _single(kernel_size, "kernel_size", op, 1)
+    if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):
+        stride = kernel  # PyTorch's default, also spelled stride=[]
+    return kernel, _single(stride, "stride", op, 1), _single(padding, "padding", op, 0)
+
+
+def _in_1d_terms(error, op2d: str, op: str, x):
+    return type(error)(str(error).replace(op2d, op).replace("2-D", "1-D")
+                       + f" (input {tuple(x.shape)})")
+
+
+def _squeeze_height(result, return_indices):
+    if return_indices:
+        out, indices = result
+        return out.squeeze(-2), indices.squeeze(-2)
+    return result.squeeze(-2)
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """1-D max pooling, ``torch.nn.functional.max_pool1d``: max_pool2d on (N, C, 1, L).
+
+    ``return_indices=True`` also gives the int64 positions (along L) of the maxima.
+
+    >>> max_pool1d(np.array([[[1.0, 3.0, 2.0, 0.0, 5.0]]]), 2).tolist()
+    [[[3.0, 2.0]]]
+    """
+    x = _pool1d_input(input, "max_pool1d")
+    kernel, stride, padding = _pool1d_window("max_pool1d", kernel_size, stride, padding)
+    dilation = _single(dilation, "dilation", "max_pool1d", 1)
+    try:
+        result = max_pool2d(x.unsqueeze(-2), (1, kernel), (1, stride), (0, padding),
+                            (1, dilation), ceil_mode, return_indices)
+    except ShapeError as error:
+        raise _in_1d_terms(error, "max_pool2d", "max_pool1d", x) from None
+    return _squeeze_height(result, return_indices)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True) -> Tensor:
+    """1-D average pooling, ``torch.nn.functional.avg_pool1d``: avg_pool2d on (N, C, 1, L)
+    (the same divisor rules along L).
+
+    >>> avg_pool1d(np.array([[[1.0, 3.0, 2.0, 0.0]]]), 2).tolist()
+    [[[2.0, 1.0]]]
+    """
+    x = _pool1d_input(input, "avg_pool1d")
+    kernel, stride, padding = _pool1d_window("avg_pool1d", kernel_size, stride, padding)
+    try:
+        out = avg_pool2d(x.unsqueeze(-2), (1, kernel), (1, stride), (0, padding), ceil_mode,
+                         count_include_pad)
+    except ShapeError as error:
+        raise _in_1d_terms(error, "avg_pool2d", "avg_pool1d", x) from None
+    return out.squeeze(-2)
+
+
+def _adaptive_size1d(output_size, op: str, length: int) -> int:
+    if isinstance(output_size, (tuple, list)) and len(output_size) == 1:
+        output_size = output_size[0]
+    if output_size is None:
+        return length
+    return _single(output_size, "output_size", op, 1)
+
+
+def adaptive_avg_pool1d(input, output_size) -> Tensor:
+    """1-D adaptive average pooling, ``torch.nn.functional.adaptive_avg_pool1d``: bin i of
+    L covers ``floor(i L / out) .. ceil((i + 1) L / out)``.
+
+    >>> adaptive_avg_pool1d(np.array([[[1.0, 3.0, 2.0, 0.0, 5.0]]]), 2).tolist()
+    [[[2.0, 2.3333333333333335]]]
+    """
+    x = _pool1d_input(input, "adaptive_avg_pool1d")
+    size = _adaptive_size1d(output_size, "adaptive_avg_pool1d", x.shape[-1])
+    return adaptive_avg_pool2d(x.unsqueeze(-2), (1, size)).squeeze(-2)
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """1-D adaptive max pooling, ``torch.nn.functional.adaptive_max_pool1d`` (the bins
+    of :func:`adaptive_avg_pool1d`; ``return_indices`` as in :func:`max_pool1d`).
+
+    >>> adaptive_max_pool1d(np.array([[[1.0, 3.0, 2.0, 0.0, 5.0]]]), 2).tolist()
+    [[[3.0, 5.0]]]
+    """
+    x = _pool1d_input(input, "adaptive_max_pool1d")
+    size = _adaptive_size1d(output_size, "adaptive_max_pool1d", x.shape[-1])
+    return _squeeze_height(adaptive_max_pool2d(x.unsqueeze(-2), (1, size), return_indices),
+                           return_indices)
 
 
 __all__ += ["interpolate", "upsample", "pixel_shuffle", "pixel_unshuffle"]

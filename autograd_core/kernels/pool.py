@@ -23,8 +23,9 @@ calls stay on the calling thread).
   (``count_include_pad=True``) or to the input itself (``False``); windows that
   ``ceil_mode`` adds are clipped at the padded border, as in PyTorch; a
   ``divisor_override`` d replaces every window's divisor by d (sums are unchanged).
-* adaptive avg pool uses PyTorch's bins ``start = floor(i*H/OH)``,
-  ``end = ceil((i+1)*H/OH)``; bins may overlap.
+* adaptive avg (and max) pool uses PyTorch's bins ``start = floor(i*H/OH)``,
+  ``end = ceil((i+1)*H/OH)``; bins may overlap.  Adaptive max stores its argmax as
+  max pooling does (max pooling's backward scatters the gradient there).
 * max unpooling writes each input value at its plane-local index of the output
   (``out[plane][index] = x``, in row-major order of the input: a repeated index keeps
   the last value); its adjoint gathers ``grad[plane][index]``.  Both take int32 or
@@ -58,6 +59,7 @@ __all__ = [
     "avg_pool2d_backward",
     "adaptive_avg_pool2d_forward",
     "adaptive_avg_pool2d_backward",
+    "adaptive_max_pool2d_forward",
     "max_unpool2d_forward",
     "gather_planes",
 ]
@@ -472,6 +474,37 @@ def _adaptive_avg_backward(grad_out, grad_x, p0, p1):
                         xf[_u(x0 + h * W + w)] += g
 
 
+@kernel(nogil=True, parallel=True)
+def _adaptive_max_forward(x, out, argmax, p0, p1):
+    # The adaptive bins of _adaptive_avg_forward; max pooling's rules inside a bin: the
+    # first maximum in row-major order, a NaN always wins (the last NaN, as PyTorch's
+    # '>'-or-isnan test gives).
+    N, C, H, W = x.shape
+    OH, OW = out.shape[2], out.shape[3]
+    xf = x.ravel()
+    of = out.ravel()
+    af = argmax.ravel()
+    for plane in prange(p0, p1):
+        x0 = plane * H * W
+        o0 = plane * OH * OW
+        for oh in range(OH):
+            hs = (oh * H) // OH
+            he = ((oh + 1) * H + OH - 1) // OH
+            for ow in range(OW):
+                ws = (ow * W) // OW
+                we = ((ow + 1) * W + OW - 1) // OW
+                best = -np.inf
+                where = hs * W + ws
+                for h in range(hs, he):
+                    for w in range(ws, we):
+                        v = xf[_u(x0 + h * W + w)]
+                        if v > best or np.isnan(v):
+                            best = v
+                            where = h * W + w
+                of[_u(o0 + oh * OW + ow)] = best
+                af[_u(o0 + oh * OW + ow)] = where
+
+
 # ------------------------------------------------------------------ Python wrappers
 #
 # Each public function validates its arguments and calls the private entry point of
@@ -730,3 +763,25 @@ def _gather_planes_of(values, indices):
     run_planes(_gather_planes, values.shape[0] * values.shape[1], (values, indices, out),
                out.size)
     return out
+
+
+def adaptive_max_pool2d_forward(x, output_size):
+    """Adaptive max pooling to ``output_size``: ``(out, argmax)``, the bins of
+    :func:`adaptive_avg_pool2d_forward` and max pooling's argmax (plane-local, int32).
+
+    >>> out, argmax = adaptive_max_pool2d_forward(np.arange(6.0).reshape(1, 1, 2, 3), 1)
+    >>> out.ravel().tolist(), argmax.ravel().tolist()
+    ([5.0], [5])
+    """
+    x = _check_input(x)
+    return _adaptive_max_pool2d_forward(x, adaptive_output_size(x.shape, output_size))
+
+
+def _adaptive_max_pool2d_forward(x, output_size):
+    x = np.ascontiguousarray(x)
+    shape = (x.shape[0], x.shape[1]) + tuple(output_size)
+    out = np.empty(shape, dtype=x.dtype)
+    argmax = np.empty(shape, dtype=_INDEX_DTYPE)
+    run_planes(_adaptive_max_forward, x.shape[0] * x.shape[1], (x, out, argmax),
+               x.size + out.size)
+    return out, argmax

@@ -38,10 +38,12 @@ __all__ = [
     "MaxPool2d",
     "AvgPool2d",
     "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool2d",
     "MaxUnpool2d",
     "max_pool2d",
     "avg_pool2d",
     "adaptive_avg_pool2d",
+    "adaptive_max_pool2d",
     "max_unpool2d",
 ]
 
@@ -365,6 +367,26 @@ class _AdaptiveAvgAdjoint(Function):
                                          output_size=ctx.output_size)
 
 
+class AdaptiveMaxPool2d(Function):
+    """y[i, j] = max of bin (i, j) (AdaptiveAvgPool2d's bins); its argmax (stored)
+    receives dL/dy, as in max pooling (whose scatter-add is the backward here too)."""
+
+    twice_differentiable = True
+    formula = Custom("adaptive max", local=lambda v, i: "1 at each bin's max, else 0")
+
+    @staticmethod
+    def forward(ctx, x, *, output_size):
+        ctx.input_shape = x.shape
+        if _empty_batch(x):
+            out, argmax = _empty_output(x, output_size), np.zeros((0,), np.int32)
+        else:
+            out, argmax = _k._adaptive_max_pool2d_forward(_as_4d(x), output_size)
+        ctx.save_for_backward(argmax)  # also read by adaptive_max_pool2d(return_indices)
+        return _like_input(out, x)
+
+    backward = MaxPool2d.backward
+
+
 # Unpooling written out: the planes as rows, put_along_axis / take_along_axis per row.
 def _unpool_forward_code(v):
     shape = v.shape(0)
@@ -462,20 +484,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     geo = _geometry(x, "max_pool2d", kernel_size, stride, padding, ceil_mode, dilation)
     options = dict(kernel_size=geo.kernel, stride=geo.stride, padding=geo.pad,
                    ceil_mode=bool(ceil_mode), dilation=geo.dilation)
-    if not return_indices:
-        return MaxPool2d.apply(x, **options)
-    if x.requires_grad:
-        out = MaxPool2d.apply(x, **options)
-        argmax = out.grad_fn.saved_tensors[0] if out.grad_fn is not None else None
-    else:
-        out, argmax = None, None
-    if argmax is None:  # no node was recorded: run the forward once, by hand
-        ctx = Context(MaxPool2d, (x,), options, (False,))
-        out = Tensor._make(MaxPool2d.forward(ctx, x._data, **options))
-        argmax = ctx.saved_tensors[0]
-    shape = out.shape if out.ndim == 4 else (1,) + out.shape
-    indices = argmax.reshape(shape).astype(np.int64)
-    return out, Tensor._make(indices if out.ndim == 4 else indices[0])
+    return _with_indices(MaxPool2d, x, options, return_indices)
 
 
 @public(method=False, ops=(AvgPool2d,))
@@ -529,6 +538,43 @@ def adaptive_avg_pool2d(input, output_size) -> Tensor:
     except ValueError as error:
         raise ShapeError(f"adaptive_avg_pool2d: {error}") from None
     return AdaptiveAvgPool2d.apply(x, output_size=size)
+
+
+@public(method=False, ops=(AdaptiveMaxPool2d,))
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Adaptive max pooling to ``output_size``, ``torch.nn.functional.adaptive_max_pool2d``.
+
+    The bins of :func:`adaptive_avg_pool2d`; the gradient goes to each bin's (first)
+    maximum.  With ``return_indices=True`` also the int64 plane-local indices
+    ``h * W + w`` of the maxima (as PyTorch; :func:`max_unpool2d` takes them).
+
+    >>> import numpy as np
+    >>> adaptive_max_pool2d(np.arange(12.0).reshape(1, 3, 4), (2, 1)).tolist()
+    [[[7.0], [11.0]]]
+    """
+    x = _input(input, "adaptive_max_pool2d")
+    try:
+        size = _k.adaptive_output_size(_batch_shape(x.shape), output_size)
+    except ValueError as error:
+        raise ShapeError(f"adaptive_max_pool2d: {error}") from None
+    return _with_indices(AdaptiveMaxPool2d, x, dict(output_size=size), return_indices)
+
+
+def _with_indices(op, x, options, return_indices):
+    """``op(x)``, and with ``return_indices`` also the argmax its forward stored (int64)."""
+    if not return_indices:
+        return op.apply(x, **options)
+    out, argmax = None, None
+    if x.requires_grad:
+        out = op.apply(x, **options)
+        argmax = out.grad_fn.saved_tensors[0] if out.grad_fn is not None else None
+    if argmax is None:  # no node was recorded: run the forward once, by hand
+        ctx = Context(op, (x,), options, (False,))
+        out = Tensor._make(op.forward(ctx, x._data, **options))
+        argmax = ctx.saved_tensors[0]
+    shape = out.shape if out.ndim == 4 else (1,) + out.shape
+    indices = argmax.reshape(shape).astype(np.int64)
+    return out, Tensor._make(indices if out.ndim == 4 else indices[0])
 
 
 def _unpool_output_size(x, kernel, stride, padding, output_size):
