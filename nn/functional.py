@@ -1506,8 +1506,9 @@ def adaptive_max_pool1d(input, output_size, return_indices=False):
 
 __all__ += ["interpolate", "upsample", "pixel_shuffle", "pixel_unshuffle"]
 
-_INTERPOLATE_DIMS = {"nearest": (1, 2, 3), "linear": (1,), "bilinear": (2,), "bicubic": (2,),
-                     "trilinear": (3,)}
+_INTERPOLATE_DIMS = {"nearest": (1, 2, 3), "nearest-exact": (1, 2, 3), "area": (1, 2, 3),
+                     "linear": (1,), "bilinear": (2,), "bicubic": (2,), "trilinear": (3,)}
+_NOT_INTERPOLATING = ("nearest", "nearest-exact", "area")  # align_corners must stay None
 
 
 def _spatial(value, dims: int, name: str, cast):
@@ -1526,6 +1527,33 @@ def _nearest_source(size_in: int, size_out: int, scale) -> np.ndarray:
     s = np.float32(1.0 / scale) if scale else np.float32(size_in) / np.float32(size_out)
     src = np.floor(np.arange(size_out, dtype=np.float32) * s).astype(np.int64)
     return np.minimum(src, size_in - 1)
+
+
+def _nearest_exact_source(size_in: int, size_out: int, scale) -> np.ndarray:
+    # PyTorch's nearest-exact: the output pixel centre's source, floor((dst + 0.5) * s),
+    # in float32 like 'nearest' (s = 1/scale_factor, else in/out), clamped to the input
+    s = np.float32(1.0 / scale) if scale else np.float32(size_in) / np.float32(size_out)
+    dst = np.arange(size_out, dtype=np.float32) + np.float32(0.5)
+    src = np.floor(dst * s).astype(np.int64)
+    return np.minimum(src, size_in - 1)
+
+
+def _area(x: Tensor, sizes: tuple) -> Tensor:
+    """``mode='area'``: adaptive average pooling to ``sizes`` (PyTorch's definition).
+
+    A 3-D (N, C, L) input pools a height-1 view; a 5-D (N, C, D, H, W) one pools H, W
+    on (N, C*D, H, W) and then D on (N, C, D, OH*OW) (bins are boxes, so the mean over a
+    box is the mean over D of the means over H x W; only the summation order differs).
+    """
+    if x.ndim == 3:
+        return adaptive_avg_pool2d(x.unsqueeze(-2), (1,) + sizes).squeeze(-2)
+    if x.ndim == 4:
+        return adaptive_avg_pool2d(x, sizes)
+    n, c, d, h, w = x.shape
+    od, oh, ow = sizes
+    planes = adaptive_avg_pool2d(x.reshape(n, c * d, h, w), (oh, ow))
+    return adaptive_avg_pool2d(planes.reshape(n, c, d, oh * ow), (od, oh * ow)).reshape(
+        n, c, od, oh, ow)
 
 
 def _linear_source(size_in: int, size_out: int, scale, align_corners: bool):
@@ -1577,7 +1605,10 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
     """Resize the spatial dims (all but N, C), ``torch.nn.functional.interpolate``.
 
     ``mode='nearest'`` (3-D, 4-D or 5-D input): y[..., i] = x[..., floor(i * s)] with
-    ``s = 1/scale_factor`` (or in/out when ``size`` is given). ``'linear'`` (3-D),
+    ``s = 1/scale_factor`` (or in/out when ``size`` is given); ``'nearest-exact'``
+    takes the pixel centres, y[..., i] = x[..., min(floor((i + 0.5) s), in - 1)].
+    ``'area'`` (3-D, 4-D or 5-D) is adaptive average pooling to the output size (the
+    scale factor only sets that size). ``'linear'`` (3-D),
     ``'bilinear'`` (4-D) and ``'trilinear'`` (5-D): per axis
     y[i] = (1 - t) x[l] + t x[l + 1] with l = floor(src), t = src - l, where
     src = i (in-1)/(out-1) with ``align_corners=True`` and src = max((i + 0.5) s - 0.5, 0)
@@ -1595,8 +1626,8 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
     x = _float_tensor(input, "input", "interpolate")
     if mode not in _INTERPOLATE_DIMS:
         raise NotImplementedError(
-            f"interpolate: mode={mode!r} is not implemented; use 'nearest', 'linear', "
-            "'bilinear', 'bicubic' or 'trilinear'")
+            f"interpolate: mode={mode!r} is not implemented; use 'nearest', "
+            "'nearest-exact', 'area', 'linear', 'bilinear', 'bicubic' or 'trilinear'")
     dims = x.ndim - 2
     if dims not in _INTERPOLATE_DIMS[mode]:
         wanted = " or ".join(f"{d + 2}-D" for d in _INTERPOLATE_DIMS[mode])
@@ -1604,7 +1635,7 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
                          f"got shape {tuple(x.shape)}")
     if antialias:
         raise NotImplementedError("interpolate: antialias=True is not implemented")
-    if mode == "nearest":
+    if mode in _NOT_INTERPOLATING:
         if align_corners is not None:
             raise ValueError("interpolate: align_corners option can only be set with the "
                              "interpolating modes: linear | bilinear | bicubic | trilinear")
@@ -1628,6 +1659,10 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
                              f"scale_factor {scales} gives an empty output {sizes}")
         if recompute_scale_factor:  # PyTorch then forgets the factor and uses in/out
             scales = (None,) * dims
+    if 0 in x.shape[2:]:
+        raise ShapeError(f"interpolate: input of shape {tuple(x.shape)} is empty")
+    if mode == "area":
+        return _area(x, sizes)
     from autograd_core.ops.indexing import index_select
 
     for axis, (n_out, scale) in enumerate(zip(sizes, scales)):
@@ -1637,6 +1672,9 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
             raise ShapeError(f"interpolate: input of shape {tuple(x.shape)} is empty")
         if mode == "nearest":
             x = index_select(x, dim, _nearest_source(n_in, n_out, scale))
+            continue
+        if mode == "nearest-exact":
+            x = index_select(x, dim, _nearest_exact_source(n_in, n_out, scale))
             continue
         shape = [1] * x.ndim
         shape[dim] = n_out
