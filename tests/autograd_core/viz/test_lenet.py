@@ -101,6 +101,10 @@ def _conv_cases(rng):
                                                  divisor_override=5).exp().sum(),
         "avg_pool": lambda: F.avg_pool2d(t((2, 2, 6, 6), "x"), 3, stride=2, padding=1,
                                          count_include_pad=False).exp().sum(),
+        "adaptive_max_pool": lambda: F.adaptive_max_pool2d(t((2, 3, 7, 5), "x"), (3, 2))
+        .exp().sum(),
+        "max_pool1d": lambda: F.max_pool1d(t((2, 3, 11), "x"), 3, stride=2, padding=1,
+                                           dilation=2, ceil_mode=True).tanh().sum(),
         "adaptive_avg_pool": lambda: F.adaptive_avg_pool2d(t((2, 3, 7, 5), "x"), (2, 3))
         .sigmoid().sum(),
     }
@@ -114,7 +118,7 @@ CONV_CASES = sorted(_conv_cases(np.random.default_rng(0)))
 # non-overlapping max pooling is exact; overlapping windows add up in another order.
 WRITTEN = {"conv_stride_padding": 1e-12, "max_pool": None, "max_pool_stride_pad": 1e-12,
            "max_pool_dilated": 1e-12, "max_pool_dilated_ceil": 1e-12, "max_pool_ceil": None,
-           "avg_pool_divisor": 1e-12}
+           "avg_pool_divisor": 1e-12, "max_pool1d": 1e-12}
 
 
 @pytest.mark.parametrize("case", CONV_CASES)
