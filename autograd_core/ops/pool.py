@@ -5,8 +5,10 @@ Inputs are (N, C, H, W) or unbatched (C, H, W); PyTorch's output sizes, padding 
 docstring).  Gradients:
 
     max:       dL/dx[argmax of a window] += dL/dy for that window (ties: the first max
-               in row-major order, as PyTorch; the argmax is stored by the forward)
-    avg:       every pixel of a window gets dL/dy / divisor
+               in row-major order, as PyTorch; the argmax is stored by the forward);
+               adaptive max pooling is the same over the adaptive bins
+    avg:       every pixel of a window gets dL/dy / divisor (PyTorch's window rule, or
+               ``divisor_override``)
     adaptive:  every pixel of bin (i, j) gets dL/dy[i, j] / area of the bin
     unpool:    dL/dx[i, j] = dL/dy at the index x[i, j] was written to (a gather)
 
