@@ -542,7 +542,7 @@ def adaptive_avg_pool2d(input, output_size) -> Tensor:
     return AdaptiveAvgPool2d.apply(x, output_size=size)
 
 
-@public(method=False, ops=(AdaptiveMaxPool2d,))
+@public(method=False, function=False, ops=(AdaptiveMaxPool2d,))  # torch.nn.functional only
 def adaptive_max_pool2d(input, output_size, return_indices=False):
     """Adaptive max pooling to ``output_size``, ``torch.nn.functional.adaptive_max_pool2d``.
 
