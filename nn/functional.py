@@ -1421,6 +1421,21 @@ def _pool1d_window(op, kernel_size, stride, padding):
     return kernel, _single(stride, "stride", op, 1), _single(padding, "padding", op, 0)
 
 
+def _check_window1d(op, x, kernel, stride, padding, ceil_mode, dilation=1):
+    """PyTorch's two window rules in 1-D terms (the 2-D op would name pairs)."""
+    if padding > kernel // 2:
+        raise ShapeError(f"{op}: padding {padding} must be at most half the kernel size "
+                         f"{kernel}")
+    from autograd_core.kernels.pool import pool_output_size
+
+    length = x.shape[-1]
+    out = pool_output_size(length, kernel, stride, padding, bool(ceil_mode), dilation)
+    if out < 1:
+        raise ShapeError(f"{op}: the output would be empty: input {tuple(x.shape)} (length "
+                         f"{length}), kernel_size {kernel}, stride {stride}, padding "
+                         f"{padding}, dilation {dilation} give length {out}")
+
+
 def _in_1d_terms(error, op2d: str, op: str, x):
     return type(error)(str(error).replace(op2d, op).replace("2-D", "1-D")
                        + f" (input {tuple(x.shape)})")
@@ -1445,6 +1460,7 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     x = _pool1d_input(input, "max_pool1d")
     kernel, stride, padding = _pool1d_window("max_pool1d", kernel_size, stride, padding)
     dilation = _single(dilation, "dilation", "max_pool1d", 1)
+    _check_window1d("max_pool1d", x, kernel, stride, padding, ceil_mode, dilation)
     try:
         result = max_pool2d(x.unsqueeze(-2), (1, kernel), (1, stride), (0, padding),
                             (1, dilation), ceil_mode, return_indices)
@@ -1463,6 +1479,7 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     """
     x = _pool1d_input(input, "avg_pool1d")
     kernel, stride, padding = _pool1d_window("avg_pool1d", kernel_size, stride, padding)
+    _check_window1d("avg_pool1d", x, kernel, stride, padding, ceil_mode)
     try:
         out = avg_pool2d(x.unsqueeze(-2), (1, kernel), (1, stride), (0, padding), ceil_mode,
                          count_include_pad)

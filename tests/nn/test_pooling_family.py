@@ -204,10 +204,14 @@ def test_1d_pool_bad_input():
         F.max_pool1d(np.ones((1, 2, 4)), (2, 2))
     with pytest.raises(ValueError, match="max_pool1d: stride must be positive"):
         F.max_pool1d(np.ones((1, 2, 4)), 2, 0)
-    with pytest.raises(ShapeError, match="max_pool1d: padding .* at most half the kernel"):
+    with pytest.raises(ShapeError, match="max_pool1d: padding 2 must be at most half the "
+                                         "kernel size 2"):
         F.max_pool1d(np.ones((1, 2, 8)), 2, padding=2)
-    with pytest.raises(ShapeError, match=r"avg_pool1d: .*empty.*\(input \(1, 2, 4\)\)"):
+    with pytest.raises(ShapeError, match=r"avg_pool1d: the output would be empty: input "
+                                         r"\(1, 2, 4\) \(length 4\), kernel_size 5"):
         F.avg_pool1d(np.ones((1, 2, 4)), 5)
+    with pytest.raises(ShapeError, match="max_pool1d: .*dilation 3 give length 0"):
+        F.max_pool1d(np.ones((2, 6)), 3, dilation=3)
     with pytest.raises(ValueError, match="adaptive_avg_pool1d: output_size must be positive"):
         F.adaptive_avg_pool1d(np.ones((1, 2, 4)), 0)
     with pytest.raises(ValueError, match="MaxPool1d: dilation must be positive"):
