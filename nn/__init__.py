@@ -73,7 +73,17 @@ from nn.loss import (
 from nn.module import IncompatibleKeys, Module, StateDictError
 from nn.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm2d, LayerNorm
 from nn.parameter import Parameter
-from nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, MaxUnpool2d
+from nn.pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    MaxPool1d,
+    MaxPool2d,
+    MaxUnpool2d,
+)
 from nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from nn.serialization import SerializationError, load, save
 from nn.stochastic import FractionalMaxPool2d, StochasticDepth
@@ -101,6 +111,7 @@ __all__ = [
     "Bilinear", "GELU", "Mish", "Hardswish", "Hardsigmoid", "Softsign", "CELU", "GLU",
     "Softmin", "KLDivLoss", "CosineEmbeddingLoss", "MarginRankingLoss", "TripletMarginLoss",
     "StochasticDepth", "FractionalMaxPool2d", "CTCLoss", "MaxUnpool2d", "Fold", "Unfold",
+    "MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
 ]
 
 _LAZY_MODULES = ("data", "datasets", "transforms", "models", "training", "parallel")

@@ -30,14 +30,20 @@ from autograd_core.ops.dropout import dropout_mask
 from autograd_core.ops.elementwise import where as _where
 from autograd_core.ops.fold import fold, unfold
 from autograd_core.ops.movement import cat as _cat
-from autograd_core.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d, max_unpool2d
+from autograd_core.ops.pool import (
+    adaptive_avg_pool2d,
+    adaptive_max_pool2d,
+    avg_pool2d,
+    max_pool2d,
+    max_unpool2d,
+)
 from autograd_core.random import get_generator
 from autograd_core.tensor import Tensor
 
 __all__ = [
     # convolution and pooling (the ops of autograd_core.ops.conv / .pool)
-    "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "max_unpool2d", "unfold",
-    "fold",
+    "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d",
+    "max_unpool2d", "unfold", "fold",
     # linear layers
     "linear", "maxout", "drop_connect",
     # activations
@@ -1395,10 +1401,131 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
     return out.squeeze(-2)
 
 
+# 1-D pooling: the 2-D ops on a height-1 view (N, C, 1, L), as conv1d; the window is
+# (1, k), so the height adds nothing and the plane-local indices h * W + w are w.
+__all__ += ["max_pool1d", "avg_pool1d", "adaptive_avg_pool1d", "adaptive_max_pool1d"]
+
+
+def _pool1d_input(input, op: str) -> Tensor:
+    x = _float_tensor(input, "input", op)
+    if x.ndim not in (2, 3):
+        raise ShapeError(f"{op}: expected a 2-D (C, L) or 3-D (N, C, L) input, got shape "
+                         f"{tuple(x.shape)}")
+    return x
+
+
+def _pool1d_window(op, kernel_size, stride, padding):
+    kernel = _single(kernel_size, "kernel_size", op, 1)
+    if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):
+        stride = kernel  # PyTorch's default, also spelled stride=[]
+    return kernel, _single(stride, "stride", op, 1), _single(padding, "padding", op, 0)
+
+
+def _check_window1d(op, x, kernel, stride, padding, ceil_mode, dilation=1):
+    """PyTorch's two window rules in 1-D terms (the 2-D op would name pairs)."""
+    if padding > kernel // 2:
+        raise ShapeError(f"{op}: padding {padding} must be at most half the kernel size "
+                         f"{kernel}")
+    from autograd_core.kernels.pool import pool_output_size
+
+    length = x.shape[-1]
+    out = pool_output_size(length, kernel, stride, padding, bool(ceil_mode), dilation)
+    if out < 1:
+        raise ShapeError(f"{op}: the output would be empty: input {tuple(x.shape)} (length "
+                         f"{length}), kernel_size {kernel}, stride {stride}, padding "
+                         f"{padding}, dilation {dilation} give length {out}")
+
+
+def _in_1d_terms(error, op2d: str, op: str, x):
+    return type(error)(str(error).replace(op2d, op).replace("2-D", "1-D")
+                       + f" (input {tuple(x.shape)})")
+
+
+def _squeeze_height(result, return_indices):
+    if return_indices:
+        out, indices = result
+        return out.squeeze(-2), indices.squeeze(-2)
+    return result.squeeze(-2)
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """1-D max pooling, ``torch.nn.functional.max_pool1d``: max_pool2d on (N, C, 1, L).
+
+    ``return_indices=True`` also gives the int64 positions (along L) of the maxima.
+
+    >>> max_pool1d(np.array([[[1.0, 3.0, 2.0, 0.0, 5.0]]]), 2).tolist()
+    [[[3.0, 2.0]]]
+    """
+    x = _pool1d_input(input, "max_pool1d")
+    kernel, stride, padding = _pool1d_window("max_pool1d", kernel_size, stride, padding)
+    dilation = _single(dilation, "dilation", "max_pool1d", 1)
+    _check_window1d("max_pool1d", x, kernel, stride, padding, ceil_mode, dilation)
+    try:
+        result = max_pool2d(x.unsqueeze(-2), (1, kernel), (1, stride), (0, padding),
+                            (1, dilation), ceil_mode, return_indices)
+    except ShapeError as error:
+        raise _in_1d_terms(error, "max_pool2d", "max_pool1d", x) from None
+    return _squeeze_height(result, return_indices)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True) -> Tensor:
+    """1-D average pooling, ``torch.nn.functional.avg_pool1d``: avg_pool2d on (N, C, 1, L)
+    (the same divisor rules along L).
+
+    >>> avg_pool1d(np.array([[[1.0, 3.0, 2.0, 0.0]]]), 2).tolist()
+    [[[2.0, 1.0]]]
+    """
+    x = _pool1d_input(input, "avg_pool1d")
+    kernel, stride, padding = _pool1d_window("avg_pool1d", kernel_size, stride, padding)
+    _check_window1d("avg_pool1d", x, kernel, stride, padding, ceil_mode)
+    try:
+        out = avg_pool2d(x.unsqueeze(-2), (1, kernel), (1, stride), (0, padding), ceil_mode,
+                         count_include_pad)
+    except ShapeError as error:
+        raise _in_1d_terms(error, "avg_pool2d", "avg_pool1d", x) from None
+    return out.squeeze(-2)
+
+
+def _adaptive_size1d(output_size, op: str, length: int) -> int:
+    if isinstance(output_size, (tuple, list)) and len(output_size) == 1:
+        output_size = output_size[0]
+    if output_size is None:
+        return length
+    return _single(output_size, "output_size", op, 1)
+
+
+def adaptive_avg_pool1d(input, output_size) -> Tensor:
+    """1-D adaptive average pooling, ``torch.nn.functional.adaptive_avg_pool1d``: bin i of
+    L covers ``floor(i L / out) .. ceil((i + 1) L / out)``.
+
+    >>> adaptive_avg_pool1d(np.array([[[1.0, 3.0, 2.0, 0.0, 5.0]]]), 2).tolist()
+    [[[2.0, 2.3333333333333335]]]
+    """
+    x = _pool1d_input(input, "adaptive_avg_pool1d")
+    size = _adaptive_size1d(output_size, "adaptive_avg_pool1d", x.shape[-1])
+    return adaptive_avg_pool2d(x.unsqueeze(-2), (1, size)).squeeze(-2)
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """1-D adaptive max pooling, ``torch.nn.functional.adaptive_max_pool1d`` (the bins
+    of :func:`adaptive_avg_pool1d`; ``return_indices`` as in :func:`max_pool1d`).
+
+    >>> adaptive_max_pool1d(np.array([[[1.0, 3.0, 2.0, 0.0, 5.0]]]), 2).tolist()
+    [[[3.0, 5.0]]]
+    """
+    x = _pool1d_input(input, "adaptive_max_pool1d")
+    size = _adaptive_size1d(output_size, "adaptive_max_pool1d", x.shape[-1])
+    return _squeeze_height(adaptive_max_pool2d(x.unsqueeze(-2), (1, size), return_indices),
+                           return_indices)
+
+
 __all__ += ["interpolate", "upsample", "pixel_shuffle", "pixel_unshuffle"]
 
-_INTERPOLATE_DIMS = {"nearest": (1, 2, 3), "linear": (1,), "bilinear": (2,), "bicubic": (2,),
-                     "trilinear": (3,)}
+_INTERPOLATE_DIMS = {"nearest": (1, 2, 3), "nearest-exact": (1, 2, 3), "area": (1, 2, 3),
+                     "linear": (1,), "bilinear": (2,), "bicubic": (2,), "trilinear": (3,)}
+_NOT_INTERPOLATING = ("nearest", "nearest-exact", "area")  # align_corners must stay None
 
 
 def _spatial(value, dims: int, name: str, cast):
@@ -1417,6 +1544,33 @@ def _nearest_source(size_in: int, size_out: int, scale) -> np.ndarray:
     s = np.float32(1.0 / scale) if scale else np.float32(size_in) / np.float32(size_out)
     src = np.floor(np.arange(size_out, dtype=np.float32) * s).astype(np.int64)
     return np.minimum(src, size_in - 1)
+
+
+def _nearest_exact_source(size_in: int, size_out: int, scale) -> np.ndarray:
+    # PyTorch's nearest-exact: the output pixel centre's source, floor((dst + 0.5) * s),
+    # in float32 like 'nearest' (s = 1/scale_factor, else in/out), clamped to the input
+    s = np.float32(1.0 / scale) if scale else np.float32(size_in) / np.float32(size_out)
+    dst = np.arange(size_out, dtype=np.float32) + np.float32(0.5)
+    src = np.floor(dst * s).astype(np.int64)
+    return np.minimum(src, size_in - 1)
+
+
+def _area(x: Tensor, sizes: tuple) -> Tensor:
+    """``mode='area'``: adaptive average pooling to ``sizes`` (PyTorch's definition).
+
+    A 3-D (N, C, L) input pools a height-1 view; a 5-D (N, C, D, H, W) one pools H, W
+    on (N, C*D, H, W) and then D on (N, C, D, OH*OW) (bins are boxes, so the mean over a
+    box is the mean over D of the means over H x W; only the summation order differs).
+    """
+    if x.ndim == 3:
+        return adaptive_avg_pool2d(x.unsqueeze(-2), (1,) + sizes).squeeze(-2)
+    if x.ndim == 4:
+        return adaptive_avg_pool2d(x, sizes)
+    n, c, d, h, w = x.shape
+    od, oh, ow = sizes
+    planes = adaptive_avg_pool2d(x.reshape(n, c * d, h, w), (oh, ow))
+    return adaptive_avg_pool2d(planes.reshape(n, c, d, oh * ow), (od, oh * ow)).reshape(
+        n, c, od, oh, ow)
 
 
 def _linear_source(size_in: int, size_out: int, scale, align_corners: bool):
@@ -1468,7 +1622,10 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
     """Resize the spatial dims (all but N, C), ``torch.nn.functional.interpolate``.
 
     ``mode='nearest'`` (3-D, 4-D or 5-D input): y[..., i] = x[..., floor(i * s)] with
-    ``s = 1/scale_factor`` (or in/out when ``size`` is given). ``'linear'`` (3-D),
+    ``s = 1/scale_factor`` (or in/out when ``size`` is given); ``'nearest-exact'``
+    takes the pixel centres, y[..., i] = x[..., min(floor((i + 0.5) s), in - 1)].
+    ``'area'`` (3-D, 4-D or 5-D) is adaptive average pooling to the output size (the
+    scale factor only sets that size). ``'linear'`` (3-D),
     ``'bilinear'`` (4-D) and ``'trilinear'`` (5-D): per axis
     y[i] = (1 - t) x[l] + t x[l + 1] with l = floor(src), t = src - l, where
     src = i (in-1)/(out-1) with ``align_corners=True`` and src = max((i + 0.5) s - 0.5, 0)
@@ -1486,8 +1643,8 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
     x = _float_tensor(input, "input", "interpolate")
     if mode not in _INTERPOLATE_DIMS:
         raise NotImplementedError(
-            f"interpolate: mode={mode!r} is not implemented; use 'nearest', 'linear', "
-            "'bilinear', 'bicubic' or 'trilinear'")
+            f"interpolate: mode={mode!r} is not implemented; use 'nearest', "
+            "'nearest-exact', 'area', 'linear', 'bilinear', 'bicubic' or 'trilinear'")
     dims = x.ndim - 2
     if dims not in _INTERPOLATE_DIMS[mode]:
         wanted = " or ".join(f"{d + 2}-D" for d in _INTERPOLATE_DIMS[mode])
@@ -1495,7 +1652,7 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
                          f"got shape {tuple(x.shape)}")
     if antialias:
         raise NotImplementedError("interpolate: antialias=True is not implemented")
-    if mode == "nearest":
+    if mode in _NOT_INTERPOLATING:
         if align_corners is not None:
             raise ValueError("interpolate: align_corners option can only be set with the "
                              "interpolating modes: linear | bilinear | bicubic | trilinear")
@@ -1519,6 +1676,10 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
                              f"scale_factor {scales} gives an empty output {sizes}")
         if recompute_scale_factor:  # PyTorch then forgets the factor and uses in/out
             scales = (None,) * dims
+    if 0 in x.shape[2:]:
+        raise ShapeError(f"interpolate: input of shape {tuple(x.shape)} is empty")
+    if mode == "area":
+        return _area(x, sizes)
     from autograd_core.ops.indexing import index_select
 
     for axis, (n_out, scale) in enumerate(zip(sizes, scales)):
@@ -1528,6 +1689,9 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
             raise ShapeError(f"interpolate: input of shape {tuple(x.shape)} is empty")
         if mode == "nearest":
             x = index_select(x, dim, _nearest_source(n_in, n_out, scale))
+            continue
+        if mode == "nearest-exact":
+            x = index_select(x, dim, _nearest_exact_source(n_in, n_out, scale))
             continue
         shape = [1] * x.ndim
         shape[dim] = n_out

@@ -1,5 +1,6 @@
-"""Pooling layers: MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, MaxUnpool2d (Numba kernels
-behind ``autograd_core.ops.pool``).
+"""Pooling layers: MaxPool1d/2d, AvgPool1d/2d, AdaptiveAvgPool1d/2d, AdaptiveMaxPool1d/2d,
+MaxUnpool2d (Numba kernels behind ``autograd_core.ops.pool``; the 1-D layers run the
+2-D ops on a height-1 view, as Conv1d).
 
 >>> import nn
 >>> nn.MaxPool2d(2)
@@ -7,10 +8,12 @@ MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
 """
 
 from autograd_core.kernels import pair
+from autograd_core.kernels.pool import _divisor
 from nn import functional as F
 from nn.module import Module
 
-__all__ = ["MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "MaxUnpool2d"]
+__all__ = ["MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d",
+           "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "MaxUnpool2d"]
 
 
 def _parse(layer, value, name, minimum, allow_none=False):
@@ -63,15 +66,19 @@ class MaxPool2d(Module):
 class AvgPool2d(Module):
     """The mean over each kernel window; ``stride`` defaults to ``kernel_size``.
 
-    With ``count_include_pad`` (default) padded zeros count in the mean's divisor.
+    With ``count_include_pad`` (default) padded zeros count in the mean's divisor;
+    ``divisor_override=d`` divides every window's sum by d instead.
     """
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                  count_include_pad: bool = True, divisor_override=None):
         super().__init__()
-        if divisor_override is not None:
-            raise NotImplementedError("AvgPool2d: divisor_override is not implemented")
         _check_window("AvgPool2d", kernel_size, stride, padding)
+        if divisor_override is not None:
+            try:
+                _divisor(divisor_override)
+            except ValueError as error:
+                raise ValueError(f"AvgPool2d: {error}") from None
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding = padding
@@ -81,7 +88,7 @@ class AvgPool2d(Module):
 
     def forward(self, x):
         return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                            self.count_include_pad)
+                            self.count_include_pad, self.divisor_override)
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -127,3 +134,127 @@ class MaxUnpool2d(Module):
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+def _single_arg(layer, value, name, minimum):
+    try:
+        return F._single(value, name, layer, minimum)
+    except ValueError as error:
+        raise ValueError(str(error)) from None
+
+
+class MaxPool1d(Module):
+    """1-D max pooling over (N, C, L) or (C, L), ``torch.nn.MaxPool1d``; ``stride``
+    defaults to ``kernel_size``, ``return_indices`` as :class:`MaxPool2d`.
+
+    >>> import nn
+    >>> nn.MaxPool1d(3, stride=2)
+    MaxPool1d(kernel_size=3, stride=2, padding=0, dilation=1, ceil_mode=False)
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1,
+                 return_indices: bool = False, ceil_mode: bool = False):
+        super().__init__()
+        _single_arg("MaxPool1d", kernel_size, "kernel_size", 1)
+        if stride is not None and not (isinstance(stride, (tuple, list)) and len(stride) == 0):
+            _single_arg("MaxPool1d", stride, "stride", 1)
+        _single_arg("MaxPool1d", padding, "padding", 0)
+        _single_arg("MaxPool1d", dilation, "dilation", 1)
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride
+        self.padding = padding
+        self.dilation = dilation
+        self.return_indices = return_indices
+        self.ceil_mode = ceil_mode
+
+    def forward(self, x):
+        return F.max_pool1d(x, self.kernel_size, self.stride, self.padding, self.dilation,
+                            self.ceil_mode, self.return_indices)
+
+    def extra_repr(self):
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class AvgPool1d(Module):
+    """1-D average pooling over (N, C, L) or (C, L), ``torch.nn.AvgPool1d`` (the
+    divisor rules of :class:`AvgPool2d` along L). Like PyTorch it keeps 1-tuples.
+
+    >>> import nn
+    >>> nn.AvgPool1d(3, stride=2)
+    AvgPool1d(kernel_size=(3,), stride=(2,), padding=(0,))
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+                 count_include_pad: bool = True):
+        super().__init__()
+        self.kernel_size = (_single_arg("AvgPool1d", kernel_size, "kernel_size", 1),)
+        empty = stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0)
+        self.stride = (self.kernel_size if empty
+                       else (_single_arg("AvgPool1d", stride, "stride", 1),))
+        self.padding = (_single_arg("AvgPool1d", padding, "padding", 0),)
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = count_include_pad
+
+    def forward(self, x):
+        return F.avg_pool1d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AdaptiveAvgPool1d(Module):
+    """Average pooling of (N, C, L) or (C, L) to a fixed length ``output_size``."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        if output_size is not None:
+            _single_arg("AdaptiveAvgPool1d", output_size, "output_size", 1)
+        self.output_size = output_size
+
+    def forward(self, x):
+        return F.adaptive_avg_pool1d(x, self.output_size)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool1d(Module):
+    """Max pooling of (N, C, L) or (C, L) to a fixed length ``output_size``
+    (``return_indices`` as :class:`MaxPool1d`)."""
+
+    def __init__(self, output_size, return_indices: bool = False):
+        super().__init__()
+        if output_size is not None:
+            _single_arg("AdaptiveMaxPool1d", output_size, "output_size", 1)
+        self.output_size = output_size
+        self.return_indices = return_indices
+
+    def forward(self, x):
+        return F.adaptive_max_pool1d(x, self.output_size, self.return_indices)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool2d(Module):
+    """Max pooling to a fixed ``output_size`` (an int, a pair; None keeps that side),
+    the bins of :class:`AdaptiveAvgPool2d`; ``return_indices`` as :class:`MaxPool2d`.
+
+    >>> import nn
+    >>> nn.AdaptiveMaxPool2d((2, None))
+    AdaptiveMaxPool2d(output_size=(2, None))
+    """
+
+    def __init__(self, output_size, return_indices: bool = False):
+        super().__init__()
+        _parse("AdaptiveMaxPool2d", output_size, "output_size", 1, allow_none=True)
+        self.output_size = output_size
+        self.return_indices = return_indices
+
+    def forward(self, x):
+        return F.adaptive_max_pool2d(x, self.output_size, self.return_indices)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"

@@ -1,9 +1,10 @@
 """Upsample, PixelShuffle, PixelUnshuffle: resizing layers without parameters.
 
-``Upsample`` is ``F.interpolate`` (nearest, linear, bilinear, bicubic and trilinear,
-with ``align_corners``); ``PixelShuffle`` moves r^2 channels into an r x r block of
-pixels (sub-pixel convolution), ``PixelUnshuffle`` undoes it. All are compositions of
-indexing, reshape and arithmetic, so their gradients are those ops'.
+``Upsample`` is ``F.interpolate`` (nearest, nearest-exact, area, linear, bilinear,
+bicubic and trilinear, with ``align_corners``); ``PixelShuffle`` moves r^2 channels
+into an r x r block of pixels (sub-pixel convolution), ``PixelUnshuffle`` undoes it.
+All are compositions of indexing, reshape, arithmetic and (``'area'``) adaptive
+average pooling, so their gradients are those ops'.
 
 >>> import nn
 >>> nn.Upsample(scale_factor=2, mode="bilinear")

@@ -21,9 +21,11 @@ calls stay on the calling thread).
   to the first maximum in row-major order; NaN counts as the maximum (PyTorch's rule).
 * avg pool divides by the window area clipped to the padded input
   (``count_include_pad=True``) or to the input itself (``False``); windows that
-  ``ceil_mode`` adds are clipped at the padded border, as in PyTorch.
-* adaptive avg pool uses PyTorch's bins ``start = floor(i*H/OH)``,
-  ``end = ceil((i+1)*H/OH)``; bins may overlap.
+  ``ceil_mode`` adds are clipped at the padded border, as in PyTorch; a
+  ``divisor_override`` d replaces every window's divisor by d (sums are unchanged).
+* adaptive avg (and max) pool uses PyTorch's bins ``start = floor(i*H/OH)``,
+  ``end = ceil((i+1)*H/OH)``; bins may overlap.  Adaptive max stores its argmax as
+  max pooling does (max pooling's backward scatters the gradient there).
 * max unpooling writes each input value at its plane-local index of the output
   (``out[plane][index] = x``, in row-major order of the input: a repeated index keeps
   the last value); its adjoint gathers ``grad[plane][index]``.  Both take int32 or
@@ -57,6 +59,7 @@ __all__ = [
     "avg_pool2d_backward",
     "adaptive_avg_pool2d_forward",
     "adaptive_avg_pool2d_backward",
+    "adaptive_max_pool2d_forward",
     "max_unpool2d_forward",
     "gather_planes",
 ]
@@ -346,7 +349,7 @@ def _gather_planes(values, index, out, p0, p1):
 
 
 @kernel()
-def _avg_window(oh, ow, kh, kw, sh, sw, ph, pw, H, W, count_include_pad):
+def _avg_window(oh, ow, kh, kw, sh, sw, ph, pw, H, W, count_include_pad, divisor):
     # PyTorch's window: the divisor counts the part inside the *padded* input (or only
     # the real input when count_include_pad is False); sums cover the real input.
     h_start = oh * sh - ph
@@ -360,11 +363,13 @@ def _avg_window(oh, ow, kh, kw, sh, sw, ph, pw, H, W, count_include_pad):
     w_end = min(w_end, W)
     if not count_include_pad:
         size = (h_end - h_start) * (w_end - w_start)
+    if divisor != 0:  # divisor_override: one fixed divisor for every window
+        size = divisor
     return h_start, h_end, w_start, w_end, size
 
 
 @kernel(nogil=True, parallel=True)
-def _avg_pool_forward(x, out, kh, kw, sh, sw, ph, pw, count_include_pad, p0, p1):
+def _avg_pool_forward(x, out, kh, kw, sh, sw, ph, pw, count_include_pad, divisor, p0, p1):
     # Row-at-a-time like max pooling; sums in float64 (PyTorch's CPU accumulator type).
     N, C, H, W = x.shape
     OH, OW = out.shape[2], out.shape[3]
@@ -388,13 +393,14 @@ def _avg_pool_forward(x, out, kh, kw, sh, sw, ph, pw, count_include_pad, p0, p1)
                         acc[ow] += xf[_u(base + ow * sw)]
             for ow in range(OW):
                 hs, he, ws, we, size = _avg_window(
-                    oh, ow, kh, kw, sh, sw, ph, pw, H, W, count_include_pad
+                    oh, ow, kh, kw, sh, sw, ph, pw, H, W, count_include_pad, divisor
                 )
                 of[_u(o0 + ow)] = acc[ow] / size if he > hs and we > ws else 0.0
 
 
 @kernel(nogil=True, parallel=True)
-def _avg_pool_backward(grad_out, grad_x, kh, kw, sh, sw, ph, pw, count_include_pad, p0, p1):
+def _avg_pool_backward(grad_out, grad_x, kh, kw, sh, sw, ph, pw, count_include_pad, divisor,
+                       p0, p1):
     N, C, H, W = grad_x.shape
     OH, OW = grad_out.shape[2], grad_out.shape[3]
     gf = grad_out.ravel()
@@ -408,7 +414,7 @@ def _avg_pool_backward(grad_out, grad_x, kh, kw, sh, sw, ph, pw, count_include_p
             o0 = (plane * OH + oh) * OW
             for ow in range(OW):
                 hs, he, ws, we, size = _avg_window(
-                    oh, ow, kh, kw, sh, sw, ph, pw, H, W, count_include_pad
+                    oh, ow, kh, kw, sh, sw, ph, pw, H, W, count_include_pad, divisor
                 )
                 share[ow] = gf[_u(o0 + ow)] / size if he > hs and we > ws else 0.0
             h_start = oh * sh - ph
@@ -466,6 +472,37 @@ def _adaptive_avg_backward(grad_out, grad_x, p0, p1):
                 for h in range(hs, he):
                     for w in range(ws, we):
                         xf[_u(x0 + h * W + w)] += g
+
+
+@kernel(nogil=True, parallel=True)
+def _adaptive_max_forward(x, out, argmax, p0, p1):
+    # The adaptive bins of _adaptive_avg_forward; max pooling's rules inside a bin: the
+    # first maximum in row-major order, a NaN always wins (the last NaN, as PyTorch's
+    # '>'-or-isnan test gives).
+    N, C, H, W = x.shape
+    OH, OW = out.shape[2], out.shape[3]
+    xf = x.ravel()
+    of = out.ravel()
+    af = argmax.ravel()
+    for plane in prange(p0, p1):
+        x0 = plane * H * W
+        o0 = plane * OH * OW
+        for oh in range(OH):
+            hs = (oh * H) // OH
+            he = ((oh + 1) * H + OH - 1) // OH
+            for ow in range(OW):
+                ws = (ow * W) // OW
+                we = ((ow + 1) * W + OW - 1) // OW
+                best = -np.inf
+                where = hs * W + ws
+                for h in range(hs, he):
+                    for w in range(ws, we):
+                        v = xf[_u(x0 + h * W + w)]
+                        if v > best or np.isnan(v):
+                            best = v
+                            where = h * W + w
+                of[_u(o0 + oh * OW + ow)] = best
+                af[_u(o0 + oh * OW + ow)] = where
 
 
 # ------------------------------------------------------------------ Python wrappers
@@ -561,7 +598,8 @@ def _max_pool2d_backward(grad_out, argmax, x_shape):
 
 
 def avg_pool2d_forward(
-    x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+    x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+    divisor_override=None,
 ):
     """Average pooling of an NCHW array (PyTorch's divisor rules, module docstring).
 
@@ -570,20 +608,33 @@ def avg_pool2d_forward(
     """
     x = _check_input(x)
     geo = pool_geometry(x.shape, kernel_size, stride, padding, ceil_mode)
-    return _avg_pool2d_forward(x, geo, count_include_pad)
+    return _avg_pool2d_forward(x, geo, count_include_pad, divisor_override)
 
 
-def _avg_pool2d_forward(x, geo, count_include_pad):
+def _divisor(divisor_override) -> int:
+    """The kernels' divisor argument: 0 means PyTorch's window rule (which, like
+    PyTorch, refuses an override of 0; a negative one is allowed, as there)."""
+    if divisor_override is None:
+        return 0
+    if isinstance(divisor_override, bool) or not isinstance(divisor_override, (int, np.integer)):
+        raise ValueError(f"divisor_override must be an integer, got {divisor_override!r}")
+    if divisor_override == 0:
+        raise ValueError("divisor_override must be non-zero, got 0")
+    return int(divisor_override)
+
+
+def _avg_pool2d_forward(x, geo, count_include_pad, divisor_override=None):
     x = np.ascontiguousarray(x)
     out = np.empty((geo.N, geo.C, geo.OH, geo.OW), dtype=x.dtype)
     (kh, kw), (sh, sw), (ph, pw) = geo.kernel, geo.stride, geo.pad
-    args = (x, out, kh, kw, sh, sw, ph, pw, bool(count_include_pad))
+    args = (x, out, kh, kw, sh, sw, ph, pw, bool(count_include_pad), _divisor(divisor_override))
     run_planes(_avg_pool_forward, _planes(geo), args, x.size + out.size * kh * kw)
     return out
 
 
 def avg_pool2d_backward(
-    grad_out, x_shape, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+    grad_out, x_shape, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+    divisor_override=None,
 ):
     """Gradient of :func:`avg_pool2d_forward`: each window spreads ``g / divisor``.
 
@@ -593,14 +644,15 @@ def avg_pool2d_backward(
     grad_out = _check_input(grad_out, "grad_out")
     geo = pool_geometry(shape4(x_shape, "x_shape"), kernel_size, stride, padding, ceil_mode)
     grad_out = _check_grad(grad_out, grad_out.dtype, (geo.N, geo.C, geo.OH, geo.OW))
-    return _avg_pool2d_backward(grad_out, geo, count_include_pad)
+    return _avg_pool2d_backward(grad_out, geo, count_include_pad, divisor_override)
 
 
-def _avg_pool2d_backward(grad_out, geo, count_include_pad):
+def _avg_pool2d_backward(grad_out, geo, count_include_pad, divisor_override=None):
     grad_out = np.ascontiguousarray(grad_out)
     grad_x = np.empty((geo.N, geo.C, geo.H, geo.W), dtype=grad_out.dtype)
     (kh, kw), (sh, sw), (ph, pw) = geo.kernel, geo.stride, geo.pad
-    args = (grad_out, grad_x, kh, kw, sh, sw, ph, pw, bool(count_include_pad))
+    args = (grad_out, grad_x, kh, kw, sh, sw, ph, pw, bool(count_include_pad),
+            _divisor(divisor_override))
     run_planes(_avg_pool_backward, _planes(geo), args, grad_x.size + grad_out.size * kh * kw)
     return grad_x
 
@@ -711,3 +763,25 @@ def _gather_planes_of(values, indices):
     run_planes(_gather_planes, values.shape[0] * values.shape[1], (values, indices, out),
                out.size)
     return out
+
+
+def adaptive_max_pool2d_forward(x, output_size):
+    """Adaptive max pooling to ``output_size``: ``(out, argmax)``, the bins of
+    :func:`adaptive_avg_pool2d_forward` and max pooling's argmax (plane-local, int32).
+
+    >>> out, argmax = adaptive_max_pool2d_forward(np.arange(6.0).reshape(1, 1, 2, 3), 1)
+    >>> out.ravel().tolist(), argmax.ravel().tolist()
+    ([5.0], [5])
+    """
+    x = _check_input(x)
+    return _adaptive_max_pool2d_forward(x, adaptive_output_size(x.shape, output_size))
+
+
+def _adaptive_max_pool2d_forward(x, output_size):
+    x = np.ascontiguousarray(x)
+    shape = (x.shape[0], x.shape[1]) + tuple(output_size)
+    out = np.empty(shape, dtype=x.dtype)
+    argmax = np.empty(shape, dtype=_INDEX_DTYPE)
+    run_planes(_adaptive_max_forward, x.shape[0] * x.shape[1], (x, out, argmax),
+               x.size + out.size)
+    return out, argmax

@@ -5,8 +5,10 @@ Inputs are (N, C, H, W) or unbatched (C, H, W); PyTorch's output sizes, padding 
 docstring).  Gradients:
 
     max:       dL/dx[argmax of a window] += dL/dy for that window (ties: the first max
-               in row-major order, as PyTorch; the argmax is stored by the forward)
-    avg:       every pixel of a window gets dL/dy / divisor
+               in row-major order, as PyTorch; the argmax is stored by the forward);
+               adaptive max pooling is the same over the adaptive bins
+    avg:       every pixel of a window gets dL/dy / divisor (PyTorch's window rule, or
+               ``divisor_override``)
     adaptive:  every pixel of bin (i, j) gets dL/dy[i, j] / area of the bin
     unpool:    dL/dx[i, j] = dL/dy at the index x[i, j] was written to (a gather)
 
@@ -38,10 +40,12 @@ __all__ = [
     "MaxPool2d",
     "AvgPool2d",
     "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool2d",
     "MaxUnpool2d",
     "max_pool2d",
     "avg_pool2d",
     "adaptive_avg_pool2d",
+    "adaptive_max_pool2d",
     "max_unpool2d",
 ]
 
@@ -64,16 +68,18 @@ def _like_input(arr, x):
 
 
 # ------------------------------------------------------------ teaching formulas (flat code)
-# Pooling written out in NumPy: every window laid out along a last axis of size kh·kw
-# (pool_windows), the max or mean over it, and the adjoint (unpool_windows) adding each
-# window's gradient back onto its pixels. Unbatched inputs keep the call by name.
+# Pooling written out in NumPy: every window (its taps ``dilation`` apart) laid out along
+# a last axis of size kh·kw (pool_windows), the max or mean over it, and the adjoint
+# (unpool_windows) adding each window's gradient back onto its pixels. Unbatched inputs
+# keep the call by name.
 def _pool_plan(v):
-    if v.ndim(0) != 4 or tuple(v.opt.get("dilation", (1, 1))) != (1, 1):
-        return None  # pool_windows knows no dilation: keep the call by name
+    if v.ndim(0) != 4:
+        return None
     o = v.opt
     geo = _k.pool_geometry(v.shape(0), o["kernel_size"], o["stride"], o["padding"],
-                           o.get("ceil_mode", False))
-    geometry = f"{geo.kernel}, {geo.stride}, {geo.pad}, ({geo.OH}, {geo.OW})"
+                           o.get("ceil_mode", False), o.get("dilation", (1, 1)))
+    geometry = (f"{geo.kernel}, {geo.stride}, {geo.pad}, {tuple(geo.dilation)}, "
+                f"({geo.OH}, {geo.OW})")
     return geo, geometry, v.tmp("windows"), v.tmp("argmax")
 
 
@@ -102,9 +108,20 @@ def _max_pool_backward_code(v):
         f"unpool_windows({mask} * {v.g}[..., None], {v.args[0]}.shape, {geometry})")
 
 
+def _avg_divisor(v, geo):
+    """The one divisor of every window, or None where it varies (keep the call by name)."""
+    if v.opt.get("ceil_mode"):
+        return None
+    if v.opt.get("divisor_override") is not None:
+        return v.opt["divisor_override"]
+    if not v.opt.get("count_include_pad", True):
+        return None
+    return geo.kernel[0] * geo.kernel[1]
+
+
 def _avg_pool_plan(v):
     plan = _pool_plan(v)
-    if plan is None or v.opt.get("ceil_mode") or not v.opt.get("count_include_pad", True):
+    if plan is None or _avg_divisor(v, plan[0]) is None:
         return None  # the divisor varies per window: keep the call by name
     return plan
 
@@ -114,9 +131,9 @@ def _avg_pool_forward_code(v):
     if plan is None:
         return None
     geo, geometry, windows, _ = plan
-    k = geo.kernel[0] * geo.kernel[1]
+    d = _avg_divisor(v, geo)
     return [f"{windows} = pool_windows({v.args[0]}, {geometry}, 0)  # (N, C, OH, OW, kh·kw)",
-            f"{v.out} = {windows}.sum(axis=-1) / {k}"]
+            f"{v.out} = {windows}.sum(axis=-1) / {d}"]
 
 
 def _avg_pool_backward_code(v):
@@ -125,8 +142,10 @@ def _avg_pool_backward_code(v):
         return None
     geo, geometry, _, _ = plan
     k = geo.kernel[0] * geo.kernel[1]
-    return [], (f"unpool_windows(np.repeat(({v.g} / {k})[..., None], {k}, axis=-1), "
+    d = _avg_divisor(v, geo)
+    return [], (f"unpool_windows(np.repeat(({v.g} / {d})[..., None], {k}, axis=-1), "
                 f"{v.args[0]}.shape, {geometry})")
+
 
 def _batch_shape(shape):
     """The 4-D shape the kernels see: unbatched gets N = 1, an empty batch N = 1 too."""
@@ -256,27 +275,31 @@ class AvgPool2d(Function):
                      helpers=("pool_windows", "unpool_windows"))
 
     @staticmethod
-    def forward(ctx, x, *, kernel_size, stride, padding, ceil_mode=False, count_include_pad=True):
+    def forward(ctx, x, *, kernel_size, stride, padding, ceil_mode=False, count_include_pad=True,
+                divisor_override=None):
         ctx.input_shape = x.shape
         ctx.geometry = geo = _pool_geometry(
             _batch_shape(x.shape), kernel_size, stride, padding, ceil_mode
         )
         if _empty_batch(x):
             return _empty_output(x, (geo.OH, geo.OW))
-        return _like_input(_k._avg_pool2d_forward(_as_4d(x), geo, count_include_pad), x)
+        return _like_input(_k._avg_pool2d_forward(_as_4d(x), geo, count_include_pad,
+                                                  divisor_override), x)
 
     @staticmethod
     def backward(ctx, grad):
+        options = {"divisor_override": None, **ctx.options}  # nodes built without it
         if isinstance(grad, Tensor):  # create_graph: the adjoint as a node of its own
-            return _AvgPoolAdjoint.apply(grad, input_shape=ctx.input_shape, **ctx.options)
+            return _AvgPoolAdjoint.apply(grad, input_shape=ctx.input_shape, **options)
         return _avg_pool_adjoint(grad, ctx.input_shape, ctx.geometry,
-                                 ctx.options["count_include_pad"])
+                                 options["count_include_pad"], options["divisor_override"])
 
 
-def _avg_pool_adjoint(grad, shape, geo, count_include_pad):
+def _avg_pool_adjoint(grad, shape, geo, count_include_pad, divisor_override=None):
     if len(shape) == 4 and shape[0] == 0:
         return np.zeros(shape, dtype=grad.dtype)
-    return _k._avg_pool2d_backward(_as_4d(grad), geo, count_include_pad).reshape(shape)
+    return _k._avg_pool2d_backward(_as_4d(grad), geo, count_include_pad,
+                                   divisor_override).reshape(shape)
 
 
 class _AvgPoolAdjoint(Function):
@@ -287,10 +310,10 @@ class _AvgPoolAdjoint(Function):
 
     @staticmethod
     def forward(ctx, x, *, input_shape, kernel_size, stride, padding, ceil_mode,
-                count_include_pad):
+                count_include_pad, divisor_override=None):
         geo = _pool_geometry(_batch_shape(input_shape), kernel_size, stride, padding,
                              ceil_mode)
-        return _avg_pool_adjoint(x, input_shape, geo, count_include_pad)
+        return _avg_pool_adjoint(x, input_shape, geo, count_include_pad, divisor_override)
 
     @staticmethod
     def backward(ctx, grad):
@@ -344,6 +367,26 @@ class _AdaptiveAvgAdjoint(Function):
             return AdaptiveAvgPool2d.apply(grad, output_size=ctx.output_size)
         return AdaptiveAvgPool2d.forward(Context(AdaptiveAvgPool2d), grad,
                                          output_size=ctx.output_size)
+
+
+class AdaptiveMaxPool2d(Function):
+    """y[i, j] = max of bin (i, j) (AdaptiveAvgPool2d's bins); its argmax (stored)
+    receives dL/dy, as in max pooling (whose scatter-add is the backward here too)."""
+
+    twice_differentiable = True
+    formula = Custom("adaptive max", local=lambda v, i: "1 at each bin's max, else 0")
+
+    @staticmethod
+    def forward(ctx, x, *, output_size):
+        ctx.input_shape = x.shape
+        if _empty_batch(x):
+            out, argmax = _empty_output(x, output_size), np.zeros((0,), np.int32)
+        else:
+            out, argmax = _k._adaptive_max_pool2d_forward(_as_4d(x), output_size)
+        ctx.save_for_backward(argmax)  # also read by adaptive_max_pool2d(return_indices)
+        return _like_input(out, x)
+
+    backward = MaxPool2d.backward
 
 
 # Unpooling written out: the planes as rows, put_along_axis / take_along_axis per row.
@@ -443,29 +486,18 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     geo = _geometry(x, "max_pool2d", kernel_size, stride, padding, ceil_mode, dilation)
     options = dict(kernel_size=geo.kernel, stride=geo.stride, padding=geo.pad,
                    ceil_mode=bool(ceil_mode), dilation=geo.dilation)
-    if not return_indices:
-        return MaxPool2d.apply(x, **options)
-    if x.requires_grad:
-        out = MaxPool2d.apply(x, **options)
-        argmax = out.grad_fn.saved_tensors[0] if out.grad_fn is not None else None
-    else:
-        out, argmax = None, None
-    if argmax is None:  # no node was recorded: run the forward once, by hand
-        ctx = Context(MaxPool2d, (x,), options, (False,))
-        out = Tensor._make(MaxPool2d.forward(ctx, x._data, **options))
-        argmax = ctx.saved_tensors[0]
-    shape = out.shape if out.ndim == 4 else (1,) + out.shape
-    indices = argmax.reshape(shape).astype(np.int64)
-    return out, Tensor._make(indices if out.ndim == 4 else indices[0])
+    return _with_indices(MaxPool2d, x, options, return_indices)
 
 
 @public(method=False, ops=(AvgPool2d,))
-def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
-) -> Tensor:
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None) -> Tensor:
     """Average pooling, ``torch.nn.functional.avg_pool2d``'s semantics.
 
     The divisor is the window area inside the padded input (``count_include_pad=True``)
     or inside the input itself; a ``ceil_mode`` window is clipped at the padded border.
+    ``divisor_override=d`` (a non-zero int) divides every window's sum by d instead
+    (a window with no pixel of the input still gives 0, as in PyTorch).
 
     >>> import numpy as np
     >>> float(avg_pool2d(np.ones((1, 1, 4, 4)), 3, 1, 1).numpy()[0, 0, 0, 0])  # 4 ones / 9
@@ -474,6 +506,11 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     x = input
     x = _input(x, "avg_pool2d")
     geo = _geometry(x, "avg_pool2d", kernel_size, stride, padding, ceil_mode)
+    if divisor_override is not None:
+        try:
+            divisor_override = _k._divisor(divisor_override)
+        except ValueError as error:
+            raise ValueError(f"avg_pool2d: {error}") from None
     return AvgPool2d.apply(
         x,
         kernel_size=geo.kernel,
@@ -481,6 +518,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
         padding=geo.pad,
         ceil_mode=bool(ceil_mode),
         count_include_pad=bool(count_include_pad),
+        divisor_override=divisor_override,
     )
 
 
@@ -502,6 +540,43 @@ def adaptive_avg_pool2d(input, output_size) -> Tensor:
     except ValueError as error:
         raise ShapeError(f"adaptive_avg_pool2d: {error}") from None
     return AdaptiveAvgPool2d.apply(x, output_size=size)
+
+
+@public(method=False, function=False, ops=(AdaptiveMaxPool2d,))  # torch.nn.functional only
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Adaptive max pooling to ``output_size``, ``torch.nn.functional.adaptive_max_pool2d``.
+
+    The bins of :func:`adaptive_avg_pool2d`; the gradient goes to each bin's (first)
+    maximum.  With ``return_indices=True`` also the int64 plane-local indices
+    ``h * W + w`` of the maxima (as PyTorch; :func:`max_unpool2d` takes them).
+
+    >>> import numpy as np
+    >>> adaptive_max_pool2d(np.arange(12.0).reshape(1, 3, 4), (2, 1)).tolist()
+    [[[7.0], [11.0]]]
+    """
+    x = _input(input, "adaptive_max_pool2d")
+    try:
+        size = _k.adaptive_output_size(_batch_shape(x.shape), output_size)
+    except ValueError as error:
+        raise ShapeError(f"adaptive_max_pool2d: {error}") from None
+    return _with_indices(AdaptiveMaxPool2d, x, dict(output_size=size), return_indices)
+
+
+def _with_indices(op, x, options, return_indices):
+    """``op(x)``, and with ``return_indices`` also the argmax its forward stored (int64)."""
+    if not return_indices:
+        return op.apply(x, **options)
+    out, argmax = None, None
+    if x.requires_grad:
+        out = op.apply(x, **options)
+        argmax = out.grad_fn.saved_tensors[0] if out.grad_fn is not None else None
+    if argmax is None:  # no node was recorded: run the forward once, by hand
+        ctx = Context(op, (x,), options, (False,))
+        out = Tensor._make(op.forward(ctx, x._data, **options))
+        argmax = ctx.saved_tensors[0]
+    shape = out.shape if out.ndim == 4 else (1,) + out.shape
+    indices = argmax.reshape(shape).astype(np.int64)
+    return out, Tensor._make(indices if out.ndim == 4 else indices[0])
 
 
 def _unpool_output_size(x, kernel, stride, padding, output_size):

@@ -146,31 +146,37 @@ COL2IM_HELPER = '''def col2im(cols, x_shape, kernel, stride, padding, dilation):
                j * dw:j * dw + sw * (OW - 1) + 1:sw] += cols[:, i, j].transpose(1, 0, 2, 3)
     return xp[:, :, top:top + H, left:left + W]'''
 
-POOL_WINDOWS_HELPER = '''def pool_windows(x, kernel, stride, padding, out_size, fill):
+POOL_WINDOWS_HELPER = '''def pool_windows(x, kernel, stride, padding, dilation, out_size, fill):
     """x (N, C, H, W) -> windows (N, C, OH, OW, kh*kw): window (oh, ow) holds the pixels
-    x[oh*S - P + i, ow*S - P + j] in row-major order; pixels outside x are ``fill``."""
-    (kh, kw), (sh, sw), (ph, pw), (OH, OW) = kernel, stride, padding, out_size
+    x[oh*S - P + i*d, ow*S - P + j*d] in row-major order of (i, j); pixels outside x
+    (the padding, and a ceil_mode window's overhang) are ``fill``."""
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw), (OH, OW) = (kernel, stride, padding,
+                                                        dilation, out_size)
     N, C, H, W = x.shape
-    Hp, Wp = max(H + 2 * ph, (OH - 1) * sh + kh), max(W + 2 * pw, (OW - 1) * sw + kw)
+    Hp = max(H + 2 * ph, (OH - 1) * sh + dh * (kh - 1) + 1)
+    Wp = max(W + 2 * pw, (OW - 1) * sw + dw * (kw - 1) + 1)
     xp = np.full((N, C, Hp, Wp), fill, dtype=x.dtype)
     xp[:, :, ph:ph + H, pw:pw + W] = x
     windows = np.empty((N, C, OH, OW, kh * kw), dtype=x.dtype)
     for i in range(kh):
         for j in range(kw):
-            windows[..., i * kw + j] = xp[:, :, i:i + sh * (OH - 1) + 1:sh,
-                                          j:j + sw * (OW - 1) + 1:sw]
+            windows[..., i * kw + j] = xp[:, :, i * dh:i * dh + sh * (OH - 1) + 1:sh,
+                                          j * dw:j * dw + sw * (OW - 1) + 1:sw]
     return windows'''
 
-UNPOOL_WINDOWS_HELPER = '''def unpool_windows(windows, x_shape, kernel, stride, padding, out_size):
+UNPOOL_WINDOWS_HELPER = '''def unpool_windows(windows, x_shape, kernel, stride, padding, dilation,
+                   out_size):
     """The adjoint of pool_windows: add each window entry back onto its pixel."""
-    (kh, kw), (sh, sw), (ph, pw), (OH, OW) = kernel, stride, padding, out_size
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw), (OH, OW) = (kernel, stride, padding,
+                                                        dilation, out_size)
     N, C, H, W = x_shape
-    Hp, Wp = max(H + 2 * ph, (OH - 1) * sh + kh), max(W + 2 * pw, (OW - 1) * sw + kw)
+    Hp = max(H + 2 * ph, (OH - 1) * sh + dh * (kh - 1) + 1)
+    Wp = max(W + 2 * pw, (OW - 1) * sw + dw * (kw - 1) + 1)
     xp = np.zeros((N, C, Hp, Wp), dtype=windows.dtype)
     for i in range(kh):
         for j in range(kw):
-            xp[:, :, i:i + sh * (OH - 1) + 1:sh,
-               j:j + sw * (OW - 1) + 1:sw] += windows[..., i * kw + j]
+            xp[:, :, i * dh:i * dh + sh * (OH - 1) + 1:sh,
+               j * dw:j * dw + sw * (OW - 1) + 1:sw] += windows[..., i * kw + j]
     return xp[:, :, ph:ph + H, pw:pw + W]'''
 
 CNN_HELPERS = {"im2col": IM2COL_HELPER, "col2im": COL2IM_HELPER,

@@ -55,8 +55,11 @@ def _results():
         go = rng.standard_normal(out.shape).astype(np.float32)
         arrays += [out, idx, P.max_pool2d_backward(go, idx, x.shape)]
         arrays += [P.avg_pool2d_forward(x, k, s, p), P.avg_pool2d_backward(go, x.shape, k, s, p)]
+        arrays += [P.avg_pool2d_forward(x, k, s, p, True, False, 3),  # divisor_override
+                   P.avg_pool2d_backward(go, x.shape, k, s, p, False, True, 5)]
     out = P.adaptive_avg_pool2d_forward(x, (4, 3))
     arrays += [out, P.adaptive_avg_pool2d_backward(np.ones_like(out), x.shape)]
+    arrays += list(P.adaptive_max_pool2d_forward(x, (5, 4)))
     return arrays
 
 

@@ -91,8 +91,20 @@ def _conv_cases(rng):
         "max_pool": lambda: (F.max_pool2d(t((2, 2, 6, 6), "x"), 2) * t((2, 2, 3, 3), "y")).sum(),
         "max_pool_stride_pad": lambda: F.max_pool2d(t((1, 2, 7, 7), "x"), 3, stride=2,
                                                     padding=1).sum(),
+        "max_pool_dilated": lambda: (F.max_pool2d(t((2, 2, 9, 8), "x"), 3, stride=2, padding=1,
+                                                  dilation=2) * t((2, 2, 4, 3), "y")).sum(),
+        "max_pool_dilated_ceil": lambda: F.max_pool2d(t((1, 3, 8, 9), "x"), (2, 3), stride=(2, 3),
+                                                      padding=1, dilation=(3, 2),
+                                                      ceil_mode=True).tanh().sum(),
+        "max_pool_ceil": lambda: F.max_pool2d(t((1, 2, 7, 6), "x"), 2, ceil_mode=True).exp().sum(),
+        "avg_pool_divisor": lambda: F.avg_pool2d(t((2, 2, 6, 7), "x"), 3, stride=2, padding=1,
+                                                 divisor_override=5).exp().sum(),
         "avg_pool": lambda: F.avg_pool2d(t((2, 2, 6, 6), "x"), 3, stride=2, padding=1,
                                          count_include_pad=False).exp().sum(),
+        "adaptive_max_pool": lambda: F.adaptive_max_pool2d(t((2, 3, 7, 5), "x"), (3, 2))
+        .exp().sum(),
+        "max_pool1d": lambda: F.max_pool1d(t((2, 3, 11), "x"), 3, stride=2, padding=1,
+                                           dilation=2, ceil_mode=True).tanh().sum(),
         "adaptive_avg_pool": lambda: F.adaptive_avg_pool2d(t((2, 3, 7, 5), "x"), (2, 3))
         .sigmoid().sum(),
     }
@@ -104,15 +116,18 @@ CONV_CASES = sorted(_conv_cases(np.random.default_rng(0)))
 # How each case's flat code is written, and how close it must be to the engine:
 # written-out conv sums in another order than the Numba kernels (float64 rounding);
 # non-overlapping max pooling is exact; overlapping windows add up in another order.
-WRITTEN = {"conv_stride_padding": 1e-12, "max_pool": None, "max_pool_stride_pad": 1e-12}
+WRITTEN = {"conv_stride_padding": 1e-12, "max_pool": None, "max_pool_stride_pad": 1e-12,
+           "max_pool_dilated": 1e-12, "max_pool_dilated_ceil": 1e-12, "max_pool_ceil": None,
+           "avg_pool_divisor": 1e-12, "max_pool1d": 1e-12}
 
 
 @pytest.mark.parametrize("case", CONV_CASES)
 def test_conv_and_pool_flat_code_checks_and_labels(case, rng):
     loss = _conv_cases(rng)[case]()
     source = assert_flat_code_matches_engine(loss, rtol=WRITTEN.get(case))
-    # conv and max pooling are written out in NumPy; grouped conv, avg pooling without
-    # padding in the count and adaptive pooling still call the op by name.
+    # conv and max pooling (dilated and ceil_mode too) are written out in NumPy; grouped
+    # conv, avg pooling without padding in the count and adaptive pooling still call the
+    # op by name.
     assert ("op_backward(" in source) == (case not in WRITTEN), source
     assert not [c for c in check_graph(loss, max_elements=8) if c.ok is False]
     src = draw_graph(loss, show_grad=True).source
