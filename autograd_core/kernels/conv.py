@@ -53,7 +53,9 @@ and thread count), measured on every conv of ResNet-18 CIFAR at batch 32 (issue 
   ``WINOGRAD_GRAD_WEIGHT_MAX_CHANNELS`` input channels (see ``_use_winograd``);
 * depthwise, or at most ``_DIRECT_MAX_TAPS`` products per output: direct kernels;
 * everything else (stride 2, small planes, 1x1, grouped): im2col + GEMM as above, with
-  chunks and lanes of at least ``MIN_GEMM_COLUMNS`` output columns.
+  chunks and lanes of at least ``MIN_GEMM_COLUMNS`` output columns; strided convs and
+  planes under 8x8 fill (and, up to 8x8, empty) the column matrix through a tap table
+  of input offsets (``_use_tap_table``) instead of per-row loops.
 
 Example: ``conv2d_forward(x, w, None, (1, 1), (0, 0), (1, 1), 1)`` is
 ``torch.nn.functional.conv2d(x, w)`` for NumPy arrays.
@@ -418,6 +420,64 @@ def _col2im_rows(cols, gx, r0, r1, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
 
 
 @kernel(nogil=True, parallel=True)
+def _im2col_table(x, cols, table, r0, r1, OH, OW):
+    # _im2col_rows through a tap table (see _tap_table): table[k, p] is the offset in
+    # an input plane that tap k reads for output pixel p, or -1 for padding.  One loop
+    # of OH*OW gathers per (row, sample) instead of one loop nest per output row: on
+    # small planes and strided convs the per-row bounds and short strided runs, not
+    # the copied bytes, were the cost (measured in _use_tap_table).
+    C, H, W = x.shape[1], x.shape[2], x.shape[3]
+    KK = table.shape[0]
+    P = OH * OW
+    xf = x.ravel()
+    cf = cols.ravel()
+    tf = table.ravel()
+    M = cols.shape[1]
+    n0 = r0 // OH
+    n1 = (r1 - 1) // OH + 1
+    for row in prange(C * KK):
+        c = row // KK
+        k = row - c * KK
+        for n in range(n0, n1):
+            a = max(r0 - n * OH, 0) * OW
+            b = min(r1 - n * OH, OH) * OW
+            d = row * M + (n * OH - r0) * OW
+            s = (n * C + c) * H * W
+            for t in range(a, b):
+                q = tf[_u(k * P + t)]
+                cf[_u(d + t)] = xf[_u(s + q)] if q >= 0 else 0.0
+
+
+@kernel(nogil=True, parallel=True)
+def _col2im_table(cols, gx, table, r0, r1, OH, OW):
+    # Adjoint of _im2col_table, one task per (n, c) plane of gx (its only writer).  A
+    # pixel receives its terms in the same order as in _col2im_rows (taps in (i, j)
+    # order; within one tap no two outputs read the same pixel), so the two kernels
+    # give bit-identical sums.
+    C, H, W = gx.shape[1], gx.shape[2], gx.shape[3]
+    KK = table.shape[0]
+    P = OH * OW
+    gf = gx.ravel()
+    cf = cols.ravel()
+    tf = table.ravel()
+    M = cols.shape[1]
+    n0 = r0 // OH
+    n1 = (r1 - 1) // OH + 1
+    for plane in prange((n1 - n0) * C):
+        n = n0 + plane // C
+        c = plane - (plane // C) * C
+        a = max(r0 - n * OH, 0) * OW
+        b = min(r1 - n * OH, OH) * OW
+        g = (n * C + c) * H * W
+        for k in range(KK):
+            s = (c * KK + k) * M + (n * OH - r0) * OW
+            for t in range(a, b):
+                q = tf[_u(k * P + t)]
+                if q >= 0:
+                    gf[_u(g + q)] += cf[_u(s + t)]
+
+
+@kernel(nogil=True, parallel=True)
 def _rows_to_nchw(res, out, bias, r0, r1, OH, OW):
     # out[n, oc, oh, :] = res[oc, (n*OH + oh - r0)*OW : ...] + bias[oc]
     OC = out.shape[1]
@@ -713,6 +773,77 @@ def _lanes_wanted(geo):
     return max(1, min(_LANES, geo.flops // LANE_MIN_FLOPS, columns // MIN_GEMM_COLUMNS))
 
 
+#: Largest tap table (``kh * kw * OH * OW`` entries) :func:`_use_tap_table` allows.
+TAP_TABLE_MAX_ENTRIES = 1 << 16
+#: col2im takes the table only for output planes up to this many pixels (8x8).
+TAP_TABLE_COL2IM_MAX_PIXELS = 64
+_TAP_TABLES = {}
+
+
+def _tap_table(geo):
+    """``table[i*kw + j, oh*OW + ow]``: input-plane offset ``h*W + w`` that tap ``(i, j)``
+    reads for output ``(oh, ow)`` (``h = oh*sh + i*dh - ph``, ``w = ow*sw + j*dw - pw``),
+    or ``-1`` where that is padding.  Depends on the geometry only; cached.
+
+    >>> _tap_table(conv_geometry((1, 1, 2, 2), (1, 1, 2, 2), 1, 1))[0].tolist()
+    [-1, -1, -1, -1, 0, 1, -1, 2, 3]
+    """
+    key = (geo.H, geo.W, *_kernel_args(geo))
+    table = _TAP_TABLES.get(key)
+    if table is None:
+        (sh, sw), (ph, pw), (dh, dw) = geo.stride, geo.pad, geo.dilation
+        h = (np.arange(geo.OH)[None, :] * sh + np.arange(geo.kh)[:, None] * dh - ph)
+        w = (np.arange(geo.OW)[None, :] * sw + np.arange(geo.kw)[:, None] * dw - pw)
+        ok = ((h >= 0) & (h < geo.H))[:, None, :, None] & ((w >= 0) & (w < geo.W))[None, :, None, :]
+        offset = h[:, None, :, None] * geo.W + w[None, :, None, :]
+        table = np.where(ok, offset, -1).astype(np.int64).reshape(geo.kh * geo.kw, -1)
+        table.setflags(write=False)
+        if len(_TAP_TABLES) > 256:  # bounded: a long-running process sees few geometries
+            _TAP_TABLES.clear()
+        _TAP_TABLES[key] = table
+    return table
+
+
+def _use_tap_table(geo):
+    """im2col / col2im through a tap table (``_im2col_table``) instead of row loops.
+
+    Rule: the table has at most ``TAP_TABLE_MAX_ENTRIES`` entries and the conv is
+    strided or dilated, or its output planes are smaller than 8x8 (64 pixels).  Stride-1
+    'same' convs on larger planes keep ``_im2col_rows_same``, whose tap is one
+    contiguous span per sample.  Measured (issue 17; whole-batch im2col of a ResNet-18
+    CIFAR layer at batch 32, float32, one thread; table / row-loop time)::
+
+        layer           im2col  col2im
+        16->32 @32 s2   0.77    1.06
+        32->64 @16 s2   0.56    0.87
+        64->128 @8 s2   0.35    0.55
+        64->64 @8       0.99    -
+        128->128 @4     0.41    0.66
+        512->512 @4     0.46    0.81
+        1x1 16->32 @32 s2  0.86 1.17
+
+    so col2im takes the table only on output planes of at most
+    ``TAP_TABLE_COL2IM_MAX_PIXELS`` pixels (:func:`_use_tap_table_col2im`).  Whole
+    convs (``python -m benchmarks.cases.conv_algos --tables``, paired, 7 repetitions,
+    one thread, table / row loops) gained less, as the GEMMs are the larger part:
+    forward 0.92 [0.85-0.95], 0.83 [0.69-1.24], 0.87 [0.69-1.60], 0.89 [0.65-1.17] and
+    backward 1.00 [0.95-1.03], 0.82 [0.69-1.15], 0.90 [0.87-1.40], 0.89 [0.85-0.94] for
+    the four 3x3 layers above (the first backward still had the table col2im).
+
+    The gather copies the same values and col2im adds the same terms in the same order,
+    so results are bit-identical to the row loops (tests/autograd_core/kernels/
+    test_conv_tap_table.py checks it).
+    """
+    entries = geo.kh * geo.kw * geo.OH * geo.OW
+    strided = geo.stride != (1, 1) or geo.dilation != (1, 1)
+    return entries <= TAP_TABLE_MAX_ENTRIES and (strided or geo.OH * geo.OW < 64)
+
+
+def _use_tap_table_col2im(geo):
+    """col2im through the tap table: :func:`_use_tap_table` on planes up to 8x8."""
+    return _use_tap_table(geo) and geo.OH * geo.OW <= TAP_TABLE_COL2IM_MAX_PIXELS
+
+
 def _winograd_fits(geo):
     """3x3, stride 1, dilation 1, ungrouped, paddings at most 2, chunks under the cap.
 
@@ -867,6 +998,8 @@ class _Conv:
         ) and self.L >= 64
         same = geo.stride == (1, 1) and geo.OW == geo.W
         self.im2col = _im2col_rows_same if same else _im2col_rows
+        self.table = _tap_table(geo) if _use_tap_table(geo) else None
+        self.col2im_table = self.table if _use_tap_table_col2im(geo) else None
         # The workspace of a chunk: its column matrix and its GEMM result (the backward
         # frees the column matrix before it allocates the column gradient).
         self.bytes_per_row = (self.K + geo.OC) * geo.OW * self.dtype.itemsize
@@ -884,7 +1017,10 @@ class _Conv:
         if self.pointwise and self._whole_sample(r0, r1):
             return self.x[r0 // self.geo.OH].reshape(self.K, m)
         cols = np.empty((self.K, m), dtype=self.dtype)
-        self.im2col(self.x, cols, r0, r1, *self.args)
+        if self.table is not None:
+            _im2col_table(self.x, cols, self.table, r0, r1, self.geo.OH, self.geo.OW)
+        else:
+            self.im2col(self.x, cols, r0, r1, *self.args)
         return cols
 
     def _span_cols(self, r, c0, c1):
@@ -968,6 +1104,8 @@ class _Conv:
             self._gemm(self.w3, g_rows, gcols, transpose_a=True)
             if span:
                 _col2im_span(gcols, gx, r0, c0, c1, *self.args)
+            elif not pointwise and self.col2im_table is not None:
+                _col2im_table(gcols, gx, self.col2im_table, r0, r1, geo.OH, geo.OW)
             elif not pointwise:
                 _col2im_rows(gcols, gx, r0, r1, *self.args)
 

@@ -10,6 +10,8 @@ Run as ``python -m benchmarks.cases.conv_algos [--phases] [--reps R] [--width 16
 * ``--phases``: one thread, every kernel step wrapped in a timer (im2col, the layout
   copies ``_rows_to_nchw`` / ``_nchw_to_rows``, col2im, the direct kernels); the GEMMs
   and allocations are the rest of the call.
+* ``--tables``: the tap-table im2col/col2im (``_use_tap_table``) against the row loops
+  it replaces, forward and backward of the whole conv, paired, on the shapes that take it.
 
 Not part of the suite's sections (the suite's owner decides what it reports).
 """
@@ -42,8 +44,9 @@ SHAPES = [
     ("1x1 64-128 @8 s2", 64, 128, 8, 1, 2, 0),
 ]
 
-_PHASES = ("_im2col_rows", "_im2col_rows_same", "_rows_to_nchw", "_nchw_to_rows",
-           "_col2im_rows", "_direct_forward", "_direct_grad_input", "_direct_grad_weight")
+_PHASES = ("_im2col_rows", "_im2col_rows_same", "_im2col_table", "_col2im_table",
+           "_rows_to_nchw", "_nchw_to_rows", "_col2im_rows", "_direct_forward",
+           "_direct_grad_input", "_direct_grad_weight")
 
 
 def shapes(width=16, N=32):
@@ -139,6 +142,44 @@ def _algo(N, C, OC, H, reps):
     print(f"{C}->{OC} @{H}x{H}: winograd/im2col " + ", ".join(shown), flush=True)
 
 
+def tables(cases, reps):
+    """Tap-table / row-loop time of whole convs (both use the same GEMMs)."""
+    for case in cases:
+        _table(case, reps)
+
+
+def _rows_only(fn):
+    """``fn`` run with the tap tables switched off (the row-loop im2col / col2im)."""
+    def call():
+        saved = K.TAP_TABLE_MAX_ENTRIES
+        K.TAP_TABLE_MAX_ENTRIES = -1
+        try:
+            return fn()
+        finally:
+            K.TAP_TABLE_MAX_ENTRIES = saved
+    return call
+
+
+def _table(case, reps):
+    name, N, C, OC, H, k, s, p = case
+    x, w, go, geo = arrays(N, C, OC, H, k, s, p)
+    if not K._use_tap_table(geo) or K._use_winograd(geo) or K._use_direct(geo):
+        return
+
+    def fwd():
+        return K._conv2d_forward(x, w, None, geo)
+
+    def bwd():
+        return K._conv2d_backward(go, x, w, geo, True, True, False)
+
+    res = compare({"table_fwd": fwd, "rows_fwd": _rows_only(fwd),
+                   "table_bwd": bwd, "rows_bwd": _rows_only(bwd)},
+                  reps=reps, warmup=1, min_sample_time=0.05)
+    f, b = res.ratio("table_fwd", "rows_fwd"), res.ratio("table_bwd", "rows_bwd")
+    print(f"{name:22s} table/rows fwd {f.median:.2f} [{f.min:.2f}-{f.max:.2f}]  "
+          f"bwd {b.median:.2f} [{b.min:.2f}-{b.max:.2f}]", flush=True)
+
+
 def _im2col_forward(x, w, geo):
     saved = K.WINOGRAD_MIN_PIXELS
     K.WINOGRAD_MIN_PIXELS = 1 << 60
@@ -226,12 +267,15 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--phases", action="store_true")
     parser.add_argument("--algos", action="store_true", help="Winograd against im2col")
+    parser.add_argument("--tables", action="store_true", help="tap tables against row loops")
     parser.add_argument("--reps", type=int, default=7)
     parser.add_argument("--width", type=int, default=16)
     args = parser.parse_args(argv)
     cases = shapes(args.width)
     if args.algos:
         algos(args.reps)
+    elif args.tables:
+        tables(cases, args.reps)
     elif args.phases:
         phases(cases)
     else:
