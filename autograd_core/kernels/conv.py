@@ -768,7 +768,15 @@ def _kernel_args(geo):
 
 
 def _lanes_wanted(geo):
-    """How many lanes a conv is cut into: a function of its shapes alone (see _plan)."""
+    """How many lanes a conv is cut into: a function of its shapes alone (see _plan).
+
+    Tried for ResNet-18's small planes (issue 17, batch 32) and rejected: one lane and
+    one chunk for the whole batch, its single GEMM on a multi-threaded OpenBLAS, took
+    3-20x the time of the lanes on this shared 2-core machine (2 threads; BLAS threads
+    spin against the other load); with one thread it was within the noise (64->64 @8,
+    128->128 @4, the stride-2 3x3 layers: medians 0.93-1.48 of the lanes' time, spreads
+    0.1-5.5) except 512->512 @4, 0.87 forward and 0.89 backward.
+    """
     columns = geo.N * geo.OH * geo.OW
     return max(1, min(_LANES, geo.flops // LANE_MIN_FLOPS, columns // MIN_GEMM_COLUMNS))
 
@@ -824,11 +832,19 @@ def _use_tap_table(geo):
 
     so col2im takes the table only on output planes of at most
     ``TAP_TABLE_COL2IM_MAX_PIXELS`` pixels (:func:`_use_tap_table_col2im`).  Whole
-    convs (``python -m benchmarks.cases.conv_algos --tables``, paired, 7 repetitions,
-    one thread, table / row loops) gained less, as the GEMMs are the larger part:
-    forward 0.92 [0.85-0.95], 0.83 [0.69-1.24], 0.87 [0.69-1.60], 0.89 [0.65-1.17] and
-    backward 1.00 [0.95-1.03], 0.82 [0.69-1.15], 0.90 [0.87-1.40], 0.89 [0.85-0.94] for
-    the four 3x3 layers above (the first backward still had the table col2im).
+    convs gain less, as the GEMMs are the larger part
+    (``python -m benchmarks.cases.conv_algos --tables``: table / row-loop time of the
+    whole call, paired, median [min-max] of 9 repetitions, one thread, two runs)::
+
+        layer            forward                      backward
+        16->32 @32 s2    0.87 [0.59-0.97] 0.90 [0.88-0.93]  0.97 [0.63-1.08] 0.97 [0.88-1.01]
+        32->64 @16 s2    0.88 [0.83-0.90] 0.87 [0.81-0.88]  0.91 [0.88-0.94] 0.92 [0.91-0.95]
+        64->128 @8 s2    0.82 [0.79-0.86] 0.83 [0.76-0.86]  0.82 [0.77-0.89] 0.84 [0.82-0.95]
+        128->128 @4      0.88 [0.71-0.96] 0.90 [0.89-0.96]  0.91 [0.85-1.08] 0.89 [0.64-0.91]
+        1x1 64->128 @8 s2  0.89 [0.87-0.92] 1.01 [0.87-1.47]  0.91 [0.89-0.94] 0.90 [0.68-0.95]
+
+    With 4x the channels (``--width 64``) the GEMMs dominate and the gain is within the
+    noise (0.93-1.05 forward, 0.91-0.97 backward).
 
     The gather copies the same values and col2im adds the same terms in the same order,
     so results are bit-identical to the row loops (tests/autograd_core/kernels/
