@@ -14,6 +14,11 @@ Backward (g = dL/dy):
 
 A row whose every key is masked has P = 0/0 = NaN, as in PyTorch.
 
+Memory: P is (..., L, S), usually the largest array here, so the node does not keep it:
+it saves the row maxima m and sums of exp(s - m) ((..., L, 1) each) and backward
+rebuilds P from q, k and B with the very operations of the forward (the same bits).
+Both passes work in place in one (..., L, S) array where they can.
+
 Gradients of gradients (``create_graph``) replay the forward as a composite of matmul,
 softmax and products (``_composite``) and differentiate that.
 
@@ -60,29 +65,55 @@ class ScaledDotProductAttention(Function):
 
     @staticmethod
     def forward(ctx, q, k, v, bias, dropout_mask, *, scale):
-        s = (q @ _swap(k)) * scale
-        if bias is not None:
-            s = s + bias
-        m = np.max(s, axis=-1, keepdims=True)
-        m = np.where(np.isfinite(m), m, 0)
-        e = np.exp(s - m)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            p = e / np.sum(e, axis=-1, keepdims=True)
+        p, m, total = _probabilities(q, k, bias, scale)
         pd = p if dropout_mask is None else p * dropout_mask
-        ctx.save_for_backward(q, k, v, p, dropout_mask)
+        # P is (..., L, S), the largest array of the op: keep only its row maxima and
+        # sums ((..., L, 1)), from which backward rebuilds it to the bit (as PyTorch's
+        # fused CPU attention keeps only a log-sum-exp).
+        ctx.save_for_backward(q, k, v, bias, m, total, dropout_mask)
         return (pd @ v).astype(q.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
-        q, k, v, p, mask = ctx.saved_tensors
+        q, k, v, bias, m, total, mask = ctx.saved_tensors
         scale = ctx.options["scale"]
+        p, _, _ = _probabilities(q, k, bias, scale, m, total)
         pd = p if mask is None else p * mask
         grad_v = _swap(pd) @ grad
-        dp = grad @ _swap(v)
+        del pd
+        ds = grad @ _swap(v)  # dPd, a new array: the steps below work in it
         if mask is not None:
-            dp = dp * mask
-        ds = p * (dp - np.sum(dp * p, axis=-1, keepdims=True))
+            ds *= mask
+        # ds = P (dP - sum_S(dP P)), the same operations as ever (same bits), in place
+        ds -= np.sum(ds * p, axis=-1, keepdims=True)
+        ds *= p
+        del p
         grad_q = (ds @ k) * scale
         grad_k = (_swap(ds) @ q) * scale
         grad_bias = ds if ctx.needs_input_grad[3] else None
         return grad_q, grad_k, grad_v, grad_bias, None
+
+
+def _probabilities(q, k, bias, scale, m=None, total=None):
+    """P = softmax(q k^T scale + bias) over the last axis, with its row maxima m (0
+    where a row is all -inf) and row sums of exp(s - m). Given the m and sums of an
+    earlier call on the same arrays, the very same P (the same operations in the same
+    order). Works in one (..., L, S) array where the dtypes allow."""
+    s = q @ _swap(k)
+    s *= scale
+    if bias is not None:
+        if np.broadcast_shapes(s.shape, np.shape(bias)) == s.shape and \
+                np.result_type(s, bias) == s.dtype:
+            s += bias
+        else:
+            s = s + bias
+    if m is None:
+        m = np.max(s, axis=-1, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0)
+    s -= m
+    np.exp(s, out=s)
+    if total is None:
+        total = np.sum(s, axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s /= total
+    return s, m, total

@@ -232,3 +232,17 @@ def test_a_linear_layers_weight_grad_matches_torch(torch_or_skip, retain):
     torch.nn.functional.linear(torch.tensor(xs), tw, tb).tanh().sum().backward()
     np.testing.assert_allclose(w.grad.numpy(), tw.grad.numpy(), rtol=1e-12)
     np.testing.assert_allclose(b.grad.numpy(), tb.grad.numpy(), rtol=1e-12)
+
+
+def test_attention_keeps_no_probability_matrix_for_backward():
+    from autograd_core.ops.attention import ScaledDotProductAttention
+
+    rng = np.random.default_rng(4)
+    q, k, v = (Tensor(rng.standard_normal(s), requires_grad=True)
+               for s in [(2, 3, 5, 4), (2, 3, 6, 4), (2, 3, 6, 4)])
+    bias = Tensor(np.triu(np.full((5, 6), -np.inf), 2))
+    y = ScaledDotProductAttention.apply(q, k, v, bias, None, scale=0.5)
+    saved = [a for a in y.grad_fn._saved if isinstance(a, np.ndarray)]
+    # q, k, v, the bias (inputs: no new memory) and two (..., L, 1) row statistics
+    fresh = [a for a in saved if not any(a is t._data for t in (q, k, v, bias))]
+    assert [a.shape for a in fresh] == [(2, 3, 5, 1), (2, 3, 5, 1)]
