@@ -85,13 +85,35 @@ class ScaledDotProductAttention(Function):
         if mask is not None:
             ds *= mask
         # ds = P (dP - sum_S(dP P)), the same operations as ever (same bits), in place
-        ds -= np.sum(ds * p, axis=-1, keepdims=True)
+        ds -= _row_sums_of_product(ds, p)
         ds *= p
         del p
         grad_q = (ds @ k) * scale
         grad_k = (_swap(ds) @ q) * scale
         grad_bias = ds if ctx.needs_input_grad[3] else None
         return grad_q, grad_k, grad_v, grad_bias, None
+
+
+def _row_sums_of_product(a, b, block_bytes=1 << 18):
+    """``np.sum(a * b, axis=-1, keepdims=True)`` without an ``a``-sized product: block
+    by block over the leading rows, through one small buffer. Each row's sum is the
+    same reduction as on the whole array (NumPy reduces every row on its own), so
+    the bits are the same."""
+    rows = a.reshape(-1, a.shape[-1]) if a.flags.c_contiguous else None
+    other = b.reshape(-1, b.shape[-1]) if b.flags.c_contiguous and b.shape == a.shape \
+        else None
+    if rows is None or other is None or a.size * a.itemsize <= block_bytes:
+        return np.sum(a * b, axis=-1, keepdims=True)
+    step = max(1, block_bytes // (rows.shape[1] * max(rows.itemsize, other.itemsize)))
+    dtype = np.result_type(a, b)
+    out = np.empty((rows.shape[0], 1), dtype)
+    buffer = np.empty((min(step, rows.shape[0]), rows.shape[1]), dtype)
+    for start in range(0, rows.shape[0], step):
+        stop = min(start + step, rows.shape[0])
+        product = buffer[:stop - start]
+        np.multiply(rows[start:stop], other[start:stop], out=product)
+        np.sum(product, axis=-1, keepdims=True, out=out[start:stop])
+    return out.reshape(a.shape[:-1] + (1,))
 
 
 def _probabilities(q, k, bias, scale, m=None, total=None):
