@@ -34,6 +34,7 @@ differentiates the replay (``_replayed``; ``autograd_core.function`` has the con
 """
 
 import sys
+import weakref
 
 import numpy as np
 
@@ -282,8 +283,8 @@ def _claim_fresh(grads: dict, owned: set):
     for node in [n for n in grads if type(n) is AccumulateGrad and n not in owned]:
         array = grads[node]
         if type(array) is not np.ndarray or array.base is not None or \
-                not array.flags.writeable:
-            continue
+                not array.flags.writeable or weakref.getweakrefcount(array):
+            continue  # (a weak holder, e.g. a freed node's constant, is not counted)
         del array
         if _refcount_of(grads, node) <= _SOLE_HOLDER:
             owned.add(node)

@@ -143,11 +143,28 @@ def test_an_incoming_gradient_is_dropped_once_its_node_has_run():
     assert alive_then == [[False, True]]
 
 
+class _ReturnsAt(ag.Function):
+    """y = x, whose backward returns a fresh array and notes only where its data is."""
+
+    addresses = []
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        out = np.array(grad, copy=True)
+        _ReturnsAt.addresses.append(out.ctypes.data)
+        return out
+
+
 def test_a_fresh_leaf_gradient_becomes_grad_without_a_copy():
-    _Returns.returned.clear()
+    _ReturnsAt.addresses.clear()
     x = _fresh_leaf(6)
-    _Returns.apply(x).sum().backward()
-    assert x.grad._data is _Returns.returned[0]()
+    _ReturnsAt.apply(x).sum().backward()
+    # a copy would have been made while the original was alive: another address
+    assert x.grad._data.ctypes.data == _ReturnsAt.addresses[0]
     np.testing.assert_array_equal(x.grad.numpy(), np.ones(6))
 
 
@@ -246,3 +263,22 @@ def test_attention_keeps_no_probability_matrix_for_backward():
     # q, k, v, the bias (inputs: no new memory) and two (..., L, 1) row statistics
     fresh = [a for a in saved if not any(a is t._data for t in (q, k, v, bias))]
     assert [a.shape for a in fresh] == [(2, 3, 5, 1), (2, 3, 5, 1)]
+
+
+def test_an_array_held_weakly_is_not_taken_as_grad():
+    held = []
+
+    class _Weakly(ag.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.copy()
+
+        @staticmethod
+        def backward(ctx, grad):
+            out = np.array(grad, copy=True)
+            held.append(weakref.ref(out))  # someone may still look at it through this
+            return out
+
+    x = _fresh_leaf(3)
+    _Weakly.apply(x).sum().backward()
+    assert held[0]() is None or held[0]() is not x.grad._data
