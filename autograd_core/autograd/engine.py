@@ -13,7 +13,10 @@ so ``viz.backward_steps`` shows the very order used here.
 Gradients live in a dict keyed by node while backward runs. Leaves (and tensors that
 called ``retain_grad()``) receive theirs only when the whole pass has succeeded, so an
 error half-way through changes no ``.grad``. Without ``retain_graph`` the arrays each
-node saved are freed afterwards; the graph's structure stays so it can still be drawn.
+node saved are freed as soon as its rule has run (as in PyTorch: a deep network's backward
+then peaks near its forward's saved activations, not at twice them); the graph's
+structure stays so it can still be drawn. A leaf's gradient that nothing else can reach
+becomes its ``.grad`` without a copy (``_claim_fresh``).
 
 With ``create_graph=True`` the rules run on Tensors instead of arrays: the saved arrays
 are handed to the rule as Tensors that belong to the graph (the node's inputs and
@@ -29,6 +32,9 @@ differentiates the replay (``_replayed``; ``autograd_core.function`` has the con
 >>> c.backward(); a.grad.item()
 4.0
 """
+
+import sys
+import weakref
 
 import numpy as np
 
@@ -235,14 +241,53 @@ def _run(roots, seeds, retain_graph: bool, create_graph: bool, op: str, wanted=(
                 _add_gradient(grads, owned, slot, grad)
             else:
                 grads[slot] = grad  # the first contribution (_add_gradient's first case)
+        # The rule has run: its saved arrays and the gradients it read and returned are
+        # needed no more. Dropping them now (not after the whole pass) keeps the peak of
+        # a deep network's backward near the forward's saved activations.
+        grad_output = input_grads = grad = None
+        if not retain_graph:
+            node.free()
     # What is left belongs to leaves (interior nodes were popped above).
-    if kept:
-        grads.update(kept)
     if not retain_graph:
         for node in order:
-            node.free()
+            if not node.freed:
+                node.free()  # nodes that received no gradient
+    if not create_graph:
+        _claim_fresh(grads, owned)
+    if kept:
+        grads.update(kept)
     grads["owned"] = owned
     return grads
+
+
+def _refcount_of(holder: dict, key) -> int:
+    return sys.getrefcount(holder[key])
+
+
+#: The count ``_refcount_of`` reports for an array held by nothing but one dict: the
+#: same call on a fresh array, so whatever the interpreter counts (its own temporary
+#: references, borrowed ones in newer CPythons) is the same on both sides.
+_SOLE_HOLDER = _refcount_of({None: np.empty(1)}, None)
+
+
+def _claim_fresh(grads: dict, owned: set):
+    """Mark as owned the leaves' gradients that nothing but ``grads`` can reach.
+
+    A rule's gradient is usually a new array (``grad.T @ x``), but it may be the
+    incoming gradient itself, a view of it or of a saved array, or an array the rule,
+    a hook or the user still holds. Only an array that owns its memory (no ``base``:
+    no view of something else) and is referenced by the dict alone (a view of it would
+    reference it as its ``base``) can become a ``.grad`` without a copy, as PyTorch's
+    AccumulateGrad steals a gradient nobody else references.
+    """
+    for node in [n for n in grads if type(n) is AccumulateGrad and n not in owned]:
+        array = grads[node]
+        if type(array) is not np.ndarray or array.base is not None or \
+                not array.flags.writeable or weakref.getweakrefcount(array):
+            continue  # (a weak holder, e.g. a freed node's constant, is not counted)
+        del array
+        if _refcount_of(grads, node) <= _SOLE_HOLDER:
+            owned.add(node)
 
 
 def _as_seed_array(seed, root):
@@ -482,8 +527,9 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
     for node, grad in result.items():
         if type(node) is AccumulateGrad:
             tensor = node.variable
-            if tensor._hooks:
+            if tensor._hooks:  # a hook saw the array (and may keep it): not ours now
                 grad = _run_hooks(tensor._hooks, grad)
+                owned.discard(node)
         else:
             tensor = node.output()
             if tensor is None or not tensor._retains_grad:

@@ -14,6 +14,11 @@ Backward (g = dL/dy):
 
 A row whose every key is masked has P = 0/0 = NaN, as in PyTorch.
 
+Memory: P is (..., L, S), usually the largest array here, so the node does not keep it:
+it saves the row maxima m and sums of exp(s - m) ((..., L, 1) each) and backward
+rebuilds P from q, k and B with the very operations of the forward (the same bits).
+Both passes work in place in one (..., L, S) array where they can.
+
 Gradients of gradients (``create_graph``) replay the forward as a composite of matmul,
 softmax and products (``_composite``) and differentiate that.
 
@@ -60,29 +65,77 @@ class ScaledDotProductAttention(Function):
 
     @staticmethod
     def forward(ctx, q, k, v, bias, dropout_mask, *, scale):
-        s = (q @ _swap(k)) * scale
-        if bias is not None:
-            s = s + bias
-        m = np.max(s, axis=-1, keepdims=True)
-        m = np.where(np.isfinite(m), m, 0)
-        e = np.exp(s - m)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            p = e / np.sum(e, axis=-1, keepdims=True)
+        p, m, total = _probabilities(q, k, bias, scale)
         pd = p if dropout_mask is None else p * dropout_mask
-        ctx.save_for_backward(q, k, v, p, dropout_mask)
+        # P is (..., L, S), the largest array of the op: keep only its row maxima and
+        # sums ((..., L, 1)), from which backward rebuilds it to the bit (as PyTorch's
+        # fused CPU attention keeps only a log-sum-exp).
+        ctx.save_for_backward(q, k, v, bias, m, total, dropout_mask)
         return (pd @ v).astype(q.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
-        q, k, v, p, mask = ctx.saved_tensors
+        q, k, v, bias, m, total, mask = ctx.saved_tensors
         scale = ctx.options["scale"]
+        p, _, _ = _probabilities(q, k, bias, scale, m, total)
         pd = p if mask is None else p * mask
         grad_v = _swap(pd) @ grad
-        dp = grad @ _swap(v)
+        del pd
+        ds = grad @ _swap(v)  # dPd, a new array: the steps below work in it
         if mask is not None:
-            dp = dp * mask
-        ds = p * (dp - np.sum(dp * p, axis=-1, keepdims=True))
+            ds *= mask
+        # ds = P (dP - sum_S(dP P)), the same operations as ever (same bits), in place
+        ds -= _row_sums_of_product(ds, p)
+        ds *= p
+        del p
         grad_q = (ds @ k) * scale
         grad_k = (_swap(ds) @ q) * scale
         grad_bias = ds if ctx.needs_input_grad[3] else None
         return grad_q, grad_k, grad_v, grad_bias, None
+
+
+def _row_sums_of_product(a, b, block_bytes=1 << 18):
+    """``np.sum(a * b, axis=-1, keepdims=True)`` without an ``a``-sized product: block
+    by block over the leading rows, through one small buffer. Each row's sum is the
+    same reduction as on the whole array (NumPy reduces every row on its own), so
+    the bits are the same."""
+    rows = a.reshape(-1, a.shape[-1]) if a.flags.c_contiguous else None
+    other = b.reshape(-1, b.shape[-1]) if b.flags.c_contiguous and b.shape == a.shape \
+        else None
+    if rows is None or other is None or a.size * a.itemsize <= block_bytes:
+        return np.sum(a * b, axis=-1, keepdims=True)
+    step = max(1, block_bytes // (rows.shape[1] * max(rows.itemsize, other.itemsize)))
+    dtype = np.result_type(a, b)
+    out = np.empty((rows.shape[0], 1), dtype)
+    buffer = np.empty((min(step, rows.shape[0]), rows.shape[1]), dtype)
+    for start in range(0, rows.shape[0], step):
+        stop = min(start + step, rows.shape[0])
+        product = buffer[:stop - start]
+        np.multiply(rows[start:stop], other[start:stop], out=product)
+        np.sum(product, axis=-1, keepdims=True, out=out[start:stop])
+    return out.reshape(a.shape[:-1] + (1,))
+
+
+def _probabilities(q, k, bias, scale, m=None, total=None):
+    """P = softmax(q k^T scale + bias) over the last axis, with its row maxima m (0
+    where a row is all -inf) and row sums of exp(s - m). Given the m and sums of an
+    earlier call on the same arrays, the very same P (the same operations in the same
+    order). Works in one (..., L, S) array where the dtypes allow."""
+    s = q @ _swap(k)
+    s *= scale
+    if bias is not None:
+        if np.broadcast_shapes(s.shape, np.shape(bias)) == s.shape and \
+                np.result_type(s, bias) == s.dtype:
+            s += bias
+        else:
+            s = s + bias
+    if m is None:
+        m = np.max(s, axis=-1, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0)
+    s -= m
+    np.exp(s, out=s)
+    if total is None:
+        total = np.sum(s, axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s /= total
+    return s, m, total
