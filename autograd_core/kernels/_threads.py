@@ -38,7 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numba
 
-__all__ = ["run_chunks", "run_planes", "blas_threads_controllable"]
+__all__ = ["run_chunks", "run_planes", "blas_threads_controllable", "gemm", "single_threaded_blas"]
 
 _lock = threading.Lock()
 _blas = None  # (get, set) ctypes functions, False when unavailable, None before lookup
@@ -213,7 +213,11 @@ def run_chunks(fn, n_tasks, uses_blas=True):
         finally:
             set_threads(threads)
             for future in futures:
-                future.exception()  # wait for every worker before returning
+                # A worker that has not started yet (on a loaded machine it may wait a
+                # whole time slice to be scheduled) has nothing left to do: cancel it
+                # instead of waiting for it.  One that started may hold a chunk: wait.
+                if not future.cancel():
+                    future.exception()
         if failed:
             raise failed[0]
     finally:
@@ -251,3 +255,107 @@ def run_planes(kernel, n_planes, args, work):
     n_tasks = min(n_planes, _PLANE_TASKS)
     cuts = [n_planes * i // n_tasks for i in range(n_tasks + 1)]
     run_chunks(lambda i: kernel(*args, cuts[i], cuts[i + 1]), n_tasks, uses_blas=False)
+
+
+class single_threaded_blas:
+    """``with single_threaded_blas():`` runs NumPy's GEMMs on the calling thread only.
+
+    For a sequence of small GEMMs (a recurrent layer's per-step ``h W_hh^T``): each is
+    too small for a second thread to pay off, and on a loaded machine OpenBLAS's
+    threads are what makes them slow (issue 17: a 32x128x512 GEMM's median is 35 us
+    either way, but with two threads one in a few hundred waits for a descheduled
+    worker, up to 48 ms).  Reference-counted like the chunk runners; a no-op where the
+    BLAS cannot be controlled.  Results are unchanged (OpenBLAS splits a GEMM over the
+    rows and columns of the output, never over the summed index).
+    """
+
+    __slots__ = ("_on",)
+
+    def __enter__(self):
+        self._on = blas_threads_controllable()
+        if self._on:
+            _blas_single_threaded_enter()
+        return self
+
+    def __exit__(self, *exc):
+        if self._on:
+            _blas_single_threaded_exit()
+        return False
+
+
+#: A GEMM of fewer multiply-adds than this runs on one thread (about 60 us here): a
+#: second thread would save less than waking it costs on a quiet machine, and on a
+#: loaded one it is a stall waiting to happen.
+SMALL_GEMM = 1 << 22
+#: A recurrent layer's per-step GEMM (``h W_hh^T``, one after the other) below this
+#: many multiply-adds runs on one thread for the whole sequence (about 250 us each).
+SMALL_STEP_GEMM = 1 << 24
+#: Larger GEMMs are cut into at most this many slices of at least SMALL_GEMM each.
+_GEMM_SLICES = 4
+#: Slices are multiples of this many rows/columns (whole register tiles of the kernels).
+_GEMM_ALIGN = 32
+
+
+def gemm_slices(m, k, n):
+    """How ``gemm`` cuts an (m, k) @ (k, n) product: ``(axis, cuts)``, by shapes alone.
+
+    ``axis`` is 0 (slices of rows of the result) or 1 (of columns), the longer side;
+    ``cuts`` are the slice boundaries.  One slice means a single single-threaded GEMM.
+    """
+    macs = m * k * n
+    axis = 1 if n >= m else 0
+    length = n if axis else m
+    count = min(_GEMM_SLICES, macs // SMALL_GEMM, length // _GEMM_ALIGN)
+    if count <= 1:
+        return axis, [0, length]
+    step = -(-length // count)
+    step = -(-step // _GEMM_ALIGN) * _GEMM_ALIGN
+    cuts = list(range(0, length, step)) + [length]
+    return axis, cuts
+
+
+def gemm(a, b):
+    """``a @ b`` for 2-D float arrays, threaded by slices of the result (``run_chunks``).
+
+    Why not let OpenBLAS thread the GEMM itself?  Its threads share packed panels and
+    wait for each other inside every GEMM; on a loaded machine each of those waits can
+    last a time slice of a descheduled thread (issue 17: an MLP step 3072-1024-1024-10
+    took 400 ms with two OpenBLAS threads and 100 ms with one, under the same load).
+    Here every slice is an independent single-threaded GEMM taken by whichever thread
+    is free, so a stalled core delays one slice, and the calling thread finishes the
+    rest.  The cut depends on the shapes only (``gemm_slices``), and each slice is
+    computed the same way on any thread, so the result is bit-identical for any thread
+    count.  Anything else (N-D, integer or mixed dtypes, a BLAS that cannot be
+    controlled, Tensors) is plain ``np.matmul``.
+
+    >>> import numpy as np
+    >>> gemm(np.ones((2, 3)), np.ones((3, 4))).tolist()[0]
+    [3.0, 3.0, 3.0, 3.0]
+    """
+    import numpy as np
+
+    # Tensors (a twice-differentiable backward) and other array-likes: NumPy's protocol
+    if (type(a) is not np.ndarray or type(b) is not np.ndarray
+            or a.ndim != 2 or b.ndim != 2 or a.dtype != b.dtype
+            or a.dtype not in (np.float32, np.float64) or a.shape[1] != b.shape[0]
+            or not blas_threads_controllable()):
+        return np.matmul(a, b)
+    m, k = a.shape
+    n = b.shape[1]
+    axis, cuts = gemm_slices(m, k, n)
+    if len(cuts) == 2:
+        with single_threaded_blas():
+            return np.matmul(a, b)
+    out = np.empty((m, n), dtype=a.dtype)
+    if axis:
+        def work(i):
+            lo, hi = cuts[i], cuts[i + 1]
+            np.matmul(a, b[:, lo:hi], out=out[:, lo:hi])
+    else:
+        def work(i):
+            lo, hi = cuts[i], cuts[i + 1]
+            np.matmul(a[lo:hi], b, out=out[lo:hi])
+    # single-threaded BLAS also when run_chunks runs the slices inline (one thread)
+    with single_threaded_blas():
+        run_chunks(work, len(cuts) - 1)
+    return out
