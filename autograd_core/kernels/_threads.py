@@ -175,8 +175,18 @@ def run_chunks(fn, n_tasks, uses_blas=True):
     get_threads, set_threads = _numba_thread_count()
     threads = get_threads()
     if threads <= 1 or n_tasks <= 1:
-        for i in range(n_tasks):
-            fn(i)
+        # Inline, still with single-threaded BLAS: the chunks are sized for one thread,
+        # and OpenBLAS's own threads are what stalls on a loaded machine (issue 17: a
+        # conv step with numba.set_num_threads(1) took 1.3 s instead of 77 ms).
+        single = uses_blas and blas_threads_controllable()
+        if single:
+            _blas_single_threaded_enter()
+        try:
+            for i in range(n_tasks):
+                fn(i)
+        finally:
+            if single:
+                _blas_single_threaded_exit()
         return
     if uses_blas and not blas_threads_controllable():
         # Multi-threaded BLAS, single-threaded kernels: the two pools never alternate.
@@ -225,9 +235,14 @@ def run_chunks(fn, n_tasks, uses_blas=True):
             _blas_single_threaded_exit()
 
 
-#: Below this many elements touched, a plane kernel runs on the calling thread alone:
-#: waking a worker costs more than the work.
-SMALL_WORK = 1 << 16
+#: Below this many elements touched, a plane kernel runs on the calling thread alone.
+#: Waking a worker costs more than small work, and on a loaded machine a worker that
+#: is descheduled while it holds a range stalls the call for a time slice (issue 17:
+#: batch norm of (32, 16, 16, 16), 393K elements touched, took 5.6 ms on two threads
+#: and 0.77 ms on one; even a (128, 256, 8, 8) batch norm, 6M elements, was 10-40%
+#: slower threaded on this shared two-core machine).  Max-pooling 16M elements was
+#: 1.3-1.7x faster threaded, so threading starts there.
+SMALL_WORK = 1 << 23
 #: Plane ranges per call: more than the threads, so a stalled core delays little.
 _PLANE_TASKS = 16
 
