@@ -5,4 +5,5 @@ as a fraction of the matmul peak it measures.
 """
 
 SECTIONS = ("peak", "kernels", "conv", "pool", "norm", "engine", "scalar", "training", "optim",
-            "threads", "compile", "sweep", "distributed")
+            "threads", "compile", "sweep", "distributed",
+            "load")
