@@ -341,7 +341,8 @@ def gemm(a, b):
     rest.  The cut depends on the shapes only (``gemm_slices``), and each slice is
     computed the same way on any thread, so the result is bit-identical for any thread
     count.  Anything else (N-D, integer or mixed dtypes, a BLAS that cannot be
-    controlled, Tensors) is plain ``np.matmul``.
+    controlled, Tensors) is plain ``np.matmul``, on one BLAS thread for a batch of
+    small products.
 
     >>> import numpy as np
     >>> gemm(np.ones((2, 3)), np.ones((3, 4))).tolist()[0]
@@ -350,10 +351,17 @@ def gemm(a, b):
     import numpy as np
 
     # Tensors (a twice-differentiable backward) and other array-likes: NumPy's protocol
-    if (type(a) is not np.ndarray or type(b) is not np.ndarray
-            or a.ndim != 2 or b.ndim != 2 or a.dtype != b.dtype
-            or a.dtype not in (np.float32, np.float64) or a.shape[1] != b.shape[0]
-            or not blas_threads_controllable()):
+    if type(a) is not np.ndarray or type(b) is not np.ndarray \
+            or not blas_threads_controllable():
+        return np.matmul(a, b)
+    if a.ndim != 2 or b.ndim != 2 or a.dtype != b.dtype \
+            or a.dtype not in (np.float32, np.float64) or a.shape[1] != b.shape[0]:
+        if a.ndim >= 2 and b.ndim >= 2 and \
+                a.shape[-2] * a.shape[-1] * b.shape[-1] < SMALL_GEMM:
+            # a batch of small products (attention, bmm): NumPy calls the BLAS once per
+            # matrix, and each call would wake OpenBLAS's threads
+            with single_threaded_blas():
+                return np.matmul(a, b)
         return np.matmul(a, b)
     m, k = a.shape
     n = b.shape[1]

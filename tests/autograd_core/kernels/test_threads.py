@@ -234,3 +234,12 @@ def test_recurrent_small_step_rule_does_not_change_results(monkeypatch):
     threaded = _with_numba_threads(2, run)
     for a, b, c in zip(small, one, threaded):
         assert a.tobytes() == b.tobytes() == c.tobytes()
+
+
+def test_a_batch_of_small_products_runs_single_threaded_with_the_same_bytes():
+    before = _blas_threads()
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((6, 4, 32, 16)).astype(np.float32)
+    b = rng.standard_normal((6, 4, 16, 32)).astype(np.float32)
+    assert _threads.gemm(a, b).tobytes() == np.matmul(a, b).tobytes()
+    assert _threads._blas[0]() == before
