@@ -302,6 +302,9 @@ class single_threaded_blas:
 #: second thread would save less than waking it costs on a quiet machine, and on a
 #: loaded one it is a stall waiting to happen.
 SMALL_GEMM = 1 << 22
+#: Up to this many multiply-adds OpenBLAS itself uses one thread (measured: no worker
+#: wake-up after idling up to 270K); such GEMMs skip the thread-count calls (3 us).
+TINY_GEMM = 1 << 18
 #: A recurrent layer's per-step GEMM (``h W_hh^T``, one after the other) below this
 #: many multiply-adds runs on one thread for the whole sequence (about 250 us each).
 SMALL_STEP_GEMM = 1 << 24
@@ -354,6 +357,8 @@ def gemm(a, b):
     if type(a) is not np.ndarray or type(b) is not np.ndarray \
             or not blas_threads_controllable():
         return np.matmul(a, b)
+    if a.ndim == 2 and b.ndim == 2 and a.shape[0] * a.shape[1] * b.shape[-1] <= TINY_GEMM:
+        return np.matmul(a, b)  # OpenBLAS runs it on one thread itself; no overhead
     if a.ndim != 2 or b.ndim != 2 or a.dtype != b.dtype \
             or a.dtype not in (np.float32, np.float64) or a.shape[1] != b.shape[0]:
         if a.ndim >= 2 and b.ndim >= 2 and \
