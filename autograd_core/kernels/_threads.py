@@ -149,6 +149,26 @@ def _numba_thread_count():
     return _numba_count
 
 
+_workers_safe = None
+
+
+def _workers_allowed():
+    """Whether parallel kernels may be called from several Python threads at once.
+
+    Numba's ``workqueue`` layer (the fallback where neither OpenMP nor TBB loads, e.g.
+    macOS without libomp) is not thread-safe: concurrent calls terminate the process
+    ("Concurrent access has been detected").  There the chunks run on the caller.
+    """
+    global _workers_safe
+    if _workers_safe is None:
+        _numba_thread_count()  # launches the threading layer
+        try:
+            _workers_safe = numba.threading_layer() != "workqueue"
+        except ValueError:  # pragma: no cover - not launched after all: be safe
+            _workers_safe = False
+    return _workers_safe
+
+
 def _single_numba_thread():
     # A worker thread runs whole chunks alone: its kernels' prange loops run inline.
     _numba_thread_count()[1](1)
@@ -174,7 +194,7 @@ def run_chunks(fn, n_tasks, uses_blas=True):
     """
     get_threads, set_threads = _numba_thread_count()
     threads = get_threads()
-    if threads <= 1 or n_tasks <= 1:
+    if threads <= 1 or n_tasks <= 1 or not _workers_allowed():
         # Inline, still with single-threaded BLAS: the chunks are sized for one thread,
         # and OpenBLAS's own threads are what stalls on a loaded machine (issue 17: a
         # conv step with numba.set_num_threads(1) took 1.3 s instead of 77 ms).
