@@ -364,9 +364,9 @@ def gemm(a, b):
     rest.  The price, on an idle machine: a sliced GEMM is 10-25% slower than
     OpenBLAS's own two threads (measured: (128, 3072) @ (3072, 1024) 3.7 ms against
     3.2 ms; one thread 6.3 ms), and a small one on one thread up to 25% (31 -> 39 us
-    for (32, 128) @ (128, 512)).  The cut depends on the shapes only (``gemm_slices``), and each slice is
-    computed the same way on any thread, so the result is bit-identical for any thread
-    count.  Anything else (N-D, integer or mixed dtypes, a BLAS that cannot be
+    for (32, 128) @ (128, 512)).  The cut depends on the shapes only
+    (``gemm_slices``), and each slice is computed the same way on any thread, so the
+    result is bit-identical for any thread count.  Anything else (N-D, integer or mixed dtypes, a BLAS that cannot be
     controlled, Tensors) is plain ``np.matmul``, on one BLAS thread for a batch of
     small products.
 
