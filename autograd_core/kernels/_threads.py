@@ -366,9 +366,9 @@ def gemm(a, b):
     3.2 ms; one thread 6.3 ms), and a small one on one thread up to 25% (31 -> 39 us
     for (32, 128) @ (128, 512)).  The cut depends on the shapes only
     (``gemm_slices``), and each slice is computed the same way on any thread, so the
-    result is bit-identical for any thread count.  Anything else (N-D, integer or mixed dtypes, a BLAS that cannot be
-    controlled, Tensors) is plain ``np.matmul``, on one BLAS thread for a batch of
-    small products.
+    result is bit-identical for any thread count.  Anything else (N-D, integer or
+    mixed dtypes, a BLAS that cannot be controlled, Tensors) is plain ``np.matmul``,
+    on one BLAS thread for a batch of small products.
 
     >>> import numpy as np
     >>> gemm(np.ones((2, 3)), np.ones((3, 4))).tolist()[0]
