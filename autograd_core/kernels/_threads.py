@@ -38,7 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numba
 
-__all__ = ["run_chunks", "run_planes", "blas_threads_controllable"]
+__all__ = ["run_chunks", "run_planes", "blas_threads_controllable", "gemm", "single_threaded_blas"]
 
 _lock = threading.Lock()
 _blas = None  # (get, set) ctypes functions, False when unavailable, None before lookup
@@ -149,6 +149,26 @@ def _numba_thread_count():
     return _numba_count
 
 
+_workers_safe = None
+
+
+def _workers_allowed():
+    """Whether parallel kernels may be called from several Python threads at once.
+
+    Numba's ``workqueue`` layer (the fallback where neither OpenMP nor TBB loads, e.g.
+    macOS without libomp) is not thread-safe: concurrent calls terminate the process
+    ("Concurrent access has been detected").  There the chunks run on the caller.
+    """
+    global _workers_safe
+    if _workers_safe is None:
+        _numba_thread_count()  # launches the threading layer
+        try:
+            _workers_safe = numba.threading_layer() != "workqueue"
+        except ValueError:  # pragma: no cover - not launched after all: be safe
+            _workers_safe = False
+    return _workers_safe
+
+
 def _single_numba_thread():
     # A worker thread runs whole chunks alone: its kernels' prange loops run inline.
     _numba_thread_count()[1](1)
@@ -174,9 +194,19 @@ def run_chunks(fn, n_tasks, uses_blas=True):
     """
     get_threads, set_threads = _numba_thread_count()
     threads = get_threads()
-    if threads <= 1 or n_tasks <= 1:
-        for i in range(n_tasks):
-            fn(i)
+    if threads <= 1 or n_tasks <= 1 or not _workers_allowed():
+        # Inline, still with single-threaded BLAS: the chunks are sized for one thread,
+        # and OpenBLAS's own threads are what stalls on a loaded machine (issue 17: a
+        # conv step with numba.set_num_threads(1) took 1.3 s instead of 77 ms).
+        single = uses_blas and blas_threads_controllable()
+        if single:
+            _blas_single_threaded_enter()
+        try:
+            for i in range(n_tasks):
+                fn(i)
+        finally:
+            if single:
+                _blas_single_threaded_exit()
         return
     if uses_blas and not blas_threads_controllable():
         # Multi-threaded BLAS, single-threaded kernels: the two pools never alternate.
@@ -213,7 +243,11 @@ def run_chunks(fn, n_tasks, uses_blas=True):
         finally:
             set_threads(threads)
             for future in futures:
-                future.exception()  # wait for every worker before returning
+                # A worker that has not started yet (on a loaded machine it may wait a
+                # whole time slice to be scheduled) has nothing left to do: cancel it
+                # instead of waiting for it.  One that started may hold a chunk: wait.
+                if not future.cancel():
+                    future.exception()
         if failed:
             raise failed[0]
     finally:
@@ -221,9 +255,14 @@ def run_chunks(fn, n_tasks, uses_blas=True):
             _blas_single_threaded_exit()
 
 
-#: Below this many elements touched, a plane kernel runs on the calling thread alone:
-#: waking a worker costs more than the work.
-SMALL_WORK = 1 << 16
+#: Below this many elements touched, a plane kernel runs on the calling thread alone.
+#: Waking a worker costs more than small work, and on a loaded machine a worker that
+#: is descheduled while it holds a range stalls the call for a time slice (issue 17:
+#: batch norm of (32, 16, 16, 16), 393K elements touched, took 5.6 ms on two threads
+#: and 0.77 ms on one; even a (128, 256, 8, 8) batch norm, 6M elements, was 10-40%
+#: slower threaded on this shared two-core machine).  Max-pooling 16M elements was
+#: 1.3-1.7x faster threaded, so threading starts there.
+SMALL_WORK = 1 << 23
 #: Plane ranges per call: more than the threads, so a stalled core delays little.
 _PLANE_TASKS = 16
 
@@ -251,3 +290,123 @@ def run_planes(kernel, n_planes, args, work):
     n_tasks = min(n_planes, _PLANE_TASKS)
     cuts = [n_planes * i // n_tasks for i in range(n_tasks + 1)]
     run_chunks(lambda i: kernel(*args, cuts[i], cuts[i + 1]), n_tasks, uses_blas=False)
+
+
+class single_threaded_blas:
+    """``with single_threaded_blas():`` runs NumPy's GEMMs on the calling thread only.
+
+    For a sequence of small GEMMs (a recurrent layer's per-step ``h W_hh^T``): each is
+    too small for a second thread to pay off, and on a loaded machine OpenBLAS's
+    threads are what makes them slow (issue 17: a 32x128x512 GEMM's median is 35 us
+    either way, but with two threads one in a few hundred waits for a descheduled
+    worker, up to 48 ms).  Reference-counted like the chunk runners; a no-op where the
+    BLAS cannot be controlled.  Results are unchanged (OpenBLAS splits a GEMM over the
+    rows and columns of the output, never over the summed index).
+    """
+
+    __slots__ = ("_on",)
+
+    def __enter__(self):
+        self._on = blas_threads_controllable()
+        if self._on:
+            _blas_single_threaded_enter()
+        return self
+
+    def __exit__(self, *exc):
+        if self._on:
+            _blas_single_threaded_exit()
+        return False
+
+
+#: A GEMM of fewer multiply-adds than this runs on one thread (about 60 us here): a
+#: second thread would save less than waking it costs on a quiet machine, and on a
+#: loaded one it is a stall waiting to happen.
+SMALL_GEMM = 1 << 22
+#: Up to this many multiply-adds OpenBLAS itself uses one thread (measured: no worker
+#: wake-up after idling up to 270K); such GEMMs skip the thread-count calls (3 us).
+TINY_GEMM = 1 << 18
+#: A recurrent layer's per-step GEMM (``h W_hh^T``, one after the other) below this
+#: many multiply-adds runs on one thread for the whole sequence (about 250 us each).
+SMALL_STEP_GEMM = 1 << 24
+#: Larger GEMMs are cut into at most this many slices of at least SMALL_GEMM each.
+_GEMM_SLICES = 4
+#: Slices are multiples of this many rows/columns (whole register tiles of the kernels).
+_GEMM_ALIGN = 32
+
+
+def gemm_slices(m, k, n):
+    """How ``gemm`` cuts an (m, k) @ (k, n) product: ``(axis, cuts)``, by shapes alone.
+
+    ``axis`` is 0 (slices of rows of the result) or 1 (of columns), the longer side;
+    ``cuts`` are the slice boundaries.  One slice means a single single-threaded GEMM.
+    """
+    macs = m * k * n
+    axis = 1 if n >= m else 0
+    length = n if axis else m
+    count = min(_GEMM_SLICES, macs // SMALL_GEMM, length // _GEMM_ALIGN)
+    if count <= 1:
+        return axis, [0, length]
+    step = -(-length // count)
+    step = -(-step // _GEMM_ALIGN) * _GEMM_ALIGN
+    cuts = list(range(0, length, step)) + [length]
+    return axis, cuts
+
+
+def gemm(a, b):
+    """``a @ b`` for 2-D float arrays, threaded by slices of the result (``run_chunks``).
+
+    Why not let OpenBLAS thread the GEMM itself?  Its threads share packed panels and
+    wait for each other inside every GEMM; on a loaded machine each of those waits can
+    last a time slice of a descheduled thread (issue 17: an MLP step 3072-1024-1024-10
+    took 400 ms with two OpenBLAS threads and 100 ms with one, under the same load).
+    Here every slice is an independent single-threaded GEMM taken by whichever thread
+    is free, so a stalled core delays one slice, and the calling thread finishes the
+    rest.  The price, on an idle machine: a sliced GEMM is 10-25% slower than
+    OpenBLAS's own two threads (measured: (128, 3072) @ (3072, 1024) 3.7 ms against
+    3.2 ms; one thread 6.3 ms), and a small one on one thread up to 25% (31 -> 39 us
+    for (32, 128) @ (128, 512)).  The cut depends on the shapes only
+    (``gemm_slices``), and each slice is computed the same way on any thread, so the
+    result is bit-identical for any thread count.  Anything else (N-D, integer or
+    mixed dtypes, a BLAS that cannot be controlled, Tensors) is plain ``np.matmul``,
+    on one BLAS thread for a batch of small products.
+
+    >>> import numpy as np
+    >>> gemm(np.ones((2, 3)), np.ones((3, 4))).tolist()[0]
+    [3.0, 3.0, 3.0, 3.0]
+    """
+    import numpy as np
+
+    # Tensors (a twice-differentiable backward) and other array-likes: NumPy's protocol
+    if type(a) is not np.ndarray or type(b) is not np.ndarray \
+            or not blas_threads_controllable():
+        return np.matmul(a, b)
+    if a.ndim == 2 and b.ndim == 2 and a.shape[0] * a.shape[1] * b.shape[-1] <= TINY_GEMM:
+        return np.matmul(a, b)  # OpenBLAS runs it on one thread itself; no overhead
+    if a.ndim != 2 or b.ndim != 2 or a.dtype != b.dtype \
+            or a.dtype not in (np.float32, np.float64) or a.shape[1] != b.shape[0]:
+        if a.ndim >= 2 and b.ndim >= 2 and \
+                a.shape[-2] * a.shape[-1] * b.shape[-1] < SMALL_GEMM:
+            # a batch of small products (attention, bmm): NumPy calls the BLAS once per
+            # matrix, and each call would wake OpenBLAS's threads
+            with single_threaded_blas():
+                return np.matmul(a, b)
+        return np.matmul(a, b)
+    m, k = a.shape
+    n = b.shape[1]
+    axis, cuts = gemm_slices(m, k, n)
+    if len(cuts) == 2:
+        with single_threaded_blas():
+            return np.matmul(a, b)
+    out = np.empty((m, n), dtype=a.dtype)
+    if axis:
+        def work(i):
+            lo, hi = cuts[i], cuts[i + 1]
+            np.matmul(a, b[:, lo:hi], out=out[:, lo:hi])
+    else:
+        def work(i):
+            lo, hi = cuts[i], cuts[i + 1]
+            np.matmul(a[lo:hi], b, out=out[lo:hi])
+    # single-threaded BLAS also when run_chunks runs the slices inline (one thread)
+    with single_threaded_blas():
+        run_chunks(work, len(cuts) - 1)
+    return out

@@ -19,6 +19,7 @@ import numpy as np
 
 from autograd_core.errors import ShapeError
 from autograd_core.function import Function
+from autograd_core.kernels._threads import gemm
 from autograd_core.ops._formula import Custom
 from autograd_core.ops._registry import public
 
@@ -81,7 +82,7 @@ class MatMul(Function):
     def forward(ctx, a, b):
         check_matmul_shapes(np.shape(a), np.shape(b))
         ctx.save_for_backward(a, b)
-        return np.matmul(a, b)
+        return gemm(a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -98,11 +99,11 @@ class MatMul(Function):
             g2 = np.expand_dims(g2, -2)
         grad_a = grad_b = None
         if need_a:
-            grad_a = np.matmul(g2, np.swapaxes(b2, -1, -2))
+            grad_a = gemm(g2, np.swapaxes(b2, -1, -2))
             if a.ndim == 1:
                 grad_a = np.squeeze(grad_a, -2)
         if need_b:
-            grad_b = np.matmul(np.swapaxes(a2, -1, -2), g2)
+            grad_b = gemm(np.swapaxes(a2, -1, -2), g2)
             if b.ndim == 1:
                 grad_b = np.squeeze(grad_b, -1)
         return grad_a, grad_b
@@ -151,10 +152,10 @@ class Linear(Function):
         check_matmul_shapes(np.shape(x), np.shape(weight)[::-1], "linear")
         ctx.save_for_backward(x, weight)
         if x.ndim > 2:  # one GEMM over all leading dims, not one small GEMM per item
-            out = np.matmul(x.reshape(-1, x.shape[-1]), weight.T).reshape(
+            out = gemm(x.reshape(-1, x.shape[-1]), weight.T).reshape(
                 x.shape[:-1] + (weight.shape[0],))
         else:
-            out = np.matmul(x, weight.T)
+            out = gemm(x, weight.T)
         if bias is not None:
             # in place when the dtypes agree (the common case); else promote as x W^T + b
             out = np.add(out, bias, out=out) if np.result_type(out, bias) == out.dtype \
@@ -168,9 +169,9 @@ class Linear(Function):
         grad_2d = grad.reshape(-1, grad.shape[-1])
         grad_x = None
         if need_x:
-            grad_x = np.matmul(grad_2d, weight).reshape(x.shape) if grad.ndim > 2 else \
-                np.matmul(grad, weight)
-        grad_w = np.matmul(grad_2d.T, x.reshape(-1, x.shape[-1])) if need_w else None
+            grad_x = gemm(grad_2d, weight).reshape(x.shape) if grad.ndim > 2 else \
+                gemm(grad, weight)
+        grad_w = gemm(grad_2d.T, x.reshape(-1, x.shape[-1])) if need_w else None
         grad_b = grad_2d.sum(axis=0) if need_b else None
         return grad_x, grad_w, grad_b
 

@@ -38,10 +38,13 @@ the replay; ordinary backward keeps the fused kernels.
 torch.Size([32])
 """
 
+import contextlib
+
 import numpy as np
 
 from autograd_core.function import Function
 from autograd_core.kernels import recurrent as _kernels
+from autograd_core.kernels._threads import SMALL_STEP_GEMM, gemm, single_threaded_blas
 from autograd_core.ops._formula import Custom
 
 __all__ = ["Recurrent", "GATES", "split_outputs"]
@@ -57,6 +60,18 @@ def split_outputs(flat_size_or_array, total, batch, hidden_out, hidden, mode):
         sizes.append(batch * hidden)
         shapes.append((batch, hidden))
     return sizes, shapes
+
+
+def _step_blas(batch, w_hh):
+    """Single-threaded BLAS for the per-step GEMMs when they are small (by shapes).
+
+    Each step's ``h W_hh^T`` waits for the previous one; with multi-threaded OpenBLAS
+    a step occasionally waits a whole time slice for a descheduled worker on a loaded
+    machine (issue 17: an LSTM LM step went from 20 ms to seconds).
+    """
+    if batch * w_hh.size < SMALL_STEP_GEMM:
+        return single_threaded_blas()
+    return contextlib.nullcontext()
 
 
 def _steps(batch_sizes, reverse):
@@ -148,7 +163,7 @@ class Recurrent(Function):
         hidden_out = h0.shape[1]
         total, batch = x.shape[0], h0.shape[0]
         # the input projections of every step at once: the one big GEMM
-        xw = x @ w_ih.T
+        xw = gemm(x, w_ih.T)
         if b_ih is not None:
             xw += b_ih
         if b_hh is not None and mode != "GRU":
@@ -174,30 +189,31 @@ class Recurrent(Function):
             q_n = np.empty((total, hidden), dtype=dtype)
             extra = (q_n,)
         q_buffer = np.empty((batch, gates * hidden), dtype=dtype)  # reused every step
-        for start, rows in _steps(batch_sizes, reverse):
-            stop = start + rows
-            hp = h[:rows]
-            h_prev_rows[start:stop] = hp
-            q = np.matmul(hp, w_hh_t, out=q_buffer[:rows])
-            if mode == "LSTM":
-                c_prev_rows[start:stop] = c[:rows]
-                h_new = h_full[start:stop] if h_full is not None else out[start:stop]
-                _kernels.lstm_forward(xw[start:stop], q, c[:rows], acts[start:stop],
-                                      tanh_c[start:stop], h_new)
-                if w_hr is not None:
-                    np.matmul(h_new, w_hr_t, out=out[start:stop])
-            elif mode == "GRU":
-                if b_hh is not None:
-                    q += b_hh
-                q_n[start:stop] = q[:, 2 * hidden:]
-                _kernels.gru_forward(xw[start:stop], q, hp, acts[start:stop], out[start:stop])
-            else:
-                pre = xw[start:stop] + q
-                if mode == "RNN_TANH":
-                    np.tanh(pre, out=out[start:stop])
+        with _step_blas(batch, w_hh):  # small sequential GEMMs: one thread
+            for start, rows in _steps(batch_sizes, reverse):
+                stop = start + rows
+                hp = h[:rows]
+                h_prev_rows[start:stop] = hp
+                q = np.matmul(hp, w_hh_t, out=q_buffer[:rows])
+                if mode == "LSTM":
+                    c_prev_rows[start:stop] = c[:rows]
+                    h_new = h_full[start:stop] if h_full is not None else out[start:stop]
+                    _kernels.lstm_forward(xw[start:stop], q, c[:rows], acts[start:stop],
+                                          tanh_c[start:stop], h_new)
+                    if w_hr is not None:
+                        np.matmul(h_new, w_hr_t, out=out[start:stop])
+                elif mode == "GRU":
+                    if b_hh is not None:
+                        q += b_hh
+                    q_n[start:stop] = q[:, 2 * hidden:]
+                    _kernels.gru_forward(xw[start:stop], q, hp, acts[start:stop], out[start:stop])
                 else:
-                    np.maximum(pre, 0, out=out[start:stop])
-            h[:rows] = out[start:stop]
+                    pre = xw[start:stop] + q
+                    if mode == "RNN_TANH":
+                        np.tanh(pre, out=out[start:stop])
+                    else:
+                        np.maximum(pre, 0, out=out[start:stop])
+                h[:rows] = out[start:stop]
         ctx.save_for_backward(x, w_ih, w_hh, w_hr, h_prev_rows, acts, out, *(extra or ()))
         ctx.shapes = (total, batch, hidden_out, hidden)
         parts = [out.ravel(), h.ravel()] + ([c.ravel()] if mode == "LSTM" else [])
@@ -223,34 +239,35 @@ class Recurrent(Function):
         if mode == "LSTM" and w_hr is not None:
             d_proj = np.empty((total, hidden_out), dtype=dtype)
         dh_buffer = np.empty_like(dh)
-        for start, rows in reversed(_steps(batch_sizes, reverse)):
-            stop = start + rows
-            dh_t = np.add(dh[:rows], d_out[start:stop], out=dh_buffer[:rows])
-            if mode == "LSTM":
-                c_prev_rows, tanh_c, _ = extra
-                if w_hr is not None:
-                    d_proj[start:stop] = dh_t
-                    dh_t = dh_t @ w_hr
-                _kernels.lstm_backward(dh_t, dc[:rows], acts[start:stop], tanh_c[start:stop],
-                                       c_prev_rows[start:stop], d_p[start:stop])
-                np.matmul(d_p[start:stop], w_hh, out=dh[:rows])
-            elif mode == "GRU":
-                (q_n,) = extra
-                dh_direct = _kernels.gru_backward(dh_t, acts[start:stop], q_n[start:stop],
-                                                  h_prev_rows[start:stop], d_p[start:stop],
-                                                  d_q[start:stop])
-                dh[:rows] = dh_direct + d_q[start:stop] @ w_hh
-            else:
-                y = out[start:stop]
-                local = (1 - y * y) if mode == "RNN_TANH" else (y > 0).astype(dtype)
-                np.multiply(dh_t, local, out=d_p[start:stop])
-                np.matmul(d_p[start:stop], w_hh, out=dh[:rows])
+        with _step_blas(batch, w_hh):
+            for start, rows in reversed(_steps(batch_sizes, reverse)):
+                stop = start + rows
+                dh_t = np.add(dh[:rows], d_out[start:stop], out=dh_buffer[:rows])
+                if mode == "LSTM":
+                    c_prev_rows, tanh_c, _ = extra
+                    if w_hr is not None:
+                        d_proj[start:stop] = dh_t
+                        dh_t = dh_t @ w_hr
+                    _kernels.lstm_backward(dh_t, dc[:rows], acts[start:stop], tanh_c[start:stop],
+                                           c_prev_rows[start:stop], d_p[start:stop])
+                    np.matmul(d_p[start:stop], w_hh, out=dh[:rows])
+                elif mode == "GRU":
+                    (q_n,) = extra
+                    dh_direct = _kernels.gru_backward(dh_t, acts[start:stop], q_n[start:stop],
+                                                      h_prev_rows[start:stop], d_p[start:stop],
+                                                      d_q[start:stop])
+                    dh[:rows] = dh_direct + d_q[start:stop] @ w_hh
+                else:
+                    y = out[start:stop]
+                    local = (1 - y * y) if mode == "RNN_TANH" else (y > 0).astype(dtype)
+                    np.multiply(dh_t, local, out=d_p[start:stop])
+                    np.matmul(d_p[start:stop], w_hh, out=dh[:rows])
         need = ctx.needs_input_grad
-        grad_x = d_p @ w_ih if need[0] else None
+        grad_x = gemm(d_p, w_ih) if need[0] else None
         grad_h0 = dh if need[1] else None
         grad_c0 = dc if mode == "LSTM" and need[2] else None
-        grad_w_ih = d_p.T @ x if need[3] else None
-        grad_w_hh = d_q.T @ h_prev_rows if need[4] else None
+        grad_w_ih = gemm(d_p.T, x) if need[3] else None
+        grad_w_hh = gemm(d_q.T, h_prev_rows) if need[4] else None
         grad_b_ih = d_p.sum(axis=0) if need[5] else None
         grad_b_hh = None
         if need[6]:
@@ -259,6 +276,6 @@ class Recurrent(Function):
                          else d_q.sum(axis=0))
         grad_w_hr = None
         if w_hr is not None and need[7]:
-            grad_w_hr = d_proj.T @ extra[2]
+            grad_w_hr = gemm(d_proj.T, extra[2])
         return grad_x, grad_h0, grad_c0, grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh, grad_w_hr
 

@@ -5,4 +5,4 @@ as a fraction of the matmul peak it measures.
 """
 
 SECTIONS = ("peak", "kernels", "conv", "pool", "norm", "engine", "scalar", "training",
-            "models", "optim", "threads", "compile", "sweep", "distributed")
+            "models", "load", "optim", "threads", "compile", "sweep", "distributed")

@@ -120,3 +120,18 @@ def test_bit_identical_with_any_core_count(cores, numba_threads):
     runs = dict(line.split() for line in lines if line.strip())
     assert set(runs) == {str(t) for t in sorted({1, numba_threads})}
     assert set(runs.values()) == {here}
+
+
+def test_the_workqueue_threading_layer_gives_the_same_bytes():
+    """Numba's workqueue layer must not be entered from two threads at once (it ends
+    the process): the chunk runner then runs chunks on the caller, same results."""
+    here = _digest(_results())
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    env = dict(os.environ, NUMBA_THREADING_LAYER="workqueue", NUMBA_NUM_THREADS="2")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [repo, env.get("PYTHONPATH")]))
+    child = ("import numba\nfrom tests.autograd_core.kernels import test_determinism as t\n"
+             "print(t._digest(t._results()), numba.threading_layer())\n")
+    proc = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True,
+                          timeout=900, cwd=repo, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split() == [here, "workqueue"]

@@ -100,3 +100,146 @@ def test_no_numba_thread_count_calls_per_kernel_call(monkeypatch):
     monkeypatch.setattr(numba, "set_num_threads", lambda n: seen.append(f"set({n})"))
     calls()
     assert seen == []
+
+
+# ------------------------------------------------------------------ size rules (issue 17)
+
+
+@pytest.mark.parametrize("m,k,n", [(32, 128, 512), (128, 3072, 1024), (3072, 128, 1024),
+                                   (2048, 128, 65), (1000, 999, 37), (7, 5000, 5000)])
+def test_gemm_slices_depend_on_shapes_only_and_cover_the_result(m, k, n):
+    axis, cuts = _threads.gemm_slices(m, k, n)
+    length = n if axis else m
+    assert axis == (1 if n >= m else 0)
+    assert cuts[0] == 0 and cuts[-1] == length and cuts == sorted(set(cuts))
+    assert len(cuts) - 1 <= _threads._GEMM_SLICES
+    assert all(c % _threads._GEMM_ALIGN == 0 for c in cuts[1:-1])
+    if m * k * n < 2 * _threads.SMALL_GEMM:
+        assert len(cuts) == 2  # one single-threaded GEMM
+    assert _threads.gemm_slices(m, k, n) == (axis, cuts)
+
+
+def _with_numba_threads(n, fn):
+    before = numba.get_num_threads()
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    try:
+        return fn()
+    finally:
+        numba.set_num_threads(before)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("m,k,n,transposed", [(32, 128, 512, False), (128, 1024, 1024, True),
+                                              (1100, 300, 70, False), (96, 700, 900, True)])
+def test_gemm_matches_matmul_and_is_bit_identical_for_any_thread_count(dtype, m, k, n,
+                                                                       transposed):
+    _blas_threads()
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((m, k)).astype(dtype)
+    b = rng.standard_normal((n, k)).astype(dtype).T if transposed else \
+        rng.standard_normal((k, n)).astype(dtype)
+    one = _with_numba_threads(1, lambda: _threads.gemm(a, b))
+    two = _with_numba_threads(2, lambda: _threads.gemm(a, b))
+    assert one.tobytes() == two.tobytes()
+    assert one.shape == (m, n) and one.dtype == dtype
+    reference = a.astype(np.float64) @ b.astype(np.float64)
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(one, reference, rtol=tol, atol=tol * np.sqrt(k))
+
+
+def test_gemm_falls_back_to_matmul_for_anything_else():
+    from autograd_core import Tensor
+
+    a = np.arange(6).reshape(2, 3)
+    assert _threads.gemm(a, a.T).tolist() == (a @ a.T).tolist()  # integers
+    f = np.ones((2, 3), np.float32)
+    assert _threads.gemm(f, np.ones((3, 2))).dtype == np.float64  # mixed: NumPy promotes
+    batched = np.ones((4, 2, 3))
+    assert _threads.gemm(batched, np.ones((3, 5))).shape == (4, 2, 5)
+    out = _threads.gemm(Tensor(np.ones((2, 3))), Tensor(np.ones((3, 4))))
+    assert isinstance(out, Tensor) and out.shape == (2, 4)
+    with pytest.raises(ValueError):
+        _threads.gemm(np.ones((2, 3)), np.ones((4, 2)))
+
+
+def test_gemm_and_single_threaded_blas_restore_the_blas_thread_count():
+    before = _blas_threads()
+    with _threads.single_threaded_blas():
+        assert _threads._blas[0]() == 1
+        with _threads.single_threaded_blas():  # nested: reference-counted
+            assert _threads._blas[0]() == 1
+        assert _threads._blas[0]() == 1
+    assert _threads._blas[0]() == before
+    _threads.gemm(np.ones((512, 512)), np.ones((512, 512)))
+    assert _threads._blas[0]() == before
+
+
+def test_inline_chunks_run_with_single_threaded_blas():
+    """With one Numba thread the chunks run on the caller, still with one BLAS thread
+    (multi-threaded OpenBLAS inside them stalled for seconds on a loaded machine)."""
+    before = _blas_threads()
+    inside = []
+    _with_numba_threads(1, lambda: _threads.run_chunks(
+        lambda i: inside.append(_threads._blas[0]()), 3))
+    assert inside == [1, 1, 1]
+    assert _threads._blas[0]() == before
+
+
+def test_threaded_planes_are_bit_identical_to_inline(monkeypatch):
+    """run_planes' size rule only chooses who runs the ranges: forcing the threaded
+    path (SMALL_WORK = 1) gives the bytes of the inline path, for norm and pooling."""
+    from autograd_core.kernels import norm, pool
+
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((4, 6, 12, 12)).astype(np.float32)
+    g = rng.standard_normal(x.shape).astype(np.float32)
+    w = rng.standard_normal(6).astype(np.float32)
+
+    def results():
+        y, xhat, invstd, mean, var = norm.batch_norm_forward(x, w, w, None, None,
+                                                             training=True, eps=1e-5)
+        grads = norm.batch_norm_backward(g, xhat, invstd, w, training=True)
+        p, idx = pool.max_pool2d_forward(x, 3, 2, 1)
+        return [y, xhat, invstd, mean, var, *grads, p, idx]
+
+    inline = _with_numba_threads(2, results)
+    monkeypatch.setattr(_threads, "SMALL_WORK", 1)
+    threaded = _with_numba_threads(2, results)
+    for a, b in zip(inline, threaded):
+        assert a.tobytes() == b.tobytes()
+
+
+def test_recurrent_small_step_rule_does_not_change_results(monkeypatch):
+    """The per-step GEMMs of an LSTM run single-threaded when small (by shapes): the
+    same bytes as with multi-threaded BLAS, and for one and two Numba threads."""
+    import autograd_core as torch
+    import nn
+    from autograd_core.ops import recurrent
+
+    torch.manual_seed(0)
+    lstm = nn.LSTM(16, 64, batch_first=True)
+    x = torch.randn(8, 20, 16)
+
+    def run():
+        for p in lstm.parameters():
+            p.grad = None
+        out, _ = lstm(x)
+        out.square().sum().backward()
+        return [out.detach().numpy()] + [p.grad.numpy() for p in lstm.parameters()]
+
+    small = _with_numba_threads(2, run)
+    assert 8 * lstm.weight_hh_l0.numel() < recurrent.SMALL_STEP_GEMM  # the rule applied
+    one = _with_numba_threads(1, run)
+    monkeypatch.setattr(recurrent, "SMALL_STEP_GEMM", 0)  # per-step BLAS as it comes
+    threaded = _with_numba_threads(2, run)
+    for a, b, c in zip(small, one, threaded):
+        assert a.tobytes() == b.tobytes() == c.tobytes()
+
+
+def test_a_batch_of_small_products_runs_single_threaded_with_the_same_bytes():
+    before = _blas_threads()
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((6, 4, 32, 16)).astype(np.float32)
+    b = rng.standard_normal((6, 4, 16, 32)).astype(np.float32)
+    assert _threads.gemm(a, b).tobytes() == np.matmul(a, b).tobytes()
+    assert _threads._blas[0]() == before
