@@ -328,47 +328,23 @@ TINY_GEMM = 1 << 18
 #: A recurrent layer's per-step GEMM (``h W_hh^T``, one after the other) below this
 #: many multiply-adds runs on one thread for the whole sequence (about 250 us each).
 SMALL_STEP_GEMM = 1 << 24
-#: Larger GEMMs are cut into at most this many slices of at least SMALL_GEMM each.
-_GEMM_SLICES = 4
-#: Slices are multiples of this many rows/columns (whole register tiles of the kernels).
-_GEMM_ALIGN = 32
-
-
-def gemm_slices(m, k, n):
-    """How ``gemm`` cuts an (m, k) @ (k, n) product: ``(axis, cuts)``, by shapes alone.
-
-    ``axis`` is 0 (slices of rows of the result) or 1 (of columns), the longer side;
-    ``cuts`` are the slice boundaries.  One slice means a single single-threaded GEMM.
-    """
-    macs = m * k * n
-    axis = 1 if n >= m else 0
-    length = n if axis else m
-    count = min(_GEMM_SLICES, macs // SMALL_GEMM, length // _GEMM_ALIGN)
-    if count <= 1:
-        return axis, [0, length]
-    step = -(-length // count)
-    step = -(-step // _GEMM_ALIGN) * _GEMM_ALIGN
-    cuts = list(range(0, length, step)) + [length]
-    return axis, cuts
-
-
 def gemm(a, b):
-    """``a @ b`` for 2-D float arrays, threaded by slices of the result (``run_chunks``).
+    """``a @ b``, with OpenBLAS's own threads only where they pay for their stalls.
 
-    Why not let OpenBLAS thread the GEMM itself?  Its threads share packed panels and
-    wait for each other inside every GEMM; on a loaded machine each of those waits can
-    last a time slice of a descheduled thread (issue 17: an MLP step 3072-1024-1024-10
-    took 400 ms with two OpenBLAS threads and 100 ms with one, under the same load).
-    Here every slice is an independent single-threaded GEMM taken by whichever thread
-    is free, so a stalled core delays one slice, and the calling thread finishes the
-    rest.  The price, on an idle machine: a sliced GEMM is 10-25% slower than
-    OpenBLAS's own two threads (measured: (128, 3072) @ (3072, 1024) 3.7 ms against
-    3.2 ms; one thread 6.3 ms), and a small one on one thread up to 25% (31 -> 39 us
-    for (32, 128) @ (128, 512)).  The cut depends on the shapes only
-    (``gemm_slices``), and each slice is computed the same way on any thread, so the
-    result is bit-identical for any thread count.  Anything else (N-D, integer or
-    mixed dtypes, a BLAS that cannot be controlled, Tensors) is plain ``np.matmul``,
-    on one BLAS thread for a batch of small products.
+    OpenBLAS's worker threads sleep after a spin timeout, and waking them costs far more
+    than a small GEMM: after a pause, a 35 us (32, 128) @ (128, 512) product took 4-32 ms
+    on two threads, and on a loaded machine each wait can last a time slice of a
+    descheduled thread (issue 17: an LSTM step went from 20 ms to seconds). So a GEMM of
+    fewer than ``SMALL_GEMM`` multiply-adds runs on one BLAS thread (a quiet machine pays
+    up to 25% on such products: 31 -> 39 us), and so does a batch of small products
+    (attention, bmm), which NumPy hands to the BLAS one matrix at a time. Larger GEMMs
+    keep OpenBLAS's threads: cutting them into single-threaded slices on our own
+    workers was robust under load but cost 65% of an MLP step on a quiet machine
+    (measured 2026-12-02: 30.5 against 18.6 ms for 3072-1024-1024-10 at batch 128).
+    OpenBLAS splits a product over the rows and columns of the result, never over the
+    summed index, so the result is the same whichever thread count computes it.
+    Anything else (integer or mixed dtypes, a BLAS that cannot be controlled, Tensors)
+    is plain ``np.matmul``.
 
     >>> import numpy as np
     >>> gemm(np.ones((2, 3)), np.ones((3, 4))).tolist()[0]
@@ -391,22 +367,7 @@ def gemm(a, b):
             with single_threaded_blas():
                 return np.matmul(a, b)
         return np.matmul(a, b)
-    m, k = a.shape
-    n = b.shape[1]
-    axis, cuts = gemm_slices(m, k, n)
-    if len(cuts) == 2:
+    if a.shape[0] * a.shape[1] * b.shape[1] < SMALL_GEMM:
         with single_threaded_blas():
             return np.matmul(a, b)
-    out = np.empty((m, n), dtype=a.dtype)
-    if axis:
-        def work(i):
-            lo, hi = cuts[i], cuts[i + 1]
-            np.matmul(a, b[:, lo:hi], out=out[:, lo:hi])
-    else:
-        def work(i):
-            lo, hi = cuts[i], cuts[i + 1]
-            np.matmul(a[lo:hi], b, out=out[lo:hi])
-    # single-threaded BLAS also when run_chunks runs the slices inline (one thread)
-    with single_threaded_blas():
-        run_chunks(work, len(cuts) - 1)
-    return out
+    return np.matmul(a, b)

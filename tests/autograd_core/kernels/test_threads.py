@@ -105,18 +105,23 @@ def test_no_numba_thread_count_calls_per_kernel_call(monkeypatch):
 # ------------------------------------------------------------------ size rules (issue 17)
 
 
-@pytest.mark.parametrize("m,k,n", [(32, 128, 512), (128, 3072, 1024), (3072, 128, 1024),
-                                   (2048, 128, 65), (1000, 999, 37), (7, 5000, 5000)])
-def test_gemm_slices_depend_on_shapes_only_and_cover_the_result(m, k, n):
-    axis, cuts = _threads.gemm_slices(m, k, n)
-    length = n if axis else m
-    assert axis == (1 if n >= m else 0)
-    assert cuts[0] == 0 and cuts[-1] == length and cuts == sorted(set(cuts))
-    assert len(cuts) - 1 <= _threads._GEMM_SLICES
-    assert all(c % _threads._GEMM_ALIGN == 0 for c in cuts[1:-1])
-    if m * k * n < 2 * _threads.SMALL_GEMM:
-        assert len(cuts) == 2  # one single-threaded GEMM
-    assert _threads.gemm_slices(m, k, n) == (axis, cuts)
+@pytest.mark.parametrize("m,k,n", [(32, 128, 512), (128, 3072, 1024), (2048, 128, 65),
+                                   (7, 5000, 5000)])
+def test_gemm_runs_small_products_on_one_blas_thread_and_large_ones_on_blas_threads(
+        m, k, n, monkeypatch):
+    _blas_threads()
+    entered = []
+
+    class Recording(_threads.single_threaded_blas):
+        def __enter__(self):
+            entered.append((m, k, n))
+            return super().__enter__()
+
+    monkeypatch.setattr(_threads, "single_threaded_blas", Recording)
+    a, b = np.ones((m, k), np.float32), np.ones((k, n), np.float32)
+    np.testing.assert_array_equal(_threads.gemm(a, b), np.full((m, n), k, np.float32))
+    small = _threads.TINY_GEMM < m * k * n < _threads.SMALL_GEMM
+    assert bool(entered) == small
 
 
 def _with_numba_threads(n, fn):
