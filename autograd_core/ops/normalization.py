@@ -183,17 +183,22 @@ def _fused_backward(ctx, grad, xhat, invstd, w):
     return grad_x, grad_w if need_w else None, grad_b if need_b else None, None, None
 
 
+def _bn_statistics(x, running_mean, running_var, training, eps):
+    """(xhat, invstd, mean, var) of batch norm on arrays or Tensors: the batch's
+    statistics when training (the reduced axes kept), else the running ones (mean and
+    var None)."""
+    if training:
+        return _statistics(x, (0,) + tuple(range(2, x.ndim)), eps)
+    shape = channel_shape(x.ndim, x.shape[1])
+    invstd = (1.0 / np.sqrt(running_var + eps)).reshape(shape).astype(x.dtype)
+    return (x - running_mean.reshape(shape)) * invstd, invstd, None, None
+
+
 def _bn_rebuild(ctx, x, weight):
     """BatchNorm's (xhat, invstd, w) from its inputs (the running statistics constant)."""
-    axes = (0,) + tuple(range(2, x.ndim))
-    eps = ctx.options["eps"]
-    if ctx.options["training"]:
-        xhat, invstd, _, _ = _statistics(x, axes, eps)
-    else:
-        shape = channel_shape(x.ndim, x.shape[1])
-        running_mean, running_var = ctx.inputs[3:5]
-        invstd = (1.0 / np.sqrt(running_var + eps)).reshape(shape).astype(x.dtype)
-        xhat = (x - running_mean.reshape(shape)) * invstd
+    running_mean, running_var = ctx.inputs[3:5]
+    xhat, invstd, _, _ = _bn_statistics(x, running_mean, running_var,
+                                        ctx.options["training"], ctx.options["eps"])
     return xhat, invstd, _per_channel(weight, x.ndim)
 
 
@@ -213,18 +218,11 @@ class BatchNorm(Function):
     def forward(ctx, x, weight, bias, running_mean, running_var, *, training, eps):
         if _fused.fusable(x, weight, bias, *(() if training else (running_mean, running_var))):
             return _fused_forward(ctx, x, weight, bias, running_mean, running_var, training, eps)
-        channels = x.shape[1]
-        shape = channel_shape(x.ndim, channels)
-        axes = (0,) + tuple(range(2, x.ndim))
-        w = None if weight is None else weight.reshape(shape)
-        b = None if bias is None else bias.reshape(shape)
+        xhat, invstd, mean, var = _bn_statistics(x, running_mean, running_var, training, eps)
         if training:
-            xhat, invstd, mean, var = _statistics(x, axes, eps)
-            ctx.batch_mean = mean.reshape(channels)
-            ctx.batch_var = var.reshape(channels)
-        else:
-            invstd = (1.0 / np.sqrt(running_var + eps)).reshape(shape).astype(x.dtype)
-            xhat = (x - running_mean.reshape(shape)) * invstd
+            ctx.batch_mean = mean.reshape(x.shape[1])
+            ctx.batch_var = var.reshape(x.shape[1])
+        w, b = _per_channel(weight, x.ndim), _per_channel(bias, x.ndim)
         ctx.save_for_backward(xhat, invstd, w)
         return _affine(xhat, w, b)
 
