@@ -209,7 +209,9 @@ def _run(roots, seeds, retain_graph: bool, create_graph: bool, op: str, wanted=(
     for node in reversed(order):
         grad_output = pop(node, None)
         if grad_output is None:
-            continue  # the node does not influence the roots
+            if not retain_graph:
+                node.free()  # it does not influence the roots: no gradient comes later
+            continue
         if node._hooks:
             grad_output = _run_hooks(node._hooks, grad_output)
         if node.retains_grad or node in wanted:
@@ -250,10 +252,6 @@ def _run(roots, seeds, retain_graph: bool, create_graph: bool, op: str, wanted=(
         if not retain_graph:
             node.free()
     # What is left belongs to leaves (interior nodes were popped above).
-    if not retain_graph:
-        for node in order:
-            if not node.freed:
-                node.free()  # nodes that received no gradient
     if not create_graph:
         _claim_fresh(grads, owned)
     if kept:
