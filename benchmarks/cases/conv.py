@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from benchmarks import baselines
+from benchmarks.cases._closures import backward_closures
 from benchmarks.ours import Missing, conv_ops
 
 SECTION = "conv"
@@ -213,29 +214,11 @@ def ours_contenders(conv2d, x, w, b, g, s: ConvShape):
     bc = None if b is None else Tensor(b)
     xg, wg = (Tensor(a, requires_grad=True) for a in (x, w))
     bg = None if b is None else Tensor(b, requires_grad=True)
-    gt = Tensor(g)
-    leaves = tuple(t for t in (xg, wg, bg) if t is not None)
 
     def fwd():
         return conv2d(xc, wc, bc, *args)
 
-    graph = conv2d(xg, wg, bg, *args)
-
-    def bwd():
-        for t in leaves:
-            t.grad = None
-        graph.backward(gt, retain_graph=True)
-
-    def both():
-        for t in leaves:
-            t.grad = None
-        conv2d(xg, wg, bg, *args).backward(gt)
-
-    def check():
-        both()
-        return [fwd(), xg.grad, wg.grad, None if bg is None else bg.grad]
-
-    return fwd, bwd, both, check
+    return backward_closures(fwd, lambda: conv2d(xg, wg, bg, *args), (xg, wg, bg), Tensor(g))
 
 
 def torch_contenders(torch, x, w, b, g, s: ConvShape):
@@ -245,29 +228,12 @@ def torch_contenders(torch, x, w, b, g, s: ConvShape):
     bc = None if b is None else torch.from_numpy(b)
     xg, wg = (torch.from_numpy(a.copy()).requires_grad_() for a in (x, w))
     bg = None if b is None else torch.from_numpy(b.copy()).requires_grad_()
-    leaves = tuple(t for t in (xg, wg, bg) if t is not None)
 
     def fwd():
         with torch.no_grad():
             return F.conv2d(xc, wc, bc, *args)
 
-    graph = F.conv2d(xg, wg, bg, *args)
-
-    def bwd():
-        for t in leaves:
-            t.grad = None
-        graph.backward(gt, retain_graph=True)
-
-    def both():
-        for t in leaves:
-            t.grad = None
-        F.conv2d(xg, wg, bg, *args).backward(gt)
-
-    def check():
-        both()
-        return [fwd(), xg.grad, wg.grad, None if bg is None else bg.grad]
-
-    return fwd, bwd, both, check
+    return backward_closures(fwd, lambda: F.conv2d(xg, wg, bg, *args), (xg, wg, bg), gt)
 
 
 def numpy_contenders(x, w, b, g, s: ConvShape):
