@@ -51,18 +51,20 @@ __all__ = ["topological_order", "backward", "grad", "conform_gradient"]
 _DONE = object()  # stack marker: the node below it has had all its parents ordered
 
 
-def topological_order(roots) -> list:
+def topological_order(roots, stop=()) -> list:
     """The nodes (``grad_fn``) reachable from ``roots``, each after all of its parents.
 
     Leaves have no node and are not listed. Backward visits the list in reverse.
     Iterative depth-first search: expanding a node pushes the node, a ``_DONE`` marker
     and then its parents, so the marker resurfaces only once every parent has been
-    finished, and the node is appended right after its parents.
+    finished, and the node is appended right after its parents. Nodes in ``stop`` (the
+    boundaries of a replayed composite) count as expanded from the start, so neither
+    they nor what lies behind them are listed, at no cost per edge.
     """
     if isinstance(roots, Tensor):
         roots = (roots,)
     order = []
-    expanded = set()
+    expanded = set(stop)
     stack = [t._ctx for t in reversed(roots) if t._ctx is not None]
     push, pop, append = stack.append, stack.pop, order.append
     while stack:
@@ -183,7 +185,7 @@ def _check_graph(order):
 
 
 def _run(roots, seeds, retain_graph: bool, create_graph: bool, op: str, wanted=(),
-         stop=None) -> dict:
+         stop=()) -> dict:
     """Backpropagate ``seeds`` from ``roots``; returns {node: gradient}.
 
     The result holds the gradients of the leaves' AccumulateGrad nodes, of nodes whose
@@ -191,7 +193,7 @@ def _run(roots, seeds, retain_graph: bool, create_graph: bool, op: str, wanted=(
     ``stop`` (the boundaries of a replayed composite) receive their gradient but are
     not run: the pass stays inside the replay.
     """
-    order = topological_order(roots) if stop is None else _order_within(roots, stop)
+    order = topological_order(roots, stop)
     _check_graph(order)
     if create_graph:
         seeds = tuple(s if isinstance(s, Tensor) else Tensor._make(s) for s in seeds)
@@ -207,7 +209,9 @@ def _run(roots, seeds, retain_graph: bool, create_graph: bool, op: str, wanted=(
     for node in reversed(order):
         grad_output = pop(node, None)
         if grad_output is None:
-            continue  # the node does not influence the roots
+            if not retain_graph:
+                node.free()  # it does not influence the roots: no gradient comes later
+            continue
         if node._hooks:
             grad_output = _run_hooks(node._hooks, grad_output)
         if node.retains_grad or node in wanted:
@@ -248,10 +252,6 @@ def _run(roots, seeds, retain_graph: bool, create_graph: bool, op: str, wanted=(
         if not retain_graph:
             node.free()
     # What is left belongs to leaves (interior nodes were popped above).
-    if not retain_graph:
-        for node in order:
-            if not node.freed:
-                node.free()  # nodes that received no gradient
     if not create_graph:
         _claim_fresh(grads, owned)
     if kept:
@@ -419,23 +419,6 @@ def _changed_in_place(node, i, value):
         "after the forward pass; a create_graph backward replays the op from its inputs, "
         "so its gradients would be wrong. Make in-place changes after backward()."
     )
-
-
-def _order_within(roots, stop) -> list:
-    """``topological_order`` without the nodes in ``stop`` and what lies behind them."""
-    order, expanded = [], set()
-    stack = [t._ctx for t in reversed(roots) if t._ctx is not None]
-    while stack:
-        node = stack.pop()
-        if node is _DONE:
-            order.append(stack.pop())
-            continue
-        if node in expanded:
-            continue
-        expanded.add(node)
-        stack += (node, _DONE)
-        stack += [p for p in reversed(node._inputs) if type(p) is Context and p not in stop]
-    return order
 
 
 class _NotTwiceDifferentiable(Function):

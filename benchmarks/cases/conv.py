@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from benchmarks import baselines
+from benchmarks.cases._closures import backward_closures
 from benchmarks.ours import Missing, conv_ops
 
 SECTION = "conv"
@@ -104,13 +105,13 @@ FULL_SHAPES = (
 
 
 
-def _resnet_cifar_convs(prefix: str, width: int, batch: int):
-    """Every distinct conv of ResNet-18 CIFAR-style at ``width``: the 3x3 stem, and per
-    stage its 3x3 stride-1 conv, the stride-2 3x3 and the 1x1 stride-2 shortcut that
-    open stages 2-4.  All bias-free (BatchNorm follows each), 32x32 input."""
-    shapes = [ConvShape(f"{prefix}_stem", batch, 3, 32, 32, width, 3, pad=1)]
-    size, cin = 32, width
-    for stage, cout in enumerate((width, 2 * width, 4 * width, 8 * width), start=1):
+def _resnet_stages(prefix: str, batch: int, size: int, widths) -> list:
+    """ResNet-18's four stages after the stem, on a ``size`` x ``size`` input of
+    ``widths[0]`` channels: per stage its 3x3 stride-1 conv, and the stride-2 3x3 and
+    the 1x1 stride-2 shortcut that open stages 2-4."""
+    shapes = []
+    cin = widths[0]
+    for stage, cout in enumerate(widths, start=1):
         if stage > 1:
             shapes.append(ConvShape(f"{prefix}_l{stage}_down", batch, cin, size, size, cout, 3,
                                     stride=2, pad=1))
@@ -122,21 +123,18 @@ def _resnet_cifar_convs(prefix: str, width: int, batch: int):
     return shapes
 
 
+def _resnet_cifar_convs(prefix: str, width: int, batch: int):
+    """Every distinct conv of ResNet-18 CIFAR-style at ``width``: the 3x3 stem and the
+    stages (:func:`_resnet_stages`).  All bias-free (BatchNorm follows each), 32x32 input."""
+    return [ConvShape(f"{prefix}_stem", batch, 3, 32, 32, width, 3, pad=1),
+            *_resnet_stages(prefix, batch, 32, (width, 2 * width, 4 * width, 8 * width))]
+
+
 def _resnet_imagenet_convs(batch: int):
     """Every distinct conv of ResNet-18 on 224x224: the 7x7 stride-2 stem, then the
-    stages (56, 28, 14, 7) as in :func:`_resnet_cifar_convs`."""
-    shapes = [ConvShape("in_stem", batch, 3, 224, 224, 64, 7, stride=2, pad=3)]
-    size, cin = 56, 64  # after the stem and its 3x3 stride-2 max-pool
-    for stage, cout in enumerate((64, 128, 256, 512), start=1):
-        if stage > 1:
-            shapes.append(ConvShape(f"in_l{stage}_down", batch, cin, size, size, cout, 3,
-                                    stride=2, pad=1))
-            shapes.append(ConvShape(f"in_l{stage}_sc", batch, cin, size, size, cout, 1,
-                                    stride=2))
-            size //= 2
-        shapes.append(ConvShape(f"in_l{stage}", batch, cout, size, size, cout, 3, pad=1))
-        cin = cout
-    return shapes
+    stages at 56, 28, 14, 7 (after the stem and its 3x3 stride-2 max-pool)."""
+    return [ConvShape("in_stem", batch, 3, 224, 224, 64, 7, stride=2, pad=3),
+            *_resnet_stages("in", batch, 56, (64, 128, 256, 512))]
 
 
 def _mobilenet_convs(batch: int):
@@ -216,29 +214,11 @@ def ours_contenders(conv2d, x, w, b, g, s: ConvShape):
     bc = None if b is None else Tensor(b)
     xg, wg = (Tensor(a, requires_grad=True) for a in (x, w))
     bg = None if b is None else Tensor(b, requires_grad=True)
-    gt = Tensor(g)
-    leaves = tuple(t for t in (xg, wg, bg) if t is not None)
 
     def fwd():
         return conv2d(xc, wc, bc, *args)
 
-    graph = conv2d(xg, wg, bg, *args)
-
-    def bwd():
-        for t in leaves:
-            t.grad = None
-        graph.backward(gt, retain_graph=True)
-
-    def both():
-        for t in leaves:
-            t.grad = None
-        conv2d(xg, wg, bg, *args).backward(gt)
-
-    def check():
-        both()
-        return [fwd(), xg.grad, wg.grad, None if bg is None else bg.grad]
-
-    return fwd, bwd, both, check
+    return backward_closures(fwd, lambda: conv2d(xg, wg, bg, *args), (xg, wg, bg), Tensor(g))
 
 
 def torch_contenders(torch, x, w, b, g, s: ConvShape):
@@ -248,29 +228,12 @@ def torch_contenders(torch, x, w, b, g, s: ConvShape):
     bc = None if b is None else torch.from_numpy(b)
     xg, wg = (torch.from_numpy(a.copy()).requires_grad_() for a in (x, w))
     bg = None if b is None else torch.from_numpy(b.copy()).requires_grad_()
-    leaves = tuple(t for t in (xg, wg, bg) if t is not None)
 
     def fwd():
         with torch.no_grad():
             return F.conv2d(xc, wc, bc, *args)
 
-    graph = F.conv2d(xg, wg, bg, *args)
-
-    def bwd():
-        for t in leaves:
-            t.grad = None
-        graph.backward(gt, retain_graph=True)
-
-    def both():
-        for t in leaves:
-            t.grad = None
-        F.conv2d(xg, wg, bg, *args).backward(gt)
-
-    def check():
-        both()
-        return [fwd(), xg.grad, wg.grad, None if bg is None else bg.grad]
-
-    return fwd, bwd, both, check
+    return backward_closures(fwd, lambda: F.conv2d(xg, wg, bg, *args), (xg, wg, bg), gt)
 
 
 def numpy_contenders(x, w, b, g, s: ConvShape):

@@ -21,6 +21,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from benchmarks.cases._closures import backward_closures
+
 SECTION = "norm"
 RTOL = 1e-4
 MODES = ("fwd", "bwd", "fwd+bwd")
@@ -77,23 +79,8 @@ def contenders(lib, F, wrap, x, w, b, g):
     def fwd():
         return F.batch_norm(xc, mean, var, wc, bc, training=True)
 
-    graph = F.batch_norm(xg, mean, var, wg, bg, training=True)
-
-    def bwd():
-        for t in leaves:
-            t.grad = None
-        graph.backward(gt, retain_graph=True)
-
-    def both():
-        for t in leaves:
-            t.grad = None
-        F.batch_norm(xg, mean, var, wg, bg, training=True).backward(gt)
-
-    def check():
-        both()
-        return [fwd(), xg.grad, wg.grad, bg.grad]
-
-    return fwd, bwd, both, check
+    return backward_closures(
+        fwd, lambda: F.batch_norm(xg, mean, var, wg, bg, training=True), leaves, gt)
 
 
 def run(ctx) -> None:

@@ -144,7 +144,11 @@ def test_an_incoming_gradient_is_dropped_once_its_node_has_run():
 
 
 class _ReturnsAt(ag.Function):
-    """y = x, whose backward returns a fresh array and notes only where its data is."""
+    """y = x, whose backward returns a fresh array and notes only where its data is.
+
+    Not ``_Returns``: the weak reference that one keeps counts as a holder, so the
+    engine would (rightly) copy the gradient instead of taking it as ``.grad``.
+    """
 
     addresses = []
 

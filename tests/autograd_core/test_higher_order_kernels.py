@@ -31,6 +31,16 @@ def _random(rng, *shape):
     return _leaf(rng.standard_normal(shape))
 
 
+def _backward_both(torch, loss, arrays):
+    """``loss(lib, functional, *leaves).backward()`` in both libraries on leaves made
+    from ``arrays``; returns (ours, theirs), the leaves, for comparing their grads."""
+    ours = [_leaf(a) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    loss(ag, F, *ours).backward()
+    loss(torch, torch.nn.functional, *theirs).backward()
+    return ours, theirs
+
+
 # ------------------------------------------------------------------------ convolutions
 @pytest.mark.parametrize("x_shape, w_shape, options", [
     ((2, 2, 5, 5), (3, 2, 3, 3), {}),
@@ -92,10 +102,7 @@ def test_gradient_penalty_through_a_small_cnn_matches_torch(torch_or_skip):
         (gx,) = lib.autograd.grad(critic, x, create_graph=True)
         return (((gx * gx).sum(dim=(1, 2, 3)).sqrt() - 1) ** 2).mean()
 
-    ours = [_leaf(a) for a in arrays]
-    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
-    penalty(ag, F, *ours).backward()
-    penalty(torch, torch.nn.functional, *theirs).backward()
+    ours, theirs = _backward_both(torch, penalty, arrays)
     for mine, other in zip(ours, theirs):
         np.testing.assert_allclose(mine.grad.numpy(), other.grad.numpy(), rtol=1e-10,
                                    atol=1e-12)
@@ -225,10 +232,7 @@ def test_attention_second_derivatives_match_torch(torch_or_skip):
         grads = lib.autograd.grad((y ** 2).sum(), (q, k), create_graph=True)
         return sum((g * g).sum() for g in grads)
 
-    ours = [_leaf(a) for a in arrays]
-    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
-    hessian_term(ag, F, *ours).backward()
-    hessian_term(torch, torch.nn.functional, *theirs).backward()
+    ours, theirs = _backward_both(torch, hessian_term, arrays)
     for mine, other in zip(ours, theirs):
         np.testing.assert_allclose(mine.grad.numpy(), other.grad.numpy(), rtol=1e-10,
                                    atol=1e-12)
@@ -348,10 +352,7 @@ def test_third_derivatives_through_conv_and_attention_match_torch(torch_or_skip)
         (h,) = lib.autograd.grad((g * g).sum(), w, create_graph=True)
         return (h * h).sum()
 
-    ours = [_leaf(a) for a in arrays]
-    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
-    third(ag, F, *ours).backward()
-    third(torch, torch.nn.functional, *theirs).backward()
+    ours, theirs = _backward_both(torch, third, arrays)
     for mine, other in zip(ours, theirs):
         np.testing.assert_allclose(mine.grad.numpy(), other.grad.numpy(), rtol=1e-9,
                                    atol=1e-12)
