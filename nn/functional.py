@@ -1538,19 +1538,12 @@ def _spatial(value, dims: int, name: str, cast):
     return (cast(value),) * dims
 
 
-def _nearest_source(size_in: int, size_out: int, scale) -> np.ndarray:
+def _nearest_source(size_in: int, size_out: int, scale, offset: float = 0.0) -> np.ndarray:
     # PyTorch computes the nearest scale in float32 (1/scale_factor, else in/out) and
-    # floors dst * scale; doing the same keeps the picked index identical at ties
+    # floors (dst + offset) * scale; doing the same keeps the picked index identical at
+    # ties. offset 0 is 'nearest', 0.5 (the output pixel centre) 'nearest-exact'.
     s = np.float32(1.0 / scale) if scale else np.float32(size_in) / np.float32(size_out)
-    src = np.floor(np.arange(size_out, dtype=np.float32) * s).astype(np.int64)
-    return np.minimum(src, size_in - 1)
-
-
-def _nearest_exact_source(size_in: int, size_out: int, scale) -> np.ndarray:
-    # PyTorch's nearest-exact: the output pixel centre's source, floor((dst + 0.5) * s),
-    # in float32 like 'nearest' (s = 1/scale_factor, else in/out), clamped to the input
-    s = np.float32(1.0 / scale) if scale else np.float32(size_in) / np.float32(size_out)
-    dst = np.arange(size_out, dtype=np.float32) + np.float32(0.5)
+    dst = np.arange(size_out, dtype=np.float32) + np.float32(offset)
     src = np.floor(dst * s).astype(np.int64)
     return np.minimum(src, size_in - 1)
 
@@ -1687,11 +1680,9 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
         n_in = x.shape[dim]
         if n_in == 0:
             raise ShapeError(f"interpolate: input of shape {tuple(x.shape)} is empty")
-        if mode == "nearest":
-            x = index_select(x, dim, _nearest_source(n_in, n_out, scale))
-            continue
-        if mode == "nearest-exact":
-            x = index_select(x, dim, _nearest_exact_source(n_in, n_out, scale))
+        if mode in ("nearest", "nearest-exact"):
+            offset = 0.5 if mode == "nearest-exact" else 0.0
+            x = index_select(x, dim, _nearest_source(n_in, n_out, scale, offset))
             continue
         shape = [1] * x.ndim
         shape[dim] = n_out
