@@ -1566,14 +1566,19 @@ def _area(x: Tensor, sizes: tuple) -> Tensor:
         n, c, od, oh, ow)
 
 
-def _linear_source(size_in: int, size_out: int, scale, align_corners: bool):
-    """Left index, right index and the right weight of each output position."""
+def _source_position(size_in: int, size_out: int, scale, align_corners: bool):
+    """The (fractional, unclamped) input position of each output position."""
     dst = np.arange(size_out, dtype=np.float64)
     if align_corners:  # the corner pixels' centres line up: src = dst (in-1)/(out-1)
-        src = dst * ((size_in - 1) / (size_out - 1) if size_out > 1 else 0.0)
-    else:  # pixel centres: src = (dst + 0.5) / factor - 0.5, clamped at the left edge
-        s = 1.0 / scale if scale else size_in / size_out
-        src = np.maximum((dst + 0.5) * s - 0.5, 0.0)
+        return dst * ((size_in - 1) / (size_out - 1) if size_out > 1 else 0.0)
+    s = 1.0 / scale if scale else size_in / size_out  # pixel centres
+    return (dst + 0.5) * s - 0.5
+
+
+def _linear_source(size_in: int, size_out: int, scale, align_corners: bool):
+    """Left index, right index and the right weight of each output position."""
+    # clamped at the left edge (a no-op with align_corners, where src >= 0)
+    src = np.maximum(_source_position(size_in, size_out, scale, align_corners), 0.0)
     left = np.minimum(np.floor(src).astype(np.int64), size_in - 1)
     right = np.minimum(left + 1, size_in - 1)
     return left, right, src - left
@@ -1590,12 +1595,7 @@ def _cubic_source(size_in: int, size_out: int, scale, align_corners: bool):
     and 2-t: W(d) = (A+2)d^3 - (A+3)d^2 + 1 for d <= 1, Ad^3 - 5Ad^2 + 8Ad - 4A for
     1 < d < 2, A = -0.75.
     """
-    dst = np.arange(size_out, dtype=np.float64)
-    if align_corners:
-        src = dst * ((size_in - 1) / (size_out - 1) if size_out > 1 else 0.0)
-    else:
-        s = 1.0 / scale if scale else size_in / size_out
-        src = (dst + 0.5) * s - 0.5
+    src = _source_position(size_in, size_out, scale, align_corners)
     base = np.floor(src).astype(np.int64)
     t = src - base
     a = _CUBIC_A
