@@ -16,6 +16,7 @@ import warnings
 import numpy as np
 
 from autograd_core.errors import DTypeError, ShapeError
+from autograd_core.kernels.pool import _default_stride, pool_output_size
 from autograd_core.ops import activation as _act
 from autograd_core.ops import elementwise as _ew
 from autograd_core.ops import linalg as _la
@@ -1416,8 +1417,8 @@ def _pool1d_input(input, op: str) -> Tensor:
 
 def _pool1d_window(op, kernel_size, stride, padding):
     kernel = _single(kernel_size, "kernel_size", op, 1)
-    if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):
-        stride = kernel  # PyTorch's default, also spelled stride=[]
+    if _default_stride(stride):
+        stride = kernel
     return kernel, _single(stride, "stride", op, 1), _single(padding, "padding", op, 0)
 
 
@@ -1426,8 +1427,6 @@ def _check_window1d(op, x, kernel, stride, padding, ceil_mode, dilation=1):
     if padding > kernel // 2:
         raise ShapeError(f"{op}: padding {padding} must be at most half the kernel size "
                          f"{kernel}")
-    from autograd_core.kernels.pool import pool_output_size
-
     length = x.shape[-1]
     out = pool_output_size(length, kernel, stride, padding, bool(ceil_mode), dilation)
     if out < 1:

@@ -8,7 +8,7 @@ MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
 """
 
 from autograd_core.kernels import pair
-from autograd_core.kernels.pool import _divisor
+from autograd_core.kernels.pool import _default_stride, _divisor
 from nn import functional as F
 from nn.module import Module
 
@@ -32,11 +32,6 @@ def _check_size1(layer, output_size):
     """A 1-D adaptive layer's ``output_size``: an int, a 1-tuple or None."""
     if output_size is not None:
         _parse1(layer, output_size, "output_size", 1)
-
-
-def _default_stride(stride):
-    """Whether PyTorch takes ``kernel_size`` as the stride: None, also spelled ``[]``."""
-    return stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0)
 
 
 def _check_window(layer, kernel_size, stride, padding, parse=_parse):

@@ -101,6 +101,11 @@ class PoolGeometry:
     dilation: tuple = (1, 1)
 
 
+def _default_stride(stride) -> bool:
+    """Whether PyTorch takes ``kernel_size`` as the stride: None, also spelled ``[]``."""
+    return stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0)
+
+
 def pool_geometry(x_shape, kernel_size, stride=None, padding=0, ceil_mode=False, dilation=1):
     """Validate pooling arguments for a 4-D shape; ``stride=None`` means ``kernel_size``.
 
@@ -109,8 +114,8 @@ def pool_geometry(x_shape, kernel_size, stride=None, padding=0, ceil_mode=False,
     """
     N, C, H, W = _input_shape(x_shape, "pooling")
     kh, kw = pair(kernel_size, "kernel_size", minimum=1)
-    if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):
-        sh, sw = kh, kw  # PyTorch's default, also spelled stride=[]
+    if _default_stride(stride):
+        sh, sw = kh, kw
     else:
         sh, sw = pair(stride, "stride", minimum=1)
     ph, pw = pair(padding, "padding", minimum=0)

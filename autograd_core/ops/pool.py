@@ -451,8 +451,8 @@ def _geometry(x, op, kernel_size, stride, padding, ceil_mode, dilation=1):
     """Validate once; the node's options are the geometry's normalised pairs."""
     try:
         kernel_size = pair(kernel_size, "kernel_size", minimum=1)
-        if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):
-            stride = kernel_size  # PyTorch's default, also spelled stride=[]
+        if _k._default_stride(stride):
+            stride = kernel_size
         stride = pair(stride, "stride", minimum=1)
         padding = pair(padding, "padding", minimum=0)
         dilation = pair(dilation, "dilation", minimum=1)
