@@ -16,6 +16,7 @@ import warnings
 import numpy as np
 
 from autograd_core.errors import DTypeError, ShapeError
+from autograd_core.kernels.pool import _default_stride, pool_output_size
 from autograd_core.ops import activation as _act
 from autograd_core.ops import elementwise as _ew
 from autograd_core.ops import linalg as _la
@@ -1416,8 +1417,8 @@ def _pool1d_input(input, op: str) -> Tensor:
 
 def _pool1d_window(op, kernel_size, stride, padding):
     kernel = _single(kernel_size, "kernel_size", op, 1)
-    if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):
-        stride = kernel  # PyTorch's default, also spelled stride=[]
+    if _default_stride(stride):
+        stride = kernel
     return kernel, _single(stride, "stride", op, 1), _single(padding, "padding", op, 0)
 
 
@@ -1426,8 +1427,6 @@ def _check_window1d(op, x, kernel, stride, padding, ceil_mode, dilation=1):
     if padding > kernel // 2:
         raise ShapeError(f"{op}: padding {padding} must be at most half the kernel size "
                          f"{kernel}")
-    from autograd_core.kernels.pool import pool_output_size
-
     length = x.shape[-1]
     out = pool_output_size(length, kernel, stride, padding, bool(ceil_mode), dilation)
     if out < 1:
@@ -1538,19 +1537,12 @@ def _spatial(value, dims: int, name: str, cast):
     return (cast(value),) * dims
 
 
-def _nearest_source(size_in: int, size_out: int, scale) -> np.ndarray:
+def _nearest_source(size_in: int, size_out: int, scale, offset: float = 0.0) -> np.ndarray:
     # PyTorch computes the nearest scale in float32 (1/scale_factor, else in/out) and
-    # floors dst * scale; doing the same keeps the picked index identical at ties
+    # floors (dst + offset) * scale; doing the same keeps the picked index identical at
+    # ties. offset 0 is 'nearest', 0.5 (the output pixel centre) 'nearest-exact'.
     s = np.float32(1.0 / scale) if scale else np.float32(size_in) / np.float32(size_out)
-    src = np.floor(np.arange(size_out, dtype=np.float32) * s).astype(np.int64)
-    return np.minimum(src, size_in - 1)
-
-
-def _nearest_exact_source(size_in: int, size_out: int, scale) -> np.ndarray:
-    # PyTorch's nearest-exact: the output pixel centre's source, floor((dst + 0.5) * s),
-    # in float32 like 'nearest' (s = 1/scale_factor, else in/out), clamped to the input
-    s = np.float32(1.0 / scale) if scale else np.float32(size_in) / np.float32(size_out)
-    dst = np.arange(size_out, dtype=np.float32) + np.float32(0.5)
+    dst = np.arange(size_out, dtype=np.float32) + np.float32(offset)
     src = np.floor(dst * s).astype(np.int64)
     return np.minimum(src, size_in - 1)
 
@@ -1573,14 +1565,19 @@ def _area(x: Tensor, sizes: tuple) -> Tensor:
         n, c, od, oh, ow)
 
 
-def _linear_source(size_in: int, size_out: int, scale, align_corners: bool):
-    """Left index, right index and the right weight of each output position."""
+def _source_position(size_in: int, size_out: int, scale, align_corners: bool):
+    """The (fractional, unclamped) input position of each output position."""
     dst = np.arange(size_out, dtype=np.float64)
     if align_corners:  # the corner pixels' centres line up: src = dst (in-1)/(out-1)
-        src = dst * ((size_in - 1) / (size_out - 1) if size_out > 1 else 0.0)
-    else:  # pixel centres: src = (dst + 0.5) / factor - 0.5, clamped at the left edge
-        s = 1.0 / scale if scale else size_in / size_out
-        src = np.maximum((dst + 0.5) * s - 0.5, 0.0)
+        return dst * ((size_in - 1) / (size_out - 1) if size_out > 1 else 0.0)
+    s = 1.0 / scale if scale else size_in / size_out  # pixel centres
+    return (dst + 0.5) * s - 0.5
+
+
+def _linear_source(size_in: int, size_out: int, scale, align_corners: bool):
+    """Left index, right index and the right weight of each output position."""
+    # clamped at the left edge (a no-op with align_corners, where src >= 0)
+    src = np.maximum(_source_position(size_in, size_out, scale, align_corners), 0.0)
     left = np.minimum(np.floor(src).astype(np.int64), size_in - 1)
     right = np.minimum(left + 1, size_in - 1)
     return left, right, src - left
@@ -1597,12 +1594,7 @@ def _cubic_source(size_in: int, size_out: int, scale, align_corners: bool):
     and 2-t: W(d) = (A+2)d^3 - (A+3)d^2 + 1 for d <= 1, Ad^3 - 5Ad^2 + 8Ad - 4A for
     1 < d < 2, A = -0.75.
     """
-    dst = np.arange(size_out, dtype=np.float64)
-    if align_corners:
-        src = dst * ((size_in - 1) / (size_out - 1) if size_out > 1 else 0.0)
-    else:
-        s = 1.0 / scale if scale else size_in / size_out
-        src = (dst + 0.5) * s - 0.5
+    src = _source_position(size_in, size_out, scale, align_corners)
     base = np.floor(src).astype(np.int64)
     t = src - base
     a = _CUBIC_A
@@ -1687,11 +1679,9 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
         n_in = x.shape[dim]
         if n_in == 0:
             raise ShapeError(f"interpolate: input of shape {tuple(x.shape)} is empty")
-        if mode == "nearest":
-            x = index_select(x, dim, _nearest_source(n_in, n_out, scale))
-            continue
-        if mode == "nearest-exact":
-            x = index_select(x, dim, _nearest_exact_source(n_in, n_out, scale))
+        if mode in ("nearest", "nearest-exact"):
+            offset = 0.5 if mode == "nearest-exact" else 0.0
+            x = index_select(x, dim, _nearest_source(n_in, n_out, scale, offset))
             continue
         shape = [1] * x.ndim
         shape[dim] = n_out

@@ -8,7 +8,7 @@ MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
 """
 
 from autograd_core.kernels import pair
-from autograd_core.kernels.pool import _divisor
+from autograd_core.kernels.pool import _default_stride, _divisor
 from nn import functional as F
 from nn.module import Module
 
@@ -23,30 +23,39 @@ def _parse(layer, value, name, minimum, allow_none=False):
         raise ValueError(f"{layer}: {error}") from None
 
 
-def _check_window(layer, kernel_size, stride, padding):
+def _parse1(layer, value, name, minimum):
+    """The 1-D layers' counterpart of :func:`_parse`: an int or a 1-tuple."""
+    return F._single(value, name, layer, minimum)
+
+
+def _check_size1(layer, output_size):
+    """A 1-D adaptive layer's ``output_size``: an int, a 1-tuple or None."""
+    if output_size is not None:
+        _parse1(layer, output_size, "output_size", 1)
+
+
+def _check_window(layer, kernel_size, stride, padding, parse=_parse):
     """Refuse bad window arguments when the layer is built (PyTorch only fails in use).
 
     The layer keeps the values as given, as PyTorch does (its repr shows them).
     """
-    _parse(layer, kernel_size, "kernel_size", 1)
-    if stride is not None and not (isinstance(stride, (tuple, list)) and len(stride) == 0):
-        _parse(layer, stride, "stride", 1)
-    _parse(layer, padding, "padding", 0)
+    parse(layer, kernel_size, "kernel_size", 1)
+    if not _default_stride(stride):
+        parse(layer, stride, "stride", 1)
+    parse(layer, padding, "padding", 0)
 
 
-class MaxPool2d(Module):
-    """The maximum over each kernel window; ``stride`` defaults to ``kernel_size``.
+class _MaxPoolNd(Module):
+    """MaxPool1d/2d's arguments, checked by ``_parse_arg`` and kept as given."""
 
-    The gradient goes to the (first) maximum of each window; ``dilation`` spaces the
-    window's taps. With ``return_indices=True`` it returns ``(output, indices)`` as
-    PyTorch (the indices :class:`MaxUnpool2d` takes).
-    """
+    _layer = ""
+    _parse_arg = staticmethod(_parse)
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1,
                  return_indices: bool = False, ceil_mode: bool = False):
         super().__init__()
-        _check_window("MaxPool2d", kernel_size, stride, padding)
-        _parse("MaxPool2d", dilation, "dilation", 1)
+        _check_window(self._layer, kernel_size, stride, padding, self._parse_arg)
+        self._parse_arg(self._layer, dilation, "dilation", 1)
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding = padding
@@ -54,13 +63,49 @@ class MaxPool2d(Module):
         self.return_indices = return_indices
         self.ceil_mode = ceil_mode
 
-    def forward(self, x):
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation,
-                            ceil_mode=self.ceil_mode, return_indices=self.return_indices)
-
     def extra_repr(self):
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
                 f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class _AdaptivePoolNd(Module):
+    """The adaptive layers' ``output_size`` (None keeps that side), checked by
+    ``_check_size`` and kept as given; max pooling's also take ``return_indices``."""
+
+    _layer = ""
+
+    def __init__(self, output_size):
+        super().__init__()
+        self._check_size(self._layer, output_size)
+        self.output_size = output_size
+
+    @staticmethod
+    def _check_size(layer, output_size):
+        _parse(layer, output_size, "output_size", 1, allow_none=True)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class _AdaptiveMaxPoolNd(_AdaptivePoolNd):
+    def __init__(self, output_size, return_indices: bool = False):
+        super().__init__(output_size)
+        self.return_indices = return_indices
+
+
+class MaxPool2d(_MaxPoolNd):
+    """The maximum over each kernel window; ``stride`` defaults to ``kernel_size``.
+
+    The gradient goes to the (first) maximum of each window; ``dilation`` spaces the
+    window's taps. With ``return_indices=True`` it returns ``(output, indices)`` as
+    PyTorch (the indices :class:`MaxUnpool2d` takes).
+    """
+
+    _layer = "MaxPool2d"
+
+    def forward(self, x):
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation,
+                            ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
 
 class AvgPool2d(Module):
@@ -94,19 +139,13 @@ class AvgPool2d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class AdaptiveAvgPool2d(Module):
+class AdaptiveAvgPool2d(_AdaptivePoolNd):
     """Average pooling to a fixed ``output_size`` (an int, a pair; None keeps that side)."""
 
-    def __init__(self, output_size):
-        super().__init__()
-        _parse("AdaptiveAvgPool2d", output_size, "output_size", 1, allow_none=True)
-        self.output_size = output_size
+    _layer = "AdaptiveAvgPool2d"
 
     def forward(self, x):
         return F.adaptive_avg_pool2d(x, self.output_size)
-
-    def extra_repr(self):
-        return f"output_size={self.output_size}"
 
 
 class MaxUnpool2d(Module):
@@ -122,7 +161,6 @@ class MaxUnpool2d(Module):
 
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
-        _check_window("MaxUnpool2d", kernel_size, stride, padding)
         self.kernel_size = _parse("MaxUnpool2d", kernel_size, "kernel_size", 1)
         self.stride = (self.kernel_size if stride is None
                        else _parse("MaxUnpool2d", stride, "stride", 1))
@@ -136,14 +174,7 @@ class MaxUnpool2d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-def _single_arg(layer, value, name, minimum):
-    try:
-        return F._single(value, name, layer, minimum)
-    except ValueError as error:
-        raise ValueError(str(error)) from None
-
-
-class MaxPool1d(Module):
+class MaxPool1d(_MaxPoolNd):
     """1-D max pooling over (N, C, L) or (C, L), ``torch.nn.MaxPool1d``; ``stride``
     defaults to ``kernel_size``, ``return_indices`` as :class:`MaxPool2d`.
 
@@ -152,28 +183,12 @@ class MaxPool1d(Module):
     MaxPool1d(kernel_size=3, stride=2, padding=0, dilation=1, ceil_mode=False)
     """
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1,
-                 return_indices: bool = False, ceil_mode: bool = False):
-        super().__init__()
-        _single_arg("MaxPool1d", kernel_size, "kernel_size", 1)
-        if stride is not None and not (isinstance(stride, (tuple, list)) and len(stride) == 0):
-            _single_arg("MaxPool1d", stride, "stride", 1)
-        _single_arg("MaxPool1d", padding, "padding", 0)
-        _single_arg("MaxPool1d", dilation, "dilation", 1)
-        self.kernel_size = kernel_size
-        self.stride = kernel_size if stride is None else stride
-        self.padding = padding
-        self.dilation = dilation
-        self.return_indices = return_indices
-        self.ceil_mode = ceil_mode
+    _layer = "MaxPool1d"
+    _parse_arg = staticmethod(_parse1)
 
     def forward(self, x):
         return F.max_pool1d(x, self.kernel_size, self.stride, self.padding, self.dilation,
                             self.ceil_mode, self.return_indices)
-
-    def extra_repr(self):
-        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
 
 
 class AvgPool1d(Module):
@@ -188,11 +203,10 @@ class AvgPool1d(Module):
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                  count_include_pad: bool = True):
         super().__init__()
-        self.kernel_size = (_single_arg("AvgPool1d", kernel_size, "kernel_size", 1),)
-        empty = stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0)
-        self.stride = (self.kernel_size if empty
-                       else (_single_arg("AvgPool1d", stride, "stride", 1),))
-        self.padding = (_single_arg("AvgPool1d", padding, "padding", 0),)
+        self.kernel_size = (_parse1("AvgPool1d", kernel_size, "kernel_size", 1),)
+        self.stride = (self.kernel_size if _default_stride(stride)
+                       else (_parse1("AvgPool1d", stride, "stride", 1),))
+        self.padding = (_parse1("AvgPool1d", padding, "padding", 0),)
         self.ceil_mode = ceil_mode
         self.count_include_pad = count_include_pad
 
@@ -204,41 +218,28 @@ class AvgPool1d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class AdaptiveAvgPool1d(Module):
+class AdaptiveAvgPool1d(_AdaptivePoolNd):
     """Average pooling of (N, C, L) or (C, L) to a fixed length ``output_size``."""
 
-    def __init__(self, output_size):
-        super().__init__()
-        if output_size is not None:
-            _single_arg("AdaptiveAvgPool1d", output_size, "output_size", 1)
-        self.output_size = output_size
+    _layer = "AdaptiveAvgPool1d"
+    _check_size = staticmethod(_check_size1)
 
     def forward(self, x):
         return F.adaptive_avg_pool1d(x, self.output_size)
 
-    def extra_repr(self):
-        return f"output_size={self.output_size}"
 
-
-class AdaptiveMaxPool1d(Module):
+class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
     """Max pooling of (N, C, L) or (C, L) to a fixed length ``output_size``
     (``return_indices`` as :class:`MaxPool1d`)."""
 
-    def __init__(self, output_size, return_indices: bool = False):
-        super().__init__()
-        if output_size is not None:
-            _single_arg("AdaptiveMaxPool1d", output_size, "output_size", 1)
-        self.output_size = output_size
-        self.return_indices = return_indices
+    _layer = "AdaptiveMaxPool1d"
+    _check_size = staticmethod(_check_size1)
 
     def forward(self, x):
         return F.adaptive_max_pool1d(x, self.output_size, self.return_indices)
 
-    def extra_repr(self):
-        return f"output_size={self.output_size}"
 
-
-class AdaptiveMaxPool2d(Module):
+class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
     """Max pooling to a fixed ``output_size`` (an int, a pair; None keeps that side),
     the bins of :class:`AdaptiveAvgPool2d`; ``return_indices`` as :class:`MaxPool2d`.
 
@@ -247,14 +248,7 @@ class AdaptiveMaxPool2d(Module):
     AdaptiveMaxPool2d(output_size=(2, None))
     """
 
-    def __init__(self, output_size, return_indices: bool = False):
-        super().__init__()
-        _parse("AdaptiveMaxPool2d", output_size, "output_size", 1, allow_none=True)
-        self.output_size = output_size
-        self.return_indices = return_indices
+    _layer = "AdaptiveMaxPool2d"
 
     def forward(self, x):
         return F.adaptive_max_pool2d(x, self.output_size, self.return_indices)
-
-    def extra_repr(self):
-        return f"output_size={self.output_size}"

@@ -101,6 +101,11 @@ class PoolGeometry:
     dilation: tuple = (1, 1)
 
 
+def _default_stride(stride) -> bool:
+    """Whether PyTorch takes ``kernel_size`` as the stride: None, also spelled ``[]``."""
+    return stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0)
+
+
 def pool_geometry(x_shape, kernel_size, stride=None, padding=0, ceil_mode=False, dilation=1):
     """Validate pooling arguments for a 4-D shape; ``stride=None`` means ``kernel_size``.
 
@@ -109,8 +114,8 @@ def pool_geometry(x_shape, kernel_size, stride=None, padding=0, ceil_mode=False,
     """
     N, C, H, W = _input_shape(x_shape, "pooling")
     kh, kw = pair(kernel_size, "kernel_size", minimum=1)
-    if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):
-        sh, sw = kh, kw  # PyTorch's default, also spelled stride=[]
+    if _default_stride(stride):
+        sh, sw = kh, kw
     else:
         sh, sw = pair(stride, "stride", minimum=1)
     ph, pw = pair(padding, "padding", minimum=0)
@@ -429,6 +434,12 @@ def _avg_pool_backward(grad_out, grad_x, kh, kw, sh, sw, ph, pw, count_include_p
                         xf[_u(base + ow * sw)] += share[ow]
 
 
+@kernel()
+def _bin(i, size, n_out):
+    # Adaptive bin i of n_out over size: floor(i size / n_out) .. ceil((i+1) size / n_out).
+    return (i * size) // n_out, ((i + 1) * size + n_out - 1) // n_out
+
+
 @kernel(nogil=True, parallel=True)
 def _adaptive_avg_forward(x, out, p0, p1):
     N, C, H, W = x.shape
@@ -439,11 +450,9 @@ def _adaptive_avg_forward(x, out, p0, p1):
         x0 = plane * H * W
         o0 = plane * OH * OW
         for oh in range(OH):
-            hs = (oh * H) // OH
-            he = ((oh + 1) * H + OH - 1) // OH
+            hs, he = _bin(oh, H, OH)
             for ow in range(OW):
-                ws = (ow * W) // OW
-                we = ((ow + 1) * W + OW - 1) // OW
+                ws, we = _bin(ow, W, OW)
                 total = 0.0
                 for h in range(hs, he):
                     for w in range(ws, we):
@@ -463,11 +472,9 @@ def _adaptive_avg_backward(grad_out, grad_x, p0, p1):
         for t in range(H * W):
             xf[_u(x0 + t)] = 0.0
         for oh in range(OH):
-            hs = (oh * H) // OH
-            he = ((oh + 1) * H + OH - 1) // OH
+            hs, he = _bin(oh, H, OH)
             for ow in range(OW):
-                ws = (ow * W) // OW
-                we = ((ow + 1) * W + OW - 1) // OW
+                ws, we = _bin(ow, W, OW)
                 g = gf[_u(o0 + oh * OW + ow)] / ((he - hs) * (we - ws))
                 for h in range(hs, he):
                     for w in range(ws, we):
@@ -488,11 +495,9 @@ def _adaptive_max_forward(x, out, argmax, p0, p1):
         x0 = plane * H * W
         o0 = plane * OH * OW
         for oh in range(OH):
-            hs = (oh * H) // OH
-            he = ((oh + 1) * H + OH - 1) // OH
+            hs, he = _bin(oh, H, OH)
             for ow in range(OW):
-                ws = (ow * W) // OW
-                we = ((ow + 1) * W + OW - 1) // OW
+                ws, we = _bin(ow, W, OW)
                 best = -np.inf
                 where = hs * W + ws
                 for h in range(hs, he):

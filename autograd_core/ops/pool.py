@@ -199,10 +199,7 @@ class MaxPool2d(Function):
     @staticmethod
     def backward(ctx, grad):
         (argmax,) = ctx.saved_tensors
-        shape = ctx.input_shape
-        if isinstance(grad, Tensor):  # create_graph: the scatter-add as a node of its own
-            return _ScatterAddPlanes.apply(grad, argmax, shape=shape)
-        return _scatter_add_planes(grad, argmax, shape)
+        return _apply_indexed(_ScatterAddPlanes, grad, argmax, ctx.input_shape)
 
 
 def _scatter_add_planes(values, index, shape):
@@ -224,9 +221,18 @@ def _gather_planes(values, index, shape):
     return out.reshape(shape)
 
 
-class _ScatterAddPlanes(Function):
-    """y = zeros(shape) with x added at per-plane indices (max pooling's backward);
-    its adjoint is the gather dL/dx = dL/dy[index]. In graphs of gradients only."""
+def _apply_indexed(op, values, index, shape):
+    """``op``'s map of ``values`` at ``index``: a node of its own on a Tensor
+    (create_graph), else straight on the arrays."""
+    index = index._data if isinstance(index, Tensor) else index
+    if isinstance(values, Tensor):
+        return op.apply(values, index, shape=shape)
+    return op.run(values, index, shape)
+
+
+class _IndexedPlanes(Function):
+    """A per-plane linear map of x at a fixed index (``run``), whose adjoint is the op
+    ``adjoint`` at the same index. In graphs of gradients only."""
 
     twice_differentiable = True
 
@@ -234,35 +240,28 @@ class _ScatterAddPlanes(Function):
     def forward(ctx, x, index, *, shape):
         ctx.save_for_backward(index)
         ctx.input_shape = x.shape
-        return _scatter_add_planes(x, index, shape)
+        return ctx.fn.run(x, index, shape)
 
     @staticmethod
     def backward(ctx, grad):
         (index,) = ctx.saved_tensors
-        index = index._data if isinstance(index, Tensor) else index
-        if isinstance(grad, Tensor):
-            return _GatherPlanes.apply(grad, index, shape=ctx.input_shape), None
-        return _gather_planes(grad, index, ctx.input_shape), None
+        return _apply_indexed(ctx.fn.adjoint, grad, index, ctx.input_shape), None
 
 
-class _GatherPlanes(Function):
+class _ScatterAddPlanes(_IndexedPlanes):
+    """y = zeros(shape) with x added at per-plane indices (max pooling's backward);
+    its adjoint is the gather dL/dx = dL/dy[index]."""
+
+    run = staticmethod(_scatter_add_planes)
+
+
+class _GatherPlanes(_IndexedPlanes):
     """y = x[plane][index] per plane (unpooling's backward); adjoint: the scatter-add."""
 
-    twice_differentiable = True
+    run = staticmethod(_gather_planes)
 
-    @staticmethod
-    def forward(ctx, x, index, *, shape):
-        ctx.save_for_backward(index)
-        ctx.input_shape = x.shape
-        return _gather_planes(x, index, shape)
 
-    @staticmethod
-    def backward(ctx, grad):
-        (index,) = ctx.saved_tensors
-        index = index._data if isinstance(index, Tensor) else index
-        if isinstance(grad, Tensor):
-            return _ScatterAddPlanes.apply(grad, index, shape=ctx.input_shape), None
-        return _scatter_add_planes(grad, index, ctx.input_shape), None
+_ScatterAddPlanes.adjoint, _GatherPlanes.adjoint = _GatherPlanes, _ScatterAddPlanes
 
 
 class AvgPool2d(Function):
@@ -431,10 +430,7 @@ class MaxUnpool2d(Function):
     @staticmethod
     def backward(ctx, grad):
         (indices,) = ctx.saved_tensors
-        indices = indices._data if isinstance(indices, Tensor) else indices
-        if isinstance(grad, Tensor):
-            return _GatherPlanes.apply(grad, indices, shape=ctx.input_shape), None
-        return _gather_planes(grad, indices, ctx.input_shape), None
+        return _apply_indexed(_GatherPlanes, grad, indices, ctx.input_shape), None
 
 
 # ------------------------------------------------------------ functional forms
@@ -455,8 +451,8 @@ def _geometry(x, op, kernel_size, stride, padding, ceil_mode, dilation=1):
     """Validate once; the node's options are the geometry's normalised pairs."""
     try:
         kernel_size = pair(kernel_size, "kernel_size", minimum=1)
-        if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):
-            stride = kernel_size  # PyTorch's default, also spelled stride=[]
+        if _k._default_stride(stride):
+            stride = kernel_size
         stride = pair(stride, "stride", minimum=1)
         padding = pair(padding, "padding", minimum=0)
         dilation = pair(dilation, "dilation", minimum=1)
