@@ -43,6 +43,8 @@ __all__ = ["winograd_conv3x3", "winograd_grad_weight3x3", "filter_transform", "C
 #: One chunk's workspace (its transformed input and its 16 products): L2-sized, as
 #: ``kernels.conv.CHUNK_BYTES`` (not tuned separately), but see ``MIN_TILES``.
 CHUNK_BYTES = 1024 * 1024
+#: The filter transform G (its entries are exact in float32 and float64).
+_G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
 
 
 def filter_transform(w):
@@ -51,8 +53,7 @@ def filter_transform(w):
     >>> float(filter_transform(np.ones((1, 1, 3, 3)))[:, 0, 0].reshape(4, 4)[1, 1])
     2.25
     """
-    G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]],
-                 dtype=w.dtype)
+    G = _G.astype(w.dtype)
     u = np.matmul(np.matmul(G, w), G.T)  # (OC, C, 4, 4), exact in both dtypes' rounding
     return np.ascontiguousarray(u.transpose(2, 3, 0, 1).reshape(16, w.shape[0], w.shape[1]))
 
@@ -289,7 +290,6 @@ def winograd_grad_weight3x3(go, x, ph, pw, lanes_wanted=8, chunk_bytes=CHUNK_BYT
     total = parts[0]
     for part in parts[1:]:
         total += part
-    G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]],
-                 dtype=dtype)
+    G = _G.astype(dtype)
     du = total.reshape(4, 4, OC, C).transpose(2, 3, 0, 1)  # (OC, C, 4, 4)
     return np.ascontiguousarray(np.matmul(np.matmul(G.T, du), G))
