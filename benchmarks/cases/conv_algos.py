@@ -126,11 +126,11 @@ def _algo(N, C, OC, H, reps):
     w_t = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
     lanes = K._lanes_wanted(geo)
     res = compare({
-        "im2col_fwd": lambda: _im2col_forward(x, w, geo),
+        "im2col_fwd": _im2col_only(lambda: K._conv2d_forward(x, w, None, geo)),
         "wino_fwd": lambda: W.winograd_conv3x3(x, w, None, 1, 1, H, H, lanes),
-        "col2im_gx": lambda: _im2col_grad_x(go, x, w, geo),
+        "col2im_gx": _im2col_only(lambda: K._conv2d_backward(go, x, w, geo, True, False, False)),
         "wino_gx": lambda: W.winograd_conv3x3(go, w_t, None, 1, 1, H, H, lanes),
-        "im2col_gw": lambda: _im2col_grad_w(go, x, w, geo),
+        "im2col_gw": _im2col_only(lambda: K._conv2d_backward(go, x, w, geo, False, True, False)),
         "wino_gw": lambda: W.winograd_grad_weight3x3(go, x, 1, 1, lanes),
     }, reps=reps, warmup=1, min_sample_time=0.05)
     shown = []
@@ -148,16 +148,26 @@ def tables(cases, reps):
         _table(case, reps)
 
 
-def _rows_only(fn):
-    """``fn`` run with the tap tables switched off (the row-loop im2col / col2im)."""
+def _with(name, value, fn):
+    """``fn`` run with ``kernels.conv.<name>`` set to ``value`` (a rule switched off)."""
     def call():
-        saved = K.TAP_TABLE_MAX_ENTRIES
-        K.TAP_TABLE_MAX_ENTRIES = -1
+        saved = getattr(K, name)
+        setattr(K, name, value)
         try:
             return fn()
         finally:
-            K.TAP_TABLE_MAX_ENTRIES = saved
+            setattr(K, name, saved)
     return call
+
+
+def _rows_only(fn):
+    """``fn`` run with the tap tables switched off (the row-loop im2col / col2im)."""
+    return _with("TAP_TABLE_MAX_ENTRIES", -1, fn)
+
+
+def _im2col_only(fn):
+    """``fn`` run with Winograd switched off (im2col + GEMM)."""
+    return _with("WINOGRAD_MIN_PIXELS", 1 << 60, fn)
 
 
 def _table(case, reps):
@@ -178,33 +188,6 @@ def _table(case, reps):
     f, b = res.ratio("table_fwd", "rows_fwd"), res.ratio("table_bwd", "rows_bwd")
     print(f"{name:22s} table/rows fwd {f.median:.2f} [{f.min:.2f}-{f.max:.2f}]  "
           f"bwd {b.median:.2f} [{b.min:.2f}-{b.max:.2f}]", flush=True)
-
-
-def _im2col_forward(x, w, geo):
-    saved = K.WINOGRAD_MIN_PIXELS
-    K.WINOGRAD_MIN_PIXELS = 1 << 60
-    try:
-        return K._conv2d_forward(x, w, None, geo)
-    finally:
-        K.WINOGRAD_MIN_PIXELS = saved
-
-
-def _im2col_grad_w(go, x, w, geo):
-    saved = K.WINOGRAD_MIN_PIXELS
-    K.WINOGRAD_MIN_PIXELS = 1 << 60
-    try:
-        return K._conv2d_backward(go, x, w, geo, False, True, False)
-    finally:
-        K.WINOGRAD_MIN_PIXELS = saved
-
-
-def _im2col_grad_x(go, x, w, geo):
-    saved = K.WINOGRAD_MIN_PIXELS
-    K.WINOGRAD_MIN_PIXELS = 1 << 60
-    try:
-        return K._conv2d_backward(go, x, w, geo, True, False, False)
-    finally:
-        K.WINOGRAD_MIN_PIXELS = saved
 
 
 def phases(cases, reps=5):
