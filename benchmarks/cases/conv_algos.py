@@ -1,6 +1,7 @@
 """Where a conv's time goes on ResNet-18 CIFAR shapes, ours against PyTorch (issue 17).
 
-Run as ``python -m benchmarks.cases.conv_algos [--phases] [--reps R] [--width 16|64]``.
+Run as ``python -m benchmarks.cases.conv_algos [--phases|--algos|--tables] [--reps R]
+[--width 16|64]``.
 
 * Ratios: ``_conv2d_forward`` / ``_conv2d_backward`` (the kernels the op calls) against
   ``torch.nn.functional.conv2d`` and ``torch.ops.aten.convolution_backward`` (both
@@ -210,18 +211,13 @@ def phases(cases, reps=5):
             setattr(module, name, wrap(name, getattr(module, name)))
     before = numba.get_num_threads()
     numba.set_num_threads(1)
-    # BLAS single-threaded too: a 2-thread OpenBLAS on a loaded machine takes 100x longer
-    blas = _threads._blas if _threads.blas_threads_controllable() else None
-    blas_before = blas[0]() if blas else None
-    if blas:
-        blas[1](1)
     try:
-        for case in cases:
-            _phases(case, acc, reps)
+        # BLAS single-threaded too: a 2-thread OpenBLAS on a loaded machine takes 100x longer
+        with _threads.single_threaded_blas():
+            for case in cases:
+                _phases(case, acc, reps)
     finally:
         numba.set_num_threads(before)
-        if blas:
-            blas[1](blas_before)
         for module, name, fn in saved:
             setattr(module, name, fn)
 
