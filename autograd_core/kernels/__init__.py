@@ -20,14 +20,13 @@ the user has set ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` themselves.  The vari
 removed again right after the OpenMP runtime has read it, so other libraries in the
 process (PyTorch ships its own OpenMP runtime) are unaffected.
 
-GEMMs go the same way (``_threads.gemm``, used by the matmul, linear and recurrent
-ops): below 4M multiply-adds on one BLAS thread, above in at most four column (or row)
-slices taken by the chunk workers, each a single-threaded GEMM, so OpenBLAS's own
-threads are never woken.  On a loaded machine they were the problem (issue 17): a
-35 us GEMM on two OpenBLAS threads often took 4-32 ms (a worker waited for, or woken
-from its sleep after the 0.1 s spin timeout), and an LSTM step went from 20 ms to
-seconds.  ``OPENBLAS_THREAD_TIMEOUT`` cannot be set from here: OpenBLAS reads it once,
-when NumPy loads it, before this package is imported.
+GEMMs (``_threads.gemm``, used by the matmul, linear and recurrent ops) below 4M
+multiply-adds run on one BLAS thread, and so do batches of such products; larger ones
+keep OpenBLAS's threads.  On a loaded machine those threads were the problem for small
+products (issue 17): a 35 us GEMM on two OpenBLAS threads often took 4-32 ms (a worker
+waited for, or woken from its sleep after the 0.1 s spin timeout), and an LSTM step
+went from 20 ms to seconds.  ``OPENBLAS_THREAD_TIMEOUT`` cannot be set from here:
+OpenBLAS reads it once, when NumPy loads it, before this package is imported.
 
 Compilation is cached on disk (``cache=True``): next to the kernels, or in
 ``NUMBA_CACHE_DIR`` when set, or, when the package directory is read-only, in Numba's

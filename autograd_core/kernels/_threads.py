@@ -328,6 +328,8 @@ TINY_GEMM = 1 << 18
 #: A recurrent layer's per-step GEMM (``h W_hh^T``, one after the other) below this
 #: many multiply-adds runs on one thread for the whole sequence (about 250 us each).
 SMALL_STEP_GEMM = 1 << 24
+
+
 def gemm(a, b):
     """``a @ b``, with OpenBLAS's own threads only where they pay for their stalls.
 
@@ -343,8 +345,8 @@ def gemm(a, b):
     (measured 2026-12-02: 30.5 against 18.6 ms for 3072-1024-1024-10 at batch 128).
     OpenBLAS splits a product over the rows and columns of the result, never over the
     summed index, so the result is the same whichever thread count computes it.
-    Anything else (integer or mixed dtypes, a BLAS that cannot be controlled, Tensors)
-    is plain ``np.matmul``.
+    Anything else (a vector operand, a BLAS that cannot be controlled, Tensors) is plain
+    ``np.matmul``; integer products are NumPy's own loops, unaffected either way.
 
     >>> import numpy as np
     >>> gemm(np.ones((2, 3)), np.ones((3, 4))).tolist()[0]
@@ -353,21 +355,15 @@ def gemm(a, b):
     import numpy as np
 
     # Tensors (a twice-differentiable backward) and other array-likes: NumPy's protocol
-    if type(a) is not np.ndarray or type(b) is not np.ndarray \
+    if type(a) is not np.ndarray or type(b) is not np.ndarray or a.ndim < 2 or b.ndim < 2 \
             or not blas_threads_controllable():
         return np.matmul(a, b)
-    if a.ndim == 2 and b.ndim == 2 and a.shape[0] * a.shape[1] * b.shape[-1] <= TINY_GEMM:
+    work = a.shape[-2] * a.shape[-1] * b.shape[-1]  # per product, for a batch too
+    if a.ndim == 2 and b.ndim == 2 and work <= TINY_GEMM:
         return np.matmul(a, b)  # OpenBLAS runs it on one thread itself; no overhead
-    if a.ndim != 2 or b.ndim != 2 or a.dtype != b.dtype \
-            or a.dtype not in (np.float32, np.float64) or a.shape[1] != b.shape[0]:
-        if a.ndim >= 2 and b.ndim >= 2 and \
-                a.shape[-2] * a.shape[-1] * b.shape[-1] < SMALL_GEMM:
-            # a batch of small products (attention, bmm): NumPy calls the BLAS once per
-            # matrix, and each call would wake OpenBLAS's threads
-            with single_threaded_blas():
-                return np.matmul(a, b)
-        return np.matmul(a, b)
-    if a.shape[0] * a.shape[1] * b.shape[1] < SMALL_GEMM:
+    if work < SMALL_GEMM:
+        # a batch of small products (attention, bmm) too: NumPy calls the BLAS once per
+        # matrix, and each call would wake OpenBLAS's threads
         with single_threaded_blas():
             return np.matmul(a, b)
     return np.matmul(a, b)

@@ -1154,11 +1154,11 @@ def _conv2d_forward(x, weight, bias, geo, chunk_bytes=None):
     dtype = x.dtype
     # A zero bias costs one add per output and keeps a single kernel signature.
     b = np.ascontiguousarray(bias) if bias is not None else np.zeros(geo.OC, dtype=dtype)
-    out = np.empty((geo.N, geo.OC, geo.OH, geo.OW), dtype=dtype)
-    if _use_winograd(geo):
+    if _use_winograd(geo):  # allocates its own output
         return _wino.winograd_conv3x3(
             x, weight, b, geo.pad[0], geo.pad[1], geo.OH, geo.OW, _lanes_wanted(geo)
         )
+    out = np.empty((geo.N, geo.OC, geo.OH, geo.OW), dtype=dtype)
     if _use_direct(geo):
         args = (x, weight, b, out, geo.groups, *_direct_args(geo))
         run_planes(_direct_forward, geo.N * geo.OC, args, geo.flops // 2)

@@ -16,8 +16,9 @@ instead of 9, and the transformed input is 4x the input instead of im2col's 9x.
 
 The input gradient of a stride-1 convolution is itself a stride-1 convolution of
 ``grad_out`` with the flipped, transposed filters (``w[o, c, i, j]`` -> ``w[c, o, 2-i,
-2-j]``) and top/left padding ``2 - p``, so it runs through the same kernels; the weight
-gradient stays on im2col (``kernels.conv``).
+2-j]``) and top/left padding ``2 - p``, so it runs through the same kernels.  The weight
+gradient uses the same tiles (:func:`winograd_grad_weight3x3`); ``kernels.conv`` decides
+which convs take which (``_use_winograd`` and its siblings).
 
 Chunks hold whole samples (a lane holds consecutive samples, the plan depends on the
 shapes alone), so every output is computed by the same operations in the same order
@@ -43,6 +44,8 @@ __all__ = ["winograd_conv3x3", "winograd_grad_weight3x3", "filter_transform", "C
 #: One chunk's workspace (its transformed input and its 16 products): L2-sized, as
 #: ``kernels.conv.CHUNK_BYTES`` (not tuned separately), but see ``MIN_TILES``.
 CHUNK_BYTES = 1024 * 1024
+#: The filter transform G (its entries are exact in float32 and float64).
+_G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
 
 
 def filter_transform(w):
@@ -51,8 +54,7 @@ def filter_transform(w):
     >>> float(filter_transform(np.ones((1, 1, 3, 3)))[:, 0, 0].reshape(4, 4)[1, 1])
     2.25
     """
-    G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]],
-                 dtype=w.dtype)
+    G = _G.astype(w.dtype)
     u = np.matmul(np.matmul(G, w), G.T)  # (OC, C, 4, 4), exact in both dtypes' rounding
     return np.ascontiguousarray(u.transpose(2, 3, 0, 1).reshape(16, w.shape[0], w.shape[1]))
 
@@ -219,20 +221,17 @@ def _plan(N, per_sample, tiles_per_sample, lanes_wanted, chunk_bytes):
     return lanes
 
 
-def winograd_conv3x3(x, w, bias, ph, pw, OH, OW, lanes_wanted=8, u=None,
-                     chunk_bytes=CHUNK_BYTES):
+def winograd_conv3x3(x, w, bias, ph, pw, OH, OW, lanes_wanted=8, chunk_bytes=CHUNK_BYTES):
     """``y = conv2d(x, w) + bias`` for a 3x3 stride-1, dilation-1, ungrouped ``w``.
 
     ``ph``/``pw``: top/left padding (0, 1 or 2; the bottom/right one is implied by the
-    output size ``OH, OW``).  ``u`` is :func:`filter_transform` of ``w`` if the caller
-    has it.  Arrays are contiguous and of one float dtype (unchecked: the conv kernels
-    validated them).
+    output size ``OH, OW``).  Arrays are contiguous and of one float dtype (unchecked:
+    the conv kernels validated them).
     """
     N, C = x.shape[0], x.shape[1]
     OC = w.shape[0]
     dtype = x.dtype
-    if u is None:
-        u = filter_transform(w)
+    u = filter_transform(w)
     b = bias if bias is not None else np.zeros(OC, dtype=dtype)
     out = np.empty((N, OC, OH, OW), dtype=dtype)
     TH, TW = -(-OH // 2), -(-OW // 2)
@@ -289,7 +288,6 @@ def winograd_grad_weight3x3(go, x, ph, pw, lanes_wanted=8, chunk_bytes=CHUNK_BYT
     total = parts[0]
     for part in parts[1:]:
         total += part
-    G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]],
-                 dtype=dtype)
+    G = _G.astype(dtype)
     du = total.reshape(4, 4, OC, C).transpose(2, 3, 0, 1)  # (OC, C, 4, 4)
     return np.ascontiguousarray(np.matmul(np.matmul(G.T, du), G))

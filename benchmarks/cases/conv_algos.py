@@ -1,6 +1,7 @@
 """Where a conv's time goes on ResNet-18 CIFAR shapes, ours against PyTorch (issue 17).
 
-Run as ``python -m benchmarks.cases.conv_algos [--phases] [--reps R] [--width 16|64]``.
+Run as ``python -m benchmarks.cases.conv_algos [--phases|--algos|--tables] [--reps R]
+[--width 16|64]``.
 
 * Ratios: ``_conv2d_forward`` / ``_conv2d_backward`` (the kernels the op calls) against
   ``torch.nn.functional.conv2d`` and ``torch.ops.aten.convolution_backward`` (both
@@ -126,11 +127,11 @@ def _algo(N, C, OC, H, reps):
     w_t = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
     lanes = K._lanes_wanted(geo)
     res = compare({
-        "im2col_fwd": lambda: _im2col_forward(x, w, geo),
+        "im2col_fwd": _im2col_only(lambda: K._conv2d_forward(x, w, None, geo)),
         "wino_fwd": lambda: W.winograd_conv3x3(x, w, None, 1, 1, H, H, lanes),
-        "col2im_gx": lambda: _im2col_grad_x(go, x, w, geo),
+        "col2im_gx": _im2col_only(lambda: K._conv2d_backward(go, x, w, geo, True, False, False)),
         "wino_gx": lambda: W.winograd_conv3x3(go, w_t, None, 1, 1, H, H, lanes),
-        "im2col_gw": lambda: _im2col_grad_w(go, x, w, geo),
+        "im2col_gw": _im2col_only(lambda: K._conv2d_backward(go, x, w, geo, False, True, False)),
         "wino_gw": lambda: W.winograd_grad_weight3x3(go, x, 1, 1, lanes),
     }, reps=reps, warmup=1, min_sample_time=0.05)
     shown = []
@@ -148,16 +149,26 @@ def tables(cases, reps):
         _table(case, reps)
 
 
-def _rows_only(fn):
-    """``fn`` run with the tap tables switched off (the row-loop im2col / col2im)."""
+def _with(name, value, fn):
+    """``fn`` run with ``kernels.conv.<name>`` set to ``value`` (a rule switched off)."""
     def call():
-        saved = K.TAP_TABLE_MAX_ENTRIES
-        K.TAP_TABLE_MAX_ENTRIES = -1
+        saved = getattr(K, name)
+        setattr(K, name, value)
         try:
             return fn()
         finally:
-            K.TAP_TABLE_MAX_ENTRIES = saved
+            setattr(K, name, saved)
     return call
+
+
+def _rows_only(fn):
+    """``fn`` run with the tap tables switched off (the row-loop im2col / col2im)."""
+    return _with("TAP_TABLE_MAX_ENTRIES", -1, fn)
+
+
+def _im2col_only(fn):
+    """``fn`` run with Winograd switched off (im2col + GEMM)."""
+    return _with("WINOGRAD_MIN_PIXELS", 1 << 60, fn)
 
 
 def _table(case, reps):
@@ -180,33 +191,6 @@ def _table(case, reps):
           f"bwd {b.median:.2f} [{b.min:.2f}-{b.max:.2f}]", flush=True)
 
 
-def _im2col_forward(x, w, geo):
-    saved = K.WINOGRAD_MIN_PIXELS
-    K.WINOGRAD_MIN_PIXELS = 1 << 60
-    try:
-        return K._conv2d_forward(x, w, None, geo)
-    finally:
-        K.WINOGRAD_MIN_PIXELS = saved
-
-
-def _im2col_grad_w(go, x, w, geo):
-    saved = K.WINOGRAD_MIN_PIXELS
-    K.WINOGRAD_MIN_PIXELS = 1 << 60
-    try:
-        return K._conv2d_backward(go, x, w, geo, False, True, False)
-    finally:
-        K.WINOGRAD_MIN_PIXELS = saved
-
-
-def _im2col_grad_x(go, x, w, geo):
-    saved = K.WINOGRAD_MIN_PIXELS
-    K.WINOGRAD_MIN_PIXELS = 1 << 60
-    try:
-        return K._conv2d_backward(go, x, w, geo, True, False, False)
-    finally:
-        K.WINOGRAD_MIN_PIXELS = saved
-
-
 def phases(cases, reps=5):
     """Per-phase milliseconds of one call, one thread (the steps do not overlap)."""
     from autograd_core.kernels import conv_winograd as W
@@ -227,18 +211,13 @@ def phases(cases, reps=5):
             setattr(module, name, wrap(name, getattr(module, name)))
     before = numba.get_num_threads()
     numba.set_num_threads(1)
-    # BLAS single-threaded too: a 2-thread OpenBLAS on a loaded machine takes 100x longer
-    blas = _threads._blas if _threads.blas_threads_controllable() else None
-    blas_before = blas[0]() if blas else None
-    if blas:
-        blas[1](1)
     try:
-        for case in cases:
-            _phases(case, acc, reps)
+        # BLAS single-threaded too: a 2-thread OpenBLAS on a loaded machine takes 100x longer
+        with _threads.single_threaded_blas():
+            for case in cases:
+                _phases(case, acc, reps)
     finally:
         numba.set_num_threads(before)
-        if blas:
-            blas[1](blas_before)
         for module, name, fn in saved:
             setattr(module, name, fn)
 
