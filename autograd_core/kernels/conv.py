@@ -752,6 +752,54 @@ def _plan(geo, bytes_per_row, chunk_bytes):
     return chunks, lanes, split
 
 
+#: A one-lane conv's GEMMs are cut into at most this many row blocks (a constant, not
+#: the core count, so every machine computes the same blocks) ...
+GEMM_BLOCKS = 4
+#: ... each of at least this many multiply-adds and rows (fewer rows make thin,
+#: slower BLAS calls).
+GEMM_BLOCK_MIN_MACS = 1 << 24
+GEMM_BLOCK_MIN_ROWS = 64
+
+
+def _gemm_blocks(geo):
+    """Row blocks for the GEMMs of a conv that gets a single lane (see ``_plan``).
+
+    Measured on ResNet-18's 512-channel layers (issue 17): 512->512 on 4x4 at batch 16
+    has 256 output columns, one lane, so its (512, 4608) @ (4608, 256) GEMMs ran on one
+    core. Cutting the rows of the result (output channels forward and for the weight
+    gradient, weight taps for the column gradient) into blocks gives every thread
+    whole, independent products. Ungrouped convs only; a function of the shapes alone.
+    """
+    if geo.groups != 1:
+        return 1
+    rows = min(geo.OC, geo.C * geo.kh * geo.kw)
+    macs = geo.flops // 2
+    return max(1, min(GEMM_BLOCKS, rows // GEMM_BLOCK_MIN_ROWS, macs // GEMM_BLOCK_MIN_MACS))
+
+
+def _blocked_matmul(a, b, out, blocks, scratch=None):
+    """``out = a @ b`` (or, given ``scratch``, ``out += a @ b`` through it), the rows of
+    ``out`` cut into ``blocks`` slices computed as separate tasks on all threads.
+
+    Each slice is a whole product over the full inner dimension, so no sum is split and
+    the blocks write disjoint rows; the cuts fall on multiples of 16 rows.
+    """
+    rows = out.shape[0]
+    cuts = [min(rows, -(-rows * i // blocks // 16) * 16) for i in range(blocks + 1)]
+    cuts[-1] = rows
+
+    def block(i):
+        lo, hi = cuts[i], cuts[i + 1]
+        if hi <= lo:
+            return
+        if scratch is None:
+            np.matmul(a[lo:hi], b, out=out[lo:hi])
+        else:
+            out[lo:hi] += np.matmul(a[lo:hi], b, out=scratch[lo:hi])
+
+    run_chunks(block, blocks)
+
+
 def _kernel_args(geo):
     return (
         geo.kh,
@@ -1024,6 +1072,9 @@ class _Conv:
         elif chunk_bytes is None:  # L2-sized, but never thinner than MIN_GEMM_COLUMNS
             chunk_bytes = max(CHUNK_BYTES, -(-self.bytes_per_row // geo.OW) * MIN_GEMM_COLUMNS)
         self.chunks, self.lanes, self.split = _plan(geo, self.bytes_per_row, chunk_bytes)
+        # A conv too small in columns for a second lane, yet with big GEMMs (wide layers
+        # on small planes): its GEMMs are cut into row blocks run on all threads.
+        self.blocks = _gemm_blocks(geo) if len(self.lanes) == 1 else 1
 
     def _whole_sample(self, r0, r1):
         OH = self.geo.OH
@@ -1047,6 +1098,9 @@ class _Conv:
     def _gemm(self, a, b, out, transpose_a=False):
         # out[g] = a[g] @ b[g] per group; a is the (G, OCg, Kg) weight.
         G, Kg, OCg = self.geo.groups, self.Kg, self.OCg
+        if G == 1 and self.blocks > 1:
+            _blocked_matmul(a[0].T if transpose_a else a[0], b, out, self.blocks)
+            return
         for g in range(G):
             if transpose_a:
                 np.matmul(a[g].T, b[g * OCg : (g + 1) * OCg], out=out[g * Kg : (g + 1) * Kg])
@@ -1104,7 +1158,11 @@ class _Conv:
             # in the lane's one scratch matrix (no (OC, K) temporary per chunk).
             for g in range(G):
                 a, b = g_rows[g * OCg : (g + 1) * OCg], cols[g * Kg : (g + 1) * Kg].T
-                if first:
+                if G == 1 and self.blocks > 1:
+                    if not first and not scratch:
+                        scratch.append(np.empty((OCg, Kg), dtype=self.dtype))
+                    _blocked_matmul(a, b, gw[0], self.blocks, None if first else scratch[0])
+                elif first:
                     np.matmul(a, b, out=gw[g])
                 else:
                     if not scratch:

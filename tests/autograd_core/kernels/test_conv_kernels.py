@@ -436,3 +436,46 @@ def test_peak_memory_stays_under_the_cap(monkeypatch):
             tracemalloc.stop()
         # results, plus at most one chunk per thread, plus small change
         assert peak <= result_bytes + numba.config.NUMBA_NUM_THREADS * cap + (256 << 10)
+
+
+# ------------------------------------------------- one lane, GEMMs in row blocks
+
+
+def _wide_small_plane_case(dtype):
+    # 4 samples of 6x6: 144 output columns, one lane; 85M multiply-adds: 4 row blocks.
+    rng = np.random.default_rng(11)
+    x, w, b = _case(rng, 4, 256, 6, 6, 256, 3, 3, 1, dtype)
+    go = rng.standard_normal((4, 256, 6, 6)).astype(dtype)
+    geo = K.conv_geometry(x.shape, w.shape, 1, 1)
+    return x, w, b, go, geo
+
+
+def test_wide_small_plane_conv_cuts_its_gemms_into_row_blocks():
+    x, w, b, go, geo = _wide_small_plane_case(np.float64)
+    conv = K._Conv(geo, x, w, None)
+    assert len(conv.lanes) == 1 and conv.blocks == K.GEMM_BLOCKS
+    out = K.conv2d_forward(x, w, b, 1, 1)
+    np.testing.assert_allclose(out, conv2d_ref(x, w, b, (1, 1), 1, (1, 1), 1), **_tol(x.dtype))
+    grads = K.conv2d_backward(go, x, w, 1, 1)
+    for got, want in zip(grads, conv2d_backward_ref(go, x, w, (1, 1), 1, (1, 1), 1)):
+        np.testing.assert_allclose(got, want, **_tol(x.dtype))
+
+
+def test_row_blocks_are_bit_identical_with_one_and_two_threads():
+    _two_threads_or_skip()
+    x, w, b, go, _ = _wide_small_plane_case(np.float32)
+    results = []
+    before = numba.get_num_threads()
+    try:
+        for threads in (1, 2):
+            numba.set_num_threads(threads)
+            results.append((K.conv2d_forward(x, w, b, 1, 1),) + K.conv2d_backward(go, x, w, 1, 1))
+    finally:
+        numba.set_num_threads(before)
+    for one, two in zip(*results):
+        assert one.tobytes() == two.tobytes()
+
+
+def test_grouped_and_small_convs_keep_whole_gemms():
+    assert K._gemm_blocks(K.conv_geometry((4, 256, 6, 6), (256, 128, 3, 3), 1, 1, groups=2)) == 1
+    assert K._gemm_blocks(K.conv_geometry((4, 16, 6, 6), (16, 16, 3, 3), 1, 1)) == 1
