@@ -163,6 +163,7 @@ def machine_info() -> dict:
         "env": {k: os.environ[k] for k in (
             "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
             "NUMBA_NUM_THREADS", "NUMBA_THREADING_LAYER", "OMP_WAIT_POLICY",
+            "OPENBLAS_THREAD_TIMEOUT",
         ) if k in os.environ},
         "git_commit": git_commit(),
         "executable": sys.executable,
