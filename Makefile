@@ -37,6 +37,7 @@ demo: $(STAMP)
 	$(BIN)/autograd-train
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python -m benchmarks
 
 bench-quick: $(STAMP)
