@@ -55,7 +55,10 @@ and thread count), measured on every conv of ResNet-18 CIFAR at batch 32 (issue 
 * everything else (stride 2, small planes, 1x1, grouped): im2col + GEMM as above, with
   chunks and lanes of at least ``MIN_GEMM_COLUMNS`` output columns; strided convs and
   planes under 8x8 fill (and, up to 8x8, empty) the column matrix through a tap table
-  of input offsets (``_use_tap_table``) instead of per-row loops.
+  of input offsets (``_use_tap_table``) instead of per-row loops;
+* a conv with too few output columns for a second lane, yet big GEMMs (512->512 on
+  4x4 or 7x7 planes at small batches): each GEMM's rows are cut into up to
+  ``GEMM_BLOCKS`` whole products run on all threads (``_gemm_blocks``).
 
 Example: ``conv2d_forward(x, w, None, (1, 1), (0, 0), (1, 1), 1)`` is
 ``torch.nn.functional.conv2d(x, w)`` for NumPy arrays.
@@ -769,6 +772,10 @@ def _gemm_blocks(geo):
     core. Cutting the rows of the result (output channels forward and for the weight
     gradient, weight taps for the column gradient) into blocks gives every thread
     whole, independent products. Ungrouped convs only; a function of the shapes alone.
+    Measured paired on a 2-core AMD EPYC (one block / four, forward and backward):
+    512->512 on 7x7, batch 8: 24.4 / 14.4 and 62.9 / 44.9 ms; on 4x4, batch 16:
+    16.9 / 12.4 and 35.2 / 26.2 ms; 256->512 stride 2 on 14x14, batch 8: 13.6 / 10.0
+    and 26.3 / 17.4 ms.
     """
     if geo.groups != 1:
         return 1
