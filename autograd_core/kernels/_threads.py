@@ -150,6 +150,7 @@ def _numba_thread_count():
 
 
 _workers_safe = None
+_inline = threading.local()  # .threads: the count an enclosing inline run_chunks lowered
 
 
 def _workers_allowed():
@@ -193,18 +194,33 @@ def run_chunks(fn, n_tasks, uses_blas=True):
     ``uses_blas=False`` says the tasks call no BLAS, so it need not be controllable.
     """
     get_threads, set_threads = _numba_thread_count()
-    threads = get_threads()
+    current = get_threads()
+    # Inside an inline run (below) the caller's count is lowered to 1 for its kernels;
+    # tasks nested in it (a one-lane conv's GEMM blocks) may still use all threads.
+    threads = max(current, getattr(_inline, "threads", 1))
     if threads <= 1 or n_tasks <= 1 or not _workers_allowed():
         # Inline, still with single-threaded BLAS: the chunks are sized for one thread,
         # and OpenBLAS's own threads are what stalls on a loaded machine (issue 17: a
         # conv step with numba.set_num_threads(1) took 1.3 s instead of 77 ms).
+        # Numba's kernels run on this thread alone too: an OpenMP team woken here keeps
+        # spinning after the kernel (unless OMP_WAIT_POLICY=PASSIVE took effect, which
+        # it does not when PyTorch's runtime was loaded first: both share one libgomp)
+        # and takes the core from the GEMM that follows (measured: a one-lane 512->512
+        # conv on 7x7, forward 12.6 ms -> 24.9 ms with the team spinning).
         single = uses_blas and blas_threads_controllable()
         if single:
             _blas_single_threaded_enter()
+        outer = getattr(_inline, "threads", 1)
+        _inline.threads = threads
+        if current > 1:
+            set_threads(1)
         try:
             for i in range(n_tasks):
                 fn(i)
         finally:
+            if current > 1:
+                set_threads(current)
+            _inline.threads = outer
             if single:
                 _blas_single_threaded_exit()
         return
@@ -215,7 +231,7 @@ def run_chunks(fn, n_tasks, uses_blas=True):
             for i in range(n_tasks):
                 fn(i)
         finally:
-            set_threads(threads)
+            set_threads(current)
         return
     workers = min(threads, n_tasks) - 1
     counter = itertools.count()
@@ -241,7 +257,7 @@ def run_chunks(fn, n_tasks, uses_blas=True):
         try:
             drain()
         finally:
-            set_threads(threads)
+            set_threads(current)
             for future in futures:
                 # A worker that has not started yet (on a loaded machine it may wait a
                 # whole time slice to be scheduled) has nothing left to do: cancel it
