@@ -75,10 +75,13 @@ def run(argv=None) -> int:
     started = time.perf_counter()
     load_start = _loadavg()
     cpu_meter = CpuMeter()
-    # The kernels first: they start Numba's thread pool with their own settings before
-    # PyTorch loads its OpenMP runtime.
-    optional_module("autograd_core.kernels")
+    # PyTorch first, then the kernels. PyTorch's bundled libgomp has the system
+    # libgomp's soname: loaded after Numba's, it binds to that runtime, which the
+    # kernels start with OMP_WAIT_POLICY=PASSIVE, and every PyTorch barrier then sleeps
+    # (measured 2026-12-02: a Transformer LM step 386 ms instead of 32 ms). Loaded
+    # first, each library keeps its own runtime and its own wait policy.
     torch = None if args.no_torch else optional_module("torch")
+    optional_module("autograd_core.kernels")
     micrograd = optional_module("micrograd")
     if micrograd is not None and optional_module("micrograd.engine") is None:
         micrograd = None
