@@ -17,8 +17,13 @@ OpenMP layer, idle workers busy-wait by default, and on a two-core machine that 
 the BLAS threads of the next GEMM (measured: a 64->64 3x3 conv became 4-8x slower), so
 the pool is started here with ``OMP_WAIT_POLICY=PASSIVE`` (idle workers sleep), unless
 the user has set ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` themselves.  The variable is
-removed again right after the OpenMP runtime has read it, so other libraries in the
-process (PyTorch ships its own OpenMP runtime) are unaffected.
+removed again right after the OpenMP runtime has read it.  PyTorch's bundled libgomp,
+though, has the same soname and shares whichever runtime is loaded first: imported
+after this package, PyTorch runs with the passive policy and its small ops slow down
+(measured 2026-12-02: a Transformer LM step took 386 ms instead of 32 ms), so import
+``torch`` first when both are used in one process.  Then the shared runtime spins by
+default, which our kernels do not mind: they wake Numba's team only for whole-batch
+public calls (``run_chunks`` keeps its kernels on one thread, see ``_threads``).
 
 GEMMs (``_threads.gemm``, used by the matmul, linear and recurrent ops) below 4M
 multiply-adds run on one BLAS thread, and so do batches of such products; larger ones
