@@ -18,7 +18,7 @@ import sys as _sys
 #: about 0.1 s) after each multi-threaded GEMM.  In a process that interleaves two
 #: libraries' steps, those spinning workers take a core from the other library's
 #: threads: measured 2026-12-02 on a 2-core AMD EPYC, a Transformer LM step took
-#: PyTorch 30 ms alone and 70 ms (once 436 ms) interleaved with ours, and ours 39 ms
+#: PyTorch 30 ms alone and 70 ms interleaved with ours, and ours 39 ms
 #: went to 57 ms; with the timeout at its minimum (4) both were back at 28-32 and
 #: 38-41 ms.  PyTorch does not use OpenBLAS, so this only removes the cross-talk.
 #: OpenBLAS reads the variable once, when NumPy loads it: this must run before any

@@ -79,7 +79,8 @@ def run(argv=None) -> int:
     # libgomp's soname: loaded after Numba's, it binds to that runtime, which the
     # kernels start with OMP_WAIT_POLICY=PASSIVE, and every PyTorch barrier then sleeps
     # (measured 2026-12-02: a Transformer LM step 386 ms instead of 32 ms). Loaded
-    # first, each library keeps its own runtime and its own wait policy.
+    # first, PyTorch's runtime keeps its default policy; the kernels share it and keep
+    # Numba's team asleep on their hot paths (see autograd_core.kernels._threads).
     torch = None if args.no_torch else optional_module("torch")
     optional_module("autograd_core.kernels")
     micrograd = optional_module("micrograd")

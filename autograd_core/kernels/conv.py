@@ -1165,15 +1165,13 @@ class _Conv:
             # in the lane's one scratch matrix (no (OC, K) temporary per chunk).
             for g in range(G):
                 a, b = g_rows[g * OCg : (g + 1) * OCg], cols[g * Kg : (g + 1) * Kg].T
+                if not first and not scratch:
+                    scratch.append(np.empty((OCg, Kg), dtype=self.dtype))
                 if G == 1 and self.blocks > 1:
-                    if not first and not scratch:
-                        scratch.append(np.empty((OCg, Kg), dtype=self.dtype))
                     _blocked_matmul(a, b, gw[0], self.blocks, None if first else scratch[0])
                 elif first:
                     np.matmul(a, b, out=gw[g])
                 else:
-                    if not scratch:
-                        scratch.append(np.empty((OCg, Kg), dtype=self.dtype))
                     gw[g] += np.matmul(a, b, out=scratch[0])
             del cols  # before the column gradient: the workspace holds one of the two
         if need_x:

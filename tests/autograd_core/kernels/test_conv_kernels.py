@@ -296,14 +296,20 @@ def test_bit_identical_with_one_and_two_threads(N, groups, C, OC, k, chunk_bytes
     x, w, b = _case(rng, N, C, 13, 11, OC, k, k, groups, np.float32)
     pad = k // 2
     go = rng.standard_normal((N, OC, 13, 11)).astype(np.float32)
+    def compute():
+        out = K.conv2d_forward(x, w, b, 1, pad, 1, groups, chunk_bytes=chunk_bytes)
+        return (out,) + K.conv2d_backward(go, x, w, 1, pad, 1, groups, chunk_bytes=chunk_bytes)
+
+    _assert_bit_identical_with_one_and_two_threads(compute)
+
+
+def _assert_bit_identical_with_one_and_two_threads(compute):
     results = []
     before = numba.get_num_threads()
     try:
         for threads in (1, 2):
             numba.set_num_threads(threads)
-            out = K.conv2d_forward(x, w, b, 1, pad, 1, groups, chunk_bytes=chunk_bytes)
-            grads = K.conv2d_backward(go, x, w, 1, pad, 1, groups, chunk_bytes=chunk_bytes)
-            results.append((out,) + grads)
+            results.append(compute())
     finally:
         numba.set_num_threads(before)
     for one, two in zip(*results):
@@ -464,16 +470,9 @@ def test_wide_small_plane_conv_cuts_its_gemms_into_row_blocks():
 def test_row_blocks_are_bit_identical_with_one_and_two_threads():
     _two_threads_or_skip()
     x, w, b, go, _ = _wide_small_plane_case(np.float32)
-    results = []
-    before = numba.get_num_threads()
-    try:
-        for threads in (1, 2):
-            numba.set_num_threads(threads)
-            results.append((K.conv2d_forward(x, w, b, 1, 1),) + K.conv2d_backward(go, x, w, 1, 1))
-    finally:
-        numba.set_num_threads(before)
-    for one, two in zip(*results):
-        assert one.tobytes() == two.tobytes()
+    _assert_bit_identical_with_one_and_two_threads(
+        lambda: (K.conv2d_forward(x, w, b, 1, 1),) + K.conv2d_backward(go, x, w, 1, 1)
+    )
 
 
 def test_grouped_and_small_convs_keep_whole_gemms():
