@@ -75,12 +75,12 @@ def run(argv=None) -> int:
     started = time.perf_counter()
     load_start = _loadavg()
     cpu_meter = CpuMeter()
-    # PyTorch first, then the kernels. PyTorch's bundled libgomp has the system
-    # libgomp's soname: loaded after Numba's, it binds to that runtime, which the
-    # kernels start with OMP_WAIT_POLICY=PASSIVE, and every PyTorch barrier then sleeps
-    # (measured 2026-12-02: a Transformer LM step 386 ms instead of 32 ms). Loaded
-    # first, PyTorch's runtime keeps its default policy; the kernels share it and keep
-    # Numba's team asleep on their hot paths (see autograd_core.kernels._threads).
+    # PyTorch first, then the kernels. The two share one OpenMP runtime (PyTorch's
+    # bundled libgomp has the system libgomp's soname) with the settings of whichever
+    # loads first; loaded first, PyTorch keeps its own defaults, so its times are those
+    # its users see. (Until 2026-12-02 the kernels started the runtime with
+    # OMP_WAIT_POLICY=PASSIVE and were imported first: every PyTorch barrier slept, a
+    # Transformer LM step 386 ms instead of 32 ms; see autograd_core.kernels.)
     torch = None if args.no_torch else optional_module("torch")
     optional_module("autograd_core.kernels")
     micrograd = optional_module("micrograd")

@@ -12,18 +12,24 @@ Threads.  Convolution chunks and ranges of pooling planes are spread over Python
 worker threads (``_threads``), each running a single-threaded pipeline with
 single-threaded BLAS: no barrier between steps, and no two thread pools taking turns.
 Numba's own OpenMP pool is used only where a kernel runs on a whole batch at once (the
-public ``im2col``/``col2im``) or where NumPy's BLAS cannot be controlled.  With the
-OpenMP layer, idle workers busy-wait by default, and on a two-core machine that starves
-the BLAS threads of the next GEMM (measured: a 64->64 3x3 conv became 4-8x slower), so
-the pool is started here with ``OMP_WAIT_POLICY=PASSIVE`` (idle workers sleep), unless
-the user has set ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` themselves.  The variable is
-removed again right after the OpenMP runtime has read it.  PyTorch's bundled libgomp,
-though, has the same soname and shares whichever runtime is loaded first: imported
-after this package, PyTorch runs with the passive policy and its small ops slow down
-(measured 2026-12-02: a Transformer LM step took 386 ms instead of 32 ms), so import
-``torch`` first when both are used in one process.  Then the shared runtime spins by
-default, which our kernels do not mind: they wake Numba's team only for whole-batch
-public calls (``run_chunks`` keeps its kernels on one thread, see ``_threads``).
+public ``im2col``/``col2im``) or where NumPy's BLAS cannot be
+controlled.  With the OpenMP layer, libgomp's idle workers busy-wait for
+``GOMP_SPINCOUNT`` polls (300,000 by default, several milliseconds) before they sleep,
+and on a two-core machine that starves the BLAS threads of the next GEMM (measured: a
+64->64 3x3 conv became 4-8x slower).  Sleeping at once (``OMP_WAIT_POLICY=PASSIVE``,
+what this package used to set) is no answer either: PyTorch's bundled libgomp has the
+same soname and shares whichever runtime is loaded first, and PyTorch's many small
+parallel regions then pay a futex wake each (measured 2026-12-02 on a Zen 4: a
+Transformer LM step took 386 ms instead of 32 ms).  So the pool is started here with
+``GOMP_SPINCOUNT=`` :data:`SPIN_COUNT`: a worker spins for tens of microseconds, which
+covers the gap between PyTorch's back-to-back regions but not a GEMM's milliseconds.
+Measured on a 2-core Zen 3 (benchmarks/RESULTS.md), median step times with this package
+imported before PyTorch: PyTorch's Transformer LM 34-40 ms (38-50 ms with PyTorch
+imported first, 46-54 ms under the passive policy), ours no slower (64-69 ms against
+70-72 ms passive); so either import order now gives about the same times.  A user who sets
+``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` keeps their choice; the variable is removed
+again right after the OpenMP runtime has read it.  Our kernels wake Numba's team only
+for whole-batch calls (``run_chunks`` keeps its kernels on one thread, see ``_threads``).
 
 GEMMs (``_threads.gemm``, used by the matmul, linear and recurrent ops) below 4M
 multiply-adds run on one BLAS thread, and so do batches of such products; larger ones
@@ -47,13 +53,18 @@ import shutil
 import tempfile
 
 
+#: Polls an idle OpenMP worker makes before it sleeps (libgomp's ``GOMP_SPINCOUNT``),
+#: unless the user chose a policy: about 20-50 us (a ``pause`` is 65-140 cycles).
+SPIN_COUNT = 10_000
+
+
 def _start_thread_pool():
     import numba
 
     user_choice = any(k in os.environ for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT"))
     if user_choice:
         return
-    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    os.environ["GOMP_SPINCOUNT"] = str(SPIN_COUNT)
     try:
         # Loads the threading layer (and with it the OpenMP runtime, which reads the
         # environment once, when it is loaded) and starts the workers.
@@ -61,7 +72,7 @@ def _start_thread_pool():
     except Exception:  # pragma: no cover - a broken threading layer fails later, clearly
         pass
     finally:
-        del os.environ["OMP_WAIT_POLICY"]
+        del os.environ["GOMP_SPINCOUNT"]
 
 
 def _cache_probe():  # pragma: no cover - never called, only located

@@ -203,9 +203,9 @@ def run_chunks(fn, n_tasks, uses_blas=True):
         # and OpenBLAS's own threads are what stalls on a loaded machine (issue 17: a
         # conv step with numba.set_num_threads(1) took 1.3 s instead of 77 ms).
         # Numba's kernels run on this thread alone too: an OpenMP team woken here keeps
-        # spinning after the kernel (unless OMP_WAIT_POLICY=PASSIVE took effect, which
-        # it does not when PyTorch's runtime was loaded first: both share one libgomp)
-        # and takes the core from the GEMM that follows (measured: a one-lane 512->512
+        # spinning after the kernel (for GOMP_SPINCOUNT polls: 300,000, milliseconds,
+        # when PyTorch's runtime was loaded first, since both share one libgomp) and
+        # takes the core from the GEMM that follows (measured: a one-lane 512->512
         # conv on 7x7, forward 12.6 ms -> 24.9 ms with the team spinning).
         single = uses_blas and blas_threads_controllable()
         if single:

@@ -248,3 +248,50 @@ def test_a_batch_of_small_products_runs_single_threaded_with_the_same_bytes():
     b = rng.standard_normal((6, 4, 16, 32)).astype(np.float32)
     assert _threads.gemm(a, b).tobytes() == np.matmul(a, b).tobytes()
     assert _threads._blas[0]() == before
+
+
+_SPY_ON_POOL_START = """
+import json, os, numba
+seen = []
+real = numba.get_num_threads
+def spy():
+    seen.append({k: os.environ.get(k) for k in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")})
+    return real()
+numba.get_num_threads = spy
+import autograd_core.kernels as k
+after = {k_: os.environ.get(k_) for k_ in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+print(json.dumps({"at_start": seen[:1], "after": after, "spin": k.SPIN_COUNT}))
+"""
+
+
+def _pool_start_environment(**env_vars):
+    """What the OpenMP runtime sees when the kernels start Numba's pool, in a fresh
+    process (the runtime reads its settings once): the environment at that call and
+    after the import."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+    env.update(env_vars)
+    out = subprocess.run([sys.executable, "-c", _SPY_ON_POOL_START], env=env, check=True,
+                         capture_output=True, text=True, timeout=300).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_the_pool_starts_with_a_short_spin_and_no_passive_policy():
+    # A short spin, not OMP_WAIT_POLICY=PASSIVE: PyTorch's libgomp shares this runtime,
+    # and sleeping workers made its small ops several times slower.
+    seen = _pool_start_environment()
+    assert seen["at_start"] == [{"GOMP_SPINCOUNT": str(seen["spin"]), "OMP_WAIT_POLICY": None}]
+    assert 1_000 <= seen["spin"] <= 100_000
+    assert seen["after"] == {"GOMP_SPINCOUNT": None, "OMP_WAIT_POLICY": None}
+
+
+@pytest.mark.parametrize("name, value", [("OMP_WAIT_POLICY", "ACTIVE"), ("GOMP_SPINCOUNT", "7")])
+def test_a_users_own_wait_policy_is_kept(name, value):
+    seen = _pool_start_environment(**{name: value})
+    expected = {"GOMP_SPINCOUNT": None, "OMP_WAIT_POLICY": None, name: value}
+    assert seen["at_start"] in ([], [expected])
+    assert seen["after"] == expected
