@@ -65,3 +65,13 @@ def test_rss_delta_sees_a_short_peak():
 
     assert models.rss_delta(step) >= 48 * 2**20
     assert models.traced_peak(step) >= 64 * 2**20
+
+
+def test_omp_wait_script_times_a_case_and_refuses_bad_arguments(capsys):
+    from benchmarks import omp_wait
+
+    assert omp_wait.main(["none", "lenet5", "1"]) == 0
+    assert capsys.readouterr().out.startswith("lenet5: ours ")
+    assert omp_wait.main(["none", "no_such_model"]) == 2
+    assert "unknown cases ['no_such_model']" in capsys.readouterr().out
+    assert omp_wait.main(["sideways", "lenet5"]) == 2
