@@ -33,6 +33,7 @@ softmax and products (``_composite``) and differentiate that.
 import numpy as np
 
 from autograd_core.function import Function
+from autograd_core.kernels.softmax import softmax_last_axis
 from autograd_core.ops._formula import Custom
 
 __all__ = ["ScaledDotProductAttention"]
@@ -65,33 +66,110 @@ class ScaledDotProductAttention(Function):
 
     @staticmethod
     def forward(ctx, q, k, v, bias, dropout_mask, *, scale):
-        p, m, total = _probabilities(q, k, bias, scale)
-        pd = p if dropout_mask is None else p * dropout_mask
+        slices = _batch_slices(q, k, v, bias, dropout_mask)
+        out = np.empty(q.shape[:-1] + v.shape[-1:], q.dtype)
+        stats = q.shape[:-1] + (1,)
+        # The scores' dtype: the row statistics must keep it, or backward's P differs.
+        score_dtype = np.result_type(q, k) if bias is None else np.result_type(q, k, bias)
+        m = np.empty(stats, score_dtype)
+        total = np.empty(stats, score_dtype)
+
+        def one(i):
+            sl, bs = slices[i]
+            p, m[sl], total[sl] = _probabilities(q[sl], k[sl], _part(bias, bs), scale)
+            pd = p if dropout_mask is None else p * dropout_mask[sl]
+            out[sl] = pd @ v[sl]  # cast to q's dtype, as PyTorch's result
+
+        _run(one, slices)
         # P is (..., L, S), the largest array of the op: keep only its row maxima and
         # sums ((..., L, 1)), from which backward rebuilds it to the bit (as PyTorch's
         # fused CPU attention keeps only a log-sum-exp).
         ctx.save_for_backward(q, k, v, bias, m, total, dropout_mask)
-        return (pd @ v).astype(q.dtype, copy=False)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
         q, k, v, bias, m, total, mask = ctx.saved_tensors
         scale = ctx.options["scale"]
-        p, _, _ = _probabilities(q, k, bias, scale, m, total)
-        pd = p if mask is None else p * mask
-        grad_v = _swap(pd) @ grad
-        del pd
-        ds = grad @ _swap(v)  # dPd, a new array: the steps below work in it
-        if mask is not None:
-            ds *= mask
-        # ds = P (dP - sum_S(dP P)), the same operations as ever (same bits), in place
-        ds -= _row_sums_of_product(ds, p)
-        ds *= p
-        del p
-        grad_q = (ds @ k) * scale
-        grad_k = (_swap(ds) @ q) * scale
-        grad_bias = ds if ctx.needs_input_grad[3] else None
-        return grad_q, grad_k, grad_v, grad_bias, None
+        slices = _batch_slices(q, k, v, bias, mask)
+        need_bias = ctx.needs_input_grad[3]
+        grads = [None] * len(slices)
+
+        def one(i):
+            sl, bs = slices[i]
+            grads[i] = _backward_part(q[sl], k[sl], v[sl], _part(bias, bs), m[sl], total[sl],
+                                      None if mask is None else mask[sl], grad[sl], scale,
+                                      need_bias)
+
+        _run(one, slices)
+        if len(slices) == 1:
+            return grads[0] + (None,)
+        joined = [np.concatenate([g[j] for g in grads]) for j in range(3)]
+        grad_bias = np.concatenate([g[3] for g in grads]) if need_bias else None
+        return joined[0], joined[1], joined[2], grad_bias, None
+
+
+#: Batches of attention are cut into at most this many slices along their first axis,
+#: run on the worker threads (a constant, so the same slices on any machine; each
+#: slice's products and rows are computed as in the whole batch, so results do not
+#: depend on the cut either).
+_SLICES = 8
+#: ... when the scores have at least this many elements (below, one call is cheaper).
+_SLICE_MIN_SCORES = 1 << 16
+
+
+def _batch_slices(q, k, v, bias, mask):
+    """``[(slice of the first axis, slice of bias's first axis)]``: one whole-array
+    entry unless q, k and v share a batch shape (no broadcasting between them) and the
+    scores are large enough to share out."""
+    whole = [(slice(None), slice(None))]
+    if q.ndim < 3 or not (q.shape[:-2] == k.shape[:-2] == v.shape[:-2]):
+        return whole
+    n = q.shape[0]
+    if n < 2 or q.size // q.shape[-1] * k.shape[-2] < _SLICE_MIN_SCORES:
+        return whole
+    b = np.ndim(bias)
+    if b == q.ndim and np.shape(bias)[0] not in (1, n):
+        return whole
+    if mask is not None and np.shape(mask)[0] != n:
+        return whole
+    cuts = [n * i // min(n, _SLICES) for i in range(min(n, _SLICES) + 1)]
+    out = []
+    for a, z in zip(cuts, cuts[1:]):
+        per_batch = b == q.ndim and np.shape(bias)[0] == n
+        out.append((slice(a, z), slice(a, z) if per_batch else slice(None)))
+    return out
+
+
+def _part(bias, rows):
+    return None if bias is None or np.ndim(bias) == 0 else bias[rows]
+
+
+def _run(one, slices):
+    if len(slices) == 1:
+        one(0)
+    else:
+        from autograd_core.kernels._threads import run_chunks
+
+        run_chunks(one, len(slices))
+
+
+def _backward_part(q, k, v, bias, m, total, mask, grad, scale, need_bias):
+    """(grad_q, grad_k, grad_v, grad_bias or None) of one batch slice."""
+    p, _, _ = _probabilities(q, k, bias, scale, m, total)
+    pd = p if mask is None else p * mask
+    grad_v = _swap(pd) @ grad
+    del pd
+    ds = grad @ _swap(v)  # dPd, a new array: the steps below work in it
+    if mask is not None:
+        ds *= mask
+    # ds = P (dP - sum_S(dP P)), the same operations as ever (same bits), in place
+    ds -= _row_sums_of_product(ds, p)
+    ds *= p
+    del p
+    grad_q = (ds @ k) * scale
+    grad_k = (_swap(ds) @ q) * scale
+    return grad_q, grad_k, grad_v, (ds if need_bias else None)
 
 
 def _row_sums_of_product(a, b, block_bytes=1 << 18):
@@ -129,13 +207,5 @@ def _probabilities(q, k, bias, scale, m=None, total=None):
             s += bias
         else:
             s = s + bias
-    if m is None:
-        m = np.max(s, axis=-1, keepdims=True)
-        m = np.where(np.isfinite(m), m, 0)
-    s -= m
-    np.exp(s, out=s)
-    if total is None:
-        total = np.sum(s, axis=-1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        s /= total
-    return s, m, total
+    # In place; float32 by the one-pass kernel (its own exp), float64 by NumPy.
+    return softmax_last_axis(s, m, total)

@@ -237,3 +237,69 @@ def test_transformer_decoder_layer_matches_torch(torch_or_skip, rng, norm_first,
     assert_close(mo.grad, mt.grad, atol=TOL)
     for (name, p), pt in zip(ours.named_parameters(), theirs.parameters()):
         assert_close(p.grad, pt.grad, atol=TOL, what=name)
+
+
+# ------------------------------------------------- the op's batch slices on threads
+
+
+def _attention_with_grads(q, k, v, bias, mask, need_bias=True):
+    from autograd_core.ops.attention import ScaledDotProductAttention
+
+    ts = [Tensor(a, requires_grad=True) for a in (q, k, v)]
+    b = None if bias is None else Tensor(bias, requires_grad=need_bias)
+    m = None if mask is None else Tensor(mask)
+    out = ScaledDotProductAttention.apply(*ts, b, m, scale=0.3)
+    (out * Tensor(np.linspace(-1, 1, out.numel()).reshape(out.shape).astype(out.dtype))
+     ).sum().backward()
+    grads = [t.grad.numpy() for t in ts] + ([b.grad.numpy()] if need_bias and b is not None
+                                           else [])
+    return [out.numpy()] + grads
+
+
+@pytest.mark.parametrize("bias_shape", [None, (64, 64), (1, 1, 64, 64), (6, 1, 64, 64),
+                                        (6, 4, 64, 64)])
+@pytest.mark.parametrize("dropout", [False, True])
+def test_attention_cut_into_batch_slices_gives_the_same_bits(monkeypatch, bias_shape,
+                                                             dropout):
+    from autograd_core.ops import attention
+
+    rng = np.random.default_rng(11)
+    q, k, v = (rng.standard_normal((6, 4, 64, 16)).astype(np.float32) for _ in range(3))
+    bias = None
+    if bias_shape is not None:
+        bias = np.where(rng.random(bias_shape) < 0.3, -np.inf, 0.1).astype(np.float32)
+        bias[..., 0] = 0.0  # no row entirely masked
+    mask = None
+    if dropout:
+        mask = (rng.random((6, 4, 64, 64)) < 0.8).astype(np.float32) / np.float32(0.8)
+    assert len(attention._batch_slices(q, k, v, bias, mask)) == 6  # cut: 6 batches
+    sliced = _attention_with_grads(q, k, v, bias, mask)
+    monkeypatch.setattr(attention, "_SLICE_MIN_SCORES", 1 << 40)
+    assert len(attention._batch_slices(q, k, v, bias, mask)) == 1
+    whole = _attention_with_grads(q, k, v, bias, mask)
+    for a, b in zip(sliced, whole):
+        assert a.shape == b.shape and a.tobytes() == b.tobytes()
+
+
+def test_attention_batch_slices_pass_gradcheck(monkeypatch):
+    from autograd_core.ops import attention
+
+    monkeypatch.setattr(attention, "_SLICE_MIN_SCORES", 1)
+    rng = np.random.default_rng(12)
+    q, k, v = (Tensor(rng.standard_normal((3, 2, 4, 3)), requires_grad=True)
+               for _ in range(3))
+    bias = Tensor(np.where(rng.random((3, 1, 4, 4)) < 0.3, -np.inf, 0.5), requires_grad=False)
+    assert len(attention._batch_slices(q.numpy(), k.numpy(), v.numpy(), bias.numpy(),
+                                       None)) == 3
+    assert gradcheck(lambda a, b, c: attention.ScaledDotProductAttention.apply(
+        a, b, c, bias, None, scale=0.5), (q, k, v))
+
+
+def test_attention_with_broadcast_batches_is_not_cut():
+    from autograd_core.ops import attention
+
+    q = np.zeros((8, 4, 64, 16), np.float32)
+    k = np.zeros((1, 4, 64, 16), np.float32)
+    assert len(attention._batch_slices(q, k, k, None, None)) == 1
+    assert len(attention._batch_slices(q, q, q, np.zeros((2, 1, 64, 64)), None)) == 1
+    assert len(attention._batch_slices(q[:1], q[:1], q[:1], None, None)) == 1
