@@ -11,21 +11,11 @@ very same ``s`` (the attention op keeps only these, not P). A row of only -inf g
 
 Why a kernel: NumPy's float32 ``exp`` is scalar libm on machines without AVX-512
 (measured on a 2-core Zen 3, AVX2: 3.5 ns per element; 0.3 ns with AVX-512), and the
-NumPy softmax makes five passes over the (..., L, S) scores. ``exp32`` below is
-branch-free, so LLVM vectorises the row loop: 1.0 ulp at most over 20M points of
-[-104, 89] (NumPy's: 2.5 ulp), 5x NumPy's time on AVX2 at 524k elements.
-
-``exp32`` (Cody-Waite range reduction, Cephes's degree-6 polynomial)::
-
-    n = round(x / ln 2),   r = x - n ln 2  (ln 2 in two parts, |r| <= ln 2 / 2)
-    exp(r) ~ 1 + r + r^2 (1/2 + r/6 + ...)
-    exp(x) = exp(r) 2^(n//2) 2^(n - n//2)
-
-The power of two is built from its bits, in two halves so that every ``n`` from -150
-(denormal results) to 128 (overflow to inf) is representable; x is clamped to
-[-104, 89] first, which leaves exp's value unchanged after rounding (0 below, inf
-above); NaN passes through. float64 stays on NumPy (``softmax_last_axis`` falls back),
-where gradient checks need it exact.
+NumPy softmax makes five passes over the (..., L, S) scores. The kernel uses the
+vectorisable ``transcendental.exp32`` (at most 1 ulp off) and one pass per row
+(measured on (128, 64, 64) causal scores: 0.8 ms against NumPy's 2.4 ms).
+float64 stays on NumPy (``softmax_last_axis`` falls back), where gradient checks need
+it exact.
 
 Rows are split over the worker threads (``_threads.run_planes``): each row is reduced
 by one thread in one fixed order, so results do not depend on the thread count.
@@ -40,14 +30,13 @@ by one thread in one fixed order, so results do not depend on the thread count.
 from __future__ import annotations
 
 import numpy as np
-from llvmlite import ir
-from numba import prange, types
-from numba.extending import intrinsic
+from numba import prange
 
 from ._cache import kernel
 from ._threads import run_planes
+from .transcendental import exp32
 
-__all__ = ["exp32_array", "softmax_last_axis"]
+__all__ = ["softmax_applies", "softmax_last_axis"]
 
 #: Rows of a softmax call at least this large (elements) are split over the threads:
 #: the exp makes the pass compute-bound (about 1.3 ns per element on one core).
@@ -57,58 +46,8 @@ THREADED_ELEMENTS = 1 << 17
 _FAST = {"reassoc", "nsz", "contract"}
 
 
-@intrinsic
-def _float32_from_bits(typingctx, bits):
-    """The float32 whose IEEE bits are the int32 ``bits`` (an LLVM bitcast)."""
-    if bits != types.int32:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.FloatType())
-
-    return types.float32(types.int32), codegen
-
-
-@kernel(inline="always", fastmath={"nsz", "contract"})
-def exp32(x):
-    """exp of a float32, vectorisable (module docstring); at most 1 ulp off."""
-    xc = min(max(x, np.float32(-104.0)), np.float32(89.0))
-    n = np.float32(np.floor(xc * np.float32(1.4426950408889634) + np.float32(0.5)))
-    r = xc - n * np.float32(0.693359375)
-    r = r - n * np.float32(-2.12194440e-4)
-    p = np.float32(1.9875691500e-4)
-    p = p * r + np.float32(1.3981999507e-3)
-    p = p * r + np.float32(8.3334519073e-3)
-    p = p * r + np.float32(4.1665795894e-2)
-    p = p * r + np.float32(1.6666665459e-1)
-    p = p * r + np.float32(5.0000001201e-1)
-    p = p * (r * r) + r + np.float32(1.0)
-    k = np.int32(n)
-    half = k >> np.int32(1)
-    low = _float32_from_bits(np.int32((half + np.int32(127)) << np.int32(23)))
-    high = _float32_from_bits(np.int32((k - half + np.int32(127)) << np.int32(23)))
-    y = (p * low) * high
-    if x != x:
-        y = x
-    return y
-
-
-@kernel(nogil=True)
-def _exp32_flat(x, out):
-    for i in range(x.size):
-        out[i] = exp32(x[i])
-
-
-def exp32_array(x):
-    """``exp`` of a float32 array by :func:`exp32` (a new C-contiguous array); tests
-    and benchmarks use it to check the function against float64 ``np.exp``."""
-    x = np.ascontiguousarray(x, dtype=np.float32)
-    out = np.empty_like(x)
-    _exp32_flat(x.reshape(-1), out.reshape(-1))
-    return out
-
-
-@kernel(nogil=True, parallel=True, fastmath=_FAST)
+# error_model="numpy": no zero check (and branch) on the division; 0/0 is NaN.
+@kernel(nogil=True, parallel=True, fastmath=_FAST, error_model="numpy")
 def _softmax_rows(s, m, total, have_stats, r0, r1):
     width = s.shape[1]
     for r in prange(r0, r1):
