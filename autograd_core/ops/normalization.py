@@ -40,6 +40,7 @@ without a second pass over the data.
 import numpy as np
 
 from autograd_core.function import Function
+from autograd_core.kernels import layer_norm as _layer_norm
 from autograd_core.kernels import norm as _fused
 from autograd_core.ops._dual import from_inputs
 from autograd_core.ops._formula import Custom
@@ -242,6 +243,12 @@ class BatchNorm(Function):
         return grad_x, grad_w, grad_b, None, None
 
 
+def _rows(a, normalized_ndim):
+    """``a`` with its last ``normalized_ndim`` axes flattened into one (a view when
+    ``a`` is contiguous): the layout of the layer-norm kernels."""
+    return a.reshape(a.shape[:a.ndim - normalized_ndim] + (-1,))
+
+
 class LayerNorm(Function):
     """Layer normalisation over the last ``normalized_ndim`` axes (see module docstring).
 
@@ -255,6 +262,14 @@ class LayerNorm(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, *, normalized_ndim, eps):
         axes = tuple(range(x.ndim - normalized_ndim, x.ndim))
+        if _layer_norm.layer_norm_applies(x) and _layer_norm.layer_norm_applies(
+                _rows(x, normalized_ndim), weight, bias):
+            # The Numba kernels (kernels.layer_norm): two passes per row, not ten.
+            y, xhat, invstd = _layer_norm.layer_norm_forward(
+                _rows(x, normalized_ndim), weight, bias, eps)
+            stats = x.shape[:x.ndim - normalized_ndim] + (1,) * normalized_ndim
+            ctx.save_for_backward(xhat.reshape(x.shape), invstd.reshape(stats), weight)
+            return y.reshape(x.shape)
         xhat, invstd, _, _ = _statistics(x, axes, eps)
         ctx.save_for_backward(xhat, invstd, weight)
         return _affine(xhat, weight, bias)
@@ -266,7 +281,13 @@ class LayerNorm(Function):
             x, tuple(range(x.ndim - k, x.ndim)), ctx.options["eps"])[:2] + (weight,))
         axes = tuple(range(xhat.ndim - k, xhat.ndim))
         grad_x = None
-        if ctx.needs_input_grad[0]:
+        if ctx.needs_input_grad[0] and type(grad) is np.ndarray and \
+                _layer_norm.layer_norm_applies(xhat) and grad.shape == xhat.shape and \
+                _layer_norm.layer_norm_applies(_rows(xhat, k), weight) and \
+                grad.dtype == xhat.dtype and type(invstd) is np.ndarray:
+            grad_x = _layer_norm.layer_norm_backward(
+                _rows(grad, k), _rows(xhat, k), invstd, weight).reshape(xhat.shape)
+        elif ctx.needs_input_grad[0]:
             # w varies over R here, so dxhat = g w is formed explicitly
             dxhat = grad if weight is None else grad * weight
             count = np.size(xhat) // np.size(invstd)
