@@ -52,7 +52,6 @@ import os
 import shutil
 import tempfile
 
-
 #: Polls an idle OpenMP worker makes before it sleeps (libgomp's ``GOMP_SPINCOUNT``),
 #: unless the user chose a policy: about 20-50 us (a ``pause`` is 65-140 cycles).
 SPIN_COUNT = 10_000

@@ -29,7 +29,8 @@ float64 stays on NumPy everywhere (gradient checks need it exact).
 >>> import numpy as np
 >>> exp32_array(np.array([0.0, 1.0], np.float32)).tolist()
 [1.0, 2.7182817459106445]
->>> a = np.array([[0.0, 0.5, -3.0]], np.float32); tanh_(a, (1, 3)); np.round(a.astype(float), 6).tolist()
+>>> a = np.array([[0.0, 0.5, -3.0]], np.float32)
+>>> tanh_(a, (1, 3)); np.round(a.astype(float), 6).tolist()
 [[0.0, 0.462117, -0.995055]]
 """
 

@@ -1,4 +1,5 @@
-"""The one-pass float32 softmax: against float64 NumPy, special values, the rebuild from saved statistics, and the same bits for any thread count."""
+"""The one-pass float32 softmax: against float64 NumPy, special values, the rebuild
+from saved statistics, and the same bits for any thread count."""
 
 import numba
 import numpy as np
