@@ -33,6 +33,7 @@ from numba import prange
 from ._cache import kernel
 from ._indexing import _u
 from ._threads import run_planes
+from .norm import _vector
 
 __all__ = ["layer_norm_applies", "layer_norm_forward", "layer_norm_backward"]
 
@@ -96,10 +97,6 @@ def layer_norm_applies(x, *params) -> bool:
     width = x.shape[-1]
     return all(p is None or (type(p) is np.ndarray and p.dtype == x.dtype
                              and p.size == width) for p in params)
-
-
-def _vector(p, width, dtype, fill):
-    return np.full(width, fill, dtype) if p is None else np.ascontiguousarray(p).reshape(-1)
 
 
 def layer_norm_forward(x, weight, bias, eps):

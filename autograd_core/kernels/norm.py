@@ -96,7 +96,8 @@ def _flat3(x):
 
 
 def _vector(p, channels, dtype, fill):
-    return np.full(channels, fill, dtype) if p is None else np.ascontiguousarray(p)
+    """A parameter as a contiguous vector, or ``fill`` repeated when it is None."""
+    return np.full(channels, fill, dtype) if p is None else np.ascontiguousarray(p).reshape(-1)
 
 
 # ---------------------------------------------------------------------------- kernels

@@ -33,7 +33,7 @@ import numpy as np
 from numba import prange
 
 from ._cache import kernel
-from ._threads import run_planes
+from ._threads import SMALL_WORK, run_planes
 from .transcendental import exp32
 
 __all__ = ["softmax_applies", "softmax_last_axis"]
@@ -105,7 +105,7 @@ def softmax_last_axis(s, m=None, total=None):
         m_rows = np.empty(rows.shape[0], np.float32)
         t_rows = np.empty(rows.shape[0], np.float32)
     # Compute-bound rows: let moderately large calls use the threads too.
-    work = s.size * ((1 << 23) // THREADED_ELEMENTS)
+    work = s.size * (SMALL_WORK // THREADED_ELEMENTS)
     run_planes(_softmax_rows, rows.shape[0], (rows, m_rows, t_rows, have_stats), work)
     stats = s.shape[:-1] + (1,)
     return s, m_rows.reshape(stats), t_rows.reshape(stats)

@@ -41,6 +41,7 @@ softmax and products (``_composite``) and differentiate that.
 import numpy as np
 
 from autograd_core.function import Function
+from autograd_core.kernels._threads import run_chunks
 from autograd_core.kernels.softmax import softmax_last_axis
 from autograd_core.ops._formula import Custom
 
@@ -141,12 +142,10 @@ def _batch_slices(q, k, v, bias, mask):
         return whole
     if mask is not None and np.shape(mask)[0] != n:
         return whole
+    per_batch = b == q.ndim and np.shape(bias)[0] == n
     cuts = [n * i // min(n, _SLICES) for i in range(min(n, _SLICES) + 1)]
-    out = []
-    for a, z in zip(cuts, cuts[1:]):
-        per_batch = b == q.ndim and np.shape(bias)[0] == n
-        out.append((slice(a, z), slice(a, z) if per_batch else slice(None)))
-    return out
+    return [(slice(a, z), slice(a, z) if per_batch else slice(None))
+            for a, z in zip(cuts, cuts[1:])]
 
 
 def _part(bias, rows):
@@ -157,8 +156,6 @@ def _run(one, slices):
     if len(slices) == 1:
         one(0)
     else:
-        from autograd_core.kernels._threads import run_chunks
-
         run_chunks(one, len(slices))
 
 
