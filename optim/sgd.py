@@ -20,6 +20,7 @@ The update (PyTorch's documented algorithm), for each parameter with gradient g:
 
 import numpy as np
 
+from autograd_core.kernels.optimizer_steps import sgd_momentum_step
 from optim.optimizer import Optimizer, check_nonnegative
 
 __all__ = ["SGD"]
@@ -82,6 +83,10 @@ class SGD(Optimizer):
             if momentum != 0:
                 state = self.state[p]
                 buffer = state.get("momentum_buffer")
+                if buffer is not None and sgd_momentum_step(
+                        theta, direction, buffer, lr=lr, momentum=momentum,
+                        dampening=dampening, nesterov=nesterov):
+                    continue  # the fused pass (kernels.optimizer_steps): same bits
                 if buffer is None:
                     buffer = np.array(direction, dtype=theta.dtype, order="C", copy=True)
                     state["momentum_buffer"] = buffer
