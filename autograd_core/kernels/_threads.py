@@ -30,6 +30,7 @@ computes the same thing, so results do not depend on which thread ran it.
 
 from __future__ import annotations
 
+import collections
 import ctypes
 import itertools
 import os
@@ -38,7 +39,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numba
 
-__all__ = ["run_chunks", "run_planes", "blas_threads_controllable", "gemm", "single_threaded_blas"]
+__all__ = ["run_chunks", "run_planes", "blas_threads_controllable", "gemm", "single_threaded_blas",
+           "Alongside"]
 
 _lock = threading.Lock()
 _blas = None  # (get, set) ctypes functions, False when unavailable, None before lookup
@@ -269,6 +271,92 @@ def run_chunks(fn, n_tasks, uses_blas=True):
     finally:
         if uses_blas:
             _blas_single_threaded_exit()
+
+
+
+class _Task:
+    __slots__ = ("fn", "args", "done", "error")
+
+    def __init__(self, fn, args):
+        self.fn, self.args = fn, args
+        self.done = threading.Event()
+        self.error = None
+
+    def run(self):
+        try:
+            self.fn(*self.args)
+        except BaseException as error:
+            self.error = error
+        finally:
+            self.done.set()
+
+
+class Alongside:
+    """Tasks for one worker thread while the caller keeps working: a two-stage pipeline.
+
+    ``submit(fn, *args)`` queues ``fn(*args)`` and returns its task; a worker thread
+    takes queued tasks one at a time, in order.  ``finish(task)`` returns once that task
+    has run (the caller runs it itself if no worker has taken it yet); ``wait()`` has
+    the caller take whatever is still queued (so the tail runs on both cores) and waits
+    for the rest.  Both re-raise a task's failure.  With one Numba thread, where workers
+    are unsafe or the BLAS cannot be kept single-threaded, or when built with
+    ``enabled=False``, ``submit`` runs the task at once on the caller.  Either way each
+    task runs whole and alone, so results do not depend on which thread ran it.
+
+    Meant for a caller inside :class:`single_threaded_blas` (two threads' GEMMs must not
+    each start a BLAS pool): a recurrent layer's per-step loop keeps one core busy, and
+    the other computes the input projections ahead of it (forward) or the weight
+    gradients of the blocks of steps it has finished (backward).
+    """
+
+    __slots__ = ("_pool", "_tasks", "_submitted", "_worker")
+
+    def __init__(self, enabled=True):
+        usable = enabled and _numba_thread_count()[0]() > 1 and _workers_allowed() \
+            and blas_threads_controllable()
+        self._pool = _pool(1) if usable else None
+        self._tasks = collections.deque()
+        self._submitted = []
+        self._worker = None
+
+    def submit(self, fn, *args):
+        task = _Task(fn, args)
+        self._submitted.append(task)
+        if self._pool is None:
+            task.run()
+            return task
+        self._tasks.append(task)
+        if self._worker is None or self._worker.done():
+            # (a worker that is just returning may miss this task: finish/wait run it)
+            self._worker = self._pool.submit(self._drain)
+        return task
+
+    def _drain(self):
+        while True:
+            try:
+                task = self._tasks.popleft()  # atomic: each task is taken once
+            except IndexError:
+                return
+            task.run()
+
+    def finish(self, task):
+        try:
+            self._tasks.remove(task)  # not taken yet: run it here
+        except ValueError:
+            pass
+        else:
+            task.run()
+        task.done.wait()
+        if task.error is not None:
+            raise task.error
+
+    def wait(self):
+        self._drain()
+        for task in self._submitted:
+            task.done.wait()
+        for task in self._submitted:
+            if task.error is not None:
+                raise task.error
 
 
 #: Below this many elements touched, a plane kernel runs on the calling thread alone.

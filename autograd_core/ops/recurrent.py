@@ -44,7 +44,12 @@ import numpy as np
 
 from autograd_core.function import Function
 from autograd_core.kernels import recurrent as _kernels
-from autograd_core.kernels._threads import SMALL_STEP_GEMM, gemm, single_threaded_blas
+from autograd_core.kernels._threads import (
+    SMALL_STEP_GEMM,
+    Alongside,
+    gemm,
+    single_threaded_blas,
+)
 from autograd_core.ops._formula import Custom
 
 __all__ = ["Recurrent", "GATES", "split_outputs"]
@@ -69,9 +74,68 @@ def _step_blas(batch, w_hh):
     a step occasionally waits a whole time slice for a descheduled worker on a loaded
     machine (issue 17: an LSTM LM step went from 20 ms to seconds).
     """
-    if batch * w_hh.size < SMALL_STEP_GEMM:
+    if _small_steps(batch, w_hh):
         return single_threaded_blas()
     return contextlib.nullcontext()
+
+
+def _small_steps(batch, w_hh):
+    return batch * w_hh.size < SMALL_STEP_GEMM
+
+
+#: Backward cuts the steps into this many blocks (fewer for short sequences), by the
+#: shapes alone: the weight gradients are sums of the blocks' partial products.
+STEP_BLOCKS = 8
+
+
+class _StepBlocks:
+    """Blocks of consecutive steps whose big GEMMs run on the other core
+    (``kernels._threads.Alongside``) while the per-step loop goes on: forward's input
+    projections ahead of the loop, backward's weight gradients behind it.
+
+    Backpropagation through time is one sequential GEMM per step, which keeps one core
+    busy; dL/dx, dL/dW_ih and dL/dW_hh are big GEMMs over every row that used to wait
+    for the loop's end (measured on the LSTM LM of the benchmarks, batch 32, 64 steps:
+    4.5 ms of an 11 ms backward). Cut into ``STEP_BLOCKS`` blocks of steps, each block's
+    share runs as soon as the loop has passed it: on the other core when the loop's
+    GEMMs are single-threaded (``_step_blas``), else inline. The cut depends on the
+    number of steps alone, never on threads, so the sums and their bits are the same on
+    any machine.
+    """
+
+    def __init__(self, steps):
+        n = len(steps)
+        self.count = max(1, min(STEP_BLOCKS, n))
+        bounds = [n * b // self.count for b in range(self.count + 1)]
+        self._starts = {bounds[b]: b for b in range(self.count)}
+        self._block_of = [0] * n
+        self._left = []
+        self.rows = []
+        for b in range(self.count):
+            positions = range(bounds[b], bounds[b + 1])
+            for position in positions:
+                self._block_of[position] = b
+            self._left.append(len(positions))
+            firsts = [steps[p][0] for p in positions]
+            lasts = [steps[p][0] + steps[p][1] for p in positions]
+            self.rows.append((min(firsts), max(lasts)))
+
+    def starting_at(self, position):
+        """The block whose first step (in processing order) is ``position``, or None."""
+        return self._starts.get(position)
+
+    def step_done(self, position):
+        """Count step ``position`` as done; its block's index when that completes it."""
+        b = self._block_of[position]
+        self._left[b] -= 1
+        return b if self._left[b] == 0 else None
+
+
+def _block_sum(parts):
+    total = parts[0].copy()
+    for part in parts[1:]:
+        total += part
+    return total
 
 
 def _steps(batch_sizes, reverse):
@@ -162,18 +226,29 @@ class Recurrent(Function):
         hidden = w_hh.shape[1] if w_hr is None else w_hr.shape[1]
         hidden_out = h0.shape[1]
         total, batch = x.shape[0], h0.shape[0]
-        # the input projections of every step at once: the one big GEMM
-        xw = gemm(x, w_ih.T)
-        if b_ih is not None:
-            xw += b_ih
-        if b_hh is not None and mode != "GRU":
-            xw += b_hh  # GRU keeps b_hh inside r * (h W_hn^T + b_hn)
+        gates = GATES[mode]
+        steps = _steps(batch_sizes, reverse)
+        blocks = _StepBlocks(steps)
+        # The input projections p = x W_ih^T + b_ih (+ b_hh) of every step, block by block
+        # of steps (_StepBlocks): the main thread makes the first block's, the other
+        # core the rest while the loop runs, each ready before its block's first step.
+        xw = np.empty((total, gates * hidden), dtype=np.result_type(x, w_ih))
+        w_ih_t = w_ih.T
+        biases = [b for b in (b_ih, b_hh if mode != "GRU" else None) if b is not None]
+        # (GRU keeps b_hh inside r * (h W_hn^T + b_hn))
+
+        def projections(b):
+            r0, r1 = blocks.rows[b]
+            part = gemm(x[r0:r1], w_ih_t)
+            for i, bias in enumerate(biases):
+                np.add(part, bias, out=xw[r0:r1] if i == len(biases) - 1 else part)
+            if not biases:
+                xw[r0:r1] = part
         # h W_hh^T with W_hh^T as a transposed view runs ~15x slower in OpenBLAS for a
         # language model's shapes (measured: (32, 256) x (256, 1024)) than with a
         # contiguous copy; the copy is made once per sequence, not per step
         w_hh_t = np.ascontiguousarray(w_hh.T)
         w_hr_t = np.ascontiguousarray(w_hr.T) if w_hr is not None else None
-        gates = GATES[mode]
         # The node's flat output is allocated first and the output rows, h_n and c_n
         # are written straight into it (no concatenation copy at the end). The plain
         # RNNs' backward reads the output rows, so theirs stay a separate array: an
@@ -205,7 +280,13 @@ class Recurrent(Function):
             extra = (q_n,)
         q_buffer = np.empty((batch, gates * hidden), dtype=dtype)  # reused every step
         with _step_blas(batch, w_hh):  # small sequential GEMMs: one thread
-            for start, rows in _steps(batch_sizes, reverse):
+            alongside = Alongside(enabled=blocks.count > 1 and _small_steps(batch, w_hh))
+            ahead = [None] + [alongside.submit(projections, b) for b in range(1, blocks.count)]
+            projections(0)
+            for position, (start, rows) in enumerate(steps):
+                b = blocks.starting_at(position)
+                if b is not None and ahead[b] is not None:
+                    alongside.finish(ahead[b])
                 stop = start + rows
                 hp = h[:rows]
                 h_prev_rows[start:stop] = hp
@@ -254,8 +335,31 @@ class Recurrent(Function):
         if mode == "LSTM" and w_hr is not None:
             d_proj = np.empty((total, hidden_out), dtype=dtype)
         dh_buffer = np.empty_like(dh)
+        need = ctx.needs_input_grad
+        steps = _steps(batch_sizes, reverse)
+        blocks = _StepBlocks(steps)
+        grad_x = np.empty((total, x.shape[1]), dtype=dtype) if need[0] and blocks.count > 1 \
+            else None
+        parts_ih = [None] * blocks.count
+        parts_hh = [None] * blocks.count
+
+        def block_gradients(b):
+            # The GEMMs of dL/dx, dL/dW_ih and dL/dW_hh over one block of steps' rows,
+            # as soon as the loop has filled its d_p (on the other core, see _StepBlocks).
+            # (gemm: its thread rule depends on the shapes alone, so the same bits)
+            r0, r1 = blocks.rows[b]
+            if need[0]:
+                grad_x[r0:r1] = gemm(d_p[r0:r1], w_ih)
+            if need[3]:
+                parts_ih[b] = gemm(d_p[r0:r1].T, x[r0:r1])
+            if need[4]:
+                parts_hh[b] = gemm(d_q[r0:r1].T, h_prev_rows[r0:r1])
+
         with _step_blas(batch, w_hh):
-            for start, rows in reversed(_steps(batch_sizes, reverse)):
+            # the other core only while the loop's GEMMs are single-threaded
+            alongside = Alongside(enabled=blocks.count > 1 and _small_steps(batch, w_hh))
+            for position in reversed(range(len(steps))):
+                start, rows = steps[position]
                 stop = start + rows
                 if mode == "LSTM" and w_hr is None:
                     # dL/dh_t = dh + d_out is summed inside the fused kernel
@@ -264,9 +368,8 @@ class Recurrent(Function):
                                            tanh_c[start:stop], c_prev_rows[start:stop],
                                            d_p[start:stop], d_out=d_out[start:stop])
                     np.matmul(d_p[start:stop], w_hh, out=dh[:rows])
-                    continue
-                dh_t = np.add(dh[:rows], d_out[start:stop], out=dh_buffer[:rows])
-                if mode == "LSTM":
+                elif mode == "LSTM":
+                    dh_t = np.add(dh[:rows], d_out[start:stop], out=dh_buffer[:rows])
                     c_prev_rows, tanh_c, _ = extra
                     d_proj[start:stop] = dh_t
                     dh_t = dh_t @ w_hr
@@ -274,22 +377,32 @@ class Recurrent(Function):
                                            c_prev_rows[start:stop], d_p[start:stop])
                     np.matmul(d_p[start:stop], w_hh, out=dh[:rows])
                 elif mode == "GRU":
+                    dh_t = np.add(dh[:rows], d_out[start:stop], out=dh_buffer[:rows])
                     (q_n,) = extra
                     dh_direct = _kernels.gru_backward(dh_t, acts[start:stop], q_n[start:stop],
                                                       h_prev_rows[start:stop], d_p[start:stop],
                                                       d_q[start:stop])
                     dh[:rows] = dh_direct + d_q[start:stop] @ w_hh
                 else:
+                    dh_t = np.add(dh[:rows], d_out[start:stop], out=dh_buffer[:rows])
                     y = out[start:stop]
                     local = (1 - y * y) if mode == "RNN_TANH" else (y > 0).astype(dtype)
                     np.multiply(dh_t, local, out=d_p[start:stop])
                     np.matmul(d_p[start:stop], w_hh, out=dh[:rows])
-        need = ctx.needs_input_grad
-        grad_x = gemm(d_p, w_ih) if need[0] else None
+                done = blocks.step_done(position)
+                if done is not None and blocks.count > 1:
+                    alongside.submit(block_gradients, done)
+            alongside.wait()
+        if blocks.count == 1:  # a single step: one GEMM each over all rows
+            if need[0]:
+                grad_x = gemm(d_p, w_ih)
+            grad_w_ih = gemm(d_p.T, x) if need[3] else None
+            grad_w_hh = gemm(d_q.T, h_prev_rows) if need[4] else None
+        else:  # the blocks' partial sums, added in block order (the same on any machine)
+            grad_w_ih = _block_sum(parts_ih) if need[3] else None
+            grad_w_hh = _block_sum(parts_hh) if need[4] else None
         grad_h0 = dh if need[1] else None
         grad_c0 = dc if mode == "LSTM" and need[2] else None
-        grad_w_ih = gemm(d_p.T, x) if need[3] else None
-        grad_w_hh = gemm(d_q.T, h_prev_rows) if need[4] else None
         grad_b_ih = d_p.sum(axis=0) if need[5] else None
         grad_b_hh = None
         if need[6]:

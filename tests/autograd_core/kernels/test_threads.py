@@ -295,3 +295,71 @@ def test_a_users_own_wait_policy_is_kept(name, value):
     expected = {"GOMP_SPINCOUNT": None, "OMP_WAIT_POLICY": None, name: value}
     assert seen["at_start"] in ([], [expected])
     assert seen["after"] == expected
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_alongside_runs_every_task_once_and_finish_waits_for_one(enabled):
+    seen, lock = [], threading.Lock()
+    started = threading.Event()
+
+    def task(i):
+        if i == 0:
+            started.set()
+        with lock:
+            seen.append(i)
+
+    with _threads.single_threaded_blas():
+        alongside = _threads.Alongside(enabled=enabled)
+        tasks = [alongside.submit(task, i) for i in range(12)]
+        alongside.finish(tasks[7])  # run here if the worker has not taken it yet
+        assert 7 in seen and tasks[7].done.is_set()
+        alongside.wait()
+    assert sorted(seen) == list(range(12)) and started.is_set()
+    assert all(t.done.is_set() for t in tasks)
+
+
+def test_alongside_reraises_a_failure_from_finish_and_wait():
+    def bad(i):
+        if i == 2:
+            raise KeyError("task 2")
+
+    with _threads.single_threaded_blas():
+        alongside = _threads.Alongside(enabled=True)
+        tasks = [alongside.submit(bad, i) for i in range(4)]
+        with pytest.raises(KeyError, match="task 2"):
+            alongside.finish(tasks[2])
+        with pytest.raises(KeyError, match="task 2"):
+            alongside.wait()
+
+
+@pytest.mark.parametrize("mode", ["LSTM", "GRU", "RNN"])
+def test_recurrent_step_blocks_give_the_same_bits_on_the_other_core_or_inline(monkeypatch,
+                                                                               mode):
+    """Forward's input projections and backward's weight gradients run block by block
+    of steps, on the worker or inline: the bytes do not depend on which."""
+    import autograd_core as torch
+    import nn
+    from autograd_core.ops import recurrent
+
+    torch.manual_seed(1)
+    layer = getattr(nn, mode)(12, 24, batch_first=True)
+    x = torch.randn(5, 19, 12, requires_grad=True)
+
+    def run():
+        for p in layer.parameters():
+            p.grad = None
+        x.grad = None
+        out, _ = layer(x)
+        out.square().sum().backward()
+        return [out.detach().numpy(), x.grad.numpy()] + [p.grad.numpy()
+                                                          for p in layer.parameters()]
+
+    assert recurrent._StepBlocks(recurrent._steps((5,) * 19, False)).count == \
+        recurrent.STEP_BLOCKS
+    alongside = _with_numba_threads(2, run)
+    original = _threads.Alongside.__init__
+    monkeypatch.setattr(recurrent.Alongside, "__init__",
+                        lambda self, enabled=True: original(self, enabled=False))
+    inline = _with_numba_threads(2, run)
+    for a, b in zip(alongside, inline):
+        assert a.tobytes() == b.tobytes()
