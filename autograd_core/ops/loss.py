@@ -39,7 +39,6 @@ softmax, x - y) are saved for speed and rebuilt from the inputs on the Tensor pa
 import numpy as np
 
 from autograd_core.function import Function
-from autograd_core.kernels.transcendental import exp32_array
 from autograd_core.ops._dual import (
     add_along,
     cast,
@@ -70,17 +69,7 @@ def log_softmax(z: np.ndarray, axis: int) -> np.ndarray:
     m = np.max(z, axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0)
     shifted = z - m
-    return shifted - np.log(np.sum(_exp(shifted), axis=axis, keepdims=True))
-
-
-def _exp(a):
-    """exp of an array: ``transcendental.exp32`` for float32 (vectorised, at most 1 ulp
-    off; NumPy's float32 exp is scalar libm without AVX-512: a (2048, 65) cross-entropy
-    of the benchmarks' language models spent 0.9 ms of its 1.0 in the two exps), NumPy's
-    for every other dtype."""
-    if type(a) is np.ndarray and a.dtype == np.float32:
-        return exp32_array(a)
-    return np.exp(a)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
 def _reduce(loss: np.ndarray, reduction: str, denominator=None):
@@ -244,7 +233,7 @@ class CrossEntropy(Function):
             log_softmax(z, axis), None if q is None else _smoothed(t, eps, classes, w_c)))
         g = _upstream(grad, opts["reduction"], ctx.denominator)
         g_b = np.expand_dims(g, axis) if np.ndim(g) else g
-        softmax = _exp(logp)
+        softmax = np.exp(logp)
         grad_z = grad_t = None
         if q is None:  # class indices
             q_sum = (1.0 - eps) * w_y
