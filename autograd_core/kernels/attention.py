@@ -24,8 +24,9 @@ owns it, in row order), split over the worker threads by ``_threads.run_planes``
 results do not depend on the thread count.
 
 ``bias_mode``: 0 no bias, 1 one (L, S) bias shared by every batch entry, 2 a (B, L, S)
-bias. The caller (``ops.attention``) passes C-contiguous float32 arrays of shapes
-(B, L, E), (B, S, E), (B, S, Ev); other cases stay on its NumPy path.
+bias. The caller (``ops.attention``) passes float32 arrays of shapes (B, L, E),
+(B, S, E), (B, S, Ev), of any strides (multi-head attention's are transposed views);
+other cases stay on its NumPy path.
 
 >>> import numpy as np
 >>> q = k = v = np.eye(2, dtype=np.float32)[None]
@@ -183,10 +184,18 @@ def _bias_args(bias):
     return bias, (1 if bias.shape[0] == 1 else 2)
 
 
+def _rows_major(batch, rows, width):
+    """A (batch, rows, width) float32 array laid out as (rows, batch, width): the layout
+    of PyTorch's multi-head attention, (L, N * heads, head size), so its reshapes and
+    transposes around the call are views, not copies."""
+    return np.empty((rows, batch, width), np.float32).transpose(1, 0, 2)
+
+
 def attention_forward(q, k, v, bias, scale):
-    """(y (B, L, Ev), m (B, L), total (B, L)) of the module docstring's forward."""
+    """(y (B, L, Ev), m (B, L), total (B, L)) of the module docstring's forward; q, k,
+    v may have any strides, y is laid out as (L, B, Ev) (:func:`_rows_major`)."""
     batch, length = q.shape[0], q.shape[1]
-    out = np.empty((batch, length, v.shape[2]), np.float32)
+    out = _rows_major(batch, length, v.shape[2])
     m = np.empty((batch, length), np.float32)
     total = np.empty((batch, length), np.float32)
     array, mode = _bias_args(bias)
@@ -197,11 +206,11 @@ def attention_forward(q, k, v, bias, scale):
 
 
 def attention_backward(q, k, v, bias, scale, m, total, grad):
-    """(dL/dq, dL/dk, dL/dv) from the forward's m and total and dL/dy ``grad``."""
-    gq, gk, gv = np.empty_like(q), np.empty_like(k), np.empty_like(v)
+    """(dL/dq, dL/dk, dL/dv) from the forward's m and total and dL/dy ``grad`` (any
+    strides), each laid out as (rows, B, features) like the forward's y."""
+    gq, gk, gv = (_rows_major(*a.shape) for a in (q, k, v))
     array, mode = _bias_args(bias)
     work = q.shape[0] * q.shape[1] * k.shape[1] * (q.shape[2] + v.shape[2]) * _BACKWARD_WORK
     run_planes(_backward_rows, q.shape[0],
                (q, k, v, array, mode, np.float32(scale), m, total, grad, gq, gk, gv), work)
     return gq, gk, gv
-

@@ -119,7 +119,7 @@ class ScaledDotProductAttention(Function):
         scale = ctx.options["scale"]
         if getattr(ctx, "fused", False):
             q_shape, k_shape, v_shape = ctx.shapes
-            g = np.ascontiguousarray(grad, dtype=np.float32).reshape(q.shape[:2] + v.shape[2:])
+            g = np.asarray(grad, dtype=np.float32).reshape(q.shape[:2] + v.shape[2:])
             gq, gk, gv = _fused.attention_backward(q, k, v, bias, scale, m, total, g)
             return gq.reshape(q_shape), gk.reshape(k_shape), gv.reshape(v_shape), None, None
         slices = _batch_slices(q, k, v, bias, mask)
@@ -171,8 +171,8 @@ def _batch_slices(q, k, v, bias, mask):
 
 
 def _fused_arrays(q, k, v, bias, dropout_mask, need_bias):
-    """(q, k, v, bias) as the fused kernels take them (``kernels.attention``: float32,
-    C-contiguous (B, L, E), (B, S, E), (B, S, Ev), a bias of (L, S) or (B, L, S)), or
+    """(q, k, v, bias) as the fused kernels take them (``kernels.attention``: float32
+    (B, L, E), (B, S, E), (B, S, Ev) of any strides, a bias of (L, S) or (B, L, S)), or
     None where the NumPy path runs: other dtypes, broadcasting between q, k and v, a
     bias of any other shape or needing its gradient, dropout, empty arrays."""
     arrays = (q, k, v)
@@ -194,8 +194,8 @@ def _fused_arrays(q, k, v, bias, dropout_mask, need_bias):
         else:
             return None
 
-    def as3(a):
-        return np.ascontiguousarray(a.reshape((batch,) + a.shape[-2:]))
+    def as3(a):  # a view where the strides allow (the kernels take any strides)
+        return a.reshape((batch,) + a.shape[-2:])
 
     return as3(q), as3(k), as3(v), bias
 
