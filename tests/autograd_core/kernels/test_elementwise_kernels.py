@@ -1,8 +1,11 @@
-"""ReLU's one-pass backward (``kernels.elementwise``) against NumPy and PyTorch, which
-gradients the op hands to it, and create_graph still differentiating through ReLU."""
+"""ReLU's one-pass forward and backward (``kernels.elementwise``) against NumPy and
+PyTorch, which gradients the op hands to it, and create_graph still differentiating
+through ReLU."""
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import autograd_core as ag
 from autograd_core import Tensor
@@ -63,3 +66,18 @@ def test_create_graph_still_differentiates_through_relu(rng):
 def test_bad_input_is_a_clear_error():
     with pytest.raises(TypeError, match="arrays of one shape and dtype"):
         E.relu_backward(np.ones(3), np.ones(4))
+
+
+@settings(max_examples=40, deadline=None)
+@given(shape=st.lists(st.integers(0, 9), min_size=0, max_size=4),
+       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**31 - 1))
+def test_relu_forward_gives_numpy_maximums_bits(shape, dtype, seed):
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal(shape).astype(dtype)
+    specials = np.array([np.nan, -0.0, 0.0, np.inf, -np.inf, 1e-45], dtype)
+    flat = a.reshape(-1)
+    flat[:min(flat.size, specials.size)] = specials[:flat.size]
+    out = E.relu_forward(a)
+    assert out.shape == a.shape and out.dtype == a.dtype
+    assert out.tobytes() == np.maximum(a, 0).tobytes()
+    assert E.relu_forward(a.T).tobytes() == np.maximum(a.T, 0).tobytes()  # strided: NumPy
