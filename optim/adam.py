@@ -25,6 +25,7 @@ import math
 
 import numpy as np
 
+from autograd_core.kernels.optimizer_steps import adam_step
 from optim.optimizer import (
     Optimizer,
     check_betas,
@@ -102,6 +103,15 @@ class Adam(Optimizer):
             if weight_decay != 0 and decoupled:
                 theta *= 1 - lr * weight_decay
 
+            bias_correction1 = 1.0 - beta1**step
+            bias_correction2_sqrt = math.sqrt(1.0 - beta2**step)
+            step_size = lr / bias_correction1
+            if adam_step(theta, g, exp_avg, exp_avg_sq,
+                         state["max_exp_avg_sq"] if amsgrad else None, beta1=beta1,
+                         beta2=beta2, eps=eps, bias_correction2_sqrt=bias_correction2_sqrt,
+                         step_size=step_size):
+                continue  # the fused pass (kernels.optimizer_steps): the same bits
+
             work = self._scratch(theta, 1)
             lerp_(exp_avg, g, mean_weight, work)
             square_average_(exp_avg_sq, g, beta2, work)
@@ -110,9 +120,6 @@ class Adam(Optimizer):
             if amsgrad:
                 second = np.maximum(state["max_exp_avg_sq"], exp_avg_sq,
                                     out=state["max_exp_avg_sq"])
-            bias_correction1 = 1.0 - beta1**step
-            bias_correction2_sqrt = math.sqrt(1.0 - beta2**step)
-            step_size = lr / bias_correction1
 
             denom = np.sqrt(second, out=work)
             denom /= bias_correction2_sqrt
