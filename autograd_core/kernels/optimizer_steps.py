@@ -69,31 +69,44 @@ def sgd_momentum_step(theta, d, b, *, lr, momentum, dampening, nesterov) -> bool
     return True
 
 
-@kernel(nogil=True)
-def _adam(theta, g, m, v, vmax, weight, near_new, keep, beta2, fresh, bc2_sqrt, eps,
-          step_size, amsgrad):
-    # One loop over the five arrays: memory-bound (measured on 4.2M float32 parameters,
-    # one thread: 16 ms against 21 ms for the NumPy form and 27 ms for PyTorch's
-    # two-thread foreach Adam); cutting it into blocks of two loops each was slower.
+@kernel(inline="always", error_model="numpy")
+def _moments(gi, mi, vi, weight, near_new, keep, beta2, fresh):
+    """(m, v) after one step: m + weight (g - m) from the nearer end (optim.lerp_),
+    then beta2 v + ((1 - beta2) g) g."""
+    w = gi - mi
+    if near_new:
+        mi = gi - w * keep
+    else:
+        mi = mi + w * weight
+    return mi, vi * beta2 + gi * fresh * gi
+
+
+# error_model="numpy": a division by zero gives inf or NaN as in NumPy, and without
+# Numba's zero test (a branch per division) the loops vectorise.
+@kernel(nogil=True, error_model="numpy")
+def _adam(theta, g, m, v, weight, near_new, keep, beta2, fresh, bc2_sqrt, eps, step_size):
+    # Vectorised, sqrt and division included (measured, 4 x 262k float32 parameters:
+    # 0.65 ms against 2.5 ms for the NumPy form; 4.4 ms with Numba's default error
+    # model, whose zero test before each division kept the loop scalar).
     for i in range(theta.size):
-        gi = g[i]
-        # the first moment: m + weight (g - m), from the nearer end (optim.lerp_)
-        w = gi - m[i]
-        if near_new:
-            m[i] = gi - w * keep
-        else:
-            m[i] = m[i] + w * weight
-        # the second moment: beta2 v + ((1 - beta2) g) g
-        vi = v[i] * beta2 + gi * fresh * gi
+        mi, vi = _moments(g[i], m[i], v[i], weight, near_new, keep, beta2, fresh)
+        m[i] = mi
         v[i] = vi
-        if amsgrad:
-            top = vmax[i]
-            if vi > top or vi != vi:  # np.maximum: a NaN on either side wins
-                top = vi
-            vmax[i] = top
-            vi = top
-        denom = np.sqrt(vi) / bc2_sqrt + eps
-        theta[i] = theta[i] - m[i] / denom * step_size
+        theta[i] = theta[i] - mi / (np.sqrt(vi) / bc2_sqrt + eps) * step_size
+
+
+@kernel(nogil=True, error_model="numpy")
+def _adam_amsgrad(theta, g, m, v, vmax, weight, near_new, keep, beta2, fresh, bc2_sqrt, eps,
+                  step_size):
+    for i in range(theta.size):
+        mi, vi = _moments(g[i], m[i], v[i], weight, near_new, keep, beta2, fresh)
+        m[i] = mi
+        v[i] = vi
+        top = vmax[i]
+        if vi > top or vi != vi:  # np.maximum: a NaN on either side wins
+            top = vi
+        vmax[i] = top
+        theta[i] = theta[i] - mi / (np.sqrt(top) / bc2_sqrt + eps) * step_size
 
 
 def adam_step(theta, g, m, v, vmax, *, beta1, beta2, eps, bias_correction2_sqrt,
@@ -109,10 +122,12 @@ def adam_step(theta, g, m, v, vmax, *, beta1, beta2, eps, bias_correction2_sqrt,
         return False
     scalar = dtype.type
     weight = 1.0 - beta1
+    constants = (scalar(weight), weight >= 0.5, scalar(1.0 - weight), scalar(beta2),
+                 scalar(1.0 - beta2), scalar(bias_correction2_sqrt), scalar(eps),
+                 scalar(step_size))
     flat = [a.reshape(-1) for a in arrays]
     if vmax is None:
-        flat.append(flat[3][:0])  # unused
-    _adam(*flat, scalar(weight), weight >= 0.5, scalar(1.0 - weight), scalar(beta2),
-          scalar(1.0 - beta2), scalar(bias_correction2_sqrt), scalar(eps), scalar(step_size),
-          vmax is not None)
+        _adam(*flat, *constants)
+    else:
+        _adam_amsgrad(*flat, *constants)
     return True
