@@ -52,17 +52,25 @@ def _sgd_momentum(theta, d, b, lr, momentum, keep, damped, nesterov):
         theta[i] = theta[i] - direction * lr
 
 
+def _suits(theta, *others) -> bool:
+    """Whether the kernels take these: C-contiguous float32/float64 arrays of one dtype
+    and size, ``theta`` writeable."""
+    if type(theta) is not np.ndarray:
+        return False
+    dtype = theta.dtype
+    return (dtype in (np.float32, np.float64) and theta.flags.writeable
+            and all(type(a) is np.ndarray and a.dtype == dtype and a.flags.c_contiguous
+                    and a.size == theta.size for a in (theta,) + others))
+
+
 def sgd_momentum_step(theta, d, b, *, lr, momentum, dampening, nesterov) -> bool:
     """Update ``theta`` and the momentum buffer ``b`` in place from the gradient ``d``
     (module docstring); True when done, False when the arrays do not suit the kernel
     (not C-contiguous float32/float64 arrays of one dtype and size): the caller then
     runs the NumPy form."""
-    arrays = (theta, d, b)
-    dtype = theta.dtype
-    if not all(type(a) is np.ndarray and a.dtype == dtype and a.flags.c_contiguous
-               and a.size == theta.size for a in arrays) or \
-            dtype not in (np.float32, np.float64) or not theta.flags.writeable:
+    if not _suits(theta, d, b):
         return False
+    dtype = theta.dtype
     scalar = dtype.type
     _sgd_momentum(theta.reshape(-1), d.reshape(-1), b.reshape(-1), scalar(lr),
                   scalar(momentum), scalar(1 - dampening), dampening != 0, bool(nesterov))
@@ -115,11 +123,9 @@ def adam_step(theta, g, m, v, vmax, *, beta1, beta2, eps, bias_correction2_sqrt,
     maximum ``vmax``, or None) in place from the gradient ``g``; False, with nothing
     changed, when the arrays do not suit the kernel (as :func:`sgd_momentum_step`)."""
     arrays = (theta, g, m, v) + (() if vmax is None else (vmax,))
-    dtype = theta.dtype
-    if not all(type(a) is np.ndarray and a.dtype == dtype and a.flags.c_contiguous
-               and a.size == theta.size for a in arrays) or \
-            dtype not in (np.float32, np.float64) or not theta.flags.writeable:
+    if not _suits(*arrays):
         return False
+    dtype = theta.dtype
     scalar = dtype.type
     weight = 1.0 - beta1
     constants = (scalar(weight), weight >= 0.5, scalar(1.0 - weight), scalar(beta2),
