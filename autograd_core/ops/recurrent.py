@@ -83,8 +83,9 @@ def _small_steps(batch, w_hh):
     return batch * w_hh.size < SMALL_STEP_GEMM
 
 
-#: Backward cuts the steps into this many blocks (fewer for short sequences), by the
-#: shapes alone: the weight gradients are sums of the blocks' partial products.
+#: Forward and backward cut the steps into this many blocks (fewer for short
+#: sequences), by their number alone: the weight gradients are sums of the blocks'
+#: partial products, added in block order.
 STEP_BLOCKS = 8
 
 
