@@ -191,9 +191,33 @@ def _rows_major(batch, rows, width):
     return np.empty((rows, batch, width), np.float32).transpose(1, 0, 2)
 
 
+def _check(q, k, v, bias, **more):
+    """ValueError naming the shapes unless the arrays fit the kernels (which index
+    without bounds checks): float32 (B, L, E), (B, S, E), (B, S, Ev), a bias of (L, S),
+    (1, L, S) or (B, L, S), and ``more`` arrays of the shapes given with them."""
+    ok = all(type(a) is np.ndarray and a.dtype == np.float32 and a.ndim == 3
+             for a in (q, k, v))
+    if ok:
+        (B, L, E), S = q.shape, v.shape[1]
+        ok = k.shape == (B, S, E) and v.shape[0] == B
+        if bias is not None:
+            ok = ok and type(bias) is np.ndarray and bias.dtype == np.float32 and \
+                bias.flags.c_contiguous and bias.shape in ((L, S), (1, L, S), (B, L, S))
+        for array, shape in more.values():
+            ok = ok and type(array) is np.ndarray and array.dtype == np.float32 and \
+                array.shape == shape
+    if not ok:
+        described = {"q": q, "k": k, "v": v, "bias": bias} | {n: a for n, (a, _) in more.items()}
+        raise ValueError("attention kernels: expected float32 q (B, L, E), k (B, S, E), "
+                         "v (B, S, Ev), bias (L, S) or (B, L, S); got " + ", ".join(
+                             f"{n} {getattr(a, 'shape', a)} {getattr(a, 'dtype', '')}".rstrip()
+                             for n, a in described.items() if a is not None))
+
+
 def attention_forward(q, k, v, bias, scale):
     """(y (B, L, Ev), m (B, L), total (B, L)) of the module docstring's forward; q, k,
     v may have any strides, y is laid out as (L, B, Ev) (:func:`_rows_major`)."""
+    _check(q, k, v, bias)
     batch, length = q.shape[0], q.shape[1]
     out = _rows_major(batch, length, v.shape[2])
     m = np.empty((batch, length), np.float32)
@@ -208,6 +232,9 @@ def attention_forward(q, k, v, bias, scale):
 def attention_backward(q, k, v, bias, scale, m, total, grad):
     """(dL/dq, dL/dk, dL/dv) from the forward's m and total and dL/dy ``grad`` (any
     strides), each laid out as (rows, B, features) like the forward's y."""
+    B, L = q.shape[:2] if getattr(q, "ndim", 0) == 3 else (0, 0)
+    _check(q, k, v, bias, m=(m, (B, L)), total=(total, (B, L)),
+           grad=(grad, (B, L) + tuple(v.shape[2:])))
     gq, gk, gv = (_rows_major(*a.shape) for a in (q, k, v))
     array, mode = _bias_args(bias)
     work = q.shape[0] * q.shape[1] * k.shape[1] * (q.shape[2] + v.shape[2]) * _BACKWARD_WORK

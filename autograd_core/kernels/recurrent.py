@@ -205,12 +205,21 @@ def _gru_backward(dh, acts, q_n, h_prev, d_p, d_q, dh_direct):
             dh_direct[n, j] = d * z
 
 
-def _fused_float32(*arrays):
+def fused_float32(*arrays) -> bool:
+    """Whether :func:`lstm_forward` takes its one-pass float32 kernel for these arrays
+    (all float32, C-contiguous). A caller that runs many steps on row slices of the
+    same C-contiguous arrays can ask once and pass the answer as ``fused=``."""
     return all(type(a) is np.ndarray and a.dtype == np.float32 and a.flags.c_contiguous
                for a in arrays)
 
 
-def lstm_forward(pa, q, c, c_prev, tanh_c, h):
+def same_layout(*arrays) -> bool:
+    """Whether :func:`lstm_backward`'s summing kernel takes these (one dtype, all
+    C-contiguous); asked once per sequence like :func:`fused_float32`."""
+    return all(a.flags.c_contiguous for a in arrays) and len({a.dtype for a in arrays}) == 1
+
+
+def lstm_forward(pa, q, c, c_prev, tanh_c, h, fused=None):
     """One LSTM step's gates and states (see module): ``pa`` holds the input
     pre-activations p on entry and the gates (i, f, g, o) on exit; ``c_prev`` receives
     c_(t-1) (kept for backward) before c is updated in place.
@@ -221,8 +230,11 @@ def lstm_forward(pa, q, c, c_prev, tanh_c, h):
     kernels and two tanh passes, 28 us fused. float64 keeps NumPy's tanh (the
     gradient checks need it exact), with sigmoid(a) = (1 + tanh(a / 2)) / 2, which is
     exact in real arithmetic and within a few ulps of 1 / (1 + e^-a) in floating point.
+    ``fused``: :func:`fused_float32`'s answer when the caller already has it.
     """
-    if _fused_float32(pa, q, c, c_prev, tanh_c, h):
+    if fused is None:
+        fused = fused_float32(pa, q, c, c_prev, tanh_c, h)
+    if fused:
         _lstm_step32(pa, q, c, c_prev, tanh_c, h)
         return
     hidden = c.shape[1]
@@ -235,15 +247,15 @@ def lstm_forward(pa, q, c, c_prev, tanh_c, h):
     np.multiply(pa[:, 3 * hidden:], tanh_c, out=h)
 
 
-def lstm_backward(dh, dc, acts, tanh_c, c_prev, d_gates, d_out=None):
+def lstm_backward(dh, dc, acts, tanh_c, c_prev, d_gates, d_out=None, fused=None):
     """dL/d(pre-activations) of one LSTM step; ``dc`` becomes dL/dc_(t-1) in place.
     With ``d_out`` (the step's output gradient), dL/dh_t is ``dh + d_out``, summed in
-    the same pass."""
+    the same pass (``fused``: :func:`same_layout`'s answer when the caller has it)."""
     if d_out is None:
         _lstm_backward(dh, dc, acts, tanh_c, c_prev, d_gates)
     else:
         arrays = (dh, d_out, dc, acts, tanh_c, c_prev, d_gates)
-        if all(a.flags.c_contiguous for a in arrays) and len({a.dtype for a in arrays}) == 1:
+        if fused if fused is not None else same_layout(*arrays):
             _lstm_step_backward(*arrays)
         else:
             _lstm_backward(dh + d_out, dc, acts, tanh_c, c_prev, d_gates)

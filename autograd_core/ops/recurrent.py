@@ -280,6 +280,10 @@ class Recurrent(Function):
             q_n = np.empty((total, hidden), dtype=dtype)
             extra = (q_n,)
         q_buffer = np.empty((batch, gates * hidden), dtype=dtype)  # reused every step
+        # whether the one-pass float32 LSTM kernel applies: asked once, every step's
+        # arrays are row slices of these
+        fused = mode == "LSTM" and _kernels.fused_float32(
+            acts, q_buffer, c, c_prev_rows, tanh_c, h_full if h_full is not None else out)
         with _step_blas(batch, w_hh):  # small sequential GEMMs: one thread
             alongside = Alongside(enabled=blocks.count > 1 and _small_steps(batch, w_hh))
             ahead = [None] + [alongside.submit(projections, b) for b in range(1, blocks.count)]
@@ -295,7 +299,8 @@ class Recurrent(Function):
                 if mode == "LSTM":
                     h_new = h_full[start:stop] if h_full is not None else out[start:stop]
                     _kernels.lstm_forward(acts[start:stop], q, c[:rows],
-                                          c_prev_rows[start:stop], tanh_c[start:stop], h_new)
+                                          c_prev_rows[start:stop], tanh_c[start:stop], h_new,
+                                          fused=fused)
                     if w_hr is not None:
                         np.matmul(h_new, w_hr_t, out=out[start:stop])
                 elif mode == "GRU":
@@ -356,6 +361,8 @@ class Recurrent(Function):
             if need[4]:
                 parts_hh[b] = gemm(d_q[r0:r1].T, h_prev_rows[r0:r1])
 
+        summed = mode == "LSTM" and w_hr is None and _kernels.same_layout(
+            dh, d_out, dc, acts, extra[1], extra[0], d_p)  # asked once, as in forward
         with _step_blas(batch, w_hh):
             # the other core only while the loop's GEMMs are single-threaded
             alongside = Alongside(enabled=blocks.count > 1 and _small_steps(batch, w_hh))
@@ -367,7 +374,8 @@ class Recurrent(Function):
                     c_prev_rows, tanh_c, _ = extra
                     _kernels.lstm_backward(dh[:rows], dc[:rows], acts[start:stop],
                                            tanh_c[start:stop], c_prev_rows[start:stop],
-                                           d_p[start:stop], d_out=d_out[start:stop])
+                                           d_p[start:stop], d_out=d_out[start:stop],
+                                           fused=summed)
                     np.matmul(d_p[start:stop], w_hh, out=dh[:rows])
                 elif mode == "LSTM":
                     dh_t = np.add(dh[:rows], d_out[start:stop], out=dh_buffer[:rows])

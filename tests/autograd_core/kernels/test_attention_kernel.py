@@ -4,6 +4,7 @@ thread count."""
 
 import numba
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -150,3 +151,18 @@ def test_the_float32_op_agrees_with_the_float64_op_that_passes_gradcheck():
     out.sum().backward()
     for a, b in zip(ts32, ts64):
         np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_mismatched_arrays_get_an_error_naming_their_shapes():
+    q, k = np.zeros((2, 3, 4), np.float32), np.zeros((2, 5, 4), np.float32)
+    with pytest.raises(ValueError, match=r"v \(2, 6, 4\)"):
+        K.attention_forward(q, k, np.zeros((2, 6, 4), np.float32), None, 1.0)
+    with pytest.raises(ValueError, match=r"bias \(3, 4\)"):
+        K.attention_forward(q, k, k, np.zeros((3, 4), np.float32), 1.0)
+    with pytest.raises(ValueError, match="float64"):
+        K.attention_forward(q.astype(np.float64), k, k, None, 1.0)
+    y, m, total = K.attention_forward(q, k, k, None, 1.0)
+    with pytest.raises(ValueError, match=r"grad \(2, 3, 5\)"):
+        K.attention_backward(q, k, k, None, 1.0, m, total, np.zeros((2, 3, 5), np.float32))
+    # through the op, keys and values of different lengths never reach the kernels
+    assert op._fused_arrays(q, k, np.zeros((2, 6, 4), np.float32), None, None, False) is None
