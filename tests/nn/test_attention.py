@@ -153,6 +153,38 @@ def test_multihead_attention_matches_torch(torch_or_skip, rng, case, need_weight
         assert_close(p.grad, pt.grad, atol=TOL, what=name)
 
 
+@pytest.mark.parametrize("case", [dict(), dict(batch_first=True), dict(bias=False),
+                                  dict(add_bias_kv=True, add_zero_attn=True)])
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_multihead_self_attention_packs_the_projection_and_matches_torch(
+        torch_or_skip, rng, case, need_weights):
+    """query is key is value: one packed in-projection (PyTorch's path too), whose
+    slices carry q's, k's and v's gradients back into one input."""
+    torch = torch_or_skip
+    ours = nn.MultiheadAttention(8, 2, **case).double()
+    for p in ours.parameters():
+        p.numpy()[...] = rng.standard_normal(p.shape) * 0.5
+    theirs = _twin(torch, ours, torch.nn.MultiheadAttention(8, 2, **case))
+    xo, xt = _both(torch, _t(rng, (3, 4, 8) if case.get("batch_first") else (4, 3, 8)))
+    am = np.triu(np.full((4, 4), -np.inf), 1) if case.get("add_bias_kv") is None else \
+        rng.random((4, 4)) > 0.7
+    out, w = ours(xo, xo, xo, attn_mask=Tensor(am), need_weights=need_weights)
+    out_t, w_t = theirs(xt, xt, xt, attn_mask=torch.from_numpy(am), need_weights=need_weights)
+    assert_close(out, out_t, atol=TOL)
+    _backward_both(rng, out, out_t)
+    assert_close(xo.grad, xt.grad, atol=TOL)
+    for (name, p), (_, pt) in zip(ours.named_parameters(), theirs.named_parameters()):
+        assert_close(p.grad, pt.grad, atol=TOL, what=name)
+    # the packed path really ran: one Linear node made q, k and v
+    seen, stack = {}, [out.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is not None and id(node) not in seen:
+            seen[id(node)] = node.name()
+            stack.extend(parent for parent, _ in node.next_functions)
+    assert sorted(seen.values()).count("LinearBackward0") == 2  # in_proj and out_proj
+
+
 def test_multihead_attention_unbatched_and_keys(torch_or_skip, rng):
     torch = torch_or_skip
     ours = nn.MultiheadAttention(6, 3).double()
