@@ -39,6 +39,13 @@ waited for, or woken from its sleep after the 0.1 s spin timeout), and an LSTM s
 went from 20 ms to seconds.  ``OPENBLAS_THREAD_TIMEOUT`` cannot be set from here:
 OpenBLAS reads it once, when NumPy loads it, before this package is imported.
 
+Memory.  On import, glibc's malloc is asked to keep freed blocks below 32 MiB and up to
+128 MiB of free heap (``_memory``): a training step's arrays then reuse the previous
+step's pages instead of faulting in fresh ones (measured: 2,000 page faults a step of
+an LSTM LM down to 0-7).  ``release_free_memory()`` hands the kept pages back;
+``AUTOGRAD_CORE_KEEP_FREED_MEMORY=0`` or glibc's own ``MALLOC_*_THRESHOLD_`` settings
+leave the allocator alone.
+
 Compilation is cached on disk (``cache=True``): next to the kernels, or in
 ``NUMBA_CACHE_DIR`` when set, or, when the package directory is read-only, in Numba's
 per-user cache directory.  Where none of these is writable Numba would refuse to define
@@ -95,6 +102,7 @@ _start_thread_pool()
 _ensure_cache_location()
 
 from ._indexing import MAX_ARGUMENT, pair, shape4  # noqa: E402
+from ._memory import keep_freed_memory, release_free_memory  # noqa: E402
 from .conv import (  # noqa: E402
     CHUNK_BYTES,
     MAX_WORKSPACE_BYTES,
@@ -106,3 +114,5 @@ from .conv import (  # noqa: E402
     conv_output_size,
     im2col,
 )
+
+keep_freed_memory()  # once per process, on the first import (see "Memory" above)
