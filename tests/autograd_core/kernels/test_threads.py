@@ -297,6 +297,91 @@ def test_a_users_own_wait_policy_is_kept(name, value):
     assert seen["after"] == expected
 
 
+_NESTING_AFTER_IMPORT = """
+import ctypes, json, numba
+import autograd_core.kernels
+layer = numba.threading_layer()
+levels = None
+if layer == "omp":
+    from numba.np.ufunc import omppool
+    runtime = ctypes.CDLL(omppool.__file__)
+    levels = runtime.omp_get_max_active_levels()
+print(json.dumps({"layer": layer, "levels": levels}))
+"""
+
+
+def _nesting_after_import(**env_vars):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_MAX_ACTIVE_LEVELS", "OMP_NESTED")}
+    env.update(env_vars)
+    out = subprocess.run([sys.executable, "-c", _NESTING_AFTER_IMPORT], env=env, check=True,
+                         capture_output=True, text=True, timeout=300).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_importing_the_kernels_leaves_no_nested_openmp_teams():
+    # Numba's OpenMP layer turns nesting on; PyTorch imported afterwards shares the
+    # runtime, and its regions inside regions then oversubscribed the cores (20x slower)
+    seen = _nesting_after_import()
+    if seen["layer"] != "omp":
+        pytest.skip(f"Numba's threading layer here is {seen['layer']}, not OpenMP")
+    assert seen["levels"] == 1
+
+
+def test_a_users_own_nesting_is_kept():
+    seen = _nesting_after_import(OMP_MAX_ACTIVE_LEVELS="3")
+    if seen["layer"] != "omp":
+        pytest.skip(f"Numba's threading layer here is {seen['layer']}, not OpenMP")
+    assert seen["levels"] == 3
+
+
+_CPU_WHILE_IDLE = """
+import resource, sys, time
+import numpy as np
+if sys.argv[1] == "import":
+    import autograd_core.kernels
+a = np.ones((384, 384), np.float32)
+for _ in range(3):
+    a @ a
+before = resource.getrusage(resource.RUSAGE_SELF)
+a @ a  # on OpenBLAS's threads; then the process only sleeps
+time.sleep(0.2)
+after = resource.getrusage(resource.RUSAGE_SELF)
+cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+print(cpu * 1e3)
+"""
+
+
+def _cpu_while_idle(mode, **env_vars):
+    """The CPU milliseconds a fresh process uses for one threaded GEMM followed by 0.2 s
+    of sleep (a spinning BLAS worker shows up here)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    env.update(env_vars)
+    out = subprocess.run([sys.executable, "-c", _CPU_WHILE_IDLE, mode], env=env, check=True,
+                         capture_output=True, text=True, timeout=300).stdout
+    return float(out.split()[-1])
+
+
+def test_importing_the_kernels_stops_openblas_workers_spinning_for_0_1_s():
+    if not _threads.blas_threads_controllable() or _threads._blas[0]() < 2:
+        pytest.skip("no multi-threaded OpenBLAS here: no idle workers to spin")
+    plain = _cpu_while_idle("plain")
+    ours = _cpu_while_idle("import")
+    users = _cpu_while_idle("import", OPENBLAS_THREAD_TIMEOUT="30")
+    # measured: about 110 ms plain (a worker spins through most of the sleep) and with
+    # the user's own 2**30 cycles, 4-14 ms after the import
+    assert plain > 50 and users > 50
+    assert ours < 40
+
+
 @pytest.mark.parametrize("enabled", [True, False])
 def test_alongside_runs_every_task_once_and_finish_waits_for_one(enabled):
     seen, lock = [], threading.Lock()
