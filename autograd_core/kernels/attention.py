@@ -17,7 +17,11 @@ Why: the same computation as batched NumPy products is five or six passes over t
 head size 16 makes 128 of them per call, each a few microseconds of overhead for
 65k multiply-adds). Here a row's scores live in a buffer of S floats, k and v are
 transposed once per batch entry so every inner loop runs over a contiguous axis and
-vectorises, and exp is ``transcendental.exp32``.
+vectorises, and exp is ``transcendental.exp32``. Loops that update a row of S
+accumulators take four features (forward) or four query rows (backward's dk and dv)
+per pass, so each accumulator is loaded and stored once for four multiply-adds
+(measured on a Transformer LM's (128, 64, 16) heads, causal: forward 1.6-2.0 -> 1.3-1.6
+ms, backward 2.9-3.8 -> 2.5-3.9 ms; in-process alternation, medians 0.81x and 0.89x).
 
 Batch entries are independent (each one's dk and dv are accumulated by the thread that
 owns it, in row order), split over the worker threads by ``_threads.run_planes``: the
@@ -57,15 +61,26 @@ _FORWARD_WORK, _BACKWARD_WORK = 2, 5
 @kernel(inline="always", fastmath=_FAST, error_model="numpy")
 def _scores(qi, kt, bias, bias_row, scale, s):
     """s_j = (qi . k_j) * scale (+ bias[bias_row + j] when bias_row >= 0), with
-    kt = k^T flattened (E, S)."""
+    kt = k^T flattened (E, S).  Four features per pass over s (one load and store of
+    s_j for four multiply-adds)."""
     S = s.size
+    E = qi.size
     for j in range(S):
         s[j] = np.float32(0.0)
-    for e in range(qi.size):
+    e = 0
+    while e + 4 <= E:
+        q0, q1, q2, q3 = qi[e], qi[e + 1], qi[e + 2], qi[e + 3]
+        b0 = e * S
+        for j in range(S):
+            s[j] += (q0 * kt[_u(b0 + j)] + q1 * kt[_u(b0 + S + j)]) + \
+                (q2 * kt[_u(b0 + 2 * S + j)] + q3 * kt[_u(b0 + 3 * S + j)])
+        e += 4
+    while e < E:
         qe = qi[e]
         base = e * S
         for j in range(S):
             s[j] += qe * kt[_u(base + j)]
+        e += 1
     for j in range(S):
         s[j] *= scale
     if bias_row >= 0:
@@ -120,16 +135,87 @@ def _forward_rows(q, k, v, bias, bias_mode, scale, out, m, total, b0, b1):
             total[b, i] = acc
             for j in range(S):
                 s[j] = s[j] / acc
-            for c in range(Ev):
+            c = 0
+            while c + 4 <= Ev:  # four outputs per pass over the row
+                base = c * S
+                y0 = y1 = y2 = y3 = np.float32(0.0)
+                for j in range(S):
+                    sj = s[j]
+                    y0 += sj * vt[_u(base + j)]
+                    y1 += sj * vt[_u(base + S + j)]
+                    y2 += sj * vt[_u(base + 2 * S + j)]
+                    y3 += sj * vt[_u(base + 3 * S + j)]
+                out[b, i, c] = y0
+                out[b, i, c + 1] = y1
+                out[b, i, c + 2] = y2
+                out[b, i, c + 3] = y3
+                c += 4
+            while c < Ev:
                 base = c * S
                 y = np.float32(0.0)
                 for j in range(S):
                     y += s[j] * vt[_u(base + j)]
                 out[b, i, c] = y
+                c += 1
+
+
+@kernel(inline="always", fastmath=_FAST, error_model="numpy")
+def _row_gradients(qi, gi, kt, vt, flat_bias, bias_row, scale, top, acc, p, ds, gq_row):
+    """One query row's backward: its p (rebuilt as the forward made it), ds, and dq
+    (written to ``gq_row``); the caller adds the row's share of dk and dv."""
+    S, E, Ev = p.size, qi.size, gi.size
+    _scores(qi, kt, flat_bias, bias_row, scale, p)
+    for j in range(S):
+        p[j] = exp32(p[j] - top) / acc
+    for j in range(S):
+        ds[j] = np.float32(0.0)
+    c = 0
+    while c + 4 <= Ev:  # dp_j = g . v_j, four features per pass over ds
+        g0, g1, g2, g3 = gi[c], gi[c + 1], gi[c + 2], gi[c + 3]
+        base = c * S
+        for j in range(S):
+            ds[j] += (g0 * vt[_u(base + j)] + g1 * vt[_u(base + S + j)]) + \
+                (g2 * vt[_u(base + 2 * S + j)] + g3 * vt[_u(base + 3 * S + j)])
+        c += 4
+    while c < Ev:
+        gc, base = gi[c], c * S
+        for j in range(S):
+            ds[j] += gc * vt[_u(base + j)]
+        c += 1
+    r = np.float32(0.0)
+    for j in range(S):
+        r += ds[j] * p[j]
+    for j in range(S):
+        ds[j] = p[j] * (ds[j] - r)
+    e = 0
+    while e + 4 <= E:  # dq_e = scale sum_j ds_j k_je, four at a time
+        base = e * S
+        d0 = d1 = d2 = d3 = np.float32(0.0)
+        for j in range(S):
+            dsj = ds[j]
+            d0 += dsj * kt[_u(base + j)]
+            d1 += dsj * kt[_u(base + S + j)]
+            d2 += dsj * kt[_u(base + 2 * S + j)]
+            d3 += dsj * kt[_u(base + 3 * S + j)]
+        gq_row[e] = d0 * scale
+        gq_row[e + 1] = d1 * scale
+        gq_row[e + 2] = d2 * scale
+        gq_row[e + 3] = d3 * scale
+        e += 4
+    while e < E:
+        base = e * S
+        d = np.float32(0.0)
+        for j in range(S):
+            d += ds[j] * kt[_u(base + j)]
+        gq_row[e] = d * scale
+        e += 1
 
 
 @kernel(nogil=True, parallel=True, fastmath=_FAST, error_model="numpy")
 def _backward_rows(q, k, v, bias, bias_mode, scale, m, total, g, gq, gk, gv, b0, b1):
+    # Query rows in blocks of ROWS: each row's p, ds and dq first (_row_gradients), then
+    # the block's shares of dk^T and dv^T in one pass over each of their rows (one load
+    # and store of an accumulator for ROWS multiply-adds, not one).
     L, E = q.shape[1], q.shape[2]
     S, Ev = k.shape[1], v.shape[2]
     flat_bias = bias.reshape(-1)
@@ -138,36 +224,40 @@ def _backward_rows(q, k, v, bias, bias_mode, scale, m, total, g, gq, gk, gv, b0,
         vt = _transposed(v[b])
         dkt = np.zeros(E * S, np.float32)   # dk^T and dv^T: rows over the S keys
         dvt = np.zeros(Ev * S, np.float32)
-        p = np.empty(S, np.float32)
-        ds = np.empty(S, np.float32)
-        for i in range(L):
-            qi, gi = q[b, i], g[b, i]
-            # P's row exactly as the forward made it
-            _scores(qi, kt, flat_bias, _bias_row(bias_mode, b, i, L, S), scale, p)
-            top, acc = m[b, i], total[b, i]
-            for j in range(S):
-                p[j] = exp32(p[j] - top) / acc
-            for j in range(S):
-                ds[j] = np.float32(0.0)
-            for c in range(Ev):
-                gc = gi[c]
-                base = c * S
-                for j in range(S):
-                    dvt[_u(base + j)] += gc * p[j]
-                    ds[j] += gc * vt[_u(base + j)]
-            r = np.float32(0.0)
-            for j in range(S):
-                r += ds[j] * p[j]
-            for j in range(S):
-                ds[j] = p[j] * (ds[j] - r)
-            for e in range(E):
-                qe = qi[e]
-                base = e * S
-                d = np.float32(0.0)
-                for j in range(S):
-                    d += ds[j] * kt[_u(base + j)]
-                    dkt[_u(base + j)] += qe * ds[j]
-                gq[b, i, e] = d * scale
+        p = np.empty(4 * S, np.float32)     # the block's rows of P and dS
+        ds = np.empty(4 * S, np.float32)
+        i = 0
+        while i < L:
+            rows = min(4, L - i)
+            for t in range(rows):
+                _row_gradients(q[b, i + t], g[b, i + t], kt, vt, flat_bias,
+                               _bias_row(bias_mode, b, i + t, L, S), scale, m[b, i + t],
+                               total[b, i + t], p[t * S:(t + 1) * S], ds[t * S:(t + 1) * S],
+                               gq[b, i + t])
+            if rows == 4:
+                for c in range(Ev):
+                    g0, g1, g2, g3 = g[b, i, c], g[b, i + 1, c], g[b, i + 2, c], g[b, i + 3, c]
+                    row = c * S
+                    for j in range(S):
+                        dvt[_u(row + j)] += (g0 * p[j] + g1 * p[S + j]) + \
+                            (g2 * p[2 * S + j] + g3 * p[3 * S + j])
+                for e in range(E):
+                    q0, q1, q2, q3 = q[b, i, e], q[b, i + 1, e], q[b, i + 2, e], q[b, i + 3, e]
+                    row = e * S
+                    for j in range(S):
+                        dkt[_u(row + j)] += (q0 * ds[j] + q1 * ds[S + j]) + \
+                            (q2 * ds[2 * S + j] + q3 * ds[3 * S + j])
+            else:
+                for t in range(rows):
+                    for c in range(Ev):
+                        gc, row = g[b, i + t, c], c * S
+                        for j in range(S):
+                            dvt[_u(row + j)] += gc * p[t * S + j]
+                    for e in range(E):
+                        qe, row = q[b, i + t, e], e * S
+                        for j in range(S):
+                            dkt[_u(row + j)] += qe * ds[t * S + j]
+            i += rows
         for j in range(S):
             for e in range(E):
                 gk[b, j, e] = dkt[_u(e * S + j)] * scale
