@@ -38,10 +38,17 @@ O(1).  A case whose check fails is not timed and the run exits 1 (``CHECK FAILED
 the notes).
 
 **Time per step**: interleaved repetitions (:mod:`benchmarks.timing`), reported as
-the median paired ratio ours/torch.  ResNet-18 w64 takes ~1 s per step per library on
-two cores, so its repetitions are capped at ``HEAVY_REPS``.  ResNets and VGG also get a
-``forward+loss`` variant (graph recorded, no backward): the step minus it is backward
-plus the optimizer, a cheap breakdown of where the time goes.
+the median paired ratio ours/torch.  Each sample is preceded by one untimed step of
+the same library (:func:`_settled`): after a library's step its idle threads keep
+spinning for a while (PyTorch's OpenMP workers for milliseconds; OpenBLAS's for 0.1 s
+until ``kernels._threads.shorten_blas_spin``), and the first step of the other library
+ran against them.  Measured on the 2-core Zen 3 (2026-12-03): our Transformer LM step
+26.5 ms after one of ours, 31.7 ms right after one of PyTorch's; before the shorter
+OpenBLAS spin, PyTorch's step after one of ours 105-121 ms against 25-34 ms after its
+own, so earlier runs' ratios were too favourable to ours.  ResNet-18 w64 takes ~1 s
+per step per library on two cores, so its repetitions are capped at ``HEAVY_REPS``.
+ResNets and VGG also get a ``forward+loss`` variant (graph recorded, no backward): the
+step minus it is backward plus the optimizer, a cheap breakdown of where the time goes.
 
 **By op** (ResNets and VGG): one more step of ours with a timer around every op's
 forward and backward (:mod:`benchmarks.op_profile`), stored as ``profile`` on the
@@ -89,6 +96,7 @@ from benchmarks import model_zoo
 from benchmarks.context import to_numpy
 from benchmarks.op_profile import profile_ops
 from benchmarks.ours import Missing, training_api
+from benchmarks.timing import Contender
 
 SECTION = "models"
 LOSS_RTOL = 1e-4
@@ -309,7 +317,7 @@ def run(ctx) -> None:
         variants = [("train step", "step")] + ([("forward+loss", "forward")]
                                                if case.breakdown else [])
         for variant, attr in variants:
-            res = ctx.compare({n: getattr(e, attr) for n, e in engines.items()},
+            res = ctx.compare({n: _settled(getattr(e, attr)) for n, e in engines.items()},
                               settings=settings)
             rec = ctx.record(SECTION, case.name, f"float32 b{case.batch} {variant}", res,
                              params=params, ratios=[("ours", "torch")])
@@ -335,6 +343,12 @@ def run(ctx) -> None:
         if name in records:
             records[name]["memory"] = entry
     print("  models done", flush=True)
+
+
+def _settled(fn):
+    """``fn`` as a contender whose every sample follows one untimed call of it, so that
+    the other library's still-spinning threads are not on its clock (module docstring)."""
+    return Contender(fn, before=fn)
 
 
 # ---------------------------------------------------------------------- memory
