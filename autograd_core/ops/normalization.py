@@ -40,6 +40,7 @@ without a second pass over the data.
 import numpy as np
 
 from autograd_core.function import Function
+from autograd_core.kernels import column_sums as _column_sums
 from autograd_core.kernels import layer_norm as _layer_norm
 from autograd_core.kernels import norm as _fused
 from autograd_core.ops._dual import from_inputs
@@ -93,6 +94,16 @@ def _normalized_backward(grad, xhat, invstd, weight, axes):
 
 def _param_grads(ctx, grad, xhat, param_axes, param_shape):
     _, need_w, need_b = ctx.needs_input_grad[:3]
+    if param_axes == tuple(range(len(param_axes))) and type(grad) is np.ndarray \
+            and type(xhat) is np.ndarray and grad.shape == xhat.shape:
+        # sums over the leading axes (layer norm's): rows of a matrix, whose column sums
+        # the kernel makes with NumPy's bits (kernels.column_sums)
+        width = int(np.prod(param_shape, dtype=np.int64))
+        g2, h2 = grad.reshape(-1, width), xhat.reshape(-1, width)
+        if _column_sums.column_sums_apply(g2, h2):
+            grad_w = _column_sums.column_sums(g2, h2).reshape(param_shape) if need_w else None
+            grad_b = _column_sums.column_sums(g2).reshape(param_shape) if need_b else None
+            return grad_w, grad_b
     grad_w = np.sum(grad * xhat, axis=param_axes).reshape(param_shape) if need_w else None
     grad_b = np.sum(grad, axis=param_axes).reshape(param_shape) if need_b else None
     return grad_w, grad_b
