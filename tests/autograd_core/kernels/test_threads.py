@@ -269,15 +269,23 @@ def _pool_start_environment(**env_vars):
     process (the runtime reads its settings once): the environment at that call and
     after the import."""
     import json
+
+    out = _in_a_fresh_process(_SPY_ON_POOL_START, ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY"),
+                              env_vars)
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _in_a_fresh_process(script, unset, env_vars, *args):
+    """stdout of ``python -c script *args`` with the ``unset`` variables removed from
+    this environment and ``env_vars`` added (the runtimes read them once, at load)."""
     import os
     import subprocess
     import sys
 
-    env = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+    env = {k: v for k, v in os.environ.items() if k not in unset}
     env.update(env_vars)
-    out = subprocess.run([sys.executable, "-c", _SPY_ON_POOL_START], env=env, check=True,
-                         capture_output=True, text=True, timeout=300).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    return subprocess.run([sys.executable, "-c", script, *args], env=env, check=True,
+                          capture_output=True, text=True, timeout=300).stdout
 
 
 def test_the_pool_starts_with_a_short_spin_and_no_passive_policy():
@@ -312,14 +320,9 @@ print(json.dumps({"layer": layer, "levels": levels}))
 
 def _nesting_after_import(**env_vars):
     import json
-    import os
-    import subprocess
-    import sys
 
-    env = {k: v for k, v in os.environ.items() if k not in ("OMP_MAX_ACTIVE_LEVELS", "OMP_NESTED")}
-    env.update(env_vars)
-    out = subprocess.run([sys.executable, "-c", _NESTING_AFTER_IMPORT], env=env, check=True,
-                         capture_output=True, text=True, timeout=300).stdout
+    out = _in_a_fresh_process(_NESTING_AFTER_IMPORT, ("OMP_MAX_ACTIVE_LEVELS", "OMP_NESTED"),
+                              env_vars)
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -359,14 +362,7 @@ print(cpu * 1e3)
 def _cpu_while_idle(mode, **env_vars):
     """The CPU milliseconds a fresh process uses for one threaded GEMM followed by 0.2 s
     of sleep (a spinning BLAS worker shows up here)."""
-    import os
-    import subprocess
-    import sys
-
-    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
-    env.update(env_vars)
-    out = subprocess.run([sys.executable, "-c", _CPU_WHILE_IDLE, mode], env=env, check=True,
-                         capture_output=True, text=True, timeout=300).stdout
+    out = _in_a_fresh_process(_CPU_WHILE_IDLE, ("OPENBLAS_THREAD_TIMEOUT",), env_vars, mode)
     return float(out.split()[-1])
 
 
