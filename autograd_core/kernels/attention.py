@@ -20,8 +20,8 @@ transposed once per batch entry so every inner loop runs over a contiguous axis 
 vectorises, and exp is ``transcendental.exp32``. Loops that update a row of S
 accumulators take four features (forward) or four query rows (backward's dk and dv)
 per pass, so each accumulator is loaded and stored once for four multiply-adds
-(measured on a Transformer LM's (128, 64, 16) heads, causal: forward 1.6-2.0 -> 1.3-1.6
-ms, backward 2.9-3.8 -> 2.5-3.9 ms; in-process alternation, medians 0.81x and 0.89x).
+(measured on a Transformer LM's (128, 64, 16) heads, causal, old and new kernels
+alternated in one process: forward 0.81x and backward 0.89x the time, medians).
 
 Batch entries are independent (each one's dk and dv are accumulated by the thread that
 owns it, in row order), split over the worker threads by ``_threads.run_planes``: the
@@ -100,6 +100,35 @@ def _transposed(a):
 
 
 @kernel(inline="always", fastmath=_FAST, error_model="numpy")
+def _row_products(row, mt, factor, dest):
+    """dest[c] = factor * sum_j row[j] mt[c * S + j] for every c (mt a flat (C, S) matrix
+    of rows over the S keys), four outputs per pass over ``row``."""
+    S, C = row.size, dest.size
+    c = 0
+    while c + 4 <= C:
+        base = c * S
+        y0 = y1 = y2 = y3 = np.float32(0.0)
+        for j in range(S):
+            rj = row[j]
+            y0 += rj * mt[_u(base + j)]
+            y1 += rj * mt[_u(base + S + j)]
+            y2 += rj * mt[_u(base + 2 * S + j)]
+            y3 += rj * mt[_u(base + 3 * S + j)]
+        dest[c] = y0 * factor
+        dest[c + 1] = y1 * factor
+        dest[c + 2] = y2 * factor
+        dest[c + 3] = y3 * factor
+        c += 4
+    while c < C:
+        base = c * S
+        y = np.float32(0.0)
+        for j in range(S):
+            y += row[j] * mt[_u(base + j)]
+        dest[c] = y * factor
+        c += 1
+
+
+@kernel(inline="always", fastmath=_FAST, error_model="numpy")
 def _bias_row(bias_mode, b, i, L, S):
     """Flat offset of bias row (b, i) in the 3-D bias, -1 without a bias."""
     if bias_mode == 0:
@@ -113,7 +142,7 @@ def _forward_rows(q, k, v, bias, bias_mode, scale, out, m, total, b0, b1):
     # Every inner loop runs over the S keys of a contiguous row (k and v transposed
     # once per batch entry): S is the long axis, E and Ev are a head's 16-64 features.
     L = q.shape[1]
-    S, Ev = k.shape[1], v.shape[2]
+    S = k.shape[1]
     flat_bias = bias.reshape(-1)
     for b in prange(b0, b1):
         kt = _transposed(k[b])
@@ -135,35 +164,14 @@ def _forward_rows(q, k, v, bias, bias_mode, scale, out, m, total, b0, b1):
             total[b, i] = acc
             for j in range(S):
                 s[j] = s[j] / acc
-            c = 0
-            while c + 4 <= Ev:  # four outputs per pass over the row
-                base = c * S
-                y0 = y1 = y2 = y3 = np.float32(0.0)
-                for j in range(S):
-                    sj = s[j]
-                    y0 += sj * vt[_u(base + j)]
-                    y1 += sj * vt[_u(base + S + j)]
-                    y2 += sj * vt[_u(base + 2 * S + j)]
-                    y3 += sj * vt[_u(base + 3 * S + j)]
-                out[b, i, c] = y0
-                out[b, i, c + 1] = y1
-                out[b, i, c + 2] = y2
-                out[b, i, c + 3] = y3
-                c += 4
-            while c < Ev:
-                base = c * S
-                y = np.float32(0.0)
-                for j in range(S):
-                    y += s[j] * vt[_u(base + j)]
-                out[b, i, c] = y
-                c += 1
+            _row_products(s, vt, np.float32(1.0), out[b, i])
 
 
 @kernel(inline="always", fastmath=_FAST, error_model="numpy")
 def _row_gradients(qi, gi, kt, vt, flat_bias, bias_row, scale, top, acc, p, ds, gq_row):
     """One query row's backward: its p (rebuilt as the forward made it), ds, and dq
     (written to ``gq_row``); the caller adds the row's share of dk and dv."""
-    S, E, Ev = p.size, qi.size, gi.size
+    S, Ev = p.size, gi.size
     _scores(qi, kt, flat_bias, bias_row, scale, p)
     for j in range(S):
         p[j] = exp32(p[j] - top) / acc
@@ -187,28 +195,7 @@ def _row_gradients(qi, gi, kt, vt, flat_bias, bias_row, scale, top, acc, p, ds, 
         r += ds[j] * p[j]
     for j in range(S):
         ds[j] = p[j] * (ds[j] - r)
-    e = 0
-    while e + 4 <= E:  # dq_e = scale sum_j ds_j k_je, four at a time
-        base = e * S
-        d0 = d1 = d2 = d3 = np.float32(0.0)
-        for j in range(S):
-            dsj = ds[j]
-            d0 += dsj * kt[_u(base + j)]
-            d1 += dsj * kt[_u(base + S + j)]
-            d2 += dsj * kt[_u(base + 2 * S + j)]
-            d3 += dsj * kt[_u(base + 3 * S + j)]
-        gq_row[e] = d0 * scale
-        gq_row[e + 1] = d1 * scale
-        gq_row[e + 2] = d2 * scale
-        gq_row[e + 3] = d3 * scale
-        e += 4
-    while e < E:
-        base = e * S
-        d = np.float32(0.0)
-        for j in range(S):
-            d += ds[j] * kt[_u(base + j)]
-        gq_row[e] = d * scale
-        e += 1
+    _row_products(ds, kt, scale, gq_row)  # dq_e = scale sum_j ds_j k_je
 
 
 @kernel(nogil=True, parallel=True, fastmath=_FAST, error_model="numpy")
