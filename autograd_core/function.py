@@ -27,7 +27,13 @@ What an op class carries (one op, one place):
   same forward written with differentiable ops (see below), or None;
 * ``scalar_fast_path``: its forward and backward compute the same on NumPy scalars as on
   0-d arrays, so on 0-d float tensors ``apply`` runs them on NumPy scalars (much less
-  NumPy dispatch per op in micrograd-style graphs; see ``_apply_scalar``).
+  NumPy dispatch per op in micrograd-style graphs; see ``_apply_scalar``);
+* ``indexed_backward(ctx, grad)``: for a one-input op whose gradient is zero except at
+  some positions (indexing), ``(index, values)`` with dL/dx[index] = values and 0
+  elsewhere, or None where it does not apply (then ``backward`` runs). The engine adds
+  ``values`` into the input's gradient sum in place instead of summing full arrays of
+  zeros: the pieces of ``split``, ``chunk`` or ``unbind`` of one tensor cost one array
+  of zeros in backward, not one each (so unbinding T time steps is O(T), not O(T^2)).
 
 Gradients of gradients (``create_graph=True``) need the rule's result to be a graph.
 A Function gets there in one of two ways:
@@ -368,6 +374,8 @@ class Function:
     #: ``forward`` and ``backward`` also compute on NumPy scalars (np.float32, np.float64)
     #: exactly as on 0-d arrays: the op may take the scalar fast path (``_apply_scalar``).
     scalar_fast_path = False
+    #: ``indexed_backward(ctx, grad) -> (index, values) | None`` (module docstring).
+    indexed_backward = None
 
     @staticmethod
     def forward(ctx, *inputs, **options):

@@ -2,11 +2,13 @@
 
 Every ``Function`` subclass's ``forward`` and ``backward`` (static methods on NumPy
 arrays, called as ``cls.forward(ctx, ...)`` by ``Function.apply`` and
-``node.fn.backward(node, grad)`` by the engine) is wrapped for the duration of one call
-with a timer that adds its seconds to the op named by ``ctx.fn`` (so an inherited rule
-is charged to the op that ran it).  The wrappers are removed afterwards; nothing in
-``autograd_core`` changes.  What is left of the step's wall time (graph recording,
-Tensor wrapping, the engine's bookkeeping, the optimizer) is reported as ``other``.
+``node.fn.backward(node, grad)`` by the engine; ``indexed_backward`` counts as
+backward, the engine's adding of the values it returns as ``other``) is wrapped for
+the duration of one call with a timer that adds its seconds to the op named by
+``ctx.fn`` (so an inherited rule is charged to the op that ran it).  The wrappers are
+removed afterwards; nothing in ``autograd_core`` changes.  What is left of the step's
+wall time (graph recording, Tensor wrapping, the engine's bookkeeping, the optimizer)
+is reported as ``other``.
 
 The timers cost a few microseconds per op call, which is noise against a ResNet step's
 milliseconds per conv; this is a breakdown, not a measurement to compare.
@@ -57,11 +59,12 @@ def profile_ops(fn) -> dict:
         return staticmethod(timed)
 
     for cls in _subclasses(Function):
-        for kind in ("forward", "backward"):
+        for kind, charged in (("forward", "forward"), ("backward", "backward"),
+                              ("indexed_backward", "backward")):
             raw = cls.__dict__.get(kind)
             if isinstance(raw, staticmethod):
                 patched.append((cls, kind, raw))
-                setattr(cls, kind, wrap(kind, raw.__func__))
+                setattr(cls, kind, wrap(charged, raw.__func__))
     try:
         t0 = time.perf_counter()
         fn()

@@ -217,6 +217,12 @@ def _run(roots, seeds, retain_graph: bool, create_graph: bool, op: str, wanted=(
         if node.retains_grad or node in wanted:
             kept[node] = grad_output
         inputs = node._inputs
+        if not create_graph and node.fn.indexed_backward is not None and \
+                _add_indexed(grads, owned, node, grad_output):
+            grad_output = None
+            if not retain_graph:
+                node.free()
+            continue
         if create_graph:
             input_grads = _call_rule(node, grad_output)
         else:
@@ -258,6 +264,45 @@ def _run(roots, seeds, retain_graph: bool, create_graph: bool, op: str, wanted=(
         grads.update(kept)
     grads["owned"] = owned
     return grads
+
+
+def _add_indexed(grads: dict, owned: set, node, grad_output) -> bool:
+    """Add an indexing node's gradient into its input's sum in place; False where the
+    rule declines (``Function.indexed_backward``) or the arrays do not fit, and the
+    ordinary ``backward`` is to run instead.
+
+    dL/dx = 0 except dL/dx[index] = dL/dy: the first contribution becomes a new array
+    of zeros with dL/dy written at ``index`` (owned here), later ones are added at their
+    positions: the pieces of a split cost one array of zeros, not one each plus a sum.
+    """
+    slot = node._inputs[0]
+    kind = type(slot)
+    if kind is Context:
+        shape, dtype = slot._out_shape, slot._out_dtype
+    elif kind is AccumulateGrad:
+        data = slot.variable._data
+        shape, dtype = data.shape, data.dtype
+    else:
+        return True  # a constant or a tensor that needs no gradient: nothing to add
+    if not shape or type(grad_output) is not np.ndarray or grad_output.dtype != dtype:
+        return False
+    part = node.fn.indexed_backward(node, grad_output)
+    if part is None:
+        return False
+    index, values = part
+    previous = grads.get(slot)
+    if previous is None:
+        total = np.zeros(shape, dtype=dtype)
+        total[index] = values
+    elif slot in owned and type(previous) is np.ndarray:
+        previous[index] += values
+        return True
+    else:  # another node's array (never written to): a copy to add into
+        total = np.array(previous, dtype=dtype, copy=True)
+        total[index] += values
+    grads[slot] = total
+    owned.add(slot)
+    return True
 
 
 def _refcount_of(holder: dict, key) -> int:

@@ -153,6 +153,13 @@ class GetItem(Function):
             return _ScatterAdd.apply(grad, index=index, shape=ctx.input_shape)
         return _scatter_add(grad, index, ctx.input_shape)
 
+    @staticmethod
+    def indexed_backward(ctx, grad):
+        # A basic index picks each element at most once: the engine can add ``grad``
+        # into x's gradient at ``index`` (the pieces of a split then share one array).
+        index = ctx.options["index"]
+        return (index, grad) if is_basic_index(index) else None
+
 
 def _scatter_add(values, index, shape):
     out = np.zeros(shape, dtype=values.dtype)
