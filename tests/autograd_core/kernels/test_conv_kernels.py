@@ -303,6 +303,26 @@ def test_bit_identical_with_one_and_two_threads(N, groups, C, OC, k, chunk_bytes
     _assert_bit_identical_with_one_and_two_threads(compute)
 
 
+def test_a_strided_depthwise_conv_splits_its_planes_over_threads_with_the_same_bits():
+    # Big enough that the direct kernels' work (taps x elements touched) crosses the
+    # threading threshold: the planes are cut into ranges run by the worker threads.
+    from autograd_core.kernels._threads import SMALL_WORK
+
+    _two_threads_or_skip()
+    rng = np.random.default_rng(9)
+    n, c, size = 16, 64, 32
+    x, w, b = _case(rng, n, c, size, size, c, 3, 3, c, np.float32)
+    geo = K.conv_geometry(x.shape, w.shape, 2, 1, 1, c)
+    assert K._use_direct(geo) and K._direct_work(geo) >= SMALL_WORK
+    go = rng.standard_normal((n, c, geo.OH, geo.OW)).astype(np.float32)
+
+    def compute():
+        out = K.conv2d_forward(x, w, b, 2, 1, 1, c)
+        return (out,) + K.conv2d_backward(go, x, w, 2, 1, 1, c)
+
+    _assert_bit_identical_with_one_and_two_threads(compute)
+
+
 def _assert_bit_identical_with_one_and_two_threads(compute):
     results = []
     before = numba.get_num_threads()
