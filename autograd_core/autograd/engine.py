@@ -315,20 +315,41 @@ def _refcount_of(holder: dict, key) -> int:
 _SOLE_HOLDER = _refcount_of({None: np.empty(1)}, None)
 
 
+#: The count ``sys.getrefcount`` reports for the base of a reshaped fresh array that
+#: only the reshape references (measured here, as ``_SOLE_HOLDER`` is).
+_whole_view = np.empty(2).reshape(1, 2)
+_view_base = _whole_view.base
+_SOLE_VIEW_BASE = sys.getrefcount(_view_base)
+del _whole_view, _view_base
+
+
+def _reshape_of_fresh(array) -> bool:
+    """Whether ``array`` is a C-contiguous view of the whole of an array that nothing
+    but this view references (a rule's ``fresh.reshape(shape)``): as fresh as that."""
+    base = array.base
+    return type(base) is np.ndarray and base.base is None and base.size == array.size \
+        and array.flags.c_contiguous and not weakref.getweakrefcount(base) \
+        and sys.getrefcount(base) <= _SOLE_VIEW_BASE
+
+
 def _claim_fresh(grads: dict, owned: set):
     """Mark as owned the leaves' gradients that nothing but ``grads`` can reach.
 
     A rule's gradient is usually a new array (``grad.T @ x``), but it may be the
     incoming gradient itself, a view of it or of a saved array, or an array the rule,
     a hook or the user still holds. Only an array that owns its memory (no ``base``:
-    no view of something else) and is referenced by the dict alone (a view of it would
-    reference it as its ``base``) can become a ``.grad`` without a copy, as PyTorch's
-    AccumulateGrad steals a gradient nobody else references.
+    no view of something else), or is a reshape of the whole of such an array held by
+    nothing else (a fused kernel's flat result reshaped), and is referenced by the dict
+    alone (a view of it would reference it as its ``base``) can become a ``.grad``
+    without a copy, as PyTorch's AccumulateGrad steals a gradient nobody else
+    references. (Measured: batch norm's input gradient of (8, 64, 112, 112) was copied
+    into ``.grad``, 3.8 of an 11 ms backward.)
     """
     for node in [n for n in grads if type(n) is AccumulateGrad and n not in owned]:
         array = grads[node]
-        if type(array) is not np.ndarray or array.base is not None or \
-                not array.flags.writeable or weakref.getweakrefcount(array):
+        if type(array) is not np.ndarray or not array.flags.writeable or \
+                weakref.getweakrefcount(array) or \
+                (array.base is not None and not _reshape_of_fresh(array)):
             continue  # (a weak holder, e.g. a freed node's constant, is not counted)
         del array
         if _refcount_of(grads, node) <= _SOLE_HOLDER:

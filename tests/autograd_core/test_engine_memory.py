@@ -286,3 +286,53 @@ def test_an_array_held_weakly_is_not_taken_as_grad():
     x = _fresh_leaf(3)
     _Weakly.apply(x).sum().backward()
     assert held[0]() is None or held[0]() is not x.grad._data
+
+
+class _ReturnsReshaped(ag.Function):
+    """y = x for a (2, 3) x, whose backward computes its gradient flat (as a fused
+    kernel does) and returns it reshaped: a view of a fresh array. ``keep`` holds on to
+    the flat array, or to a second view of it, when asked to."""
+
+    addresses = []
+    keep = None
+    kept = []
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        flat = np.array(grad, copy=True).reshape(-1)
+        _ReturnsReshaped.addresses.append(flat.ctypes.data)
+        if _ReturnsReshaped.keep == "flat":
+            _ReturnsReshaped.kept.append(flat)
+        elif _ReturnsReshaped.keep == "view":
+            _ReturnsReshaped.kept.append(flat[:3])
+        return flat.reshape(2, 3)
+
+
+@pytest.fixture
+def reshaped():
+    _ReturnsReshaped.addresses.clear()
+    _ReturnsReshaped.kept.clear()
+    yield _ReturnsReshaped
+    _ReturnsReshaped.keep = None
+    _ReturnsReshaped.kept.clear()
+
+
+def test_a_reshaped_fresh_leaf_gradient_becomes_grad_without_a_copy(reshaped):
+    x = Tensor(np.zeros((2, 3)), requires_grad=True)
+    reshaped.apply(x).sum().backward()
+    assert x.grad._data.ctypes.data == reshaped.addresses[0]
+    np.testing.assert_array_equal(x.grad.numpy(), np.ones((2, 3)))
+
+
+@pytest.mark.parametrize("keep", ["flat", "view"])
+def test_a_reshaped_gradient_whose_array_is_still_held_is_copied(reshaped, keep):
+    reshaped.keep = keep
+    x = Tensor(np.zeros((2, 3)), requires_grad=True)
+    reshaped.apply(x).sum().backward()
+    assert not np.shares_memory(x.grad._data, reshaped.kept[0])
+    x.grad.zero_()  # writing the grad leaves the rule's array alone
+    np.testing.assert_array_equal(reshaped.kept[0], np.ones(reshaped.kept[0].shape))
