@@ -91,9 +91,18 @@ def array_ufunc(self, ufunc, method, *inputs, **kwargs):
     return getattr(ufunc, method)(*arrays, **kwargs)
 
 
+#: Queries answered from the Tensor's array at once: ``np.shape(t)`` is what layers
+#: call to check their inputs, and the general path (unwrap the arguments, call NumPy)
+#: cost 8 us of a batch norm layer's 120 on a small plane, four times per call.
+_ATTRIBUTE_QUERIES = {np.shape: "shape", np.ndim: "ndim", np.size: "size"}
+
+
 def array_function(self, func, types, args, kwargs):
     """``__array_function__``: with gradients wanted, a registered NumPy function runs as
     its op and any other is refused; without, NumPy runs on the arrays."""
+    attribute = _ATTRIBUTE_QUERIES.get(func)
+    if attribute is not None and len(args) == 1 and args[0] is self and not kwargs:
+        return getattr(self._data, attribute)
     if func not in _QUERIES and _state.enabled and (
             _any_requires_grad(args) or _any_requires_grad(tuple(kwargs.values()))):
         op = _registry.NUMPY.get(func)

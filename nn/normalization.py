@@ -16,6 +16,8 @@ buffers are named as PyTorch's (``running_mean``, ``running_var``,
 ['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked']
 """
 
+import math
+
 import numpy as np
 
 from autograd_core.errors import ShapeError
@@ -116,7 +118,7 @@ class _BatchNorm(_NormBase):
                 f"{type(self).__name__}: expected {self.num_features} channels (dim 1), got "
                 f"input of shape {shape} with {shape[1]}"
             )
-        if self.training and int(np.prod(shape)) // shape[1] <= 1:
+        if self.training and math.prod(shape) // shape[1] <= 1:
             raise ValueError(
                 f"{type(self).__name__}: expected more than 1 value per channel when "
                 f"training, got input of shape {shape} (use a batch of 2 or more, or eval())"

@@ -71,3 +71,15 @@ def test_without_gradients_numpy_runs_on_the_arrays():
     assert np.median(ag.tensor(V)) == np.median(V)
     with ag.no_grad():
         assert np.percentile(ag.tensor(V, requires_grad=True), 50) == np.percentile(V, 50)
+
+
+@pytest.mark.parametrize("requires_grad", [False, True])
+def test_shape_queries_answer_as_numpy_does_on_the_array(requires_grad):
+    # np.shape / np.ndim / np.size take a fast path (layers check inputs with them);
+    # their answers are NumPy's on the array, with or without an axis
+    t = ag.tensor(M, requires_grad=requires_grad)
+    for query in (np.shape, np.ndim, np.size):
+        got, expected = query(t), query(M)
+        assert got == expected and type(got) is type(expected)
+    assert np.size(t, 1) == np.size(M, 1)
+    assert np.shape(ag.tensor(2.5)) == ()
