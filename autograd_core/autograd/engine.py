@@ -234,14 +234,10 @@ def _run(roots, seeds, retain_graph: bool, create_graph: bool, op: str, wanted=(
         for slot, grad in zip(inputs, input_grads):
             if grad is None:
                 continue
-            kind = type(slot)
-            if kind is Context:
-                shape, dtype = slot._out_shape, slot._out_dtype
-            elif kind is AccumulateGrad:
-                data = slot.variable._data
-                shape, dtype = data.shape, data.dtype
-            else:
+            layout = _slot_layout(slot)
+            if layout is None:
                 continue  # a constant or a tensor that needs no gradient
+            shape, dtype = layout
             if type(grad) is not np.ndarray or grad.shape != shape or grad.dtype != dtype:
                 # a NumPy scalar of the input's dtype is a finished 0-d gradient (the
                 # scalar fast path); anything else is summed and cast to the input
@@ -266,6 +262,18 @@ def _run(roots, seeds, retain_graph: bool, create_graph: bool, op: str, wanted=(
     return grads
 
 
+def _slot_layout(slot):
+    """(shape, dtype) of the gradient an input slot takes: a node's output or a leaf's
+    data; None for a constant or a tensor that needs no gradient."""
+    kind = type(slot)
+    if kind is Context:
+        return slot._out_shape, slot._out_dtype
+    if kind is AccumulateGrad:
+        data = slot.variable._data
+        return data.shape, data.dtype
+    return None
+
+
 def _add_indexed(grads: dict, owned: set, node, grad_output) -> bool:
     """Add an indexing node's gradient into its input's sum in place; False where the
     rule declines (``Function.indexed_backward``) or the arrays do not fit, and the
@@ -276,14 +284,10 @@ def _add_indexed(grads: dict, owned: set, node, grad_output) -> bool:
     positions: the pieces of a split cost one array of zeros, not one each plus a sum.
     """
     slot = node._inputs[0]
-    kind = type(slot)
-    if kind is Context:
-        shape, dtype = slot._out_shape, slot._out_dtype
-    elif kind is AccumulateGrad:
-        data = slot.variable._data
-        shape, dtype = data.shape, data.dtype
-    else:
+    layout = _slot_layout(slot)
+    if layout is None:
         return True  # a constant or a tensor that needs no gradient: nothing to add
+    shape, dtype = layout
     if not shape or type(grad_output) is not np.ndarray or grad_output.dtype != dtype:
         return False
     part = node.fn.indexed_backward(node, grad_output)
