@@ -319,21 +319,25 @@ def _refcount_of(holder: dict, key) -> int:
 _SOLE_HOLDER = _refcount_of({None: np.empty(1)}, None)
 
 
-#: The count ``sys.getrefcount`` reports for the base of a reshaped fresh array that
-#: only the reshape references (measured here, as ``_SOLE_HOLDER`` is).
-_whole_view = np.empty(2).reshape(1, 2)
-_view_base = _whole_view.base
-_SOLE_VIEW_BASE = sys.getrefcount(_view_base)
-del _whole_view, _view_base
+def _refcount_of_base(view) -> int:
+    base = view.base
+    return sys.getrefcount(base)
+
+
+#: The count ``_refcount_of_base`` reports for a fresh array's reshape that alone
+#: references it: the same call on such a reshape (as ``_SOLE_HOLDER`` is measured).
+_SOLE_VIEW_BASE = _refcount_of_base(np.empty(2).reshape(1, 2))
 
 
 def _reshape_of_fresh(array) -> bool:
     """Whether ``array`` is a C-contiguous view of the whole of an array that nothing
     but this view references (a rule's ``fresh.reshape(shape)``): as fresh as that."""
     base = array.base
-    return type(base) is np.ndarray and base.base is None and base.size == array.size \
-        and array.flags.c_contiguous and not weakref.getweakrefcount(base) \
-        and sys.getrefcount(base) <= _SOLE_VIEW_BASE
+    if not (type(base) is np.ndarray and base.base is None and base.size == array.size
+            and array.flags.c_contiguous and not weakref.getweakrefcount(base)):
+        return False
+    del base  # counted as the measurement counts: the view's reference alone
+    return _refcount_of_base(array) <= _SOLE_VIEW_BASE
 
 
 def _claim_fresh(grads: dict, owned: set):
