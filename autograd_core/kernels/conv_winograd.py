@@ -37,6 +37,7 @@ from numba import prange
 
 from ._cache import kernel
 from ._indexing import _u
+from ._partials import OrderedSum
 from ._threads import run_chunks
 
 __all__ = ["winograd_conv3x3", "winograd_grad_weight3x3", "filter_transform", "CHUNK_BYTES"]
@@ -270,10 +271,10 @@ def winograd_grad_weight3x3(go, x, ph, pw, lanes_wanted=8, chunk_bytes=CHUNK_BYT
     TH, TW = -(-OH // 2), -(-OW // 2)
     per_sample = 16 * (C + OC) * TH * TW * dtype.itemsize
     lanes = _plan(N, per_sample, TH * TW, lanes_wanted, chunk_bytes)
-    parts = [np.empty((16, OC, C), dtype=dtype) for _ in lanes]
+    acc = OrderedSum((16, OC, C), dtype)  # lane order, few partials alive at once
 
     def lane(i):
-        scratch = None
+        part, scratch = acc.start(i), None
         for j, (n0, n1) in enumerate(lanes[i]):
             T = (n1 - n0) * TH * TW
             V = np.empty((16, C, T), dtype=dtype)
@@ -282,16 +283,19 @@ def winograd_grad_weight3x3(go, x, ph, pw, lanes_wanted=8, chunk_bytes=CHUNK_BYT
             _grad_out_transform(go, Z, n0, n1, TH, TW)
             Vt = V.transpose(0, 2, 1)
             if j == 0:
-                np.matmul(Z, Vt, out=parts[i])
+                np.matmul(Z, Vt, out=part)
             else:
                 if scratch is None:
-                    scratch = np.empty_like(parts[i])
-                parts[i] += np.matmul(Z, Vt, out=scratch)
+                    scratch = np.empty_like(part)
+                part += np.matmul(Z, Vt, out=scratch)
+            del V, Vt, Z
+        if not lanes[i]:
+            part[...] = 0
+        del part, scratch
+        acc.done(i)
 
     run_chunks(lane, len(lanes))
-    total = parts[0]
-    for part in parts[1:]:
-        total += part
+    total = acc.result(len(lanes))
     G = _G.astype(dtype)
     # G^T (dL/dU) G per filter, as two GEMMs over every filter (see filter_transform)
     t = np.tensordot(G.T, total.reshape(4, 4, OC, C), axes=([1], [0]))  # (3, 4, OC, C)
