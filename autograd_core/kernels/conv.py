@@ -57,8 +57,15 @@ and thread count), measured on every conv of ResNet-18 CIFAR at batch 32 (issue 
   planes under 8x8 fill (and, up to 8x8, empty) the column matrix through a tap table
   of input offsets (``_use_tap_table``) instead of per-row loops;
 * a conv with too few output columns for a second lane, yet big GEMMs (512->512 on
-  4x4 or 7x7 planes at small batches): each GEMM's rows are cut into up to
-  ``GEMM_BLOCKS`` whole products run on all threads (``_gemm_blocks``).
+  4x4 or 7x7 planes at small batches): each forward GEMM's rows are cut into up to
+  ``GEMM_BLOCKS`` whole products run on all threads (``_gemm_blocks``);
+* the backward of an ungrouped conv with at most ``CHANNEL_BLOCK_MAX_COLUMNS`` output
+  columns over the batch (small planes, many channels: ResNet-18's last stages) runs
+  by blocks of input channels instead of lanes of samples
+  (``_channel_blocked_backward``): each block is a whole product over the batch, so
+  no weight-gradient partials exist and the workspace is a block's rows of the column
+  matrix.  (Such convs' backward reaches the row blocks above only when the caller
+  passes ``chunk_bytes``.)
 
 Example: ``conv2d_forward(x, w, None, (1, 1), (0, 0), (1, 1), 1)`` is
 ``torch.nn.functional.conv2d(x, w)`` for NumPy arrays.
@@ -76,6 +83,7 @@ from autograd_core.errors import ShapeError
 from . import conv_winograd as _wino
 from ._cache import kernel
 from ._indexing import MAX_ARGUMENT, _u, _valid_range, pair
+from ._partials import OrderedSum
 from ._threads import run_chunks, run_planes
 
 __all__ = [
@@ -119,6 +127,12 @@ _DIRECT_MAX_TAPS = 9
 #: of inner dimension, ``(512, 48) @ (48, 4608)`` added into the lane's partial 11
 #: times, at 50 GFLOP/s instead of 110; its backward took 2.9x PyTorch's time.
 MIN_GEMM_COLUMNS = 256
+#: The forward has no partials to sum, so where MIN_GEMM_COLUMNS columns' workspace
+#: would exceed CHUNK_BYTES its lanes and chunks get fewer columns, down to this many.
+#: ResNet-18 w16's 128->128 on 4x4 at batch 32: four lanes of 0.6 MiB instead of two
+#: of 1.2 MiB, at the forward's memory peak. (Everywhere, it made 1x1 convs up to 1.3x
+#: slower; where it applies, 1.04x.)
+FORWARD_MIN_GEMM_COLUMNS = 128
 #: Output planes at least this large (pixels) take Winograd F(2x2, 3x3) for 3x3
 #: stride-1 convs (measurements in ``_use_winograd``).
 WINOGRAD_MIN_PIXELS = 256
@@ -688,7 +702,7 @@ def _col2im_span(cols, gx, r, c0, c1, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
 # ------------------------------------------------------------------ Python wrappers
 
 
-def _plan(geo, bytes_per_row, chunk_bytes):
+def _plan(geo, bytes_per_row, chunk_bytes, min_columns=None):
     """Cut the flattened (n, oh) rows into lanes (tasks) and lanes into chunks.
 
     Returns ``(chunks, lanes, split)``: ``chunks`` a list of ``(r0, r1, c0, c1)``, output
@@ -719,7 +733,7 @@ def _plan(geo, bytes_per_row, chunk_bytes):
     # alone, so results stay identical with any thread count.
     # Every lane also gets at least MIN_GEMM_COLUMNS output columns: a lane's weight
     # gradient is a full (OC, K) partial, written and summed once per lane.
-    lanes_wanted = _lanes_wanted(geo)
+    lanes_wanted = _lanes_wanted(geo, min_columns)
     if geo.N >= lanes_wanted:
         step = -(-geo.N // lanes_wanted)
         bounds = [(n * geo.OH, min(n + step, geo.N) * geo.OH) for n in range(0, geo.N, step)]
@@ -822,7 +836,7 @@ def _kernel_args(geo):
     )
 
 
-def _lanes_wanted(geo):
+def _lanes_wanted(geo, min_columns=None):
     """How many lanes a conv is cut into: a function of its shapes alone (see _plan).
 
     Tried for ResNet-18's small planes (issue 17, batch 32) and rejected: one lane and
@@ -833,7 +847,8 @@ def _lanes_wanted(geo):
     0.1-5.5) except 512->512 @4, 0.87 forward and 0.89 backward.
     """
     columns = geo.N * geo.OH * geo.OW
-    return max(1, min(_LANES, geo.flops // LANE_MIN_FLOPS, columns // MIN_GEMM_COLUMNS))
+    min_columns = MIN_GEMM_COLUMNS if min_columns is None else min_columns
+    return max(1, min(_LANES, geo.flops // LANE_MIN_FLOPS, columns // min_columns))
 
 
 #: Largest tap table (``kh * kw * OH * OW`` entries) :func:`_use_tap_table` allows.
@@ -1050,7 +1065,7 @@ def _prepare(x, weight, bias):
 class _Conv:
     """One conv2d call's arrays and geometry, and the per-chunk pipelines."""
 
-    def __init__(self, geo, x, weight, chunk_bytes):
+    def __init__(self, geo, x, weight, chunk_bytes, min_columns=MIN_GEMM_COLUMNS):
         self.geo, self.x, self.dtype = geo, x, x.dtype
         G = geo.groups
         self.K = geo.C * geo.kh * geo.kw
@@ -1077,8 +1092,10 @@ class _Conv:
         if self.pointwise:
             chunk_bytes = self.bytes_per_row * geo.OH  # one sample per chunk: no copies
         elif chunk_bytes is None:  # L2-sized, but never thinner than MIN_GEMM_COLUMNS
-            chunk_bytes = max(CHUNK_BYTES, -(-self.bytes_per_row // geo.OW) * MIN_GEMM_COLUMNS)
-        self.chunks, self.lanes, self.split = _plan(geo, self.bytes_per_row, chunk_bytes)
+            chunk_bytes = max(CHUNK_BYTES, -(-self.bytes_per_row // geo.OW) * min_columns)
+        self.chunks, self.lanes, self.split = _plan(
+            geo, self.bytes_per_row, chunk_bytes, min_columns
+        )
         # A conv too small in columns for a second lane, yet with big GEMMs (wide layers
         # on small planes): its GEMMs are cut into row blocks run on all threads.
         self.blocks = _gemm_blocks(geo) if len(self.lanes) == 1 else 1
@@ -1173,7 +1190,9 @@ class _Conv:
                     np.matmul(a, b, out=gw[g])
                 else:
                     gw[g] += np.matmul(a, b, out=scratch[0])
-            del cols  # before the column gradient: the workspace holds one of the two
+            # before the column gradient, so the workspace holds one of the two (the
+            # views a and b would keep the column matrix alive)
+            del cols, a, b
         if need_x:
             pointwise = not span and self.pointwise and self._whole_sample(r0, r1)
             if pointwise:  # grad_cols is the gradient of the sample itself
@@ -1226,7 +1245,9 @@ def _conv2d_forward(x, weight, bias, geo, chunk_bytes=None):
         args = (x, weight, b, out, geo.groups, *_direct_args(geo))
         run_planes(_direct_forward, geo.N * geo.OC, args, _direct_work(geo))
         return out
-    conv = _Conv(geo, x, weight, chunk_bytes)
+    per_column = (geo.C * geo.kh * geo.kw + geo.OC) * dtype.itemsize
+    min_columns = max(FORWARD_MIN_GEMM_COLUMNS, min(MIN_GEMM_COLUMNS, CHUNK_BYTES // per_column))
+    conv = _Conv(geo, x, weight, chunk_bytes, min_columns)
 
     def lane(i):
         for r0, r1, c0, c1 in conv.chunks[slice(*conv.lanes[i])]:
@@ -1309,27 +1330,33 @@ def _conv2d_backward(
     if not (need_input or need_weight):
         gb = grad_out.sum(axis=(0, 2, 3), dtype=np.float64).astype(dtype)
         return None, None, gb
+    if chunk_bytes is None and _use_channel_blocks(geo, dtype.itemsize):
+        return _channel_blocked_backward(
+            grad_out, x, weight, geo, need_input, need_weight, need_bias
+        )
     conv = _Conv(geo, x, weight, chunk_bytes)
     gx = np.zeros(x.shape, dtype=dtype) if need_input else None
     n_lanes = len(conv.lanes)
-    # One partial per lane, summed in lane order: the same sums with any thread count.
-    gw_parts = [
-        np.empty((geo.groups, conv.OCg, conv.Kg), dtype=dtype) if need_weight else None
-        for _ in range(n_lanes)
-    ]
+    # One partial per lane, added in lane order as lanes finish (the same sums with any
+    # thread count, and only about one partial per thread alive at a time).
+    gw_sum = OrderedSum((geo.groups, conv.OCg, conv.Kg), dtype) if need_weight else None
     gb_parts = [np.zeros(geo.OC, dtype=np.float64) if need_bias else None for _ in range(n_lanes)]
 
     def lane(i):
         scratch = []
         first, stop = conv.lanes[i]
-        if first == stop and need_weight:  # (plans never make one; np.empty above)
-            gw_parts[i][...] = 0
+        part = gw_sum.start(i) if need_weight else None
+        if first == stop and need_weight:  # (plans never make one)
+            part[...] = 0
         for k in range(first, stop):
             r0, r1, c0, c1 = conv.chunks[k]
             conv.backward_chunk(
-                r0, r1, c0, c1, grad_out, gx, gw_parts[i], gb_parts[i], need_input,
+                r0, r1, c0, c1, grad_out, gx, part, gb_parts[i], need_input,
                 need_weight, k == first, scratch,
             )
+        del part, scratch
+        if need_weight:
+            gw_sum.done(i)
 
     if conv.split:  # lanes inside samples: neighbouring lanes' col2im may overlap
         evens, odds = range(0, n_lanes, 2), range(1, n_lanes, 2)
@@ -1339,15 +1366,127 @@ def _conv2d_backward(
         run_chunks(lane, n_lanes)
     gw = gb = None
     if need_weight:
-        gw = gw_parts[0]
-        for part in gw_parts[1:]:
-            gw += part
-        gw = gw.reshape(weight.shape)
+        gw = gw_sum.result(n_lanes).reshape(weight.shape)
     if need_bias:
         gb = gb_parts[0]
         for part in gb_parts[1:]:
             gb += part
         gb = gb.astype(dtype)
+    return gx, gw, gb
+
+
+#: The channel-blocked backward (:func:`_channel_blocked_backward`) is for convs with
+#: at most this many output columns over the whole batch (N * OH * OW) ...
+CHANNEL_BLOCK_MAX_COLUMNS = 2048
+#: ... cut into blocks of input channels whose rows of the column matrix (over the
+#: whole batch) take about this many bytes (a thread holds a block's column rows and
+#: then its column-gradient rows; 256 KiB rather than 512 took ResNet-18 w16's step
+#: peak from 1.02x to 1.00x PyTorch's, at no measured cost in time), ...
+CHANNEL_BLOCK_BYTES = 256 * 1024
+#: ... at least 4 blocks (work for two threads to balance) and at most 16 (a constant,
+#: not the core count, so every machine computes the same products), a power of two,
+#: each of at least this many rows (input channels x taps).
+CHANNEL_BLOCKS = 16
+CHANNEL_BLOCK_MIN_ROWS = 64
+
+
+def _channel_blocks(geo, itemsize=4):
+    """Input-channel ranges ``[(c0, c1), ...]`` of the channel-blocked backward.
+
+    A function of the shapes and the dtype's size alone. ResNet-18 w16 at batch 32:
+    8 blocks of 16 channels for 128->128 on 4x4, 8 blocks of 8 for 64->64 on 8x8.
+
+    >>> _channel_blocks(conv_geometry((32, 128, 4, 4), (128, 128, 3, 3), 1, 1))[:3]
+    [(0, 16), (16, 32), (32, 48)]
+    """
+    rows = geo.C * geo.kh * geo.kw
+    by_bytes = -(-rows * geo.N * geo.OH * geo.OW * itemsize // CHANNEL_BLOCK_BYTES)
+    n = max(1, min(CHANNEL_BLOCKS, geo.C, rows // CHANNEL_BLOCK_MIN_ROWS, max(4, by_bytes)))
+    n = 1 << (n.bit_length() - 1)  # a power of two: equal shares for 1, 2, 4... threads
+    cuts = [geo.C * i // n for i in range(n + 1)]
+    return list(zip(cuts[:-1], cuts[1:]))
+
+
+def _use_channel_blocks(geo, itemsize=4):
+    """Backward by blocks of input channels instead of lanes of samples.
+
+    Convs on small planes with many channels (ResNet-18's last two stages, 4x4 and 8x8
+    at batch 32) have few output columns and a large weight: each lane's column matrix
+    ``(K, columns)`` and its ``(OC, K)`` weight-gradient partial are megabytes (512->512
+    on 4x4: 4.5 MiB and 9 MiB per lane), allocated at the point of the step where the
+    saved activations are all still alive. Cut by input channels instead, every block
+    is a whole product over the batch: ``grad_weight[:, k0:k1] = G @ cols[k0:k1].T`` and
+    ``grad_cols[k0:k1] = W[:, k0:k1].T @ G`` with ``G`` the whole grad_out as rows, so
+    there are no partials to sum, the blocks write disjoint columns of grad_weight and
+    disjoint channels of grad_x, and a block's workspace is its rows of the column
+    matrix. Ungrouped convs, at most ``CHANNEL_BLOCK_MAX_COLUMNS`` output columns, and
+    at least two blocks; a function of the shapes alone.
+
+    Measured on the 2-core Zen 3 (issue 17; lanes / blocks in one process, the
+    tracemalloc peak of one call above its results, and the time of each conv inside a
+    training step, alternating steps): 512->512 on 4x4 at batch 32, workspace 28 MiB
+    (19 after freeing the column matrix before the column gradient) -> 5.5 MiB and
+    54 -> 44 ms; 256->256 on 8x8, 25 -> 7 MiB and 51 -> 47 ms; ResNet-18 w16's
+    128->128 on 4x4, 5.3 -> 1 MiB and 4.3 -> 4.1 ms. Whole steps (in-process A/B,
+    median ratio): ResNet-18 w64 0.91x, w16 0.97x, VGG 0.99x; the peak of a step
+    (RSS growth, ours / PyTorch) w16 1.06 -> 1.00, w64 1.05 -> 0.99.
+    """
+    columns = geo.N * geo.OH * geo.OW
+    if geo.groups != 1 or columns > CHANNEL_BLOCK_MAX_COLUMNS:
+        return False
+    blocks = _channel_blocks(geo, itemsize)
+    # A block holds its column rows and then its column-gradient rows: keep it well
+    # under the workspace cap (the cap only binds when a caller lowers it).
+    block_bytes = -(-geo.C // len(blocks)) * geo.kh * geo.kw * columns * itemsize
+    return len(blocks) >= 2 and 2 * block_bytes <= MAX_WORKSPACE_BYTES
+
+
+def _channel_blocked_backward(grad_out, x, weight, geo, need_input, need_weight, need_bias):
+    """:func:`_conv2d_backward` by blocks of input channels (see _use_channel_blocks)."""
+    N, C, H, W, OC, OH, OW = geo.N, geo.C, geo.H, geo.W, geo.OC, geo.OH, geo.OW
+    KK, M, dtype = geo.kh * geo.kw, geo.N * geo.OH * geo.OW, x.dtype
+    g_rows = np.empty((OC, M), dtype=dtype)  # grad_out as (OC, N*OH*OW)
+    gb_acc = np.zeros(OC, dtype=np.float64) if need_bias else _NO_SUM
+    # Through run_chunks (one task: inline, Numba on one thread): a parallel kernel
+    # called here would wake Numba's thread team, which keeps spinning on the cores
+    # the blocks' GEMMs are about to use (measured in ResNet-18 w16: 2x slower blocks).
+    run_chunks(lambda _: _nchw_to_rows(grad_out, g_rows, gb_acc, 0, N * OH, OH, OW), 1,
+               uses_blas=False)
+    w2 = weight.reshape(OC, C * KK)
+    gw = np.empty((OC, C * KK), dtype=dtype) if need_weight else None
+    gx = np.empty(x.shape, dtype=dtype) if need_input else None
+    table = _tap_table(geo) if _use_tap_table(geo) else None
+    col2im_table = table if _use_tap_table_col2im(geo) else None
+    im2col = _im2col_rows_same if geo.stride == (1, 1) and OW == W else _im2col_rows
+    args = _kernel_args(geo)
+    blocks = _channel_blocks(geo, dtype.itemsize)
+
+    def block(b):
+        c0, c1 = blocks[b]
+        k0, k1 = c0 * KK, c1 * KK
+        if need_weight:
+            xb = np.ascontiguousarray(x[:, c0:c1])
+            cols = np.empty((k1 - k0, M), dtype=dtype)
+            if table is not None:
+                _im2col_table(xb, cols, table, 0, N * OH, OH, OW)
+            else:
+                im2col(xb, cols, 0, N * OH, *args)
+            del xb
+            gw[:, k0:k1] = np.matmul(g_rows, cols.T)
+            del cols
+        if need_input:
+            gcols = np.matmul(w2[:, k0:k1].T, g_rows)
+            gxb = np.zeros((N, c1 - c0, H, W), dtype=dtype)
+            if col2im_table is not None:
+                _col2im_table(gcols, gxb, col2im_table, 0, N * OH, OH, OW)
+            else:
+                _col2im_rows(gcols, gxb, 0, N * OH, *args)
+            del gcols
+            gx[:, c0:c1] = gxb
+
+    run_chunks(block, len(blocks))
+    gw = gw.reshape(weight.shape) if need_weight else None
+    gb = gb_acc.astype(dtype) if need_bias else None
     return gx, gw, gb
 
 
