@@ -1,7 +1,5 @@
 """The conv backward by blocks of input channels (small planes, many channels)."""
 
-import tracemalloc
-
 import numba
 import numpy as np
 import pytest
@@ -9,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograd_core.kernels import conv as K
+from tests.peak_memory import traced_peak
 from tests.reference.conv import conv2d_backward_ref
 
 
@@ -121,13 +120,7 @@ def test_blocks_are_a_function_of_the_shapes():
 
 def _workspace(call, result_bytes):
     call()  # compiled and warm outside the measurement
-    tracemalloc.start()
-    try:
-        call()
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    return peak - result_bytes
+    return traced_peak(call) - result_bytes
 
 
 def test_blocked_backward_holds_no_weight_partials():

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograd_core.kernels import conv as K
+from tests.peak_memory import traced_peak
 from tests.reference.conv import conv2d_backward_ref, conv2d_ref
 
 SLIDE_IMAGE = np.array(
@@ -438,8 +439,6 @@ def test_rows_over_the_cap_are_cut_into_spans(
 
 
 def test_peak_memory_stays_under_the_cap(monkeypatch):
-    import tracemalloc
-
     cap = 1 << 20
     monkeypatch.setattr(K, "MAX_WORKSPACE_BYTES", cap)
     rng = np.random.default_rng(5)
@@ -454,12 +453,7 @@ def test_peak_memory_stays_under_the_cap(monkeypatch):
         (lambda: K.conv2d_forward(x, w), out_bytes),
         (lambda: K.conv2d_backward(go, x, w), x.nbytes + w.nbytes * 8 + 4096),
     ):
-        tracemalloc.start()
-        try:
-            call()
-            _, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
+        peak = traced_peak(call)
         # results, plus at most one chunk per thread, plus small change
         assert peak <= result_bytes + numba.config.NUMBA_NUM_THREADS * cap + (256 << 10)
 

@@ -2,12 +2,12 @@
 
 import itertools
 import threading
-import tracemalloc
 
 import numpy as np
 import pytest
 
 from autograd_core.kernels._partials import OrderedSum
+from tests.peak_memory import traced_peak
 
 
 def _parts(n, size=64, seed=0):
@@ -69,16 +69,15 @@ def test_partials_are_freed_as_soon_as_they_are_added():
     # Lanes finishing in order: only the total and the partial being written are alive.
     n, size = 8, 1 << 18  # 1 MiB partials
     acc = OrderedSum((size,), np.float32)
-    tracemalloc.start()
-    try:
+
+    def run_lanes():
         for i in range(n):
             part = acc.start(i)
             part[...] = 1.0
             del part
             acc.done(i)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+
+    peak = traced_peak(run_lanes)
     assert peak < 2.5 * size * 4
     assert np.all(acc.result(n) == n)
 
