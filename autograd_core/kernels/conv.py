@@ -129,9 +129,9 @@ _DIRECT_MAX_TAPS = 9
 MIN_GEMM_COLUMNS = 256
 #: The forward has no partials to sum, so where MIN_GEMM_COLUMNS columns' workspace
 #: would exceed CHUNK_BYTES its lanes and chunks get fewer columns, down to this many.
-#: ResNet-18 w16's 128->128 on 4x4 at batch 32: four lanes of 0.6 MiB instead of two
-#: of 1.2 MiB, at the forward's memory peak. (Everywhere, it made 1x1 convs up to 1.3x
-#: slower; where it applies, 1.04x.)
+#: ResNet-18 w16's 128->128 on 4x4 at batch 32: two chunks of 0.6 MiB per lane instead
+#: of one of 1.2 MiB, at the forward's memory peak. (Applied to every conv, 128 columns
+#: made 1x1 convs up to 1.3x slower in a ResNet-18 w16 step; the 4x4 conv 1.04x.)
 FORWARD_MIN_GEMM_COLUMNS = 128
 #: Output planes at least this large (pixels) take Winograd F(2x2, 3x3) for 3x3
 #: stride-1 convs (measurements in ``_use_winograd``).
@@ -1381,7 +1381,7 @@ CHANNEL_BLOCK_MAX_COLUMNS = 2048
 #: ... cut into blocks of input channels whose rows of the column matrix (over the
 #: whole batch) take about this many bytes (a thread holds a block's column rows and
 #: then its column-gradient rows; 256 KiB rather than 512 took ResNet-18 w16's step
-#: peak from 1.02x to 1.00x PyTorch's, at no measured cost in time), ...
+#: peak from 1.01-1.02x to 1.00x PyTorch's, at no measured cost in time), ...
 CHANNEL_BLOCK_BYTES = 256 * 1024
 #: ... at least 4 blocks (work for two threads to balance) and at most 16 (a constant,
 #: not the core count, so every machine computes the same products), a power of two,
