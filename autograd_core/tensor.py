@@ -88,13 +88,24 @@ class Tensor:
 
     __slots__ = ("_data", "_grad", "_requires_grad", "_ctx", "name", "_retains_grad",
                  "_version", "_accumulator", "_hooks", "_post_accumulate_hooks",
-                 "__weakref__")
+                 # the lean scalar path (scalar_graph): its value as a Python float
+                 # (None on every other tensor), its lean node, and the backward's fields
+                 "_value", "_lean", "_seq", "_lmark", "_lgrad", "__weakref__")
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
         init_fields(self, _to_array(data, dtype))
         self.name = name
         if requires_grad:
             self.requires_grad_(True)
+
+    def __getattr__(self, name):
+        # Called only for a field that is not set: a lean scalar tensor fills its array,
+        # node and defaults on first read (scalar_graph); for anything else the usual
+        # AttributeError.
+        if name in _scalar_graph.LAZY_FIELDS and name != "_value" and \
+                Tensor._value.__get__(self) is not None:
+            return _scalar_graph.fill_field(self, name)
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     @classmethod
     def _make(cls, data: np.ndarray):
@@ -111,6 +122,8 @@ class Tensor:
 
     @data.setter
     def data(self, value):
+        if self._value is not None:
+            _scalar_graph.materialise(self)  # its values change: an ordinary tensor
         value = value._data if isinstance(value, Tensor) else np.asarray(value)
         if self._requires_grad and value.dtype.kind != "f":
             raise DTypeError(
@@ -146,6 +159,8 @@ class Tensor:
 
     def requires_grad_(self, requires_grad: bool = True):
         """Set ``requires_grad`` in place (floating-point tensors only); returns self."""
+        if self._value is not None:
+            _scalar_graph.materialise(self)  # becomes a leaf: an ordinary tensor
         if requires_grad and self._data.dtype.kind != "f":
             raise DTypeError(
                 "only floating-point tensors can require gradients; this tensor has dtype "
@@ -161,6 +176,8 @@ class Tensor:
     @property
     def is_leaf(self) -> bool:
         """True unless an op produced this tensor while recording a graph."""
+        if self._value is not None:
+            return self._lean is None  # a lean scalar (scalar_graph): has it a node?
         return self._ctx is None
 
     @property
@@ -274,12 +291,18 @@ class Tensor:
         """As PyTorch prints: ``tensor([1., 2.], requires_grad=True)``."""
         from autograd_core._printing import tensor_repr
 
-        return tensor_repr(self._data, self._ctx.name() if self._ctx is not None else None,
-                           self._requires_grad, self.name)
+        if self._value is not None:  # a lean scalar: its node's name, without making it
+            node = _scalar_graph.node_name(self)
+        else:
+            node = self._ctx.name() if self._ctx is not None else None
+        return tensor_repr(self._data, node, self._requires_grad, self.name)
 
     # ----------------------------------------------------------------- autograd
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d self / d leaf into every leaf's ``.grad`` (``autograd.backward``)."""
+        if self._value is not None and gradient is None and not create_graph and \
+                inputs is None and _scalar_graph.backward(self, retain_graph):
+            return  # a lean scalar graph, run by its own loop (scalar_graph)
         _engine.backward(self, gradient, retain_graph, create_graph, inputs)
 
     def detach(self):
@@ -288,6 +311,8 @@ class Tensor:
 
     def detach_(self):
         """Make this tensor a leaf outside the graph, in place."""
+        if self._value is not None:
+            _scalar_graph.materialise(self)
         self._ctx, self._requires_grad = None, False
         return self
 
@@ -530,31 +555,9 @@ class Tensor:
 
     # ----------------------------------------------------------------- operators
     # The method forms (t.add, t.exp, t.sum, ...) are attached from the ops' functional
-    # forms at the end of this module; the operators are one line each.
-    def __add__(self, other):
-        return _ew.Add.apply(self, other)
-
-    def __radd__(self, other):
-        return _ew.Add.apply(other, self)
-
-    def __sub__(self, other):
-        return _ew.Sub.apply(self, other)
-
-    def __rsub__(self, other):
-        return _ew.Sub.apply(other, self)
-
-    def __mul__(self, other):
-        return _ew.Mul.apply(self, other)
-
-    def __rmul__(self, other):
-        return _ew.Mul.apply(other, self)
-
-    def __truediv__(self, other):
-        return _ew.Div.apply(self, other)
-
-    def __rtruediv__(self, other):
-        return _ew.Div.apply(other, self)
-
+    # forms at the end of this module; the operators are one line each, except
+    # + - * / unary minus and relu, which come from scalar_graph (they try the lean
+    # path for float64 scalars first, then apply the op).
     def __pow__(self, other):
         return _ew.pow_(self, other)
 
@@ -566,9 +569,6 @@ class Tensor:
 
     def __rmatmul__(self, other):
         return _la.MatMul.apply(other, self)
-
-    def __neg__(self):
-        return _ew.Neg.apply(self)
 
     def __pos__(self):
         return self
@@ -753,6 +753,7 @@ def init_fields(t: Tensor, data: np.ndarray):
     t._accumulator = None
     t._hooks = None
     t._post_accumulate_hooks = None
+    t._value = None  # not a lean scalar (scalar_graph)
 
 
 def _array(x):
@@ -800,6 +801,7 @@ def from_numpy(array: np.ndarray) -> Tensor:
 # The ops import this module (they build Tensors), so they are imported last; then
 # their functional forms become methods and NumPy's protocols are wired to them.
 from autograd_core import numpy_interop  # noqa: E402
+from autograd_core import scalar_graph as _scalar_graph  # noqa: E402
 from autograd_core.autograd import engine as _engine  # noqa: E402
 from autograd_core.ops import _registry, _shapes  # noqa: E402, I001
 from autograd_core.ops import elementwise as _ew  # noqa: E402
@@ -832,6 +834,9 @@ for _name in ("neg", "abs", "exp", "log", "sqrt", "sigmoid", "tanh", "relu", "po
         setattr(Tensor, _name + "_", _in_place_method(_name))
 del _name
 
+for _name, _method in _scalar_graph.operators().items():
+    setattr(Tensor, _name, _method)
+del _name, _method
 _OWN_METHODS = frozenset(Tensor.__dict__)
 _registry.on_method(_attach)
 Tensor.__array_ufunc__ = numpy_interop.array_ufunc

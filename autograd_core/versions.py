@@ -22,6 +22,8 @@ _epoch = 0  # how many in-place changes the process has made so far
 def mark_modified(tensor) -> None:
     """Record that ``tensor``'s array was changed in place (call after the change)."""
     global _epoch
+    if tensor._value is not None:  # a lean scalar (scalar_graph): an ordinary tensor now
+        tensor._ctx  # noqa: B018 - reading it makes the node
     _epoch += 1
     tensor._version = _epoch
 

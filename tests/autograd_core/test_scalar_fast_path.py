@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autograd_core import Tensor, autograd, no_grad
+from autograd_core import Tensor, autograd, no_grad, scalar_graph
 from autograd_core.function import Function, _apply_scalar
 from autograd_core.gradcheck import gradcheck
 from autograd_core.ops import elementwise as ew
@@ -47,10 +47,24 @@ def array_path():
     for op in FAST_OPS:
         op.scalar_fast_path = False
     try:
-        yield
+        with scalar_graph.switched_off():
+            yield
     finally:
         for op in FAST_OPS:
             op.scalar_fast_path = True
+
+
+_LEAN_OFF = scalar_graph.switched_off()
+
+
+def setup_module():
+    """These tests are about the NumPy-scalar path: float64's lean path (scalar_graph,
+    tested in test_scalar_graph.py) is switched off while they run."""
+    _LEAN_OFF.__enter__()
+
+
+def teardown_module():
+    _LEAN_OFF.__exit__(None, None, None)
 
 
 def bits(x):

@@ -1,0 +1,466 @@
+"""Lean scalar graphs: micrograd-sized ops on float64 0-d tensors, at micrograd's speed.
+
+A teaching graph is thousands of ops on single numbers. Recording each one as the array
+path does (a ``Context``, a 0-d array, the op's ``forward`` and ``backward`` called
+through NumPy) costs about ten times what the arithmetic does. So ``+ - * /``, negation
+and ReLU on float64 0-d tensors (and Python numbers) take this path instead:
+
+* **Forward.** The output is an ordinary :class:`~autograd_core.Tensor` that holds its
+  value as a Python float (``_value``) and a lean node: the tuple ``(op, a, b, value
+  of a, value of b, which inputs need grad, epoch)``. Its 0-d array and its ``Context``
+  are made only when something reads them (``Tensor.__getattr__`` fills ``_data`` from
+  the value; reading ``_ctx`` turns the tensor and its lean ancestors into ordinary
+  nodes: :func:`materialise`). A Python float is a float64: the same IEEE operation,
+  so the values are the array path's to the bit.
+* **Backward.** ``Tensor.backward()`` on a lean output runs :func:`backward`: one pass
+  over the reachable lean nodes collects them and the leaves, a sort by creation order
+  (a topological order: every node is made after its inputs) and one loop applying each
+  op's local derivative, exactly the rule its Function writes (``g * b`` and ``g * a``
+  for ``a * b``, ``-g * out / b`` for ``a / b``, ...), adding into the inputs' sums.
+  Leaves receive ``.grad`` as the engine gives it (a new 0-d array, or added in place).
+
+What a user or a teaching tool can see is the same as on the array path: values, dtypes,
+``grad_fn`` and its ``next_functions`` (made on first access, with the same Function,
+saved values and names), viz's drawings and steps, ``retain_graph`` (a second backward
+without it raises), and the refusal of inputs changed in place. The one difference is the
+order in which several contributions to one gradient are added (creation order, not the
+engine's depth-first order), which can change a sum's last bit.
+
+Anything the lean loop does not cover falls back to the general engine, which first
+materialises the lean nodes: another dtype, broadcasting, an op without a lean form
+(``exp``, ``tanh``, ...), hooks, ``retain_grad()``, ``create_graph``, ``inputs=``, an
+explicit gradient, a division by zero, or an in-place change since the forward.
+
+>>> import numpy as np
+>>> from autograd_core import Tensor
+>>> w = Tensor(np.float64(2.0), requires_grad=True)
+>>> y = (w * w + 3 * w).relu()          # lean: no Context or 0-d array is made
+>>> y.backward()
+>>> w.grad.item()                       # dy/dw = 2w + 3
+7.0
+>>> y.grad_fn.name(), y.grad_fn.next_functions[0][0].name()
+('ReluBackward0', 'AddBackward0')
+"""
+
+import contextlib
+import itertools
+import weakref
+
+import numpy as np
+
+from autograd_core import versions
+from autograd_core.function import Context, _sources, accumulator
+from autograd_core.grad_mode import _state
+from autograd_core.ops import elementwise as ew
+from autograd_core.tensor import Tensor
+
+__all__ = ["operators", "switched_off", "backward", "materialise", "fill_field",
+           "LAZY_FIELDS"]
+
+_new = object.__new__
+_F64 = np.dtype(np.float64)
+_EXACT_INT = 2 ** 53  # Python ints up to this are exact as floats: both paths see one value
+_creation = itertools.count()  # creation order of lean nodes: a topological order
+
+# Op codes (the first field of a lean node); FUNCTIONS[code] is the op's Function.
+ADD, SUB, MUL, DIV, NEG, RELU = range(6)
+_UNARY = frozenset((NEG, RELU))
+
+#: ``_lmark`` of a lean node whose backward ran without ``retain_graph``: its saved values
+#: count as freed (a second backward raises, as on the array path).
+_FREED = object()
+
+
+FUNCTIONS = (ew.Add, ew.Sub, ew.Mul, ew.Div, ew.Neg, ew.Relu)
+
+
+# ------------------------------------------------------------------------------ forward
+def _binary_operator(code, function, reflected):
+    """Tensor's operator for ``self <op> other`` (``other <op> self`` when ``reflected``):
+    a lean node when both operands qualify, else ``function.apply`` (the array path).
+
+    An operand qualifies as a float64 0-d Tensor (lean, or an ordinary leaf or constant)
+    or a Python float or int. Everything is inline, and the two directions are written
+    out separately: this runs once per scalar op, and every step here costs about as
+    much as the arithmetic.
+    """
+    apply = function.apply
+    f64 = _F64
+
+    def operator(self, other):
+        va = self._value
+        if va is None:  # an ordinary tensor: lean only as a 0-d float64 leaf or constant
+            data = self._data
+            if data.shape or data.dtype is not f64 or self._ctx is not None:
+                return apply(self, other)  # arrays, another dtype, or an array-graph node
+            needs = 1 if self._requires_grad else 0
+            va = data.item()
+        else:
+            needs = 0 if self._lean is None else 1
+        if type(other) is Tensor:
+            vb = other._value
+            if vb is None:
+                data = other._data
+                if data.shape or data.dtype is not f64 or other._ctx is not None:
+                    return apply(self, other)
+                if other._requires_grad:
+                    needs |= 2
+                vb = data.item()
+            elif other._lean is not None:
+                needs |= 2
+        elif type(other) is float or (type(other) is int and
+                                      -_EXACT_INT <= other <= _EXACT_INT):
+            vb = other
+        else:
+            return apply(self, other)
+        if code == MUL:
+            value = va * vb
+        elif code == ADD:
+            value = va + vb
+        elif code == SUB:
+            value = va - vb
+        elif vb == 0:
+            return apply(self, other)  # Python raises where NumPy gives inf (and warns)
+        else:
+            value = va / vb
+        out = _new(Tensor)
+        out._value = value
+        out._lmark = None
+        if needs and _state.enabled:
+            out._lean = (code, self, other, va, vb, needs, versions._epoch)
+            out._seq = next(_creation)
+        else:
+            out._lean = None
+        return out
+
+    def reflected_operator(self, other):  # other <op> self, other not a Tensor
+        vb = self._value
+        if vb is None:
+            data = self._data
+            if data.shape or data.dtype is not f64 or self._ctx is not None:
+                return apply(other, self)
+            needs = 2 if self._requires_grad else 0
+            vb = data.item()
+        else:
+            needs = 0 if self._lean is None else 2
+        if not (type(other) is float or (type(other) is int and
+                                         -_EXACT_INT <= other <= _EXACT_INT)):
+            return apply(other, self)
+        if code == MUL:
+            value = other * vb
+        elif code == ADD:
+            value = other + vb
+        elif code == SUB:
+            value = other - vb
+        elif vb == 0:
+            return apply(other, self)
+        else:
+            value = other / vb
+        out = _new(Tensor)
+        out._value = value
+        out._lmark = None
+        if needs and _state.enabled:
+            out._lean = (code, other, self, other, vb, needs, versions._epoch)
+            out._seq = next(_creation)
+        else:
+            out._lean = None
+        return out
+
+    chosen = reflected_operator if reflected else operator
+    chosen.__name__ = chosen.__qualname__ = (
+        f"__{'r' if reflected else ''}{function.__name__.lower()}__")
+    chosen.__doc__ = f"``{function.__name__}`` (lean on float64 scalars: scalar_graph)."
+    return chosen
+
+
+def _unary_method(code, function, name):
+    """Tensor's ``-a`` or ``a.relu()``: a lean node when ``a`` qualifies."""
+    apply = function.apply
+
+    def method(self):
+        va = self._value
+        if va is None:
+            data = self._data
+            if data.shape or data.dtype is not _F64 or self._ctx is not None or \
+                    type(self) is not Tensor:
+                return apply(self)
+            needs = 1 if self._requires_grad and _state.enabled else 0
+            va = data.item()
+        else:
+            needs = 1 if self._lean is not None and _state.enabled else 0
+        if code == RELU:
+            value = 0.0 if va <= 0 else va  # NaN passes through, as the array kernel does
+        else:
+            value = -va
+        out = _new(Tensor)
+        out._value = value
+        out._lmark = None
+        if needs:
+            out._lean = (code, self, None, va, None, 1, versions._epoch)
+            out._seq = next(_creation)
+        else:
+            out._lean = None
+        return out
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"``{function.__name__}`` (lean on float64 scalars: scalar_graph)."
+    return method
+
+
+def _operator_names(code) -> tuple:
+    name = FUNCTIONS[code].__name__.lower().replace("div", "truediv")
+    return f"__{name}__", f"__r{name}__"
+
+
+def operators(lean: bool = True) -> dict:
+    """Tensor's arithmetic operators and ``relu``: trying the lean path first, or (with
+    ``lean=False``) applying the op directly."""
+    ops = {}
+    for code in (ADD, SUB, MUL, DIV):
+        apply = FUNCTIONS[code].apply
+        name, reflected_name = _operator_names(code)
+        if lean:
+            ops[name] = _binary_operator(code, FUNCTIONS[code], False)
+            ops[reflected_name] = _binary_operator(code, FUNCTIONS[code], True)
+        else:
+            ops[name] = lambda self, other, apply=apply: apply(self, other)
+            ops[reflected_name] = lambda self, other, apply=apply: apply(other, self)
+    for code, name in ((NEG, "__neg__"), (RELU, "relu")):
+        apply = FUNCTIONS[code].apply
+        ops[name] = _unary_method(code, FUNCTIONS[code], name) if lean else (
+            lambda self, apply=apply: apply(self))
+    return ops
+
+
+@contextlib.contextmanager
+def switched_off():
+    """Inside the block Tensor's operators apply the ops directly (the general path), so
+    tests can compute the same expression both ways. Not for use across threads."""
+    plain = operators(lean=False)
+    kept = {name: Tensor.__dict__[name] for name in plain}
+    for name, method in plain.items():
+        setattr(Tensor, name, method)
+    try:
+        yield
+    finally:
+        for name, method in kept.items():
+            setattr(Tensor, name, method)
+
+
+# ----------------------------------------------------------------------------- backward
+def backward(root, retain_graph) -> bool:
+    """``root.backward()`` on a lean graph; False (having changed nothing a user can
+    see) where the general engine must run instead (the module docstring lists when).
+
+    d root / d root = 1. Nodes run in reverse creation order, so a node's gradient ``g``
+    is complete when it runs (each of its consumers was made later, and has run). Its
+    inputs are found as the pass goes: an input seen for the first time takes ``g``
+    times the local derivative as its sum and waits, keyed by its creation number, in
+    ``pending``; a later contribution is added to that sum. The leaves' sums go into
+    ``.grad`` at the end, so a pass that has to give up has changed nothing.
+    """
+    if root._lean is None or root._lmark is _FREED:
+        return False
+    epoch = versions._epoch
+    token = object()  # this pass's visit mark
+    root._lmark = token
+    root._lgrad = 1.0
+    number = root._seq
+    pending = {number: root}
+    take = pending.pop
+    ran, leaves = [], []
+    misses = 0
+    while pending:
+        t = take(number, None)
+        number -= 1
+        if t is None:  # a node made meanwhile that this graph does not use
+            misses += 1
+            if misses > 64:  # a long gap (an old input): jump to the next node that waits
+                number, misses = max(pending), 0
+            continue
+        ran.append(t)
+        g = t._lgrad
+        code, a, b, va, vb, needs, node_epoch = t._lean
+        if node_epoch != epoch:
+            return False  # something changed in place since: the engine checks what
+        # the local derivatives, exactly as the ops' backward rules compute them
+        if code == MUL:
+            ga = g * vb
+            gb = g * va
+        elif code == ADD:
+            ga = gb = g
+        elif code == SUB:
+            ga = g
+            gb = -g
+        elif code == RELU:
+            ga = g if t._value > 0 else 0.0
+        elif code == NEG:
+            ga = -g
+        else:  # DIV
+            ga = g / vb
+            gb = -g * t._value / vb
+        # Add into each input that needs grad (written out twice: this loop is the pass)
+        if needs & 1:
+            try:
+                mark = a._lmark
+            except AttributeError:
+                mark = None  # a leaf no lean backward has seen yet
+            if mark is token:
+                a._lgrad += ga
+            elif _first_visit(a, mark, pending, leaves):
+                a._lmark = token
+                a._lgrad = ga
+            else:
+                return False
+        if needs & 2:
+            try:
+                mark = b._lmark
+            except AttributeError:
+                mark = None
+            if mark is token:
+                b._lgrad += gb
+            elif _first_visit(b, mark, pending, leaves):
+                b._lmark = token
+                b._lgrad = gb
+            else:
+                return False
+    if not retain_graph:
+        for t in ran:
+            t._lmark = _FREED
+    for leaf in leaves:
+        _accumulate(leaf, leaf._lgrad)
+        leaf._lgrad = None
+    return True
+
+
+def _first_visit(x, mark, pending, leaves) -> bool:
+    """File an input met for the first time in a pass: a lean node waits in ``pending``
+    (by creation number), a leaf joins ``leaves``; False for what the pass cannot run."""
+    if x._value is not None:  # a lean node (hooks and retain_grad() make it an ordinary
+        # tensor: they read its grad_fn)
+        if x._lean is None or mark is _FREED:
+            return False
+        pending[x._seq] = x
+        return True
+    if x._ctx is None and not x._hooks and not x._post_accumulate_hooks:
+        leaves.append(x)  # a leaf that requires grad (nothing else is given needs)
+        return True
+    return False  # a node of the array graph, or a leaf with hooks
+
+
+def _accumulate(leaf, grad):
+    """Add a float gradient into ``leaf.grad`` as the engine does for a 0-d leaf."""
+    current = leaf._grad
+    if current is None:
+        leaf._grad = Tensor._make(np.array(grad))
+    elif current._data.flags.writeable and current._data.shape == () and \
+            current._ctx is None and current._data.dtype is _F64:
+        current._data += grad
+    else:
+        leaf._grad = Tensor._make(current._data + grad)
+
+
+def node_name(t):
+    """The name ``t.grad_fn.name()`` will have (``MulBackward0``), or None: for printing
+    a lean tensor without making its node."""
+    return None if t._lean is None else FUNCTIONS[t._lean[0]].__name__ + "Backward0"
+
+
+# --------------------------------------------------------------------- materialisation
+#: The fields a lean tensor leaves unset until read, and their values then.
+LAZY_FIELDS = {"_data": None, "_ctx": None, "_requires_grad": None, "_grad": None,
+               "name": None, "_retains_grad": False, "_version": 0, "_accumulator": None,
+               "_hooks": None, "_post_accumulate_hooks": None, "_lgrad": None,
+               "_lmark": None}
+
+
+def fill_field(t, name):
+    """The value of a field a lean tensor has not set yet (``Tensor.__getattr__``)."""
+    if name == "_data":
+        data = t._data = np.array(t._value)
+        return data
+    if name == "_ctx":
+        materialise(t)
+        return t._ctx
+    if name == "_requires_grad":
+        value = t._lean is not None
+    else:
+        value = LAZY_FIELDS[name]
+    setattr(t, name, value)
+    return value
+
+
+def materialise(t):
+    """Make ``t`` and its lean ancestors ordinary tensors with ``Context`` nodes.
+
+    Parents first (an iterative depth-first order, so a long chain is no recursion), each
+    node built as ``Function.apply`` builds it on the scalar fast path: the op's own
+    ``forward`` on the saved values fills what it saves. A node whose lean backward ran
+    without ``retain_graph`` comes out freed.
+    """
+    order = []
+    stack = [t]
+    expanded = set()
+    done = object()
+    while stack:
+        x = stack.pop()
+        if x is done:
+            order.append(stack.pop())
+            continue
+        if id(x) in expanded:
+            continue
+        expanded.add(id(x))
+        stack.append(x)
+        stack.append(done)
+        node = x._lean
+        if node is not None:
+            for i, operand in ((0, node[1]), (1, node[2])):
+                if node[5] >> i & 1 and operand._value is not None:
+                    stack.append(operand)
+    for x in order:
+        _make_ordinary(x)
+
+
+def _make_ordinary(x):
+    node = x._lean
+    ctx = None
+    if node is not None:
+        code, a, b, va, vb, needs, epoch = node
+        operands = (a,) if code in _UNARY else (a, b)
+        values = (va,) if code in _UNARY else (va, vb)
+        arrays, slots = [], []
+        for i, (operand, value) in enumerate(zip(operands, values)):
+            if isinstance(operand, Tensor):
+                arrays.append(np.float64(value))
+                if needs >> i & 1:
+                    slot = operand._ctx
+                    slots.append(slot if slot is not None else accumulator(operand))
+                else:
+                    slots.append(operand)
+            else:
+                arrays.append(value)
+                slots.append(operand)
+        fn = FUNCTIONS[code]
+        ctx = Context(fn, tuple(slots), {}, tuple(bool(needs >> i & 1)
+                                                  for i in range(len(operands))))
+        ctx.epoch = epoch
+        result = fn.forward(ctx, *arrays)
+        if ctx._saved:
+            ctx._saved_from = _sources(ctx._saved, arrays, result)
+        ctx._output = weakref.ref(x)
+        ctx._out_shape, ctx._out_dtype = (), _F64
+        if x._lmark is _FREED:
+            ctx.free()
+    for name in LAZY_FIELDS:
+        try:
+            getattr(Tensor, name).__get__(x)
+        except AttributeError:
+            if name == "_data":
+                x._data = np.array(x._value)
+            elif name == "_requires_grad":
+                x._requires_grad = ctx is not None
+            elif name != "_ctx":
+                setattr(x, name, LAZY_FIELDS[name])
+    x._ctx = ctx
+    x._value = None
+    x._lean = None

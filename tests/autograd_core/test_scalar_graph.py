@@ -1,0 +1,279 @@
+"""The lean scalar path (``autograd_core.scalar_graph``) against the general engine.
+
+Every test computes the same user code twice: with the lean path, and inside
+``scalar_graph.switched_off()`` (the ops applied as Functions, run by the engine). Values
+must agree to the bit; gradients to the bit where no gradient is a sum of three or more
+contributions (the two paths add those in different orders), else to float64 rounding.
+"""
+
+import gc
+import weakref
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from autograd_core import Tensor, autograd, no_grad, scalar_graph
+from autograd_core.autograd import topological_order
+from autograd_core.function import Context
+from autograd_core.gradcheck import gradcheck
+from autograd_core.viz import backward_steps, flat_code
+
+
+def leaf(value, name=None):
+    return Tensor(np.float64(value), requires_grad=True, name=name)
+
+
+def is_lean(t) -> bool:
+    return t._value is not None and t._lean is not None
+
+
+def neuron(w0, w1, x0, x1, b):
+    """micrograd's neuron with its hinge loss: every lean op, constants on both sides."""
+    s = w0 * x0 + w1 * x1 + b
+    h = s.relu()
+    return (1 + -0.5 * h) / (2 - s) - h * 3 + 1.5 / (b - 7)
+
+
+def both(fn, values, require_lean=True):
+    """(value, grads) with the lean path and with the engine, same leaves' values."""
+    results = []
+    for lean in (True, False):
+        leaves = [leaf(v) for v in values]
+        if lean:
+            out = fn(*leaves)
+            assert is_lean(out) or not require_lean
+        else:
+            with scalar_graph.switched_off():
+                out = fn(*leaves)
+            assert out._value is None and isinstance(out.grad_fn, Context)
+        out.backward()
+        results.append((out.item(), [None if t.grad is None else t.grad.item()
+                                     for t in leaves]))
+    return results
+
+
+def bits(x):
+    return np.float64(x).tobytes() if x is not None else None
+
+
+finite = st.floats(-1e3, 1e3, allow_nan=False)
+
+
+@given(st.lists(finite, min_size=5, max_size=5))
+@settings(max_examples=80, deadline=None)
+def test_a_neuron_is_bit_identical_to_the_engine(values):
+    w0, w1, x0, x1, b = values
+    assume(w0 * x0 + w1 * x1 + b != 2 and b != 7)  # (a division by zero is not lean)
+    (v1, g1), (v2, g2) = both(neuron, values)
+    assert bits(v1) == bits(v2)
+    assert [bits(g) for g in g1] == [bits(g) for g in g2]
+
+
+@given(st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=2, max_size=2),
+       st.sampled_from(["add", "sub", "mul", "div", "rsub", "rdiv", "neg", "relu"]),
+       st.one_of(st.floats(allow_nan=True), st.integers(-2 ** 53, 2 ** 53)))
+@settings(max_examples=200, deadline=None)
+def test_each_op_with_special_values_and_number_operands(values, op, c):
+    funcs = {"add": lambda a, b: a + b + c, "sub": lambda a, b: a - b - c,
+             "mul": lambda a, b: a * b * c, "div": lambda a, b: a / b / c,
+             "rsub": lambda a, b: c - a - b, "rdiv": lambda a, b: c / a / b,
+             "neg": lambda a, b: -(a + b), "relu": lambda a, b: (a * b).relu()}
+    with np.errstate(all="ignore"):
+        (v1, g1), (v2, g2) = both(funcs[op], values, require_lean=False)
+    same = np.testing.assert_array_equal  # NaN equals NaN here; signed zeros compared below
+    same(v1, v2)
+    same(np.array(g1, float), np.array(g2, float))
+    assert np.signbit(v1) == np.signbit(v2) or np.isnan(v1)
+
+
+def random_graph(draw_ops, n_leaves):
+    """A DAG of lean ops over the leaves, each op's operands any earlier value."""
+    def build(*leaves):
+        values = list(leaves)
+        for op, i, j, c in draw_ops:
+            a, b = values[i % len(values)], values[j % len(values)]
+            values.append({"add": a + b, "sub": a - b, "mul": a * b * 0.5,
+                           "div": a / (b * b + 1.0), "relu": (a + c).relu(), "neg": -a,
+                           "cmul": c * a, "cadd": c + a}[op])
+        return sum(values[n_leaves:], values[-1])
+    return build
+
+
+ops_strategy = st.lists(st.tuples(
+    st.sampled_from(["add", "sub", "mul", "div", "relu", "neg", "cmul", "cadd"]),
+    st.integers(0, 50), st.integers(0, 50), st.floats(-2, 2)), min_size=1, max_size=30)
+
+
+@given(ops_strategy, st.lists(st.floats(-2, 2), min_size=3, max_size=3))
+@settings(max_examples=80, deadline=None)
+def test_random_graphs_agree_with_the_engine(ops, values):
+    (v1, g1), (v2, g2) = both(random_graph(ops, 3), values)
+    assert bits(v1) == bits(v2)
+    g1, g2 = np.array(g1, float), np.array(g2, float)
+    # the two paths add several contributions in different orders: agree to rounding of
+    # the largest magnitude involved (cancellation can leave a small sum of large terms)
+    scale = 1 + np.nanmax(np.abs(np.concatenate([g1, g2, [v1]]))) if np.isfinite(v1) else 1
+    np.testing.assert_allclose(g1, g2, rtol=1e-9, atol=1e-12 * scale)
+
+
+def test_nodes_made_on_demand_are_the_engines_nodes():
+    def build():
+        w, b = leaf(0.7, "w"), leaf(-0.2, "b")
+        x = Tensor(np.float64(1.3), name="x")
+        return ((w * x + b).relu() * 2.0 - 1 / w), (w, b)
+
+    out, _ = build()
+    assert is_lean(out)
+    with scalar_graph.switched_off():
+        ref, _ = build()
+
+    def shape(t):
+        return [(n.name(), [None if f is None else f.name() for f, _ in n.next_functions],
+                 n.needs_input_grad, [type(s) for s in n._saved])
+                for n in topological_order(t)]
+
+    assert shape(out) == shape(ref)
+    assert not is_lean(out) and out._value is None  # reading grad_fn made it ordinary
+    assert flat_code(out) == flat_code(ref)
+    assert [str(step) for step in backward_steps(out)] == \
+        [str(step) for step in backward_steps(ref)]
+
+
+def test_reading_values_keeps_the_graph_lean():
+    w = leaf(1.5)
+    y = w * w + 1.0
+    assert y.item() == 3.25 and float(y) == 3.25 and y.shape == () and y.dtype == np.float64
+    assert y.requires_grad and not y.is_leaf
+    assert repr(y) == "tensor(3.2500, dtype=torch.float64, grad_fn=<AddBackward0>)"
+    assert type(y.numpy()) is np.ndarray
+    assert is_lean(y)
+
+
+def test_the_lean_backward_runs_and_frees_like_the_engine():
+    w = leaf(2.0)
+    y = w * w * w  # dy/dw = 3 w^2
+    assert is_lean(y)
+    y.backward(retain_graph=True)
+    assert w.grad.item() == 12.0 and w.grad.dtype == np.float64
+    assert is_lean(y)  # still lean: the lean loop ran
+    y.backward()
+    assert w.grad.item() == 24.0  # accumulated, as the engine does
+    with pytest.raises(RuntimeError, match="second time"):
+        y.backward()
+    # drawing after backward still works (the structure stays, as in the engine)
+    assert [n.name() for n in topological_order(y)] == ["MulBackward0", "MulBackward0"]
+    assert all(n.freed for n in topological_order(y))
+
+
+def test_grad_accumulates_in_place_into_an_existing_grad():
+    w = leaf(3.0)
+    (w * 2.0).backward()
+    g = w.grad
+    (w * 5.0).backward()
+    assert w.grad is g and g.item() == 7.0
+
+
+def test_in_place_change_after_the_forward_is_refused():
+    w = leaf(2.0)
+    y = w * w
+    with no_grad():
+        w.add_(1.0)
+    with pytest.raises(RuntimeError, match="modified in place"):
+        y.backward()
+
+
+def test_hooks_retain_grad_and_create_graph_take_the_engine():
+    w = leaf(2.0)
+    h = w * w
+    seen = []
+    h.register_hook(lambda g: seen.append(g.item()))
+    y = h * 3.0
+    y.backward()
+    assert seen == [3.0] and w.grad.item() == 12.0
+
+    w = leaf(2.0)
+    h = w * w
+    h.retain_grad()
+    (h * 3.0).backward()
+    assert h.grad.item() == 3.0 and w.grad.item() == 12.0
+
+    x = leaf(3.0)
+    (g,) = autograd.grad(x * x * x, x, create_graph=True)  # 3 x^2
+    assert g.item() == 27.0
+    (g2,) = autograd.grad(g, x)  # 6 x
+    assert g2.item() == 18.0
+
+    w = leaf(1.0)
+    w.register_hook(lambda g: g * 10)
+    (w * 2.0).backward()
+    assert w.grad.item() == 20.0
+
+
+def test_non_lean_ops_and_other_dtypes_mix_in():
+    w = leaf(0.5)
+    y = (w * 2.0).exp() * w + (w - 1.0).tanh()  # exp and tanh: the engine
+    y.backward()
+    e = np.exp(1.0)
+    assert w.grad.item() == pytest.approx(2 * e * 0.5 + e + (1 - np.tanh(-0.5) ** 2))
+    f = Tensor(0.5, requires_grad=True)  # float32: the NumPy-scalar path, not lean
+    z = f * f
+    assert z._value is None and z.dtype == np.float32
+    v = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    s = leaf(3.0) * 2.0
+    (v * s).sum().backward()
+    assert v.grad.tolist() == [6.0, 6.0]
+
+
+def test_division_by_zero_gives_numpys_inf():
+    w = leaf(1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = w / (w - 1.0)
+        assert y.item() == np.inf
+        y.backward()
+    assert np.isnan(w.grad.item()) or np.isinf(w.grad.item())
+
+
+def test_no_grad_and_requires_grad_later():
+    w = leaf(2.0)
+    with no_grad():
+        y = w * 3.0
+    assert not y.requires_grad and y.grad_fn is None
+    c = Tensor(np.float64(4.0)) * 2.0
+    assert not c.requires_grad
+    c.requires_grad_()
+    (c * c).backward()
+    assert c.grad.item() == 16.0 and c.is_leaf
+
+
+def test_a_long_chain_needs_no_recursion():
+    w = leaf(1.0)
+    y = w
+    for _ in range(200_000):
+        y = y * 1.0 + 0.0
+    y.backward(retain_graph=True)
+    assert w.grad.item() == 1.0
+    assert y.grad_fn.name() == "AddBackward0"  # materialising the chain: iterative too
+    assert len(topological_order(y)) == 400_000
+
+
+def test_an_intermediate_dies_with_its_graph():
+    gc.disable()
+    try:
+        w = leaf(2.0)
+        h = w * w
+        y = h + 1.0
+        ref = weakref.ref(h)
+        del h
+        assert ref() is not None  # the graph holds it, as micrograd's does
+        y.backward()
+        del y
+        assert ref() is None  # no reference cycle: freed by reference counting alone
+    finally:
+        gc.enable()
+
+
+def test_gradcheck_on_a_lean_expression():
+    x = leaf(0.3)
+    assert gradcheck(lambda t: neuron(t, t * 2.0, 0.5, -1.0, t + 3.0), (x,))
