@@ -78,6 +78,12 @@ def _refuse(name, what):
 
 def array_ufunc(self, ufunc, method, *inputs, **kwargs):
     """``__array_ufunc__``: a registered ufunc runs as its op; others on arrays."""
+    reflected = _REFLECTED.get(ufunc) if method == "__call__" else None
+    if reflected is not None and len(inputs) == 2 and inputs[1] is self and not kwargs \
+            and type(inputs[0]) in _NUMBERS:
+        # ``np.float64(2.0) * t``: NumPy asks here first; the tensor's own reflected
+        # operator gives the same op (and the lean scalar path, ``scalar_graph``)
+        return getattr(inputs[1], reflected)(inputs[0])
     op = _registry.NUMPY.get(ufunc) if method == "__call__" else None
     grads = _state.enabled and _any_requires_grad(inputs)
     if op is not None and not kwargs:
@@ -90,6 +96,12 @@ def array_ufunc(self, ufunc, method, *inputs, **kwargs):
         kwargs["out"] = tuple(_unwrap(x) for x in kwargs["out"])
     return getattr(ufunc, method)(*arrays, **kwargs)
 
+
+#: The ufuncs of ``number <op> tensor`` and the Tensor operator that computes them.
+_REFLECTED = {np.add: "__radd__", np.subtract: "__rsub__", np.multiply: "__rmul__",
+              np.true_divide: "__rtruediv__"}
+_NUMBERS = frozenset((np.float64, np.float32, np.float16, np.int64, np.int32, np.int16,
+                      np.int8, np.uint8, np.bool_))
 
 #: Queries answered from the Tensor's array at once: ``np.shape(t)`` is what layers
 #: call to check their inputs, and the general path (unwrap the arguments, call NumPy)

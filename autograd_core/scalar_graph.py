@@ -59,19 +59,25 @@ __all__ = ["operators", "switched_off", "backward", "materialise", "fill_field",
 
 _new = object.__new__
 _F64 = np.dtype(np.float64)
+_NP_FLOAT64 = np.float64
 _EXACT_INT = 2 ** 53  # Python ints up to this are exact as floats: both paths see one value
 _creation = itertools.count()  # creation order of lean nodes: a topological order
 
 # Op codes (the first field of a lean node); FUNCTIONS[code] is the op's Function.
-ADD, SUB, MUL, DIV, NEG, RELU = range(6)
-_UNARY = frozenset((NEG, RELU))
+ADD, SUB, MUL, DIV, NEG, RELU, EXP, LOG, TANH, SIGMOID, POW = range(11)
+_UNARY = frozenset((NEG, RELU, EXP, LOG, TANH, SIGMOID))
+# exp, log and tanh call NumPy's own functions (on a Python float: the same compiled
+# loop as on a NumPy scalar, so the same bits as the array path; the C library's
+# ``math.exp`` may differ in the last bit)
+_np_exp, _np_log, _np_tanh, _np_power = np.exp, np.log, np.tanh, np.power
 
 #: ``_lmark`` of a lean node whose backward ran without ``retain_graph``: its saved values
 #: count as freed (a second backward raises, as on the array path).
 _FREED = object()
 
 
-FUNCTIONS = (ew.Add, ew.Sub, ew.Mul, ew.Div, ew.Neg, ew.Relu)
+FUNCTIONS = (ew.Add, ew.Sub, ew.Mul, ew.Div, ew.Neg, ew.Relu, ew.Exp, ew.Log, ew.Tanh,
+             ew.Sigmoid, ew.Pow)
 
 
 # ------------------------------------------------------------------------------ forward
@@ -79,10 +85,10 @@ def _binary_operator(code, function, reflected):
     """Tensor's operator for ``self <op> other`` (``other <op> self`` when ``reflected``):
     a lean node when both operands qualify, else ``function.apply`` (the array path).
 
-    An operand qualifies as a float64 0-d Tensor (lean, or an ordinary leaf or constant)
-    or a Python float or int. Everything is inline, and the two directions are written
-    out separately: this runs once per scalar op, and every step here costs about as
-    much as the arithmetic.
+    An operand qualifies as a float64 0-d Tensor (lean, or an ordinary leaf or constant),
+    a Python float or int, or a NumPy float64 number. Everything is inline, and the two
+    directions are written out separately: this runs once per scalar op, and every step
+    here costs about as much as the arithmetic.
     """
     apply = function.apply
     f64 = _F64
@@ -111,6 +117,8 @@ def _binary_operator(code, function, reflected):
         elif type(other) is float or (type(other) is int and
                                       -_EXACT_INT <= other <= _EXACT_INT):
             vb = other
+        elif type(other) is _NP_FLOAT64:
+            vb = float(other)  # (a NumPy float64 constant: the same value, computed alike)
         else:
             return apply(self, other)
         if code == MUL:
@@ -143,24 +151,28 @@ def _binary_operator(code, function, reflected):
             vb = data.item()
         else:
             needs = 0 if self._lean is None else 2
-        if not (type(other) is float or (type(other) is int and
-                                         -_EXACT_INT <= other <= _EXACT_INT)):
+        if type(other) is float or (type(other) is int and
+                                    -_EXACT_INT <= other <= _EXACT_INT):
+            va = other
+        elif type(other) is _NP_FLOAT64:
+            va = float(other)
+        else:
             return apply(other, self)
         if code == MUL:
-            value = other * vb
+            value = va * vb
         elif code == ADD:
-            value = other + vb
+            value = va + vb
         elif code == SUB:
-            value = other - vb
+            value = va - vb
         elif vb == 0:
             return apply(other, self)
         else:
-            value = other / vb
+            value = va / vb
         out = _new(Tensor)
         out._value = value
         out._lmark = None
         if needs and _state.enabled:
-            out._lean = (code, other, self, other, vb, needs, versions._epoch)
+            out._lean = (code, other, self, va, vb, needs, versions._epoch)
             out._seq = next(_creation)
         else:
             out._lean = None
@@ -174,7 +186,8 @@ def _binary_operator(code, function, reflected):
 
 
 def _unary_method(code, function, name):
-    """Tensor's ``-a`` or ``a.relu()``: a lean node when ``a`` qualifies."""
+    """Tensor's ``-a``, ``a.relu()``, ``a.exp()``, ``a.log()``, ``a.tanh()`` or
+    ``a.sigmoid()``: a lean node when ``a`` qualifies."""
     apply = function.apply
 
     def method(self):
@@ -190,8 +203,19 @@ def _unary_method(code, function, name):
             needs = 1 if self._lean is not None and _state.enabled else 0
         if code == RELU:
             value = 0.0 if va <= 0 else va  # NaN passes through, as the array kernel does
-        else:
+        elif code == TANH:
+            value = float(_np_tanh(va))
+        elif code == EXP:
+            value = float(_np_exp(va))
+        elif code == SIGMOID:  # ops.elementwise.stable_sigmoid on one number
+            e = float(_np_exp(-abs(va)))
+            value = (1.0 if va >= 0 else e) / (1 + e)
+        elif code == NEG:
             value = -va
+        elif va == 0:
+            return apply(self)  # log 0: its derivative 1/0 raises in Python
+        else:
+            value = float(_np_log(va))
         out = _new(Tensor)
         out._value = value
         out._lmark = None
@@ -205,6 +229,43 @@ def _unary_method(code, function, name):
     method.__name__ = method.__qualname__ = name
     method.__doc__ = f"``{function.__name__}`` (lean on float64 scalars: scalar_graph)."
     return method
+
+
+def _power_operator():
+    """Tensor's ``a ** c`` for a Python number ``c``: lean when ``a`` qualifies and
+    ``a**(c-1)`` cannot divide by zero or leave the reals (a > 0, or c whole, a != 0)."""
+    general = ew.pow_
+
+    def __pow__(self, other):
+        va = self._value
+        if va is None:
+            data = self._data
+            if data.shape or data.dtype is not _F64 or self._ctx is not None:
+                return general(self, other)
+            needs = 1 if self._requires_grad and _state.enabled else 0
+            va = data.item()
+        else:
+            needs = 1 if self._lean is not None and _state.enabled else 0
+        if not (type(other) is float or (type(other) is int and
+                                         -_EXACT_INT <= other <= _EXACT_INT)) or \
+                va == 0 or (va < 0 and other != int(other)) or va != va:
+            return general(self, other)
+        out = _new(Tensor)
+        out._value = float(_np_power(va, other))
+        out._lmark = None
+        if needs:
+            out._lean = (POW, self, other, va, other, 1, versions._epoch)
+            out._seq = next(_creation)
+        else:
+            out._lean = None
+        return out
+
+    __pow__.__doc__ = "``Pow`` (lean on float64 scalars: scalar_graph)."
+    return __pow__
+
+
+_UNARY_NAMES = {NEG: "__neg__", RELU: "relu", EXP: "exp", LOG: "log", TANH: "tanh",
+                SIGMOID: "sigmoid"}
 
 
 def _operator_names(code) -> tuple:
@@ -225,10 +286,12 @@ def operators(lean: bool = True) -> dict:
         else:
             ops[name] = lambda self, other, apply=apply: apply(self, other)
             ops[reflected_name] = lambda self, other, apply=apply: apply(other, self)
-    for code, name in ((NEG, "__neg__"), (RELU, "relu")):
+    for code, name in _UNARY_NAMES.items():
         apply = FUNCTIONS[code].apply
         ops[name] = _unary_method(code, FUNCTIONS[code], name) if lean else (
             lambda self, apply=apply: apply(self))
+    ops["__pow__"] = _power_operator() if lean else (
+        lambda self, other: ew.pow_(self, other))
     return ops
 
 
@@ -265,65 +328,75 @@ def backward(root, retain_graph) -> bool:
     token = object()  # this pass's visit mark
     root._lmark = token
     root._lgrad = 1.0
-    number = root._seq
-    pending = {number: root}
+    pending = {root._seq: root}
     take = pending.pop
     ran, leaves = [], []
-    misses = 0
     while pending:
-        t = take(number, None)
-        number -= 1
-        if t is None:  # a node made meanwhile that this graph does not use
-            misses += 1
-            if misses > 64:  # a long gap (an old input): jump to the next node that waits
-                number, misses = max(pending), 0
-            continue
-        ran.append(t)
-        g = t._lgrad
-        code, a, b, va, vb, needs, node_epoch = t._lean
-        if node_epoch != epoch:
-            return False  # something changed in place since: the engine checks what
-        # the local derivatives, exactly as the ops' backward rules compute them
-        if code == MUL:
-            ga = g * vb
-            gb = g * va
-        elif code == ADD:
-            ga = gb = g
-        elif code == SUB:
-            ga = g
-            gb = -g
-        elif code == RELU:
-            ga = g if t._value > 0 else 0.0
-        elif code == NEG:
-            ga = -g
-        else:  # DIV
-            ga = g / vb
-            gb = -g * t._value / vb
-        # Add into each input that needs grad (written out twice: this loop is the pass)
-        if needs & 1:
-            try:
-                mark = a._lmark
-            except AttributeError:
-                mark = None  # a leaf no lean backward has seen yet
-            if mark is token:
-                a._lgrad += ga
-            elif _first_visit(a, mark, pending, leaves):
-                a._lmark = token
-                a._lgrad = ga
-            else:
-                return False
-        if needs & 2:
-            try:
-                mark = b._lmark
-            except AttributeError:
-                mark = None
-            if mark is token:
-                b._lgrad += gb
-            elif _first_visit(b, mark, pending, leaves):
-                b._lmark = token
-                b._lgrad = gb
-            else:
-                return False
+        misses = 0
+        for number in range(max(pending), -1, -1):
+            t = take(number, None)
+            if t is None:  # a node made meanwhile that this graph does not use
+                misses += 1
+                if misses > 64 or not pending:
+                    break  # a long gap (an old input): go on from the next node waiting
+                continue
+            ran.append(t)
+            g = t._lgrad
+            code, a, b, va, vb, needs, node_epoch = t._lean
+            if node_epoch != epoch:
+                return False  # something changed in place since: the engine checks what
+            # the local derivatives, exactly as the ops' backward rules compute them
+            if code == MUL:
+                ga = g * vb
+                gb = g * va
+            elif code == ADD:
+                ga = gb = g
+            elif code == SUB:
+                ga = g
+                gb = -g
+            elif code == RELU:
+                ga = g if t._value > 0 else 0.0
+            elif code == TANH:
+                ga = g * (1 - t._value * t._value)
+            elif code == EXP:
+                ga = g * t._value
+            elif code == SIGMOID:
+                ga = g * t._value * (1 - t._value)
+            elif code == POW:  # a ** c for a number c (Pow.backward's three cases)
+                ga = 0.0 if vb == 0 else g * 2 * va if vb == 2 else \
+                    g * (vb * float(_np_power(va, vb - 1)))
+            elif code == NEG:
+                ga = -g
+            elif code == LOG:
+                ga = g / va
+            else:  # DIV
+                ga = g / vb
+                gb = -g * t._value / vb
+            # Add into each input that needs grad (written out twice: this loop is the pass)
+            if needs & 1:
+                try:
+                    mark = a._lmark
+                except AttributeError:
+                    mark = None  # a leaf no lean backward has seen yet
+                if mark is token:
+                    a._lgrad += ga
+                elif _first_visit(a, mark, pending, leaves):
+                    a._lmark = token
+                    a._lgrad = ga
+                else:
+                    return False
+            if needs & 2:
+                try:
+                    mark = b._lmark
+                except AttributeError:
+                    mark = None
+                if mark is token:
+                    b._lgrad += gb
+                elif _first_visit(b, mark, pending, leaves):
+                    b._lmark = token
+                    b._lgrad = gb
+                else:
+                    return False
     if not retain_graph:
         for t in ran:
             t._lmark = _FREED

@@ -556,11 +556,8 @@ class Tensor:
     # ----------------------------------------------------------------- operators
     # The method forms (t.add, t.exp, t.sum, ...) are attached from the ops' functional
     # forms at the end of this module; the operators are one line each, except
-    # + - * / unary minus and relu, which come from scalar_graph (they try the lean
-    # path for float64 scalars first, then apply the op).
-    def __pow__(self, other):
-        return _ew.pow_(self, other)
-
+    # + - * / ** and unary minus (and relu, exp, log, tanh, sigmoid), which come from
+    # scalar_graph: they try the lean path for float64 scalars first, then apply the op.
     def __rpow__(self, other):
         return _ew.pow_(other, self)
 

@@ -88,6 +88,46 @@ def test_each_op_with_special_values_and_number_operands(values, op, c):
     assert np.signbit(v1) == np.signbit(v2) or np.isnan(v1)
 
 
+@given(st.floats(-30, 30), st.floats(0.01, 5), st.sampled_from([0, 1, 2, 3, -1, 0.5, -2.5]))
+@settings(max_examples=150, deadline=None)
+def test_exp_log_tanh_sigmoid_pow_are_bit_identical(x, y, c):
+    assume(x != 0)  # (0 ** 3 takes the engine: its derivative's power could divide by 0)
+
+    def f(a, b):
+        t = a.tanh() * a.sigmoid() + (a * 0.1).exp() - b.log() * b ** c
+        return t + (b + 1.0) ** 2 + a ** 3
+    (v1, g1), (v2, g2) = both(f, [x, y])
+    assert bits(v1) == bits(v2)
+    assert [bits(g) for g in g1] == [bits(g) for g in g2]
+
+
+def test_exp_log_tanh_sigmoid_pow_stay_lean_and_fall_back_where_they_must():
+    a = leaf(0.5)
+    for out in (a.exp(), a.log(), a.tanh(), a.sigmoid(), a ** 2, a ** -1.5, -a):
+        assert is_lean(out)
+    zero, negative = leaf(0.0), leaf(-2.0)
+    with np.errstate(all="ignore"):
+        for out in (zero.log(), zero ** 2, negative ** 0.5, a ** Tensor(np.float64(2.0))):
+            assert not is_lean(out)
+    assert is_lean(negative ** 3)
+    names = [n.name() for n in topological_order(a.sigmoid() ** 2)]
+    assert names == ["SigmoidBackward0", "PowBackward0"]
+
+
+@given(st.lists(finite, min_size=2, max_size=2), st.floats(-5, 5))
+@settings(max_examples=60, deadline=None)
+def test_numpy_float64_constants_on_either_side_stay_lean(values, c):
+    """As the micrograd notebook writes it: the data are NumPy float64 numbers."""
+    k = np.float64(c)
+
+    def f(a, b):
+        return (k * a + b * k - k / (b * b + 1.0)).relu() + (1 - k * a)
+
+    (v1, g1), (v2, g2) = both(f, values)
+    assert bits(v1) == bits(v2)
+    assert [bits(g) for g in g1] == [bits(g) for g in g2]
+
+
 def random_graph(draw_ops, n_leaves):
     """A DAG of lean ops over the leaves, each op's operands any earlier value."""
     def build(*leaves):
