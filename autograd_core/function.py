@@ -376,6 +376,9 @@ class Function:
     scalar_fast_path = False
     #: ``indexed_backward(ctx, grad) -> (index, values) | None`` (module docstring).
     indexed_backward = None
+    #: ``lean_apply(*inputs) -> Tensor | None``: the op on the lean scalar path
+    #: (``scalar_graph``, which sets it for its ops), tried first on scalar inputs.
+    lean_apply = None
 
     @staticmethod
     def forward(ctx, *inputs, **options):
@@ -485,8 +488,14 @@ def _apply_scalar(cls, inputs, options):
     """``cls.apply`` on NumPy scalars, or None when the inputs do not qualify.
 
     One pass over the inputs collects the values, what each needs and what the node
-    will keep for it (its slot), so recording costs no second pass.
+    will keep for it (its slot), so recording costs no second pass. Float64 scalars
+    take the lean path first (``scalar_graph``), where the op has one.
     """
+    lean = cls.lean_apply
+    if lean is not None and not options:
+        out = lean(*inputs)
+        if out is not None:
+            return out
     enabled = _state.enabled
     dtype = None
     values, needs, slots = [], [], []

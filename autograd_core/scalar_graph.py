@@ -44,6 +44,7 @@ explicit gradient, a division by zero, or an in-place change since the forward.
 
 import contextlib
 import itertools
+import threading
 import weakref
 
 import numpy as np
@@ -81,16 +82,17 @@ FUNCTIONS = (ew.Add, ew.Sub, ew.Mul, ew.Div, ew.Neg, ew.Relu, ew.Exp, ew.Log, ew
 
 
 # ------------------------------------------------------------------------------ forward
-def _binary_operator(code, function, reflected):
+def _binary_operator(code, function, reflected, apply=None):
     """Tensor's operator for ``self <op> other`` (``other <op> self`` when ``reflected``):
     a lean node when both operands qualify, else ``function.apply`` (the array path).
 
     An operand qualifies as a float64 0-d Tensor (lean, or an ordinary leaf or constant),
     a Python float or int, or a NumPy float64 number. Everything is inline, and the two
     directions are written out separately: this runs once per scalar op, and every step
-    here costs about as much as the arithmetic.
+    here costs about as much as the arithmetic. ``apply`` replaces the fallback (the
+    functional forms' hook passes one that declines).
     """
-    apply = function.apply
+    apply = apply or function.apply
     f64 = _F64
 
     def operator(self, other):
@@ -185,17 +187,16 @@ def _binary_operator(code, function, reflected):
     return chosen
 
 
-def _unary_method(code, function, name):
+def _unary_method(code, function, name, apply=None):
     """Tensor's ``-a``, ``a.relu()``, ``a.exp()``, ``a.log()``, ``a.tanh()`` or
     ``a.sigmoid()``: a lean node when ``a`` qualifies."""
-    apply = function.apply
+    apply = apply or function.apply
 
     def method(self):
         va = self._value
         if va is None:
             data = self._data
-            if data.shape or data.dtype is not _F64 or self._ctx is not None or \
-                    type(self) is not Tensor:
+            if data.shape or data.dtype is not _F64 or self._ctx is not None:
                 return apply(self)
             needs = 1 if self._requires_grad and _state.enabled else 0
             va = data.item()
@@ -231,10 +232,10 @@ def _unary_method(code, function, name):
     return method
 
 
-def _power_operator():
+def _power_operator(general=None):
     """Tensor's ``a ** c`` for a Python number ``c``: lean when ``a`` qualifies and
     ``a**(c-1)`` cannot divide by zero or leave the reals (a > 0, or c whole, a != 0)."""
-    general = ew.pow_
+    general = general or ew.pow_
 
     def __pow__(self, other):
         va = self._value
@@ -295,23 +296,72 @@ def operators(lean: bool = True) -> dict:
     return ops
 
 
+def _decline(*inputs):
+    return None
+
+
+def _functional_forms() -> dict:
+    """``Function -> lean(*inputs) or None``: what ``Function.apply`` tries first on
+    scalars (``function._apply_scalar``), so ``torch.relu(t)``, ``F.tanh(t)``,
+    ``t.mul(u)`` or ``Mul.apply(2.0, t)`` are lean too."""
+    forms = {}
+    for code in (ADD, SUB, MUL, DIV):
+        forward = _binary_operator(code, FUNCTIONS[code], False, _decline)
+        reflected = _binary_operator(code, FUNCTIONS[code], True, _decline)
+
+        def lean(a, b, forward=forward, reflected=reflected):
+            if isinstance(a, Tensor):
+                return forward(a, b)
+            return reflected(b, a) if type(b) is Tensor else None
+
+        forms[FUNCTIONS[code]] = lean
+    for code, name in _UNARY_NAMES.items():
+        forms[FUNCTIONS[code]] = _unary_method(code, FUNCTIONS[code], name, _decline)
+    power = _power_operator(_decline)
+    forms[ew.Pow] = lambda a, b: power(a, b) if isinstance(a, Tensor) else None
+    return forms
+
+
+def install():
+    """Tensor's operators and the functional forms' hook (tensor.py calls this once)."""
+    for name, method in operators().items():
+        setattr(Tensor, name, method)
+    for function, lean in _functional_forms().items():
+        function.lean_apply = staticmethod(lean)
+
+
 @contextlib.contextmanager
 def switched_off():
     """Inside the block Tensor's operators apply the ops directly (the general path), so
     tests can compute the same expression both ways. Not for use across threads."""
     plain = operators(lean=False)
     kept = {name: Tensor.__dict__[name] for name in plain}
+    hooks = {function: function.__dict__.get("lean_apply") for function in FUNCTIONS}
     for name, method in plain.items():
         setattr(Tensor, name, method)
+    for function in FUNCTIONS:
+        function.lean_apply = None
     try:
         yield
     finally:
         for name, method in kept.items():
             setattr(Tensor, name, method)
+        for function, hook in hooks.items():
+            function.lean_apply = hook
 
 
 # ----------------------------------------------------------------------------- backward
 def backward(root, retain_graph) -> bool:
+    """See :func:`_backward`; one pass at a time (the pass keeps its sums on the tensors,
+    and threads may share leaves)."""
+    with _one_pass:
+        return _backward(root, retain_graph)
+
+
+_one_pass = threading.Lock()
+
+
+def _backward(root, retain_graph) -> bool:
     """``root.backward()`` on a lean graph; False (having changed nothing a user can
     see) where the general engine must run instead (the module docstring lists when).
 

@@ -107,6 +107,13 @@ class Tensor:
             return _scalar_graph.fill_field(self, name)
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
+    def __reduce_ex__(self, protocol):
+        # copy.copy / copy.deepcopy: a lean scalar becomes an ordinary tensor first, so
+        # a copy never shares its lean node's creation number (scalar_graph) with it
+        if self._value is not None:
+            _scalar_graph.materialise(self)
+        return object.__reduce_ex__(self, protocol)
+
     @classmethod
     def _make(cls, data: np.ndarray):
         """Wrap an array without copying or checks (the ops' fast path)."""
@@ -831,9 +838,7 @@ for _name in ("neg", "abs", "exp", "log", "sqrt", "sigmoid", "tanh", "relu", "po
         setattr(Tensor, _name + "_", _in_place_method(_name))
 del _name
 
-for _name, _method in _scalar_graph.operators().items():
-    setattr(Tensor, _name, _method)
-del _name, _method
+_scalar_graph.install()  # + - * / ** neg relu exp log tanh sigmoid: lean on scalars
 _OWN_METHODS = frozenset(Tensor.__dict__)
 _registry.on_method(_attach)
 Tensor.__array_ufunc__ = numpy_interop.array_ufunc
