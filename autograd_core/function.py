@@ -493,9 +493,12 @@ def _apply_scalar(cls, inputs, options):
     """
     lean = cls.lean_apply
     if lean is not None and not options:
-        out = lean(*inputs)
-        if out is not None:
-            return out
+        x = inputs[0] if isinstance(inputs[0], Tensor) else inputs[-1]
+        # (a float64 scalar or a lean one: a float32 graph pays two checks, not a try)
+        if isinstance(x, Tensor) and (x._value is not None or x._data.dtype is _FLOAT64):
+            out = lean(*inputs)
+            if out is not None:
+                return out
     enabled = _state.enabled
     dtype = None
     values, needs, slots = [], [], []
