@@ -24,6 +24,7 @@ import numpy as np
 from autograd_core.autograd import grad as _grad
 from autograd_core.errors import DTypeError, GradcheckError
 from autograd_core.grad_mode import enable_grad, no_grad
+from autograd_core.scalar_graph import ordinary
 from autograd_core.tensor import Tensor
 
 __all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
@@ -55,6 +56,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True) 
     changed.
     """
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    inputs = tuple(ordinary(x) for x in inputs)  # probed through their arrays below
     checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     if not checked:
         raise ValueError("gradcheck: no input requires grad, so there is nothing to check")
@@ -143,6 +145,7 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
     True
     """
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    inputs = tuple(ordinary(x) for x in inputs)  # probed through their arrays below
     checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     if not checked:
         raise ValueError("gradgradcheck: no input requires grad, so there is nothing to check")

@@ -55,8 +55,8 @@ from autograd_core.grad_mode import _state
 from autograd_core.ops import elementwise as ew
 from autograd_core.tensor import Tensor
 
-__all__ = ["operators", "switched_off", "backward", "materialise", "fill_field",
-           "LAZY_FIELDS"]
+__all__ = ["operators", "switched_off", "backward", "materialise", "ordinary",
+           "fill_field", "LAZY_FIELDS"]
 
 _new = object.__new__
 _F64 = np.dtype(np.float64)
@@ -513,6 +513,14 @@ def fill_field(t, name):
         value = LAZY_FIELDS[name]
     setattr(t, name, value)
     return value
+
+
+def ordinary(t):
+    """``t`` as an ordinary tensor (materialised if lean): for code that is about to
+    replace ``t._data`` directly, which a lean tensor's value would not follow."""
+    if isinstance(t, Tensor) and t._value is not None:
+        materialise(t)
+    return t
 
 
 def materialise(t):

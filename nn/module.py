@@ -37,6 +37,7 @@ import numpy as np
 
 from autograd_core.errors import DTypeError
 from autograd_core.grad_mode import no_grad
+from autograd_core.scalar_graph import ordinary
 from autograd_core.tensor import Tensor
 from autograd_core.versions import mark_modified
 from nn.parameter import Parameter
@@ -219,7 +220,7 @@ class Module:
                 )
         if hasattr(self, name) and name not in self._buffers:
             raise KeyError(f"attribute '{name}' already exists")
-        self._buffers[name] = tensor
+        self._buffers[name] = ordinary(tensor)  # (.to() and loading replace its array)
         if persistent:
             self._non_persistent_buffers.discard(name)
         else:

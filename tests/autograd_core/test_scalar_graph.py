@@ -366,3 +366,15 @@ def test_threads_sharing_leaves_get_every_gradient():
         sys.setswitchinterval(interval)
     # d/dw sum_k (k w + b) = sum_k k = 190, d/db = 20 (the sum is positive): 900 passes
     assert w.grad.item() == 900 * 190.0 and b.grad.item() == 900 * 20.0
+
+
+def test_code_that_replaces_the_array_gets_an_ordinary_tensor():
+    import nn
+
+    c = leaf(3.0) * 2.0
+    assert gradcheck(lambda t: t * t * 0.5, (c,)) and c._value is None  # probed: ordinary
+    module = nn.Module()
+    module.register_buffer("scale", Tensor(np.float64(2.0)) * 1.5)
+    module.float()
+    assert module.scale.dtype == np.float32 and module.scale._value is None
+    assert (module.scale * 2.0).dtype == np.float32  # not the float64 lean value
