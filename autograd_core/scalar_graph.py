@@ -2,34 +2,42 @@
 
 A teaching graph is thousands of ops on single numbers. Recording each one as the array
 path does (a ``Context``, a 0-d array, the op's ``forward`` and ``backward`` called
-through NumPy) costs about ten times what the arithmetic does. So ``+ - * /``, negation
-and ReLU on float64 0-d tensors (and Python numbers) take this path instead:
+through NumPy) costs about ten times what the arithmetic does. So ``+ - * / **``,
+negation, ``relu``, ``exp``, ``log``, ``tanh`` and ``sigmoid`` on float64 0-d tensors
+(with Python numbers and NumPy float64 numbers as constants) take this path instead,
+through the Tensor operators and methods and through the functional forms
+(``Function.lean_apply``, tried by ``function._apply_scalar``):
 
 * **Forward.** The output is an ordinary :class:`~autograd_core.Tensor` that holds its
   value as a Python float (``_value``) and a lean node: the tuple ``(op, a, b, value
-  of a, value of b, which inputs need grad, epoch)``. Its 0-d array and its ``Context``
-  are made only when something reads them (``Tensor.__getattr__`` fills ``_data`` from
-  the value; reading ``_ctx`` turns the tensor and its lean ancestors into ordinary
-  nodes: :func:`materialise`). A Python float is a float64: the same IEEE operation,
-  so the values are the array path's to the bit.
-* **Backward.** ``Tensor.backward()`` on a lean output runs :func:`backward`: one pass
-  over the reachable lean nodes collects them and the leaves, a sort by creation order
-  (a topological order: every node is made after its inputs) and one loop applying each
-  op's local derivative, exactly the rule its Function writes (``g * b`` and ``g * a``
-  for ``a * b``, ``-g * out / b`` for ``a / b``, ...), adding into the inputs' sums.
-  Leaves receive ``.grad`` as the engine gives it (a new 0-d array, or added in place).
+  of a, value of b, which inputs need grad, epoch)``, plus its creation number
+  (``_seq``). Its 0-d array and its ``Context`` are made only when something reads them
+  (``Tensor.__getattr__`` fills ``_data`` from the value; reading ``_ctx`` turns the
+  tensor and its lean ancestors into ordinary nodes: :func:`materialise`). A Python
+  float is a float64: + - * / are the same IEEE operations, and exp, log, tanh and **
+  call NumPy's own functions, so the values are the array path's to the bit.
+* **Backward.** ``Tensor.backward()`` on a lean output runs :func:`backward`: the
+  nodes in reverse creation order (a topological order: every node is made after its
+  inputs, so its gradient is complete when it runs), each applying its op's local
+  derivative exactly as the op's Function writes it (``g * b`` and ``g * a`` for
+  ``a * b``, ``-g * out / b`` for ``a / b``, ...) and adding into its inputs' sums;
+  inputs are found as the loop goes. Leaves receive ``.grad`` at the end as the
+  engine gives it (a new 0-d array, or added in place).
 
 What a user or a teaching tool can see is the same as on the array path: values, dtypes,
 ``grad_fn`` and its ``next_functions`` (made on first access, with the same Function,
 saved values and names), viz's drawings and steps, ``retain_graph`` (a second backward
 without it raises), and the refusal of inputs changed in place. The one difference is the
 order in which several contributions to one gradient are added (creation order, not the
-engine's depth-first order), which can change a sum's last bit.
+engine's depth-first order), which can change a sum's last bit. One difference in
+lifetimes: a lean node holds its input tensors (micrograd's do too), where an engine
+node holds its inputs' nodes.
 
 Anything the lean loop does not cover falls back to the general engine, which first
-materialises the lean nodes: another dtype, broadcasting, an op without a lean form
-(``exp``, ``tanh``, ...), hooks, ``retain_grad()``, ``create_graph``, ``inputs=``, an
-explicit gradient, a division by zero, or an in-place change since the forward.
+materialises the lean nodes: another dtype (float32, the default, keeps the NumPy-scalar
+fast path), broadcasting, other ops, hooks, ``retain_grad()``, ``create_graph``,
+``inputs=``, an explicit gradient, a division by zero, ``log 0``, or an in-place change
+since the forward.
 
 >>> import numpy as np
 >>> from autograd_core import Tensor
