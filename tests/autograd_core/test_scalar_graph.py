@@ -378,3 +378,22 @@ def test_code_that_replaces_the_array_gets_an_ordinary_tensor():
     module.float()
     assert module.scale.dtype == np.float32 and module.scale._value is None
     assert (module.scale * 2.0).dtype == np.float32  # not the float64 lean value
+
+
+def test_the_teaching_views_of_a_lean_graph_are_the_engines():
+    from autograd_core.viz import check_graph, draw_graph, format_graph
+
+    def build():
+        names = ["w0", "x0", "w1", "x1", "w2"]
+        w0, x0, w1, x1, w2 = (leaf(v, n) for v, n in zip([2.0, -1.0, -3.0, -2.0, -3.0], names))
+        return (w0 * x0 + w1 * x1 + w2).sigmoid()  # the lectures' sigmoid neuron
+
+    lean = build()
+    with scalar_graph.switched_off():
+        engine = build()
+    for out in (lean, engine):
+        out.backward(retain_graph=True)
+    assert format_graph(lean) == format_graph(engine)  # values, grads and backward steps
+    assert draw_graph(lean).source == draw_graph(engine).source
+    checks = check_graph(lean)  # the numerical check of every node
+    assert len(checks) == 5 and all(check.ok for check in checks)
