@@ -105,6 +105,11 @@ def _blas_info() -> dict:
                 "file": Path(pool.get("filepath", "")).name,
             })
         info["runtime_pools"] = pools
+    # Some machines set these to make old OpenBLAS builds safe; a current one then runs
+    # older kernels (AVX2's Haswell on an AVX-512 CPU: half the GEMM rate), which the
+    # report must say, since PyTorch's own kernels are not held back by them.
+    info["env"] = {name: os.environ[name] for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+                   if name in os.environ}
     return info
 
 

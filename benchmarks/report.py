@@ -211,7 +211,14 @@ def _target_rows(doc):
 def machine_line(m: dict) -> str:
     numba = m.get("numba") or {}
     torch = m.get("torch")
-    blas = (m.get("blas") or {}).get("numpy_blas", "?")
+    blas_info = m.get("blas") or {}
+    blas = blas_info.get("numpy_blas", "?")
+    kernels = sorted({p["arch"] for p in blas_info.get("runtime_pools") or []
+                      if p.get("library") == "openblas" and p.get("arch")})
+    if kernels:
+        blas += f", {'/'.join(kernels)} kernels"
+    for name, value in (blas_info.get("env") or {}).items():
+        blas += f", {name}={value}"
     parts = [
         f"{m.get('cpu')} ({m.get('usable_cpus')} usable cores, "
         f"{', '.join(m.get('cpu_flags') or [])}), {m.get('mem_total_gib')} GiB",
