@@ -548,13 +548,19 @@ def _promote_inputs(arrays, positions, float_only, cls):
         elif a is None or b is None:
             raise TypeError(f"{cls.__name__}: unsupported operand None")
         arrays[i], arrays[j] = promote(a, b)
-    if float_only and not any(isinstance(arrays[i], (np.ndarray, np.generic))
-                              and arrays[i].dtype.kind in "fc" for i in positions):
-        # integers only: they become the default float. Next to a float operand a Python
-        # int stays a number, so it is computed in that operand's dtype (as PyTorch: a
-        # float64 tensor / 16777217 is not rounded to float32's 16777216 first)
-        for i in positions:
+    if float_only:
+        if len(positions) == 2 and (_is_float(arrays[positions[0]])
+                                    or _is_float(arrays[positions[1]])):
+            # Next to a float operand a Python int stays a number, so it is computed in
+            # that operand's dtype (as PyTorch: a float64 tensor / 16777217 is not
+            # rounded to float32's 16777216 first). (One input: to_float keeps floats.)
+            return
+        for i in positions:  # integers only: they become the default float
             arrays[i] = to_float(arrays[i])
+
+
+def _is_float(x) -> bool:
+    return isinstance(x, (np.ndarray, np.generic)) and x.dtype.kind in "fc"
 
 
 def _reject_input(cls, x):

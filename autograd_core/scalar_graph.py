@@ -592,16 +592,12 @@ def _make_ordinary(x):
         ctx._out_shape, ctx._out_dtype = (), _F64
         if x._lmark is _FREED:
             ctx.free()
-    for name in LAZY_FIELDS:
-        try:
-            getattr(Tensor, name).__get__(x)
-        except AttributeError:
-            if name == "_data":
-                x._data = np.array(x._value)
-            elif name == "_requires_grad":
-                x._requires_grad = ctx is not None
-            elif name != "_ctx":
-                setattr(x, name, LAZY_FIELDS[name])
+    for name in LAZY_FIELDS:  # every field still unset gets what fill_field gives it
+        if name != "_ctx":
+            try:
+                getattr(Tensor, name).__get__(x)
+            except AttributeError:
+                fill_field(x, name)
     x._ctx = ctx
     x._value = None
     x._lean = None

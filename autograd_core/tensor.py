@@ -102,8 +102,7 @@ class Tensor:
         # Called only for a field that is not set: a lean scalar tensor fills its array,
         # node and defaults on first read (scalar_graph); for anything else the usual
         # AttributeError.
-        if name in _scalar_graph.LAZY_FIELDS and name != "_value" and \
-                Tensor._value.__get__(self) is not None:
+        if name in _scalar_graph.LAZY_FIELDS and Tensor._value.__get__(self) is not None:
             return _scalar_graph.fill_field(self, name)
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 

@@ -23,7 +23,9 @@ def mark_modified(tensor) -> None:
     """Record that ``tensor``'s array was changed in place (call after the change)."""
     global _epoch
     if tensor._value is not None:  # a lean scalar (scalar_graph): an ordinary tensor now
-        tensor._ctx  # noqa: B018 - reading it makes the node
+        from autograd_core.scalar_graph import ordinary  # (scalar_graph imports this module)
+
+        ordinary(tensor)
     _epoch += 1
     tensor._version = _epoch
 
