@@ -223,3 +223,16 @@ def test_convs_over_the_workspace_cap_stay_on_im2col(monkeypatch):
     assert K._use_winograd(geo)
     monkeypatch.setattr(K, "MAX_WORKSPACE_BYTES", 1 << 20)
     assert not K._use_winograd(geo) and not K._use_winograd_input_grad(geo)
+
+
+@pytest.mark.parametrize("C, T, dtype", [(16, 512, np.float32), (64, 2048, np.float32),
+                                         (3, 7, np.float64), (128, 64, np.float64)])
+def test_stack_views_share_a_buffer_whose_rows_avoid_4kib_strides(C, T, dtype):
+    base, view = W._stack(C, T, dtype)
+    assert view.shape == (16, C, T) and base.shape[0] == 16
+    assert base.strides[0] % 4096 == 64  # not a multiple of 4 KiB (L1 set aliasing)
+    assert base.shape[1] >= C * T
+    view[...] = np.arange(16 * C * T, dtype=dtype).reshape(16, C, T)
+    k, c, t = 15, C - 1, T - 1
+    assert base[k, c * T + t] == view[k, c, t]
+    assert np.shares_memory(base, view)
