@@ -48,9 +48,10 @@ and thread count), measured on every conv of ResNet-18 CIFAR at batch 32 (issue 
 ``python -m benchmarks.cases.conv_algos --algos`` reproduces the numbers):
 
 * 3x3, stride 1, dilation 1, ungrouped, output planes of at least
-  ``WINOGRAD_MIN_PIXELS`` (16x16): Winograd F(2x2, 3x3) (``conv_winograd``) for the
-  forward and the input gradient, and for the weight gradient up to
-  ``WINOGRAD_GRAD_WEIGHT_MAX_CHANNELS`` input channels (see ``_use_winograd``);
+  ``WINOGRAD_MIN_PIXELS`` (16x16), or from 8x8 with ``WINOGRAD_SMALL_PLANE_TILES``
+  tiles over the batch: Winograd F(2x2, 3x3) (``conv_winograd``) for the forward, the
+  input gradient and the weight gradient (over ``WINOGRAD_GRAD_WEIGHT_MAX_CHANNELS``
+  input channels only with that many tiles; see ``_use_winograd``);
 * depthwise, or at most ``_DIRECT_MAX_TAPS`` products per output: direct kernels;
 * everything else (stride 2, small planes, 1x1, grouped): im2col + GEMM as above, with
   chunks and lanes of at least ``MIN_GEMM_COLUMNS`` output columns; strided convs and
@@ -134,11 +135,16 @@ MIN_GEMM_COLUMNS = 256
 #: made 1x1 convs up to 1.3x slower in a ResNet-18 w16 step; the 4x4 conv 1.04x.)
 FORWARD_MIN_GEMM_COLUMNS = 128
 #: Output planes at least this large (pixels) take Winograd F(2x2, 3x3) for 3x3
-#: stride-1 convs (measurements in ``_use_winograd``).
+#: stride-1 convs (measurements in ``_use_winograd``) ...
 WINOGRAD_MIN_PIXELS = 256
-#: ... and GEMMs whose inner dimension (input channels of that conv) is at least this.
+#: ... and so do planes from 8x8 up when the batch has at least
+#: ``WINOGRAD_SMALL_PLANE_TILES`` output tiles (2x2 pixels) in all ...
+WINOGRAD_SMALL_PLANE_PIXELS = 64
+WINOGRAD_SMALL_PLANE_TILES = 512
+#: ... with GEMMs whose inner dimension (input channels of that conv) is at least this.
 WINOGRAD_MIN_CHANNELS = 16
-#: ... and the weight gradient by Winograd tiles only up to this many input channels.
+#: The weight gradient by Winograd tiles over this many input channels only with at
+#: least ``WINOGRAD_SMALL_PLANE_TILES`` tiles in the batch.
 WINOGRAD_GRAD_WEIGHT_MAX_CHANNELS = 64
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -946,34 +952,55 @@ def _winograd_fits(geo):
     )
 
 
+def _winograd_tiles(N, H, W):
+    """Tiles (2x2 output pixels) of a batch of ``N`` planes of ``H x W``."""
+    return N * -(-H // 2) * -(-W // 2)
+
+
+def _winograd_plane(N, H, W):
+    """Whether a batch of ``H x W`` output planes has enough tiles for Winograd."""
+    pixels = H * W
+    return pixels >= WINOGRAD_MIN_PIXELS or (
+        pixels >= WINOGRAD_SMALL_PLANE_PIXELS
+        and _winograd_tiles(N, H, W) >= WINOGRAD_SMALL_PLANE_TILES
+    )
+
+
 def _use_winograd(geo):
     """Winograd F(2x2, 3x3) (``conv_winograd``) for the forward, else im2col + GEMM.
 
     Rule: a 3x3 stride-1 ungrouped conv whose output planes have at least
-    ``WINOGRAD_MIN_PIXELS`` pixels and whose input has at least
-    ``WINOGRAD_MIN_CHANNELS`` channels (the inner dimension of its 16 GEMMs).
-    Measured with ``python -m benchmarks.cases.conv_algos --algos`` (batch 32, float32,
-    2 threads on a loaded 2-core machine; Winograd / im2col time, median [min-max] of 7
-    paired repetitions)::
+    ``WINOGRAD_MIN_PIXELS`` pixels, or at least ``WINOGRAD_SMALL_PLANE_PIXELS`` (8x8)
+    with ``WINOGRAD_SMALL_PLANE_TILES`` tiles over the batch, and whose input has at
+    least ``WINOGRAD_MIN_CHANNELS`` channels (the inner dimension of its 16 GEMMs).
+    Measured with ``python -m benchmarks.cases.conv_algos --algos`` (float32, 2
+    threads, the AVX-512 EPYC with OpenBLAS's SkylakeX kernels; Winograd / im2col
+    time, median [min-max] of 7 paired repetitions)::
 
-        C->OC @plane      forward           input grad        weight grad
-        3->16 @32x32      1.28 [1.23-1.33]  1.26 [1.18-1.50]  1.15 [1.09-1.32]
-        16->16 @32x32     0.81 [0.79-0.84]  0.75 [0.74-0.80]  0.78 [0.71-0.94]
-        32->32 @16x16     0.92 [0.69-0.93]  0.90 [0.87-0.92]  0.79 [0.78-0.86]
-        64->64 @32x32     0.71 [0.65-0.72]  0.71 [0.45-0.76]  0.66 [0.63-0.69]
-        128->128 @16x16   0.73 [0.72-0.87]  0.83 [0.78-0.92]  0.76 [0.66-1.04]
-        64->64 @8x8       1.39 [1.30-1.46]  1.35 [1.31-1.53]  1.26 [1.17-1.35]
-        256->256 @8x8     1.26 [1.00-1.38]  1.25 [1.12-1.37]  1.22 [1.02-1.47]
-        128->128 @4x4     2.90 [2.81-3.22]  3.00 [2.59-3.22]  2.28 [2.10-2.30]
-        512->512 @4x4     3.68 [2.75-6.84]  3.39 [1.39-8.07]  2.11 [1.11-2.83]
+        N  C->OC @plane      tiles  forward           input grad        weight grad
+        32 3->16 @32x32       8192  1.37 [1.16-1.45]  0.98 [0.94-1.00]  0.53 [0.51-0.55]
+        16 3->64 @32x32       4096  1.41 [1.19-1.66]  1.45 [1.36-1.54]  0.97 [0.83-1.02]
+        32 16->16 @32x32      8192  0.44 [0.42-0.51]  0.43 [0.40-0.53]  0.45 [0.41-0.48]
+        32 32->32 @16x16      2048  0.58 [0.51-0.59]  0.60 [0.57-0.71]  0.44 [0.42-0.48]
+        16 128->128 @16x16    1024  0.65 [0.61-0.71]  0.78 [0.70-0.82]  0.65 [0.58-0.71]
+        32 64->64 @8x8         512  0.76 [0.73-0.78]  0.60 [0.57-0.62]  0.75 [0.71-0.76]
+        32 256->256 @8x8       512  0.78 [0.77-1.05]  0.70 [0.44-0.75]  0.85 [0.83-0.89]
+        16 256->256 @8x8       256  1.16 [1.02-1.37]  0.94 [0.87-1.17]  1.24 [1.05-1.42]
+        8 256->256 @14x14      392  0.80 [0.77-0.90]  1.04 [0.99-1.20]  1.18 [1.03-1.45]
+        32 128->128 @4x4       128  1.30 [1.26-1.86]  1.33 [1.23-1.89]  1.18 [0.68-1.19]
+        8 512->512 @7x7        128  1.97 [1.49-2.09]  2.62 [1.62-3.19]  2.84 [1.71-3.07]
+        1 64->64 @32x32        256  0.98 [0.79-1.06]  0.92 [0.77-0.96]  0.92 [0.68-0.95]
 
-    On small planes the tiles are few (a 4x4 plane is 4 tiles) and the 16 GEMMs thin,
-    while im2col's 9x copy of a small plane is cheap; with 3 input channels (a stem)
-    the GEMMs' inner dimension is 3.  The choice depends on the shapes alone.
+    With few tiles the 16 GEMMs are thin (a 4x4 plane is 4 tiles) while im2col's 9x
+    copy of a small plane is cheap and its GEMMs have 9 C columns of inner dimension;
+    with 3 input channels (a stem) the GEMMs' inner dimension is 3.  (On the Zen 3 VM
+    of earlier sessions, before the transforms were rewritten, 8x8 planes lost:
+    64->64 1.39, 256->256 1.26; not re-measured there.)  The choice depends on the
+    shapes alone.
     """
     return (
         _winograd_fits(geo)
-        and geo.OH * geo.OW >= WINOGRAD_MIN_PIXELS
+        and _winograd_plane(geo.N, geo.OH, geo.OW)
         and geo.C >= WINOGRAD_MIN_CHANNELS
     )
 
@@ -982,18 +1009,22 @@ def _use_winograd_input_grad(geo):
     """The input gradient (a 3x3 stride-1 conv of grad_out, H x W out, OC channels in)."""
     return (
         _winograd_fits(geo)
-        and geo.H * geo.W >= WINOGRAD_MIN_PIXELS
+        and _winograd_plane(geo.N, geo.H, geo.W)
         and geo.OC >= WINOGRAD_MIN_CHANNELS
     )
 
 
 def _use_winograd_grad_weight(geo):
-    """The weight gradient by Winograd tiles: the forward's rule, at most 64 channels.
+    """The weight gradient by Winograd tiles: the forward's rule, and over 64 input
+    channels only with ``WINOGRAD_SMALL_PLANE_TILES`` tiles in the batch.
 
-    The limit is conservative: 128->128 @16x16 measured 0.76 [0.66-1.04] in the run
-    above but 1.30 [0.78-1.82] in an earlier one (im2col stays where it is not clear).
+    Large-channel layers with few tiles make thin GEMMs (``(OC, T) @ (T, C)`` per
+    tile entry): 256->256 @8x8 at batch 16 measured 1.24 in the table above.
     """
-    return _use_winograd(geo) and geo.C <= WINOGRAD_GRAD_WEIGHT_MAX_CHANNELS
+    return _use_winograd(geo) and (
+        geo.C <= WINOGRAD_GRAD_WEIGHT_MAX_CHANNELS
+        or _winograd_tiles(geo.N, geo.OH, geo.OW) >= WINOGRAD_SMALL_PLANE_TILES
+    )
 
 
 def _use_direct(geo):

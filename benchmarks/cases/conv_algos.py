@@ -116,7 +116,8 @@ def algos(reps):
     """Winograd / im2col time for 3x3 stride-1 convs (the rule in ``_use_winograd``)."""
     for N, C, OC, H in [(32, 3, 16, 32), (32, 16, 16, 32), (32, 32, 32, 16), (32, 64, 64, 8),
                         (32, 128, 128, 4), (32, 64, 64, 32), (32, 128, 128, 16),
-                        (32, 256, 256, 8), (32, 512, 512, 4)]:
+                        (32, 256, 256, 8), (32, 512, 512, 4), (16, 256, 256, 8),
+                        (8, 256, 256, 14), (8, 512, 512, 7)]:
         _algo(N, C, OC, H, reps)
 
 
@@ -140,7 +141,7 @@ def _algo(N, C, OC, H, reps):
                        ("weight grad", "wino_gw", "im2col_gw")):
         r = res.ratio(a, b)
         shown.append(f"{what} {r.median:.2f} [{r.min:.2f}-{r.max:.2f}]")
-    print(f"{C}->{OC} @{H}x{H}: winograd/im2col " + ", ".join(shown), flush=True)
+    print(f"N{N} {C}->{OC} @{H}x{H}: winograd/im2col " + ", ".join(shown), flush=True)
 
 
 def tables(cases, reps):

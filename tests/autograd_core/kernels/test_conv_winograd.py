@@ -74,10 +74,27 @@ def test_rule_depends_on_the_shapes(x_shape, w_shape, kwargs, forward, input_gra
     assert K._use_winograd_grad_weight(geo) is (forward and x_shape[1] <= 64)
 
 
-def test_weight_gradient_rule_stops_at_64_channels():
+@pytest.mark.parametrize("N, H, winograd", [
+    (32, 8, True),    # 8x8 planes with 32 * 16 = 512 tiles over the batch
+    (31, 8, False),   # one sample short of 512 tiles
+    (64, 7, False),   # 7x7: under 64 pixels, whatever the batch
+    (2, 16, True),    # 16x16 planes: any batch
+    (1, 15, False),   # 225 pixels, 64 tiles
+    (11, 15, True),   # 11 * 64 = 704 tiles
+])
+def test_small_planes_take_winograd_with_enough_tiles_over_the_batch(N, H, winograd):
+    geo = K.conv_geometry((N, 32, H, H), (32, 32, 3, 3), 1, 1)
+    assert K._use_winograd(geo) is winograd
+    assert K._use_winograd_input_grad(geo) is winograd
+    assert K._use_winograd_grad_weight(geo) is winograd
+
+
+def test_weight_gradient_rule_over_64_channels_needs_512_tiles():
     assert K._use_winograd_grad_weight(K.conv_geometry((2, 64, 32, 32), (8, 64, 3, 3), 1, 1))
-    geo = K.conv_geometry((2, 128, 16, 16), (8, 128, 3, 3), 1, 1)
+    geo = K.conv_geometry((2, 128, 16, 16), (8, 128, 3, 3), 1, 1)  # 128 tiles
     assert K._use_winograd(geo) and not K._use_winograd_grad_weight(geo)
+    geo = K.conv_geometry((8, 128, 16, 16), (8, 128, 3, 3), 1, 1)  # 512 tiles
+    assert K._use_winograd_grad_weight(geo)
 
 
 def test_filter_transform_matches_its_definition():
