@@ -139,14 +139,18 @@ FORWARD_MIN_GEMM_COLUMNS = 128
 #: stride-1 convs (measurements in ``_use_winograd``) ...
 WINOGRAD_MIN_PIXELS = 256
 #: ... and so do planes from 8x8 up when the batch has at least
-#: ``WINOGRAD_SMALL_PLANE_TILES`` output tiles (2x2 pixels) in all ...
+#: ``WINOGRAD_SMALL_PLANE_TILES`` output tiles (2x2 pixels) in all and the conv at
+#: most ``WINOGRAD_SMALL_PLANE_CHANNELS`` input and output channels ...
 WINOGRAD_SMALL_PLANE_PIXELS = 64
 WINOGRAD_SMALL_PLANE_TILES = 512
+WINOGRAD_SMALL_PLANE_CHANNELS = 128
 #: ... with GEMMs whose inner dimension (input channels of that conv) is at least this.
 WINOGRAD_MIN_CHANNELS = 16
 #: The weight gradient by Winograd tiles over this many input channels only with at
-#: least ``WINOGRAD_SMALL_PLANE_TILES`` tiles in the batch.
+#: least ``WINOGRAD_SMALL_PLANE_TILES`` tiles in the batch, and never over
+#: ``WINOGRAD_GRAD_WEIGHT_WIDE_CHANNELS`` (see ``_use_winograd_grad_weight``).
 WINOGRAD_GRAD_WEIGHT_MAX_CHANNELS = 64
+WINOGRAD_GRAD_WEIGHT_WIDE_CHANNELS = 128
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 # Reductions may be reassociated so LLVM can vectorise them; every sum is still done by
@@ -958,12 +962,13 @@ def _winograd_tiles(N, H, W):
     return N * -(-H // 2) * -(-W // 2)
 
 
-def _winograd_plane(N, H, W):
+def _winograd_plane(geo, H, W):
     """Whether a batch of ``H x W`` output planes has enough tiles for Winograd."""
     pixels = H * W
     return pixels >= WINOGRAD_MIN_PIXELS or (
         pixels >= WINOGRAD_SMALL_PLANE_PIXELS
-        and _winograd_tiles(N, H, W) >= WINOGRAD_SMALL_PLANE_TILES
+        and _winograd_tiles(geo.N, H, W) >= WINOGRAD_SMALL_PLANE_TILES
+        and max(geo.C, geo.OC) <= WINOGRAD_SMALL_PLANE_CHANNELS
     )
 
 
@@ -972,8 +977,9 @@ def _use_winograd(geo):
 
     Rule: a 3x3 stride-1 ungrouped conv whose output planes have at least
     ``WINOGRAD_MIN_PIXELS`` pixels, or at least ``WINOGRAD_SMALL_PLANE_PIXELS`` (8x8)
-    with ``WINOGRAD_SMALL_PLANE_TILES`` tiles over the batch, and whose input has at
-    least ``WINOGRAD_MIN_CHANNELS`` channels (the inner dimension of its 16 GEMMs).
+    with ``WINOGRAD_SMALL_PLANE_TILES`` tiles over the batch and at most
+    ``WINOGRAD_SMALL_PLANE_CHANNELS`` channels, and whose input has at least
+    ``WINOGRAD_MIN_CHANNELS`` channels (the inner dimension of its 16 GEMMs).
     Measured with ``python -m benchmarks.cases.conv_algos --algos`` (float32, 2
     threads, the AVX-512 EPYC with OpenBLAS's SkylakeX kernels; Winograd / im2col
     time, median [min-max] of 7 paired repetitions)::
@@ -994,14 +1000,18 @@ def _use_winograd(geo):
 
     With few tiles the 16 GEMMs are thin (a 4x4 plane is 4 tiles) while im2col's 9x
     copy of a small plane is cheap and its GEMMs have 9 C columns of inner dimension;
-    with 3 input channels (a stem) the GEMMs' inner dimension is 3.  (On the Zen 3 VM
+    with 3 input channels (a stem) the GEMMs' inner dimension is 3.  256->256 on 8x8
+    wins in time but not in memory: a Winograd chunk holds whole samples (at least
+    ``conv_winograd.MIN_TILES`` tiles), 2 MiB per lane there, at the step's memory peak
+    in ResNet-18 w64 (its peak 1.00x -> 1.03x PyTorch's), so small planes take Winograd
+    only up to 128 channels.  (On the Zen 3 VM
     of earlier sessions, before the transforms were rewritten, 8x8 planes lost:
     64->64 1.39, 256->256 1.26; not re-measured there.)  The choice depends on the
     shapes alone.
     """
     return (
         _winograd_fits(geo)
-        and _winograd_plane(geo.N, geo.OH, geo.OW)
+        and _winograd_plane(geo, geo.OH, geo.OW)
         and geo.C >= WINOGRAD_MIN_CHANNELS
     )
 
@@ -1010,21 +1020,26 @@ def _use_winograd_input_grad(geo):
     """The input gradient (a 3x3 stride-1 conv of grad_out, H x W out, OC channels in)."""
     return (
         _winograd_fits(geo)
-        and _winograd_plane(geo.N, geo.H, geo.W)
+        and _winograd_plane(geo, geo.H, geo.W)
         and geo.OC >= WINOGRAD_MIN_CHANNELS
     )
 
 
 def _use_winograd_grad_weight(geo):
     """The weight gradient by Winograd tiles: the forward's rule, and over 64 input
-    channels only with ``WINOGRAD_SMALL_PLANE_TILES`` tiles in the batch.
+    channels only up to 128, with ``WINOGRAD_SMALL_PLANE_TILES`` tiles in the batch.
 
     Large-channel layers with few tiles make thin GEMMs (``(OC, T) @ (T, C)`` per
-    tile entry): 256->256 @8x8 at batch 16 measured 1.24 in the table above.
+    tile entry): 256->256 @8x8 at batch 16 measured 1.24 in the table above.  Each
+    lane sums into its own ``(16, OC, C)`` partial, and a few lanes' partials are alive
+    at once: 4 MiB each at 256 channels, which raised ResNet-18 w64's step peak
+    (measured at the start of its backward, where the 256-channel layers run) from
+    1.00x to 1.05x PyTorch's; so wider layers keep im2col (measured 0.85 there).
     """
     return _use_winograd(geo) and (
         geo.C <= WINOGRAD_GRAD_WEIGHT_MAX_CHANNELS
-        or _winograd_tiles(geo.N, geo.OH, geo.OW) >= WINOGRAD_SMALL_PLANE_TILES
+        or (geo.C <= WINOGRAD_GRAD_WEIGHT_WIDE_CHANNELS
+            and _winograd_tiles(geo.N, geo.OH, geo.OW) >= WINOGRAD_SMALL_PLANE_TILES)
     )
 
 
@@ -1407,12 +1422,16 @@ def _conv2d_backward(
     if not (need_input or need_weight):
         gb = grad_out.sum(axis=(0, 2, 3), dtype=np.float64).astype(dtype)
         return None, None, gb
-    if chunk_bytes is None and _use_channels_last(geo):
-        return _cl.channels_last_backward(
-            grad_out, x, weight, geo, need_input, need_weight, need_bias
-        )
+    # The channel-blocked backward first: its workspace is a block of rows, where the
+    # channels-last one holds whole samples' column matrices (ResNet-18 w16's 4x4
+    # layers run at the step's memory peak: 1.00x -> 1.08x PyTorch's peak with them
+    # channels-last)
     if chunk_bytes is None and _use_channel_blocks(geo, dtype.itemsize):
         return _channel_blocked_backward(
+            grad_out, x, weight, geo, need_input, need_weight, need_bias
+        )
+    if chunk_bytes is None and _use_channels_last(geo):
+        return _cl.channels_last_backward(
             grad_out, x, weight, geo, need_input, need_weight, need_bias
         )
     conv = _Conv(geo, x, weight, chunk_bytes)

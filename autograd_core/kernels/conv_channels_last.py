@@ -42,9 +42,13 @@ __all__ = ["channels_last_forward", "channels_last_backward", "padded_extent", "
 #: One chunk's workspace (padded input, column matrix, GEMM result): about one core's
 #: L2 share, as ``kernels.conv.CHUNK_BYTES``, but never under ``MIN_COLUMNS`` columns.
 CHUNK_BYTES = 1024 * 1024
-#: Fewest output pixels a chunk's GEMM gets (when its lane has them), as
-#: ``kernels.conv.MIN_GEMM_COLUMNS``.
+#: Fewest output pixels a lane gets, and a chunk's GEMM in the backward (when its lane
+#: has them), as ``kernels.conv.MIN_GEMM_COLUMNS`` ...
 MIN_COLUMNS = 256
+#: ... and in the forward, as ``kernels.conv.FORWARD_MIN_GEMM_COLUMNS``: ResNet-18 w16's
+#: 4x4 layers run at the end of the forward, at the step's memory peak (16-sample
+#: chunks of 1.6 MiB per lane raised it by 1 MiB).
+FORWARD_MIN_COLUMNS = 128
 #: At most this many lanes: a constant (never the core count), so the weight
 #: gradient's partials and their order depend on the shapes alone.
 LANES = 8
@@ -56,13 +60,14 @@ def padded_extent(geo):
     return (geo.OH - 1) * sh + (geo.kh - 1) * dh + 1, (geo.OW - 1) * sw + (geo.kw - 1) * dw + 1
 
 
-def plan(geo, itemsize):
-    """Lanes of consecutive samples, each a list of chunks ``(n0, n1)`` of whole samples."""
+def plan(geo, itemsize, min_columns=MIN_COLUMNS):
+    """Lanes of consecutive samples, each a list of chunks ``(n0, n1)`` of whole samples
+    (chunks of at least ``min_columns`` output pixels where the workspace allows)."""
     Hp, Wp = padded_extent(geo)
     P = geo.OH * geo.OW
     K = geo.C * geo.kh * geo.kw
     per_sample = (Hp * Wp * geo.C + P * (K + geo.OC)) * itemsize
-    fit = max(1, CHUNK_BYTES // per_sample, -(-MIN_COLUMNS // P))
+    fit = max(1, CHUNK_BYTES // per_sample, -(-min_columns // P))
     n_lanes = max(1, min(LANES, geo.N, geo.N * P // MIN_COLUMNS))
     cuts = [geo.N * i // n_lanes for i in range(n_lanes + 1)]
     lanes = []
@@ -228,7 +233,7 @@ def channels_last_forward(x, weight, bias, geo):
     an array of ``OC`` entries), through channels-last column matrices."""
     w_t = _weight_t(weight)
     out = np.empty((geo.N, geo.OC, geo.OH, geo.OW), dtype=x.dtype)
-    lanes = plan(geo, x.dtype.itemsize)
+    lanes = plan(geo, x.dtype.itemsize, FORWARD_MIN_COLUMNS)
 
     def lane(i):
         for n0, n1 in lanes[i]:
