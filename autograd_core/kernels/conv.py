@@ -1071,7 +1071,9 @@ def _use_channels_last(geo):
         128->256 3x3 s2 @16x16  1.12  1.10             (left out: 256 channels)
         256->256 3x3 @8x8       1.13  1.15
 
-    The choice depends on the shapes alone.
+    The backward of a conv with few output columns takes the channel-blocked path
+    instead (``_use_channel_blocks``, asked first: its workspace is smaller, and such
+    convs run at a step's memory peak).  The choice depends on the shapes alone.
     """
     Hp, Wp = _cl.padded_extent(geo)
     per_sample = (Hp * Wp * geo.C + geo.OH * geo.OW * (geo.C * geo.kh * geo.kw + geo.OC)) * 8
