@@ -139,8 +139,8 @@ FORWARD_MIN_GEMM_COLUMNS = 128
 #: stride-1 convs (measurements in ``_use_winograd``) ...
 WINOGRAD_MIN_PIXELS = 256
 #: ... and so do planes from 8x8 up when the batch has at least
-#: ``WINOGRAD_SMALL_PLANE_TILES`` output tiles (2x2 pixels) in all and the conv at
-#: most ``WINOGRAD_SMALL_PLANE_CHANNELS`` input and output channels ...
+#: ``WINOGRAD_SMALL_PLANE_TILES`` output tiles (2x2 pixels) in all (in the backward,
+#: with at most ``WINOGRAD_SMALL_PLANE_CHANNELS`` input and output channels) ...
 WINOGRAD_SMALL_PLANE_PIXELS = 64
 WINOGRAD_SMALL_PLANE_TILES = 512
 WINOGRAD_SMALL_PLANE_CHANNELS = 128
@@ -962,13 +962,14 @@ def _winograd_tiles(N, H, W):
     return N * -(-H // 2) * -(-W // 2)
 
 
-def _winograd_plane(geo, H, W):
-    """Whether a batch of ``H x W`` output planes has enough tiles for Winograd."""
+def _winograd_plane(geo, H, W, backward):
+    """Whether a batch of ``H x W`` output planes has enough tiles for Winograd (in
+    the backward, small planes only up to ``WINOGRAD_SMALL_PLANE_CHANNELS``)."""
     pixels = H * W
     return pixels >= WINOGRAD_MIN_PIXELS or (
         pixels >= WINOGRAD_SMALL_PLANE_PIXELS
         and _winograd_tiles(geo.N, H, W) >= WINOGRAD_SMALL_PLANE_TILES
-        and max(geo.C, geo.OC) <= WINOGRAD_SMALL_PLANE_CHANNELS
+        and (not backward or max(geo.C, geo.OC) <= WINOGRAD_SMALL_PLANE_CHANNELS)
     )
 
 
@@ -977,8 +978,8 @@ def _use_winograd(geo):
 
     Rule: a 3x3 stride-1 ungrouped conv whose output planes have at least
     ``WINOGRAD_MIN_PIXELS`` pixels, or at least ``WINOGRAD_SMALL_PLANE_PIXELS`` (8x8)
-    with ``WINOGRAD_SMALL_PLANE_TILES`` tiles over the batch and at most
-    ``WINOGRAD_SMALL_PLANE_CHANNELS`` channels, and whose input has at least
+    with ``WINOGRAD_SMALL_PLANE_TILES`` tiles over the batch (in the backward, and
+    at most ``WINOGRAD_SMALL_PLANE_CHANNELS`` channels), and whose input has at least
     ``WINOGRAD_MIN_CHANNELS`` channels (the inner dimension of its 16 GEMMs).
     Measured with ``python -m benchmarks.cases.conv_algos --algos`` (float32, 2
     threads, the AVX-512 EPYC with OpenBLAS's SkylakeX kernels; Winograd / im2col
@@ -1001,17 +1002,19 @@ def _use_winograd(geo):
     With few tiles the 16 GEMMs are thin (a 4x4 plane is 4 tiles) while im2col's 9x
     copy of a small plane is cheap and its GEMMs have 9 C columns of inner dimension;
     with 3 input channels (a stem) the GEMMs' inner dimension is 3.  256->256 on 8x8
-    wins in time but not in memory: a Winograd chunk holds whole samples (at least
-    ``conv_winograd.MIN_TILES`` tiles), 2 MiB per lane there, at the step's memory peak
-    in ResNet-18 w64 (its peak 1.00x -> 1.03x PyTorch's), so small planes take Winograd
-    only up to 128 channels.  (On the Zen 3 VM
+    wins in time but not in memory in the backward: a Winograd chunk holds whole
+    samples (at least ``conv_winograd.MIN_TILES`` tiles), 2 MiB per lane there, and
+    ResNet-18 w64's 8x8 layers run early in the backward, at the step's memory peak
+    (its peak 1.00x -> 1.03x PyTorch's); so in the backward small planes take Winograd
+    only up to ``WINOGRAD_SMALL_PLANE_CHANNELS`` channels (the forward's workspace is
+    freed before the peak).  (On the Zen 3 VM
     of earlier sessions, before the transforms were rewritten, 8x8 planes lost:
     64->64 1.39, 256->256 1.26; not re-measured there.)  The choice depends on the
     shapes alone.
     """
     return (
         _winograd_fits(geo)
-        and _winograd_plane(geo, geo.OH, geo.OW)
+        and _winograd_plane(geo, geo.OH, geo.OW, backward=False)
         and geo.C >= WINOGRAD_MIN_CHANNELS
     )
 
@@ -1020,7 +1023,7 @@ def _use_winograd_input_grad(geo):
     """The input gradient (a 3x3 stride-1 conv of grad_out, H x W out, OC channels in)."""
     return (
         _winograd_fits(geo)
-        and _winograd_plane(geo, geo.H, geo.W)
+        and _winograd_plane(geo, geo.H, geo.W, backward=True)
         and geo.OC >= WINOGRAD_MIN_CHANNELS
     )
 
@@ -1036,7 +1039,7 @@ def _use_winograd_grad_weight(geo):
     (measured at the start of its backward, where the 256-channel layers run) from
     1.00x to 1.05x PyTorch's; so wider layers keep im2col (measured 0.85 there).
     """
-    return _use_winograd(geo) and (
+    return _use_winograd(geo) and _winograd_plane(geo, geo.OH, geo.OW, backward=True) and (
         geo.C <= WINOGRAD_GRAD_WEIGHT_MAX_CHANNELS
         or (geo.C <= WINOGRAD_GRAD_WEIGHT_WIDE_CHANNELS
             and _winograd_tiles(geo.N, geo.OH, geo.OW) >= WINOGRAD_SMALL_PLANE_TILES)

@@ -89,10 +89,14 @@ def test_small_planes_take_winograd_with_enough_tiles_over_the_batch(N, H, winog
     assert K._use_winograd_grad_weight(geo) is winograd
 
 
-def test_small_planes_take_winograd_only_up_to_128_channels():
-    assert K._use_winograd(K.conv_geometry((32, 128, 8, 8), (128, 128, 3, 3), 1, 1))
-    assert not K._use_winograd(K.conv_geometry((32, 256, 8, 8), (256, 256, 3, 3), 1, 1))
-    assert K._use_winograd(K.conv_geometry((32, 256, 16, 16), (256, 256, 3, 3), 1, 1))
+def test_small_planes_take_winograd_backward_only_up_to_128_channels():
+    geo = K.conv_geometry((32, 128, 8, 8), (128, 128, 3, 3), 1, 1)
+    assert K._use_winograd(geo) and K._use_winograd_input_grad(geo)
+    geo = K.conv_geometry((32, 256, 8, 8), (256, 256, 3, 3), 1, 1)
+    assert K._use_winograd(geo)
+    assert not K._use_winograd_input_grad(geo) and not K._use_winograd_grad_weight(geo)
+    geo = K.conv_geometry((32, 256, 16, 16), (256, 256, 3, 3), 1, 1)
+    assert K._use_winograd(geo) and K._use_winograd_input_grad(geo)
 
 
 def test_weight_gradient_rule_over_64_channels_needs_512_tiles():
