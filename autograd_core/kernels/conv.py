@@ -50,10 +50,17 @@ and thread count), measured on every conv of ResNet-18 CIFAR at batch 32 (issue 
 * 3x3, stride 1, dilation 1, ungrouped, output planes of at least
   ``WINOGRAD_MIN_PIXELS`` (16x16), or from 8x8 with ``WINOGRAD_SMALL_PLANE_TILES``
   tiles over the batch: Winograd F(2x2, 3x3) (``conv_winograd``) for the forward, the
-  input gradient and the weight gradient (over ``WINOGRAD_GRAD_WEIGHT_MAX_CHANNELS``
-  input channels only with that many tiles; see ``_use_winograd``);
+  input gradient and the weight gradient (in the backward small planes only up to
+  ``WINOGRAD_SMALL_PLANE_CHANNELS`` channels, the weight gradient over
+  ``WINOGRAD_GRAD_WEIGHT_MAX_CHANNELS`` input channels only with that many tiles: the
+  memory peak of a step; see ``_use_winograd``);
 * depthwise, or at most ``_DIRECT_MAX_TAPS`` products per output: direct kernels;
-* everything else (stride 2, small planes, 1x1, grouped): im2col + GEMM as above, with
+* strided convs and planes up to 8x8 with up to ``CHANNELS_LAST_MAX_CHANNELS``
+  channels and more than one tap: channels-last column matrices
+  (``conv_channels_last``; see ``_use_channels_last``), whose every (pixel, tap) is
+  one run of C values; the backward of such convs with few output columns takes the
+  channel blocks below;
+* everything else (1x1, wide strided layers, grouped): im2col + GEMM as above, with
   chunks and lanes of at least ``MIN_GEMM_COLUMNS`` output columns; strided convs and
   planes under 8x8 fill (and, up to 8x8, empty) the column matrix through a tap table
   of input offsets (``_use_tap_table``) instead of per-row loops;

@@ -139,27 +139,40 @@ def _lstm_step32(pa, q, c, c_prev, tanh_c, h):
 
 @kernel(nogil=True, fastmath={"nsz", "contract"}, error_model="numpy")
 def _lstm_step_backward(dh, d_out, dc, acts, tanh_c, c_prev, d_gates):
-    """:func:`_lstm_backward` with dL/dh_t = dh + d_out summed inside (no projection)."""
+    """:func:`_lstm_backward` with dL/dh_t = dh + d_out summed inside (no projection).
+
+    Per row, four loops over few arrays each (as :func:`_lstm_step32`, so LLVM
+    vectorises them; one loop over all seven stayed scalar: 11.7 us a step of batch 32,
+    hidden 128, against 6.8), the same expressions per element as
+    :func:`_lstm_backward`, with ``d`` (dL/dh_t) and ``dcn`` (dL/dc_t) in row buffers
+    (float32 results may differ in the last bit from the one-loop form: LLVM fuses
+    multiply-adds differently in vector code).
+    """
     rows, hidden = dc.shape
     fdh, fdo, fdc = dh.reshape(-1), d_out.reshape(-1), dc.reshape(-1)
     fa, ft, fcp = acts.reshape(-1), tanh_c.reshape(-1), c_prev.reshape(-1)
     fd = d_gates.reshape(-1)
+    d = np.empty(hidden, dtype=dc.dtype)
+    dcn = np.empty(hidden, dtype=dc.dtype)
     for n in range(rows):
         g0 = n * 4 * hidden
         s0 = n * hidden
         for j in range(hidden):
-            ki, kf = _u(g0 + j), _u(g0 + hidden + j)
-            kg, ko = _u(g0 + 2 * hidden + j), _u(g0 + 3 * hidden + j)
+            d[j] = fdh[_u(s0 + j)] + fdo[_u(s0 + j)]
+        for j in range(hidden):
             k = _u(s0 + j)
-            i, f, g, o = fa[ki], fa[kf], fa[kg], fa[ko]
-            t = ft[k]
-            d = fdh[k] + fdo[k]
-            dcn = fdc[k] + d * o * (1 - t * t)
-            fd[ki] = dcn * g * i * (1 - i)
-            fd[kf] = dcn * fcp[k] * f * (1 - f)
-            fd[kg] = dcn * i * (1 - g * g)
-            fd[ko] = d * t * o * (1 - o)
-            fdc[k] = dcn * f
+            o, t = fa[_u(g0 + 3 * hidden + j)], ft[k]
+            dcn[j] = fdc[k] + d[j] * o * (1 - t * t)
+            fd[_u(g0 + 3 * hidden + j)] = d[j] * t * o * (1 - o)
+        for j in range(hidden):
+            i, g = fa[_u(g0 + j)], fa[_u(g0 + 2 * hidden + j)]
+            fd[_u(g0 + j)] = dcn[j] * g * i * (1 - i)
+            fd[_u(g0 + 2 * hidden + j)] = dcn[j] * i * (1 - g * g)
+        for j in range(hidden):
+            k = _u(s0 + j)
+            f = fa[_u(g0 + hidden + j)]
+            fd[_u(g0 + hidden + j)] = dcn[j] * fcp[k] * f * (1 - f)
+            fdc[k] = dcn[j] * f
 
 
 @njit(cache=True)
