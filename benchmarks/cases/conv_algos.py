@@ -9,8 +9,11 @@ Run as ``python -m benchmarks.cases.conv_algos [--phases|--algos|--tables] [--re
   :func:`benchmarks.timing.compare` (paired, interleaved repetitions; the median of the
   per-repetition ratios with its min and max, which show how noisy the machine was).
 * ``--phases``: one thread, every kernel step wrapped in a timer (im2col, the layout
-  copies ``_rows_to_nchw`` / ``_nchw_to_rows``, col2im, the direct kernels); the GEMMs
-  and allocations are the rest of the call.
+  copies ``_rows_to_nchw`` / ``_nchw_to_rows``, col2im, the direct kernels, Winograd's
+  transforms); the GEMMs, the channels-last path's kernels and allocations are the
+  rest of the call.
+* ``--algos``: Winograd against im2col (caffe layout, channels-last path off) per
+  direction, the table behind ``kernels.conv._use_winograd``.
 * ``--tables``: the tap-table im2col/col2im (``_use_tap_table``) against the row loops
   it replaces, forward and backward of the whole conv, paired, on the shapes that take it.
 
@@ -168,8 +171,11 @@ def _rows_only(fn):
 
 
 def _im2col_only(fn):
-    """``fn`` run with Winograd switched off (im2col + GEMM)."""
-    return _with("WINOGRAD_MIN_PIXELS", 1 << 60, fn)
+    """``fn`` run with Winograd and the channels-last path switched off (im2col into
+    the caffe layout + GEMM)."""
+    return _with("WINOGRAD_MIN_PIXELS", 1 << 60,
+                 _with("WINOGRAD_SMALL_PLANE_TILES", 1 << 60,
+                       _with("CHANNELS_LAST_MAX_CHANNELS", 0, fn)))
 
 
 def _table(case, reps):
@@ -178,12 +184,14 @@ def _table(case, reps):
     if not K._use_tap_table(geo) or K._use_winograd(geo) or K._use_direct(geo):
         return
 
+    # the caffe layout on both sides (the channels-last path takes strided convs)
     def fwd():
         return K._conv2d_forward(x, w, None, geo)
 
     def bwd():
         return K._conv2d_backward(go, x, w, geo, True, True, False)
 
+    fwd, bwd = (_with("CHANNELS_LAST_MAX_CHANNELS", 0, f) for f in (fwd, bwd))
     res = compare({"table_fwd": fwd, "rows_fwd": _rows_only(fwd),
                    "table_bwd": bwd, "rows_bwd": _rows_only(bwd)},
                   reps=reps, warmup=1, min_sample_time=0.05)
