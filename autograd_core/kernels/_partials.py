@@ -86,3 +86,16 @@ class OrderedSum:
         if self._total is None:  # no lanes: the empty sum
             return np.zeros(self._shape, dtype=self._dtype)
         return self._total
+
+
+def sum_in_lane_order(parts, dtype):
+    """``parts[0] + parts[1] + ...`` added left to right (into ``parts[0]``), as
+    ``dtype``: the lanes' float64 bias-gradient partials of a conv backward.
+
+    >>> sum_in_lane_order([np.ones(2), np.ones(2)], np.float32).tolist()
+    [2.0, 2.0]
+    """
+    total = parts[0]
+    for part in parts[1:]:
+        total += part
+    return total.astype(dtype)

@@ -92,7 +92,7 @@ from . import conv_channels_last as _cl
 from . import conv_winograd as _wino
 from ._cache import kernel
 from ._indexing import MAX_ARGUMENT, _u, _valid_range, pair
-from ._partials import OrderedSum
+from ._partials import OrderedSum, sum_in_lane_order
 from ._threads import run_chunks, run_planes
 
 __all__ = [
@@ -1480,10 +1480,7 @@ def _conv2d_backward(
     if need_weight:
         gw = gw_sum.result(n_lanes).reshape(weight.shape)
     if need_bias:
-        gb = gb_parts[0]
-        for part in gb_parts[1:]:
-            gb += part
-        gb = gb.astype(dtype)
+        gb = sum_in_lane_order(gb_parts, dtype)
     return gx, gw, gb
 
 

@@ -34,7 +34,7 @@ import numpy as np
 
 from ._cache import kernel
 from ._indexing import _u
-from ._partials import OrderedSum
+from ._partials import OrderedSum, sum_in_lane_order
 from ._threads import run_chunks
 
 __all__ = ["channels_last_forward", "channels_last_backward", "padded_extent", "plan"]
@@ -296,8 +296,5 @@ def channels_last_backward(grad_out, x, weight, geo, need_input, need_weight, ne
         gw = np.ascontiguousarray(
             total.reshape(geo.kh, geo.kw, geo.C, geo.OC).transpose(3, 2, 0, 1))
     if need_bias:
-        gb = gb_parts[0]
-        for p in gb_parts[1:]:
-            gb += p
-        gb = gb.astype(dtype)
+        gb = sum_in_lane_order(gb_parts, dtype)
     return gx, gw, gb
