@@ -93,11 +93,12 @@ def test_only_the_gradients_asked_for(need):
 def test_matches_torch_through_the_rule(torch_or_skip):
     torch = torch_or_skip
     rng = np.random.default_rng(3)
-    x = rng.standard_normal((32, 16, 16, 16)).astype(np.float32)
+    x = rng.standard_normal((32, 16, 32, 32)).astype(np.float32)
     w = rng.standard_normal((32, 16, 3, 3)).astype(np.float32)
     b = rng.standard_normal(32).astype(np.float32)
     geo = K.conv_geometry(x.shape, w.shape, 2, 1)
-    assert K._use_channels_last(geo)
+    # both directions channels-last (too many columns for the channel-blocked backward)
+    assert K._use_channels_last(geo) and not K._use_channel_blocks(geo)
     out = K.conv2d_forward(x, w, b, 2, 1)
     go = rng.standard_normal(out.shape).astype(np.float32)
     gx, gw, gb = K.conv2d_backward(go, x, w, 2, 1)
@@ -131,6 +132,18 @@ def test_rule_depends_on_the_shapes(x_shape, w_shape, kwargs, expected):
     assert K._use_channels_last(K.conv_geometry(x_shape, w_shape, **kwargs)) is expected
 
 
+def test_few_columns_keep_the_channel_blocked_backward(monkeypatch):
+    # ResNet-18 w16's 4x4 layers: channels-last forward, channel-blocked backward
+    geo = K.conv_geometry((32, 128, 4, 4), (128, 128, 3, 3), 1, 1)
+    assert K._use_channels_last(geo) and K._use_channel_blocks(geo)
+    monkeypatch.setattr(CL, "channels_last_backward", None)  # would raise if called
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((32, 128, 4, 4)).astype(np.float32)
+    w = rng.standard_normal((128, 128, 3, 3)).astype(np.float32)
+    gx, gw, gb = K.conv2d_backward(np.ones((32, 128, 4, 4), np.float32), x, w, 1, 1)
+    assert gx.shape == x.shape and gw.shape == w.shape
+
+
 def test_lanes_hold_whole_samples_by_the_shapes():
     geo = K.conv_geometry((32, 16, 32, 32), (32, 16, 3, 3), 2, 1)
     lanes = CL.plan(geo, 4)
@@ -145,11 +158,12 @@ def test_bit_identical_with_one_and_two_threads():
     if numba.config.NUMBA_NUM_THREADS < 2:
         pytest.skip("Numba was started with a single thread")
     rng = np.random.default_rng(4)
-    x = rng.standard_normal((32, 16, 16, 16)).astype(np.float32)
+    x = rng.standard_normal((32, 16, 32, 32)).astype(np.float32)
     w = rng.standard_normal((32, 16, 3, 3)).astype(np.float32)
     b = rng.standard_normal(32).astype(np.float32)
-    assert K._use_channels_last(K.conv_geometry(x.shape, w.shape, 2, 1))
-    go = rng.standard_normal((32, 32, 8, 8)).astype(np.float32)
+    geo = K.conv_geometry(x.shape, w.shape, 2, 1)
+    assert K._use_channels_last(geo) and not K._use_channel_blocks(geo)
+    go = rng.standard_normal((32, 32, 16, 16)).astype(np.float32)
     results = []
     before = numba.get_num_threads()
     try:
