@@ -86,26 +86,28 @@ def _to_padded_nhwc(x, xp, n0, n1, ph, pw):
     Hp, Wp = xp.shape[1], xp.shape[2]
     xf = x.ravel()
     pf = xp.ravel()
-    h_hi = min(H, Hp - ph)
-    w_hi = min(W, Wp - pw)
+    # padded columns [lo, hi) hold input columns [lo - pw, hi - pw); the padding may
+    # be wider than the extent the taps read (then no input column is copied)
+    lo = min(pw, Wp)
+    hi = min(pw + W, Wp)
     for m in range(n1 - n0):
         base = m * Hp * Wp * C
         for r in range(Hp):
             h = r - ph
             row = base + r * Wp * C
-            if h < 0 or h >= h_hi:
+            if h < 0 or h >= H:
                 for t in range(Wp * C):
                     pf[_u(row + t)] = 0.0
                 continue
-            for t in range(pw * C):
+            for t in range(lo * C):
                 pf[_u(row + t)] = 0.0
-            for t in range((pw + w_hi) * C, Wp * C):
+            for t in range(hi * C, Wp * C):
                 pf[_u(row + t)] = 0.0
-            src = ((n0 + m) * C * H + h) * W
+            src = ((n0 + m) * C * H + h) * W + lo - pw
             for c in range(C):
                 s = src + c * H * W
-                d = row + pw * C + c
-                for w in range(w_hi):
+                d = row + lo * C + c
+                for w in range(hi - lo):
                     pf[_u(d + w * C)] = xf[_u(s + w)]
 
 
@@ -157,6 +159,7 @@ def _from_padded_nhwc(gxp, gx, n0, ph, pw):
     M, Hp, Wp = gxp.shape[0], gxp.shape[1], gxp.shape[2]
     gf = gxp.ravel()
     xf = gx.ravel()
+    w_hi = max(0, min(W, Wp - pw))  # input columns inside the padded extent
     for m in range(M):
         for c in range(C):
             d0 = ((n0 + m) * C + c) * H * W
@@ -168,7 +171,6 @@ def _from_padded_nhwc(gxp, gx, n0, ph, pw):
                         xf[_u(d + w)] = 0.0
                     continue
                 s = (m * Hp + r) * Wp * C + pw * C + c
-                w_hi = min(W, Wp - pw)
                 for w in range(w_hi):
                     xf[_u(d + w)] = gf[_u(s + w * C)]
                 for w in range(w_hi, W):

@@ -48,6 +48,8 @@ def _check_against_reference(x, w, b, stride, padding, dilation=1):
         (3, 2, 3, 9, 7, 3, (2, 1), (0, 2), (1, 2)),  # per-axis stride and dilation
         (2, 3, 4, 8, 8, 3, 1, "same", 1),
         (2, 3, 4, 8, 8, 4, 1, "same", 1),  # even kernel: asymmetric 'same' padding
+        (3, 2, 3, 1, 1, 2, 8, 3, 1),  # padding wider than the taps' extent (Wp 2, pw 3)
+        (2, 3, 2, 2, 3, 1, 7, (4, 5), 1),  # one tap, one output, all padding read
     ],
 )
 def test_matches_reference_loops(N, C, OC, H, W, k, stride, padding, dilation):
@@ -62,7 +64,7 @@ def test_matches_reference_loops(N, C, OC, H, W, k, stride, padding, dilation):
 @given(
     N=st.integers(1, 3), C=st.integers(1, 5), OC=st.integers(1, 4),
     H=st.integers(1, 9), W=st.integers(1, 9), kh=st.integers(1, 3), kw=st.integers(1, 3),
-    sh=st.integers(1, 3), sw=st.integers(1, 3), ph=st.integers(0, 2), pw=st.integers(0, 2),
+    sh=st.integers(1, 6), sw=st.integers(1, 6), ph=st.integers(0, 4), pw=st.integers(0, 4),
     dh=st.integers(1, 2), dw=st.integers(1, 2), seed=st.integers(0, 2**16),
 )
 def test_any_small_geometry_matches_reference(N, C, OC, H, W, kh, kw, sh, sw, ph, pw, dh,
