@@ -39,8 +39,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numba
 
-__all__ = ["run_chunks", "run_planes", "blas_threads_controllable", "gemm", "single_threaded_blas",
-           "Alongside", "shorten_blas_spin"]
+__all__ = ["run_chunks", "run_planes", "sample_lanes", "blas_threads_controllable", "gemm",
+           "single_threaded_blas", "Alongside", "shorten_blas_spin"]
 
 _lock = threading.Lock()
 _blas = None  # (get, set) ctypes functions, False when unavailable, None before lookup
@@ -416,6 +416,22 @@ class Alongside:
 SMALL_WORK = 1 << 23
 #: Plane ranges per call: more than the threads, so a stalled core delays little.
 _PLANE_TASKS = 16
+
+
+def sample_lanes(N, n_lanes, fit):
+    """``n_lanes`` lanes of consecutive samples of ``[0, N)`` (``1 <= n_lanes <= N``),
+    each a list of chunks ``(n0, n1)`` of whole samples, balanced, at most ``fit``
+    samples each.  Depends on its arguments alone, so on the shapes alone.
+
+    >>> sample_lanes(5, 2, 2)
+    [[(0, 2)], [(2, 4), (4, 5)]]
+    """
+    cuts = [N * i // n_lanes for i in range(n_lanes + 1)]
+    lanes = []
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        count = -(-(b - a) // -(-(b - a) // fit))  # balanced chunks of at most `fit`
+        lanes.append([(n, min(n + count, b)) for n in range(a, b, count)])
+    return lanes
 
 
 def run_planes(kernel, n_planes, args, work):

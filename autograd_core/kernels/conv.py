@@ -1085,8 +1085,6 @@ def _use_channels_last(geo):
     instead (``_use_channel_blocks``, asked first: its workspace is smaller, and such
     convs run at a step's memory peak).  The choice depends on the shapes alone.
     """
-    Hp, Wp = _cl.padded_extent(geo)
-    per_sample = (Hp * Wp * geo.C + geo.OH * geo.OW * (geo.C * geo.kh * geo.kw + geo.OC)) * 8
     return (
         geo.groups == 1
         and geo.kh * geo.kw > 1
@@ -1094,7 +1092,7 @@ def _use_channels_last(geo):
         and (geo.stride != (1, 1) or geo.OH * geo.OW <= CHANNELS_LAST_MAX_PIXELS)
         and max(geo.C, geo.OC) <= CHANNELS_LAST_MAX_CHANNELS
         and geo.N * geo.OH * geo.OW >= 2 * MIN_GEMM_COLUMNS
-        and per_sample <= MAX_WORKSPACE_BYTES
+        and _cl.workspace_per_sample(geo, 8) <= MAX_WORKSPACE_BYTES  # float64 counted
     )
 
 

@@ -35,9 +35,10 @@ import numpy as np
 from ._cache import kernel
 from ._indexing import _u
 from ._partials import OrderedSum, sum_in_lane_order
-from ._threads import run_chunks
+from ._threads import run_chunks, sample_lanes
 
-__all__ = ["channels_last_forward", "channels_last_backward", "padded_extent", "plan"]
+__all__ = ["channels_last_forward", "channels_last_backward", "padded_extent", "plan",
+           "workspace_per_sample"]
 
 #: One chunk's workspace (padded input, column matrix, GEMM result): about one core's
 #: L2 share, as ``kernels.conv.CHUNK_BYTES``, but never under ``MIN_COLUMNS`` columns.
@@ -60,21 +61,20 @@ def padded_extent(geo):
     return (geo.OH - 1) * sh + (geo.kh - 1) * dh + 1, (geo.OW - 1) * sw + (geo.kw - 1) * dw + 1
 
 
+def workspace_per_sample(geo, itemsize):
+    """Bytes one sample's chunk takes: its padded input, column matrix and GEMM result."""
+    Hp, Wp = padded_extent(geo)
+    P = geo.OH * geo.OW
+    return (Hp * Wp * geo.C + P * (geo.C * geo.kh * geo.kw + geo.OC)) * itemsize
+
+
 def plan(geo, itemsize, min_columns=MIN_COLUMNS):
     """Lanes of consecutive samples, each a list of chunks ``(n0, n1)`` of whole samples
     (chunks of at least ``min_columns`` output pixels where the workspace allows)."""
-    Hp, Wp = padded_extent(geo)
     P = geo.OH * geo.OW
-    K = geo.C * geo.kh * geo.kw
-    per_sample = (Hp * Wp * geo.C + P * (K + geo.OC)) * itemsize
-    fit = max(1, CHUNK_BYTES // per_sample, -(-min_columns // P))
+    fit = max(1, CHUNK_BYTES // workspace_per_sample(geo, itemsize), -(-min_columns // P))
     n_lanes = max(1, min(LANES, geo.N, geo.N * P // MIN_COLUMNS))
-    cuts = [geo.N * i // n_lanes for i in range(n_lanes + 1)]
-    lanes = []
-    for a, b in zip(cuts[:-1], cuts[1:]):
-        count = -(-(b - a) // -(-(b - a) // fit))  # balanced chunks of at most `fit`
-        lanes.append([(n, min(n + count, b)) for n in range(a, b, count)])
-    return lanes
+    return sample_lanes(geo.N, n_lanes, fit)
 
 
 @kernel(nogil=True)

@@ -38,7 +38,7 @@ from numba import prange
 from ._cache import kernel
 from ._indexing import _u
 from ._partials import OrderedSum
-from ._threads import run_chunks
+from ._threads import run_chunks, sample_lanes
 
 __all__ = ["winograd_conv3x3", "winograd_grad_weight3x3", "filter_transform", "CHUNK_BYTES"]
 
@@ -257,13 +257,8 @@ MIN_TILES = 256
 def _plan(N, per_sample, tiles_per_sample, lanes_wanted, chunk_bytes):
     """Lanes of consecutive samples, each cut into chunks of whole samples."""
     n_lanes = max(1, min(lanes_wanted, N))
-    cuts = [N * i // n_lanes for i in range(n_lanes + 1)]
     fit = max(1, chunk_bytes // max(per_sample, 1), -(-MIN_TILES // tiles_per_sample))
-    lanes = []
-    for a, b in zip(cuts[:-1], cuts[1:]):
-        count = -(-(b - a) // -(-(b - a) // fit))  # balanced chunks of at most `fit`
-        lanes.append([(n, min(n + count, b)) for n in range(a, b, count)])
-    return lanes
+    return sample_lanes(N, n_lanes, fit)
 
 
 def winograd_conv3x3(x, w, bias, ph, pw, OH, OW, lanes_wanted=8, chunk_bytes=CHUNK_BYTES):
