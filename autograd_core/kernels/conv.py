@@ -41,7 +41,9 @@ hold whole samples, or (batch 1) rows far enough apart that even and odd lanes r
 two phases without ever adding into the same memory.
 
 Depthwise convolutions (one input channel per group) would make a GEMM a dot product
-of ``kh*kw`` terms; they use direct kernels, one task per plane, instead.
+of ``kh*kw`` terms; they use the kernels of ``conv_depthwise`` instead (plane by plane
+at stride 1 with the output as wide as the input, on channels-last copies otherwise),
+or direct kernels, one task per plane.
 
 Algorithms, chosen from the shapes alone (so results are identical on any machine
 and thread count), measured on every conv of ResNet-18 CIFAR at batch 32 (issue 17;
@@ -54,7 +56,14 @@ and thread count), measured on every conv of ResNet-18 CIFAR at batch 32 (issue 
   ``WINOGRAD_SMALL_PLANE_CHANNELS`` channels, the weight gradient over
   ``WINOGRAD_GRAD_WEIGHT_MAX_CHANNELS`` input channels only with that many tiles: the
   memory peak of a step; see ``_use_winograd``);
-* depthwise, or at most ``_DIRECT_MAX_TAPS`` products per output: direct kernels;
+* depthwise, stride 1 with ``OW == W`` ('same' padding) on planes from
+  ``DEPTHWISE_PLANE_MIN_WIDTH`` wide: plane kernels in which each tap is one
+  contiguous loop over the flat plane; otherwise, from
+  ``DEPTHWISE_CHANNELS_LAST_MIN_CHANNELS`` channels, a channels-last copy in which each
+  (output row, tap) is one contiguous run of ``OW * C`` values (``conv_depthwise``,
+  ``_depthwise_kernels``);
+* other depthwise convs, or at most ``_DIRECT_MAX_TAPS`` products per output: direct
+  kernels;
 * strided convs and planes up to 8x8 with up to ``CHANNELS_LAST_MAX_CHANNELS``
   channels and more than one tap: channels-last column matrices
   (``conv_channels_last``; see ``_use_channels_last``), whose every (pixel, tap) is
@@ -89,6 +98,8 @@ from numba import prange
 from autograd_core.errors import ShapeError
 
 from . import conv_channels_last as _cl
+from . import conv_depthwise as _dw
+from . import conv_depthwise_planes as _dwp
 from . import conv_winograd as _wino
 from ._cache import kernel
 from ._indexing import MAX_ARGUMENT, _u, _valid_range, pair
@@ -1096,6 +1107,31 @@ def _use_channels_last(geo):
     )
 
 
+#: Depthwise convs take the plane kernels of ``conv_depthwise`` (stride 1, output as wide
+#: as the input) from this width, or with fewer channels than the next constant ...
+DEPTHWISE_PLANE_MIN_WIDTH = 16
+#: ... and the channels-last copies from this many channels (vectors along the
+#: channels).  Measured fwd+bwd at batch 32, 3x3, 2 threads, AVX-512 EPYC (direct /
+#: channels-last / plane, ms): 128 ch on 16x16 3.4 / 2.8 / 2.7, 32 on 32x32 2.5 / 2.7 /
+#: 1.4, 128 on 8x8 2.7 / 0.8 / 2.8, 512 on 4x4 7.8 / 1.2 / 6.1; stride 2: 128 on 16x16
+#: 2.2 / 1.1 / -, 8 on 32x32 0.9 / 0.5 / -, 3 on 32x32 0.3 / 0.5 / -.
+DEPTHWISE_CHANNELS_LAST_MIN_CHANNELS = 8
+
+
+def _depthwise_kernels(geo):
+    """Which ``conv_depthwise`` kernels a depthwise ``geo`` takes: ``"plane"``,
+    ``"channels_last"``, or ``None`` (not depthwise, or the direct kernels)."""
+    if not _dw.is_depthwise(geo):
+        return None
+    wide = geo.W >= DEPTHWISE_PLANE_MIN_WIDTH or geo.C < DEPTHWISE_CHANNELS_LAST_MIN_CHANNELS
+    if _dwp.same_width(geo) and wide:
+        return "plane"
+    if (geo.C >= DEPTHWISE_CHANNELS_LAST_MIN_CHANNELS
+            and _dw.workspace_per_sample(geo, 8) <= MAX_WORKSPACE_BYTES):  # float64 counted
+        return "channels_last"
+    return "plane" if _dwp.same_width(geo) else None
+
+
 def _use_direct(geo):
     """Direct kernels where a GEMM would be too thin: few taps per output.
 
@@ -1342,6 +1378,11 @@ def _conv2d_forward(x, weight, bias, geo, chunk_bytes=None):
         )
     if chunk_bytes is None and _use_channels_last(geo):
         return _cl.channels_last_forward(x, weight, b, geo)
+    depthwise = _depthwise_kernels(geo)
+    if depthwise == "plane":
+        return _dwp.same_width_forward(x, weight, b, geo)
+    if depthwise == "channels_last":
+        return _dw.depthwise_forward(x, weight, b, geo)
     out = np.empty((geo.N, geo.OC, geo.OH, geo.OW), dtype=dtype)
     if _use_direct(geo):
         args = (x, weight, b, out, geo.groups, *_direct_args(geo))
@@ -1406,6 +1447,15 @@ def _conv2d_backward(
     grad_out = np.ascontiguousarray(grad_out)
     x, weight = np.ascontiguousarray(x), np.ascontiguousarray(weight)
     dtype = x.dtype
+    depthwise = _depthwise_kernels(geo)
+    if depthwise == "plane":
+        return _dwp.same_width_backward(
+            grad_out, x, weight, geo, need_input, need_weight, need_bias
+        )
+    if depthwise == "channels_last":
+        return _dw.depthwise_backward(
+            grad_out, x, weight, geo, need_input, need_weight, need_bias
+        )
     if _use_direct(geo):
         return _direct_backward(grad_out, x, weight, geo, need_input, need_weight, need_bias)
     wino_x = need_input and _use_winograd_input_grad(geo)
