@@ -274,6 +274,39 @@ def _taps_grad_weight(xp, g_t, part, kh, kw, sh, dh, dw, OH, OW):
                 af[_u(t * C + c)] += total[c]
 
 
+@kernel(nogil=True)
+def _forward_lane(x, w_rep, bias, out, chunks, xp_all, row, ph, pw, kh, kw, sh, dh, dw):
+    # One lane's chunks (rows (n0, n1) of ``chunks``) in one call: a call per chunk
+    # would hand the GIL between the lanes' threads every few microseconds.
+    for k in range(chunks.shape[0]):
+        n0, n1 = chunks[k, 0], chunks[k, 1]
+        xp = xp_all[: n1 - n0]
+        _to_phases(x, xp, n0, ph, pw)
+        _taps_forward(xp, w_rep, bias, out, n0, kh, kw, sh, dh, dw, row)
+
+
+@kernel(nogil=True)
+def _backward_lane(grad_out, x, w_rep, gx, gw_part, gb_part, chunks, g_all, xp_all,
+                   gxp_all, ph, pw, kh, kw, sh, dh, dw, need_input, need_weight):
+    # One lane's chunks of the backward in one call (as _forward_lane); gb_part has
+    # C entries when grad_bias is wanted, none otherwise.
+    OH, OW = grad_out.shape[2], grad_out.shape[3]
+    P = OH * OW
+    for k in range(chunks.shape[0]):
+        n0, n1 = chunks[k, 0], chunks[k, 1]
+        m = n1 - n0
+        g_t = g_all[: m * P]
+        _nchw_to_rows(grad_out, g_t, gb_part, n0)
+        if need_weight:
+            xp = xp_all[:m]
+            _to_phases(x, xp, n0, ph, pw)
+            _taps_grad_weight(xp, g_t, gw_part, kh, kw, sh, dh, dw, OH, OW)
+        if need_input:
+            gxp = gxp_all[:m]
+            _taps_grad_input(g_t, w_rep, gxp, kh, kw, sh, dh, dw, OH)
+            _from_phases(gxp, gx, n0, ph, pw)
+
+
 def _weight_rows(weight, OW):
     """``w_rep[i * kw + j, ow * C + c] = w[c, 0, i, j]``: each tap's weights repeated for
     the ``OW`` pixels of an output row, contiguous."""
@@ -281,8 +314,18 @@ def _weight_rows(weight, OW):
     return np.ascontiguousarray(np.tile(weight.reshape(C, kh * kw).T, (1, OW)))
 
 
-def _geometry_args(geo):
-    return geo.kh, geo.kw, geo.stride[0], *geo.dilation, geo.OH
+def _lane_args(geo):
+    return (*geo.pad, geo.kh, geo.kw, geo.stride[0], *geo.dilation)
+
+
+def _chunk_array(lane):
+    return np.array(lane, dtype=np.int64).reshape(len(lane), 2)
+
+
+def _scratch(geo, lane, dtype, wanted=True):
+    """A phase-layout buffer for the lane's largest chunk (an empty one if not wanted)."""
+    most = max(n1 - n0 for n0, n1 in lane) if wanted else 0
+    return np.empty(_phase_shape(geo, most), dtype=dtype)
 
 
 def depthwise_forward(x, weight, bias, geo):
@@ -290,58 +333,37 @@ def depthwise_forward(x, weight, bias, geo):
     float dtype, ``weight`` of shape ``(C, 1, kh, kw)``, ``bias`` an array of ``C``)."""
     w_rep = _weight_rows(weight, geo.OW)
     out = np.empty((geo.N, geo.OC, geo.OH, geo.OW), dtype=x.dtype)
-    lanes = plan(geo, x.dtype.itemsize)
+    lanes = [lane for lane in plan(geo, x.dtype.itemsize) if lane]
 
     def lane(i):
-        if not lanes[i]:
-            return
-        most = max(n1 - n0 for n0, n1 in lanes[i])
-        xp_all = np.empty(_phase_shape(geo, most), dtype=x.dtype)
         row = np.empty(geo.OW * geo.C, dtype=x.dtype)
-        for n0, n1 in lanes[i]:
-            xp = xp_all[: n1 - n0]
-            _to_phases(x, xp, n0, geo.pad[0], geo.pad[1])
-            _taps_forward(xp, w_rep, bias, out, n0, geo.kh, geo.kw, geo.stride[0],
-                          *geo.dilation, row)
+        _forward_lane(x, w_rep, bias, out, _chunk_array(lanes[i]),
+                      _scratch(geo, lanes[i], x.dtype), row, *_lane_args(geo))
 
     run_chunks(lane, len(lanes), uses_blas=False)
     return out
-
-
-_NO_SUM = np.empty(0, dtype=np.float64)
 
 
 def depthwise_backward(grad_out, x, weight, geo, need_input, need_weight, need_bias):
     """``(grad_x, grad_weight, grad_bias)`` of :func:`depthwise_forward` (``None`` for
     those not asked for)."""
     dtype = x.dtype
-    w_rep = _weight_rows(weight, geo.OW) if need_input else None
-    lanes = plan(geo, dtype.itemsize)
+    w_rep = _weight_rows(weight, geo.OW) if need_input else np.empty((0, 0), dtype)
+    lanes = [lane for lane in plan(geo, dtype.itemsize) if lane]
     P = geo.OH * geo.OW
-    taps = geo.kh * geo.kw
-    gx = np.empty(x.shape, dtype=dtype) if need_input else None
-    gw_parts = [np.zeros((taps, geo.C) if need_weight else 0) for _ in lanes]
+    gx = np.empty(x.shape if need_input else (0, 0, 0, 0), dtype=dtype)
+    gw_parts = [np.zeros((geo.kh * geo.kw, geo.C) if need_weight else (0, 0)) for _ in lanes]
     gb_parts = [np.zeros(geo.OC if need_bias else 0) for _ in lanes]
 
     def lane(i):
-        if not lanes[i]:
-            return
         most = max(n1 - n0 for n0, n1 in lanes[i])
-        g_all = np.empty((most * P, geo.C), dtype=dtype)
-        xp_all = np.empty(_phase_shape(geo, most), dtype=dtype) if need_weight else None
-        gxp_all = np.empty(_phase_shape(geo, most), dtype=dtype) if need_input else None
-        for n0, n1 in lanes[i]:
-            m = n1 - n0
-            g_t = g_all[: m * P]
-            _nchw_to_rows(grad_out, g_t, gb_parts[i] if need_bias else _NO_SUM, n0)
-            if need_weight:
-                xp = xp_all[:m]
-                _to_phases(x, xp, n0, geo.pad[0], geo.pad[1])
-                _taps_grad_weight(xp, g_t, gw_parts[i], *_geometry_args(geo), geo.OW)
-            if need_input:
-                gxp = gxp_all[:m]
-                _taps_grad_input(g_t, w_rep, gxp, *_geometry_args(geo))
-                _from_phases(gxp, gx, n0, geo.pad[0], geo.pad[1])
+        _backward_lane(
+            grad_out, x, w_rep, gx, gw_parts[i], gb_parts[i], _chunk_array(lanes[i]),
+            np.empty((most * P, geo.C), dtype=dtype),
+            _scratch(geo, lanes[i], dtype, need_weight),
+            _scratch(geo, lanes[i], dtype, need_input), *_lane_args(geo),
+            need_input, need_weight,
+        )
 
     run_chunks(lane, len(lanes), uses_blas=False)
     gw = gb = None
@@ -350,4 +372,4 @@ def depthwise_backward(grad_out, x, weight, geo, need_input, need_weight, need_b
         gw = np.ascontiguousarray(total.T.reshape(weight.shape))
     if need_bias:
         gb = sum_in_lane_order(gb_parts, dtype)
-    return gx, gw, gb
+    return (gx if need_input else None), gw, gb
