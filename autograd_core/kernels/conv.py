@@ -1267,7 +1267,7 @@ class _Conv:
             else:
                 np.matmul(a[g], b[g * Kg : (g + 1) * Kg], out=out[g * OCg : (g + 1) * OCg])
 
-    def forward_chunk(self, r0, r1, c0, c1, bias, out):
+    def forward_chunk(self, r0, r1, c0, c1, bias, out, add_bias=True):
         geo = self.geo
         if c1 - c0 < geo.OW:  # a span of one row (rows over the workspace cap)
             n, oh = divmod(r0, geo.OH)
@@ -1285,7 +1285,7 @@ class _Conv:
         else:
             res = np.empty((geo.OC, m), dtype=self.dtype)
         self._gemm(self.w3, cols, res)
-        if direct:
+        if direct and add_bias:  # (a zero bias would cost a pass over the sample)
             res += bias[:, None]
         else:
             _rows_to_nchw(res, out, bias, r0, r1, geo.OH, geo.OW)
@@ -1394,7 +1394,7 @@ def _conv2d_forward(x, weight, bias, geo, chunk_bytes=None):
 
     def lane(i):
         for r0, r1, c0, c1 in conv.chunks[slice(*conv.lanes[i])]:
-            conv.forward_chunk(r0, r1, c0, c1, b, out)
+            conv.forward_chunk(r0, r1, c0, c1, b, out, bias is not None)
 
     run_chunks(lane, len(conv.lanes))
     return out
