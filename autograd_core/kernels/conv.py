@@ -56,9 +56,11 @@ and thread count), measured on every conv of ResNet-18 CIFAR at batch 32 (issue 
   ``WINOGRAD_SMALL_PLANE_CHANNELS`` channels, the weight gradient over
   ``WINOGRAD_GRAD_WEIGHT_MAX_CHANNELS`` input channels only with that many tiles: the
   memory peak of a step; see ``_use_winograd``);
-* depthwise, stride 1 with ``OW == W`` ('same' padding) on planes from
-  ``DEPTHWISE_PLANE_MIN_WIDTH`` wide: plane kernels in which each tap is one
-  contiguous loop over the flat plane; otherwise, from
+* stride 1 with ``OW == W`` ('same' padding), depthwise on planes from
+  ``DEPTHWISE_PLANE_MIN_WIDTH`` wide, or with at most ``PLANE_MAX_PRODUCTS`` products
+  per output and few output channels (first layers; ``_use_same_width_planes``): plane
+  kernels in which each tap is one contiguous loop over the flat plane
+  (``conv_same_width``); other depthwise convs, from
   ``DEPTHWISE_CHANNELS_LAST_MIN_CHANNELS`` channels, a channels-last copy in which each
   (output row, tap) is one contiguous run of ``OW * C`` values (``conv_depthwise``,
   ``_depthwise_kernels``);
@@ -99,7 +101,7 @@ from autograd_core.errors import ShapeError
 
 from . import conv_channels_last as _cl
 from . import conv_depthwise as _dw
-from . import conv_depthwise_planes as _dwp
+from . import conv_same_width as _sw
 from . import conv_winograd as _wino
 from ._cache import kernel
 from ._indexing import MAX_ARGUMENT, _u, _valid_range, pair
@@ -1124,12 +1126,39 @@ def _depthwise_kernels(geo):
     if not _dw.is_depthwise(geo):
         return None
     wide = geo.W >= DEPTHWISE_PLANE_MIN_WIDTH or geo.C < DEPTHWISE_CHANNELS_LAST_MIN_CHANNELS
-    if _dwp.same_width(geo) and wide:
+    if _sw.same_width(geo) and wide:
         return "plane"
     if (geo.C >= DEPTHWISE_CHANNELS_LAST_MIN_CHANNELS
             and _dw.workspace_per_sample(geo, 8) <= MAX_WORKSPACE_BYTES):  # float64 counted
         return "channels_last"
-    return "plane" if _dwp.same_width(geo) else None
+    return "plane" if _sw.same_width(geo) else None
+
+
+#: Other stride-1 'same'-width convs run plane by plane too (``conv_same_width``) when an
+#: output sums at most this many products (first layers: LeNet's 1->6 5x5, 3-channel
+#: 3x3 stems) ...
+PLANE_MAX_PRODUCTS = 27
+#: ... the forward when the weight has at most this many entries, the backward with at
+#: most this many output channels.  Measured fwd / bwd against im2col (or the direct
+#: kernels), ms, 2 threads, AVX-512 EPYC: LeNet 1->6 5x5 at batch 128 0.46 / 0.90 ->
+#: 0.44 / 0.45; 3->16 3x3 on 32x32 (ResNet w16's stem, batch 32) 0.40 / 1.02 -> 0.41 /
+#: 0.41; 3->8 0.35 / 0.51 -> 0.26 / 0.30; 1->8 3x3 0.36 / 0.50 -> 0.18 / 0.19; but 3->64
+#: 0.54 / 0.60 -> 0.71 / 0.74 and 1->32 5x5 0.61 / 0.99 -> 0.98 / 1.03 (GEMMs block
+#: over output channels in registers, a plane's taps cannot).
+PLANE_FORWARD_MAX_WEIGHTS = 288
+PLANE_BACKWARD_MAX_OUT_CHANNELS = 16
+
+
+def _use_same_width_planes(geo, backward):
+    """Whether a conv that is not depthwise runs plane by plane (``conv_same_width``)."""
+    if _dw.is_depthwise(geo) or not _sw.same_width(geo):
+        return False  # (depthwise convs: _depthwise_kernels)
+    products = geo.C // geo.groups * geo.kh * geo.kw
+    if products > PLANE_MAX_PRODUCTS:
+        return False
+    if backward:
+        return geo.OC <= PLANE_BACKWARD_MAX_OUT_CHANNELS
+    return geo.OC * products <= PLANE_FORWARD_MAX_WEIGHTS
 
 
 def _use_direct(geo):
@@ -1379,8 +1408,8 @@ def _conv2d_forward(x, weight, bias, geo, chunk_bytes=None):
     if chunk_bytes is None and _use_channels_last(geo):
         return _cl.channels_last_forward(x, weight, b, geo)
     depthwise = _depthwise_kernels(geo)
-    if depthwise == "plane":
-        return _dwp.same_width_forward(x, weight, b, geo)
+    if depthwise == "plane" or _use_same_width_planes(geo, backward=False):
+        return _sw.same_width_forward(x, weight, b, geo)
     if depthwise == "channels_last":
         return _dw.depthwise_forward(x, weight, b, geo)
     out = np.empty((geo.N, geo.OC, geo.OH, geo.OW), dtype=dtype)
@@ -1448,8 +1477,8 @@ def _conv2d_backward(
     x, weight = np.ascontiguousarray(x), np.ascontiguousarray(weight)
     dtype = x.dtype
     depthwise = _depthwise_kernels(geo)
-    if depthwise == "plane":
-        return _dwp.same_width_backward(
+    if depthwise == "plane" or _use_same_width_planes(geo, backward=True):
+        return _sw.same_width_backward(
             grad_out, x, weight, geo, need_input, need_weight, need_bias
         )
     if depthwise == "channels_last":
