@@ -44,7 +44,7 @@ from ._cache import kernel
 from ._indexing import _u
 from ._partials import sum_in_lane_order
 from ._threads import run_chunks, sample_lanes
-from .conv_channels_last import padded_extent
+from .conv_channels_last import _nchw_to_rows_t, padded_extent
 
 __all__ = ["depthwise_backward", "depthwise_forward", "is_depthwise", "plan",
            "workspace_per_sample"]
@@ -85,10 +85,6 @@ def plan(geo, itemsize):
     return sample_lanes(geo.N, n_lanes, fit)
 
 
-#: Channels per block when copying grad_out to channels-last: one cache line of float32.
-_BLOCK = 16
-
-
 def is_depthwise(geo):
     """One filter per channel: ``groups == C == OC`` (and more than one group)."""
     return geo.groups == geo.C == geo.OC and geo.groups > 1
@@ -98,11 +94,15 @@ def is_depthwise(geo):
 def _column_offsets(W, pw, S, Wq, C):
     # offs[w] = where input column w goes in a phase-layout row (-1: the taps never
     # read it): padded column q = w + pw at [q % S, q // S].
+    # Returns (offs, w_hi): input columns from w_hi on are never read.
     offs = np.empty(W, dtype=np.int64)
     for w in range(W):
         q = w + pw
         offs[w] = ((q % S) * Wq + q // S) * C if q < S * Wq else -1
-    return offs
+    w_hi = W
+    while w_hi > 0 and offs[w_hi - 1] < 0:
+        w_hi -= 1
+    return offs, w_hi
 
 
 @kernel(nogil=True)
@@ -115,10 +115,7 @@ def _to_phases(x, xp, n0, ph, pw):
     Wp = S * Wq
     xf = x.ravel()
     pf = xp.ravel()
-    offs = _column_offsets(W, pw, S, Wq, C)
-    w_hi = W
-    while w_hi > 0 and offs[w_hi - 1] < 0:
-        w_hi -= 1
+    offs, w_hi = _column_offsets(W, pw, S, Wq, C)
     for t in range(M * Hp * Wp * C):
         pf[_u(t)] = 0.0
     for m in range(M):
@@ -139,10 +136,7 @@ def _from_phases(gxp, gx, n0, ph, pw):
     Wp = S * Wq
     gf = gxp.ravel()
     xf = gx.ravel()
-    offs = _column_offsets(W, pw, S, Wq, C)
-    w_hi = W
-    while w_hi > 0 and offs[w_hi - 1] < 0:
-        w_hi -= 1
+    offs, w_hi = _column_offsets(W, pw, S, Wq, C)
     for m in range(M):
         for h in range(H):
             r = h + ph
@@ -157,33 +151,6 @@ def _from_phases(gxp, gx, n0, ph, pw):
                     xf[_u(d + w)] = gf[_u(row + offs[w])]
                 for w in range(w_hi, W):
                     xf[_u(d + w)] = 0.0
-
-
-@kernel(nogil=True)
-def _nchw_to_rows(go, g_t, bias_acc, n0):
-    # g_t[m * P + p, c] = go[n0 + m, c, p], in tiles of _BLOCK channels; bias_acc[c]
-    # (float64) += the same values, pixels in order, when it has C entries.
-    C = go.shape[1]
-    P = go.shape[2] * go.shape[3]
-    M = g_t.shape[0] // P
-    gf = go.ravel()
-    tf = g_t.ravel()
-    want_sum = bias_acc.shape[0] == C
-    for m in range(M):
-        for c0 in range(0, C, _BLOCK):
-            c1 = min(C, c0 + _BLOCK)
-            for p in range(P):
-                s = (n0 + m) * C * P + p
-                d = (m * P + p) * C
-                for c in range(c0, c1):
-                    tf[_u(d + c)] = gf[_u(s + c * P)]
-        if want_sum:
-            for c in range(C):
-                s = ((n0 + m) * C + c) * P
-                total = 0.0
-                for p in range(P):
-                    total += gf[_u(s + p)]
-                bias_acc[c] += total
 
 
 @kernel(nogil=True)
@@ -296,7 +263,7 @@ def _backward_lane(grad_out, x, w_rep, gx, gw_part, gb_part, chunks, g_all, xp_a
         n0, n1 = chunks[k, 0], chunks[k, 1]
         m = n1 - n0
         g_t = g_all[: m * P]
-        _nchw_to_rows(grad_out, g_t, gb_part, n0)
+        _nchw_to_rows_t(grad_out, g_t, gb_part, n0)
         if need_weight:
             xp = xp_all[:m]
             _to_phases(x, xp, n0, ph, pw)

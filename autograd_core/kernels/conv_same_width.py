@@ -74,6 +74,18 @@ def _tap_span(H, W, OH, di, dj):
 
 
 @kernel(nogil=True)
+def _unit_masks(xf, mf, unit, groups, C, Cg, H, W, kw, dw, pw):
+    # The masked planes of a (sample, group) unit's Cg input planes, written to
+    # mf[cl * kw * H * W:]; returns (n, g, where the unit's first input plane starts).
+    n = unit // groups
+    g = unit - n * groups
+    x0 = (n * C + g * Cg) * H * W
+    for cl in range(Cg):
+        _masked_columns(xf, x0 + cl * H * W, H, W, mf, cl * kw * H * W, kw, dw, pw)
+    return n, g, x0
+
+
+@kernel(nogil=True)
 def _same_width_forward(x, w, bias, out, groups, ph, pw, dh, dw, u0, u1):
     # For each (sample, group) unit: out[n, oc] = bias[oc] + sum over the group's input
     # channels c, then taps (i, j), in order, of w[oc, c, i, j] times the input plane
@@ -91,11 +103,7 @@ def _same_width_forward(x, w, bias, out, groups, ph, pw, dh, dw, u0, u1):
     wf = w.ravel()
     mf = np.empty(Cg * kw * HW, dtype=x.dtype)  # this call's masked planes
     for unit in range(u0, u1):
-        n = unit // groups
-        g = unit - n * groups
-        x0 = (n * C + g * Cg) * HW
-        for cl in range(Cg):
-            _masked_columns(xf, x0 + cl * HW, H, W, mf, cl * kw * HW, kw, dw, pw)
+        n, g, x0 = _unit_masks(xf, mf, unit, groups, C, Cg, H, W, kw, dw, pw)
         for m in range(OCg):
             oc = g * OCg + m
             o = (n * OC + oc) * L
@@ -136,11 +144,7 @@ def _same_width_grad_weight(go, x, partial, groups, ph, pw, dh, dw, u0, u1):
     pf = partial.ravel()
     mf = np.empty(Cg * kw * HW, dtype=x.dtype)  # this call's masked planes
     for unit in range(u0, u1):
-        n = unit // groups
-        g = unit - n * groups
-        x0 = (n * C + g * Cg) * HW
-        for cl in range(Cg):
-            _masked_columns(xf, x0 + cl * HW, H, W, mf, cl * kw * HW, kw, dw, pw)
+        n, g, x0 = _unit_masks(xf, mf, unit, groups, C, Cg, H, W, kw, dw, pw)
         for m in range(OCg):
             oc = g * OCg + m
             o = (n * OC + oc) * L
