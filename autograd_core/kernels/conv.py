@@ -41,9 +41,9 @@ hold whole samples, or (batch 1) rows far enough apart that even and odd lanes r
 two phases without ever adding into the same memory.
 
 Depthwise convolutions (one input channel per group) would make a GEMM a dot product
-of ``kh*kw`` terms; they use the kernels of ``conv_depthwise`` instead (plane by plane
-at stride 1 with the output as wide as the input, on channels-last copies otherwise),
-or direct kernels, one task per plane.
+of ``kh*kw`` terms; they run plane by plane at stride 1 with the output as wide as the
+input (``conv_same_width``), on channels-last copies otherwise (``conv_depthwise``), or
+through direct kernels, one task per plane, when they have few channels.
 
 Algorithms, chosen from the shapes alone (so results are identical on any machine
 and thread count), measured on every conv of ResNet-18 CIFAR at batch 32 (issue 17;
@@ -1109,10 +1109,10 @@ def _use_channels_last(geo):
     )
 
 
-#: Depthwise convs take the plane kernels of ``conv_depthwise`` (stride 1, output as wide
-#: as the input) from this width, or with fewer channels than the next constant ...
+#: Depthwise convs take the plane kernels of ``conv_same_width`` (stride 1, output as
+#: wide as the input) from this width, or with fewer channels than the next constant ...
 DEPTHWISE_PLANE_MIN_WIDTH = 16
-#: ... and the channels-last copies from this many channels (vectors along the
+#: ... and the channels-last copies of ``conv_depthwise`` from this many channels (vectors along the
 #: channels).  Measured fwd+bwd at batch 32, 3x3, 2 threads, AVX-512 EPYC (direct /
 #: channels-last / plane, ms): 128 ch on 16x16 3.4 / 2.8 / 2.7, 32 on 32x32 2.5 / 2.7 /
 #: 1.4, 128 on 8x8 2.7 / 0.8 / 2.8, 512 on 4x4 7.8 / 1.2 / 6.1; stride 2: 128 on 16x16
@@ -1121,8 +1121,9 @@ DEPTHWISE_CHANNELS_LAST_MIN_CHANNELS = 8
 
 
 def _depthwise_kernels(geo):
-    """Which ``conv_depthwise`` kernels a depthwise ``geo`` takes: ``"plane"``,
-    ``"channels_last"``, or ``None`` (not depthwise, or the direct kernels)."""
+    """Which kernels a depthwise ``geo`` takes: ``"plane"`` (``conv_same_width``),
+    ``"channels_last"`` (``conv_depthwise``), or ``None`` (not depthwise, or the direct
+    kernels)."""
     if not _dw.is_depthwise(geo):
         return None
     wide = geo.W >= DEPTHWISE_PLANE_MIN_WIDTH or geo.C < DEPTHWISE_CHANNELS_LAST_MIN_CHANNELS
