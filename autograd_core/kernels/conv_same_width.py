@@ -179,18 +179,11 @@ def same_width(geo):
             and Cg * geo.kw * geo.H * geo.W * 8 <= MAX_MASKED_BYTES)
 
 
-def _plane_work(geo):
-    """Elements the plane kernels touch (as ``kernels.conv._direct_work`` counts them),
-    which keeps small calls on the calling thread."""
-    products = geo.C // geo.groups * geo.kh * geo.kw
-    return geo.N * (geo.C * geo.H * geo.W + geo.OC * geo.OH * geo.OW) * products
-
-
 def same_width_forward(x, weight, bias, geo):
     """``conv2d(x, weight, groups) + bias`` for a :func:`same_width` ``geo``."""
     out = np.empty((geo.N, geo.OC, geo.OH, geo.OW), dtype=x.dtype)
     args = (x, weight, bias, out, geo.groups, *geo.pad, *geo.dilation)
-    run_planes(_same_width_forward, geo.N * geo.groups, args, _plane_work(geo))
+    run_planes(_same_width_forward, geo.N * geo.groups, args, geo.tap_work)
     return out
 
 
@@ -213,11 +206,11 @@ def same_width_backward(grad_out, x, weight, geo, need_input, need_weight, need_
         gx = np.empty(x.shape, dtype=x.dtype)
         args = (grad_out, _adjoint_weight(weight, geo.groups), np.zeros(geo.C, dtype=x.dtype),
                 gx, geo.groups, dh * (geo.kh - 1) - ph, dw * (geo.kw - 1) - pw, dh, dw)
-        run_planes(_same_width_forward, geo.N * geo.groups, args, _plane_work(geo))
+        run_planes(_same_width_forward, geo.N * geo.groups, args, geo.tap_work)
     if need_weight:
         partial = np.empty((geo.N,) + weight.shape, dtype=x.dtype)
         args = (grad_out, x, partial, geo.groups, ph, pw, dh, dw)
-        run_planes(_same_width_grad_weight, geo.N * geo.groups, args, _plane_work(geo))
+        run_planes(_same_width_grad_weight, geo.N * geo.groups, args, geo.tap_work)
         gw = partial.sum(axis=0)
     if need_bias:
         gb = grad_out.sum(axis=(0, 2, 3), dtype=np.float64).astype(x.dtype)
