@@ -8,12 +8,13 @@ negation, ``relu``, ``exp``, ``log``, ``tanh`` and ``sigmoid`` on float64 0-d te
 through the Tensor operators and methods and through the functional forms
 (``Function.lean_apply``, tried by ``function._apply_scalar``):
 
-* **Forward.** The output is an ordinary :class:`~autograd_core.Tensor` that holds its
-  value as a Python float (``_value``) and a lean node: the tuple ``(op, a, b, value
-  of a, value of b, which inputs need grad, epoch)``, plus its creation number
-  (``_seq``). Its 0-d array and its ``Context`` are made only when something reads them
-  (``Tensor.__getattr__`` fills ``_data`` from the value; reading ``_ctx`` turns the
-  tensor and its lean ancestors into ordinary nodes: :func:`materialise`). A Python
+* **Forward.** The output is a :class:`LeanScalar`, a :class:`~autograd_core.Tensor`
+  subclass that holds its value as a Python float (``_value``) and a lean node: the
+  tuple ``(op, a, b, value of a, value of b, which inputs need grad, epoch)``, plus its
+  creation number (``_seq``). Its 0-d array and its ``Context`` are made only when
+  something reads them (LeanScalar's properties fill ``_data`` from the value; reading
+  ``_ctx`` turns the tensor and its lean ancestors into ordinary nodes, plain Tensors
+  again: :func:`materialise`). A Python
   float is a float64: + - * / are the same IEEE operations, and exp, log, tanh and **
   call NumPy's own functions, so the values are the array path's to the bit.
 * **Backward.** ``Tensor.backward()`` on a lean output runs :func:`backward`: the
@@ -89,11 +90,46 @@ FUNCTIONS = (ew.Add, ew.Sub, ew.Mul, ew.Div, ew.Neg, ew.Relu, ew.Exp, ew.Log, ew
              ew.Sigmoid, ew.Pow)
 
 
+# ---------------------------------------------------------------------- the lean type
+class LeanScalar(Tensor):
+    """A Tensor made by a lean op: ``_value`` (a Python float) and ``_lean`` (its node) set,
+    every other field filled on first read (``LAZY_FIELDS``, :func:`fill_field`).
+
+    A subclass rather than a ``Tensor.__getattr__`` because CPython does not specialise
+    attribute reads on a class that defines ``__getattr__``: with it, every field read on
+    every tensor, lean or not, went through the generic lookup (about 17 ns more a read
+    here, and a scalar op reads a dozen). So the lazy fields are properties of this
+    class alone, and the fields the lean loops use (``_value``, ``_lean``, ``_seq``,
+    ``_lmark``, ``_lgrad``) stay plain slots. :func:`materialise` turns an instance into
+    a plain :class:`Tensor` (its class is reassigned: the layout is the same).
+    ``isinstance(t, Tensor)`` holds for both.
+    """
+
+    __slots__ = ()
+
+
+def _lazy_field(name):
+    """A property of LeanScalar over Tensor's slot ``name``: filled on first read."""
+    slot = Tensor.__dict__[name]
+    read, write = slot.__get__, slot.__set__
+
+    def getter(self):
+        try:
+            return read(self)
+        except AttributeError:
+            return fill_field(self, name)
+
+    def setter(self, value):
+        write(self, value)
+
+    return property(getter, setter, doc=f"``{name}``, filled on first read (scalar_graph)")
+
+
 # ------------------------------------------------------------------------------ forward
 def _lean_output(value, node):
     """A lean tensor holding ``value`` (a Python float) and ``node``, unless no gradient
     is wanted (``node`` None, or grad mode off): then a lean constant."""
-    out = _new(Tensor)
+    out = _new(LeanScalar)
     out._value = value
     out._lmark = None
     if node is not None and _state.enabled:
@@ -127,21 +163,21 @@ def _binary_operator(code, function, reflected, apply=None):
             va = data.item()
         else:
             needs = 0 if self._lean is None else 1
-        if type(other) is Tensor:
+        kind = type(other)
+        if kind is LeanScalar:
             vb = other._value
-            if vb is None:
-                data = other._data
-                if data.shape or data.dtype is not f64 or other._ctx is not None:
-                    return apply(self, other)
-                if other._requires_grad:
-                    needs |= 2
-                vb = data.item()
-            elif other._lean is not None:
+            if other._lean is not None:
                 needs |= 2
-        elif type(other) is float or (type(other) is int and
-                                      -_EXACT_INT <= other <= _EXACT_INT):
+        elif kind is Tensor:
+            data = other._data
+            if data.shape or data.dtype is not f64 or other._ctx is not None:
+                return apply(self, other)
+            if other._requires_grad:
+                needs |= 2
+            vb = data.item()
+        elif kind is float or (kind is int and -_EXACT_INT <= other <= _EXACT_INT):
             vb = other
-        elif type(other) is _NP_FLOAT64:
+        elif kind is _NP_FLOAT64:
             vb = float(other)  # (a NumPy float64 constant: the same value, computed alike)
         else:
             return apply(self, other)
@@ -157,7 +193,7 @@ def _binary_operator(code, function, reflected, apply=None):
             return apply(self, other)  # Python raises where NumPy gives inf (and warns)
         else:
             value = va / vb
-        out = _new(Tensor)
+        out = _new(LeanScalar)
         out._value = value
         out._lmark = None
         if needs and _state.enabled:
@@ -194,7 +230,7 @@ def _binary_operator(code, function, reflected, apply=None):
             return apply(other, self)
         else:
             value = va / vb
-        out = _new(Tensor)
+        out = _new(LeanScalar)
         out._value = value
         out._lmark = None
         if needs and _state.enabled:
@@ -322,7 +358,7 @@ def _functional_forms() -> dict:
         def lean(a, b, forward=forward, reflected=reflected):
             if isinstance(a, Tensor):
                 return forward(a, b)
-            return reflected(b, a) if type(b) is Tensor else None
+            return reflected(b, a) if isinstance(b, Tensor) else None
 
         forms[FUNCTIONS[code]] = lean
     for code, name in _UNARY_NAMES.items():
@@ -508,7 +544,7 @@ LAZY_FIELDS = {"_data": None, "_ctx": None, "_requires_grad": None, "_grad": Non
 
 
 def fill_field(t, name):
-    """The value of a field a lean tensor has not set yet (``Tensor.__getattr__``)."""
+    """The value of a field a lean tensor has not set yet (its LeanScalar property)."""
     if name == "_data":
         data = t._data = np.array(t._value)
         return data
@@ -521,6 +557,13 @@ def fill_field(t, name):
         value = LAZY_FIELDS[name]
     setattr(t, name, value)
     return value
+
+
+# The lean loops' own fields stay slots (set before they are read); the rest are lazy.
+for _name in LAZY_FIELDS:
+    if _name not in ("_lgrad", "_lmark"):
+        setattr(LeanScalar, _name, _lazy_field(_name))
+del _name
 
 
 def ordinary(t):
@@ -601,3 +644,4 @@ def _make_ordinary(x):
     x._ctx = ctx
     x._value = None
     x._lean = None
+    x.__class__ = Tensor

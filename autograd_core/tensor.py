@@ -98,14 +98,6 @@ class Tensor:
         if requires_grad:
             self.requires_grad_(True)
 
-    def __getattr__(self, name):
-        # Called only for a field that is not set: a lean scalar tensor fills its array,
-        # node and defaults on first read (scalar_graph); for anything else the usual
-        # AttributeError.
-        if name in _scalar_graph.LAZY_FIELDS and Tensor._value.__get__(self) is not None:
-            return _scalar_graph.fill_field(self, name)
-        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
-
     def __reduce_ex__(self, protocol):
         # copy.copy / copy.deepcopy: a lean scalar becomes an ordinary tensor first, so
         # a copy never shares its lean node's creation number (scalar_graph) with it
