@@ -81,9 +81,23 @@ _UNARY = frozenset((NEG, RELU, EXP, LOG, TANH, SIGMOID))
 # ``math.exp`` may differ in the last bit)
 _np_exp, _np_log, _np_tanh, _np_power = np.exp, np.log, np.tanh, np.power
 
-#: ``_lmark`` of a lean node whose backward ran without ``retain_graph``: its saved values
-#: count as freed (a second backward raises, as on the array path).
-_FREED = object()
+class _Pass:
+    """One backward pass's visit mark: each node the pass reaches gets it as ``_lmark``.
+
+    ``freed`` turns True when the pass ends without ``retain_graph``: then every node it
+    ran counts as freed (a second backward raises, as on the array path) by that one
+    write, where marking each node would cost a list of them and a loop over it.
+    """
+
+    __slots__ = ("freed",)
+
+    def __init__(self):
+        self.freed = False
+
+
+def _freed(mark) -> bool:
+    """Whether a node's ``_lmark`` says a pass freed its saved values."""
+    return mark is not None and mark.freed
 
 
 FUNCTIONS = (ew.Add, ew.Sub, ew.Mul, ew.Div, ew.Neg, ew.Relu, ew.Exp, ew.Log, ew.Tanh,
@@ -418,15 +432,15 @@ def _backward(root, retain_graph) -> bool:
     ``pending``; a later contribution is added to that sum. The leaves' sums go into
     ``.grad`` at the end, so a pass that has to give up has changed nothing.
     """
-    if root._lean is None or root._lmark is _FREED:
+    if root._lean is None or _freed(root._lmark):
         return False
     epoch = versions._epoch
-    token = object()  # this pass's visit mark
+    token = _Pass()
     root._lmark = token
     root._lgrad = 1.0
     pending = {root._seq: root}
     take = pending.pop
-    ran, leaves = [], []
+    leaves = []
     while pending:
         misses = 0
         for number in range(max(pending), -1, -1):
@@ -436,7 +450,6 @@ def _backward(root, retain_graph) -> bool:
                 if misses > 64 or not pending:
                     break  # a long gap (an old input): go on from the next node waiting
                 continue
-            ran.append(t)
             g = t._lgrad
             code, a, b, va, vb, needs, node_epoch = t._lean
             if node_epoch != epoch:
@@ -476,6 +489,11 @@ def _backward(root, retain_graph) -> bool:
                     mark = None  # a leaf no lean backward has seen yet
                 if mark is token:
                     a._lgrad += ga
+                elif type(a) is LeanScalar and (mark is None or not mark.freed) and \
+                        a._lean is not None:
+                    pending[a._seq] = a  # (_first_visit's common case, inline)
+                    a._lmark = token
+                    a._lgrad = ga
                 elif _first_visit(a, mark, pending, leaves):
                     a._lmark = token
                     a._lgrad = ga
@@ -488,14 +506,18 @@ def _backward(root, retain_graph) -> bool:
                     mark = None
                 if mark is token:
                     b._lgrad += gb
+                elif type(b) is LeanScalar and (mark is None or not mark.freed) and \
+                        b._lean is not None:
+                    pending[b._seq] = b  # (_first_visit's common case, inline)
+                    b._lmark = token
+                    b._lgrad = gb
                 elif _first_visit(b, mark, pending, leaves):
                     b._lmark = token
                     b._lgrad = gb
                 else:
                     return False
     if not retain_graph:
-        for t in ran:
-            t._lmark = _FREED
+        token.freed = True  # every node this pass ran carries the token
     for leaf in leaves:
         _accumulate(leaf, leaf._lgrad)
         leaf._lgrad = None
@@ -507,7 +529,7 @@ def _first_visit(x, mark, pending, leaves) -> bool:
     (by creation number), a leaf joins ``leaves``; False for what the pass cannot run."""
     if x._value is not None:  # a lean node (hooks and retain_grad() make it an ordinary
         # tensor: they read its grad_fn)
-        if x._lean is None or mark is _FREED:
+        if x._lean is None or _freed(mark):
             return False
         pending[x._seq] = x
         return True
@@ -633,7 +655,7 @@ def _make_ordinary(x):
             ctx._saved_from = _sources(ctx._saved, arrays, result)
         ctx._output = weakref.ref(x)
         ctx._out_shape, ctx._out_dtype = (), _F64
-        if x._lmark is _FREED:
+        if _freed(x._lmark):
             ctx.free()
     for name in LAZY_FIELDS:  # every field still unset gets what fill_field gives it
         if name != "_ctx":
