@@ -58,7 +58,7 @@ import weakref
 
 import numpy as np
 
-from autograd_core import versions
+from autograd_core import grad_mode, versions
 from autograd_core.function import Context, _sources, accumulator
 from autograd_core.grad_mode import _state
 from autograd_core.ops import elementwise as ew
@@ -146,7 +146,7 @@ def _lean_output(value, node):
     out = _new(LeanScalar)
     out._value = value
     out._lmark = None
-    if node is not None and _state.enabled:
+    if node is not None and (grad_mode.on_everywhere or _state.enabled):
         out._lean = node
         out._seq = next(_creation)
     else:
@@ -210,7 +210,7 @@ def _binary_operator(code, function, reflected, apply=None):
         out = _new(LeanScalar)
         out._value = value
         out._lmark = None
-        if needs and _state.enabled:
+        if needs and (grad_mode.on_everywhere or _state.enabled):
             out._lean = (code, self, other, va, vb, needs, versions._epoch)
             out._seq = next(_creation)
         else:
@@ -247,7 +247,7 @@ def _binary_operator(code, function, reflected, apply=None):
         out = _new(LeanScalar)
         out._value = value
         out._lmark = None
-        if needs and _state.enabled:
+        if needs and (grad_mode.on_everywhere or _state.enabled):
             out._lean = (code, other, self, va, vb, needs, versions._epoch)
             out._seq = next(_creation)
         else:

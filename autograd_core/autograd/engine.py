@@ -41,7 +41,7 @@ import numpy as np
 from autograd_core import versions
 from autograd_core.errors import ShapeError
 from autograd_core.function import AccumulateGrad, Context, Function
-from autograd_core.grad_mode import _state, enable_grad
+from autograd_core.grad_mode import _set_enabled, _state, enable_grad
 from autograd_core.ops._shapes import unbroadcast
 from autograd_core.tensor import Tensor
 
@@ -573,11 +573,11 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
         retain_graph = create_graph
     seeds = tuple([_seed_gradient(r, g, "backward") for r, g in zip(roots, grad_tensors)])
     previous = _state.enabled
-    _state.enabled = bool(create_graph)  # the pass itself records only for create_graph
+    _set_enabled(bool(create_graph))  # the pass itself records only for create_graph
     try:
         result = _run(roots, seeds, retain_graph, create_graph, "backward")
     finally:
-        _state.enabled = previous
+        _set_enabled(previous)
     owned = result.pop("owned")
     only = None if inputs is None else {id(t) for t in (
         (inputs,) if isinstance(inputs, Tensor) else inputs)}
@@ -631,11 +631,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
     seeds = tuple(_seed_gradient(o, g, "grad") for o, g in zip(outputs, grad_outputs))
     nodes = [x._ctx if x._ctx is not None else _leaf_node(x) for x in inputs]
     previous = _state.enabled
-    _state.enabled = bool(create_graph)
+    _set_enabled(bool(create_graph))
     try:
         result = _run(outputs, seeds, retain_graph, create_graph, "grad", wanted=set(nodes))
     finally:
-        _state.enabled = previous
+        _set_enabled(previous)
     owned = result.pop("owned")
     grads = []
     for i, node in enumerate(nodes):

@@ -368,6 +368,43 @@ def test_threads_sharing_leaves_get_every_gradient():
     assert w.grad.item() == 900 * 190.0 and b.grad.item() == 900 * 20.0
 
 
+def test_grad_mode_stays_per_thread_for_lean_ops():
+    # lean ops read grad_mode.on_everywhere before the per-thread mode: a thread inside
+    # no_grad must still record nothing, and must not stop another thread recording
+    import threading
+
+    from autograd_core import enable_grad, grad_mode
+
+    w = leaf(2.0)
+    inside, entered, release = {}, threading.Event(), threading.Event()
+
+    def worker():
+        with no_grad():
+            entered.set()
+            release.wait(5)
+            y = w * 3.0 + 1.0
+            inside["recorded"] = y.requires_grad or y.grad_fn is not None
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    assert entered.wait(5)
+    try:
+        assert not grad_mode.on_everywhere
+        y = w * 3.0 + 1.0
+        assert is_lean(y) and y.requires_grad  # this thread records
+    finally:
+        release.set()
+        thread.join()
+    assert inside == {"recorded": False}
+    assert grad_mode.on_everywhere  # every thread is back on
+    with no_grad():
+        assert not grad_mode.on_everywhere and not (w * 3.0).requires_grad
+        with enable_grad():
+            assert is_lean(w * 3.0)  # on again in this thread, inside no_grad
+    y.backward()
+    assert w.grad.item() == 3.0
+
+
 def test_code_that_replaces_the_array_gets_an_ordinary_tensor():
     import nn
 
