@@ -19,6 +19,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 HAS_MPL = importlib.util.find_spec("matplotlib") is not None
+HAS_MICROGRAD = importlib.util.find_spec("micrograd") is not None
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -74,7 +75,7 @@ def test_json_document(quick_run):
     if HAS_TORCH:
         assert all("torch" in r["contenders"] for r in conv)
     names = {t["name"] for t in doc["targets"]}
-    assert len(names) == len(doc["targets"]) == 17
+    assert len(names) == len(doc["targets"]) == 18
     if HAS_TORCH:  # the issue-17 rows that quick mode measures
         measured = {t["name"] for t in doc["targets"] if t["value"] is not None}
         assert {"ResNet-18 CIFAR w16 step vs PyTorch", "VGG-style + BN step vs PyTorch",
@@ -82,6 +83,13 @@ def test_json_document(quick_run):
                 "conv2d fwd+bwd vs PyTorch, model shape set",
                 "slowest conv shape fwd+bwd vs PyTorch",
                 "batch norm 2d fwd+bwd vs PyTorch"} <= measured
+    if HAS_MICROGRAD:  # both scalar records: graphs freed off the clock, and ours on it
+        scalar = {r["variant"] for r in doc["records"] if r["section"] == "scalar"}
+        assert {v.split(" ", 2)[2] for v in scalar} == {"fwd+bwd", "fwd+bwd+free ours"}
+        assert {"scalar graph per node vs micrograd",
+                "scalar graph per node, ours freeing on the clock"} <= {
+            t["name"] for t in doc["targets"] if t["value"] is not None}
+    if HAS_TORCH:
         models = [r for r in doc["records"] if r["section"] == "models"
                   and r["variant"].endswith("train step")]
         assert models and all(r["memory"]["ours"]["rss_delta_bytes"] >= 0 for r in models)
