@@ -368,7 +368,11 @@ def test_random_hyperparameters_match_pytorch(torch_or_skip, data):
         kwargs = dict(lr=data.draw(st.floats(0.0, 2.0)), rho=data.draw(fraction),
                       eps=data.draw(st.floats(1e-8, 1e-3)))
     elif name in ("Adamax", "NAdam", "RAdam"):
-        kwargs = dict(lr=data.draw(rate), betas=(data.draw(fraction), data.draw(fraction)),
+        # Adamax with a short memory (small beta2) divides by |g| + eps of the latest
+        # gradient alone: once the gradients are down to rounding noise, both libraries'
+        # steps are that noise over itself (seen: beta2 = 0, eps 1.2e-7, 1.7e-7 apart).
+        second = st.floats(0.5, 0.99) if name == "Adamax" else fraction
+        kwargs = dict(lr=data.draw(rate), betas=(data.draw(fraction), data.draw(second)),
                       eps=data.draw(st.floats(1e-8, 1e-3)))
         if name == "NAdam":
             kwargs["momentum_decay"] = data.draw(st.floats(0.0, 0.1))
