@@ -89,7 +89,9 @@ class Tensor:
     __slots__ = ("_data", "_grad", "_requires_grad", "_ctx", "name", "_retains_grad",
                  "_version", "_accumulator", "_hooks", "_post_accumulate_hooks",
                  # the lean scalar path (scalar_graph): its value as a Python float
-                 # (None on every other tensor), its lean node, and the backward's fields
+                 # (None on every other tensor), its lean node (on an ordinary tensor:
+                 # the 0-d float64 array the lean ops last found fit, or None), and the
+                 # backward's fields
                  "_value", "_lean", "_seq", "_lmark", "_lgrad", "__weakref__")
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
@@ -749,6 +751,7 @@ def init_fields(t: Tensor, data: np.ndarray):
     t._hooks = None
     t._post_accumulate_hooks = None
     t._value = None  # not a lean scalar (scalar_graph)
+    t._lean = None  # (and no array checked by its lean ops yet)
 
 
 def _array(x):

@@ -368,6 +368,25 @@ def test_threads_sharing_leaves_get_every_gradient():
     assert w.grad.item() == 900 * 190.0 and b.grad.item() == 900 * 20.0
 
 
+def test_a_leaf_checked_once_still_follows_its_array():
+    # lean ops remember the array a leaf's checks passed on (scalar_graph's operators):
+    # a value changed in place is read again, a replaced array is checked again
+    w = leaf(2.0)
+    assert is_lean(w * 3.0) and is_lean(3.0 * w) and is_lean(leaf(1.0) * w)
+    w._data[()] = 5.0  # in place, as an optimizer's kernel writes it
+    assert (w * 3.0).item() == 15.0 and (leaf(1.0) + w).item() == 6.0
+    w.data = np.array([4.0])  # a one-element array: the array path, shape (1,)
+    for y in (w * 3.0, 3.0 * w, leaf(1.0) * w):
+        assert y.shape == (1,) and not is_lean(y)
+    w.data = np.array(7.0, dtype=np.float32)  # another dtype: the array path too
+    assert (w * 2.0).dtype == np.float32 and not is_lean(w * 2.0)
+    w.data = np.array(1.5)
+    y = w * 4.0 + w
+    assert is_lean(y)
+    y.backward()
+    assert w.grad.item() == 5.0
+
+
 def test_grad_mode_stays_per_thread_for_lean_ops():
     # lean ops read grad_mode.on_everywhere before the per-thread mode: a thread inside
     # no_grad must still record nothing, and must not stop another thread recording
