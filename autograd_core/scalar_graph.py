@@ -1,4 +1,4 @@
-"""Lean scalar graphs: micrograd-sized ops on float64 0-d tensors, at micrograd's speed.
+"""Lean scalar graphs: micrograd-sized ops on float64 0-d tensors, faster than micrograd.
 
 A teaching graph is thousands of ops on single numbers. Recording each one as the array
 path does (a ``Context``, a 0-d array, the op's ``forward`` and ``backward`` called
@@ -24,6 +24,11 @@ through the Tensor operators and methods and through the functional forms
   ``a * b``, ``-g * out / b`` for ``a / b``, ...) and adding into its inputs' sums;
   inputs are found as the loop goes. Leaves receive ``.grad`` at the end as the
   engine gives it (a new 0-d array, or added in place).
+* **Speed.** On micrograd's moons MLP (13,555 nodes) a forward + backward takes about
+  0.6x micrograd's time (``python -m benchmarks --only scalar``). Each op reads a
+  handful of fields, and what is left of the checks runs once: grad mode through one
+  module flag (``grad_mode.on_everywhere``), an ordinary operand's shape and dtype once
+  per array (its unused ``_lean`` slot keeps the array they passed on).
 
 What a user or a teaching tool can see is the same as on the array path: values, dtypes,
 ``grad_fn`` and its ``next_functions`` (made on first access, with the same Function,
