@@ -405,14 +405,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None,
                 f"batch_norm: expected more than 1 value per channel when training, got input "
                 f"of shape {x.shape}"
             )
-        out = _norm.BatchNorm.apply(x, weight, bias, None, None, training=True, eps=float(eps))
+        out, mean, var = _norm.batch_norm_training(x, weight, bias, float(eps))
         if running_mean is not None or running_var is not None:
-            ctx = out._ctx
-            if ctx is not None:
-                mean, var = ctx.batch_mean, ctx.batch_var
-            else:  # no graph was recorded (no_grad): compute the statistics again
-                axes = (0,) + tuple(range(2, x.ndim))
-                mean, var = x._data.mean(axis=axes), x._data.var(axis=axes)
             _update_running(running_mean, mean, momentum)
             _update_running(running_var, var * (count / (count - 1)), momentum)
         return out

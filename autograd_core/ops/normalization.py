@@ -27,7 +27,8 @@ the ordinary backward keeps its speed and memory.
 
 The batch statistics of a training step are left on the node as ``ctx.batch_mean`` and
 ``ctx.batch_var`` so ``nn.functional.batch_norm`` can update its running estimates
-without a second pass over the data.
+without a second pass over the data (:func:`batch_norm_training` gets them when no node
+is recorded, too).
 
 >>> import numpy as np
 >>> from autograd_core import Tensor
@@ -39,14 +40,17 @@ without a second pass over the data.
 
 import numpy as np
 
-from autograd_core.function import Function
+from autograd_core.function import Context, Function
+from autograd_core.grad_mode import _state
 from autograd_core.kernels import column_sums as _column_sums
 from autograd_core.kernels import layer_norm as _layer_norm
 from autograd_core.kernels import norm as _fused
 from autograd_core.ops._dual import from_inputs
 from autograd_core.ops._formula import Custom
+from autograd_core.tensor import Tensor
 
-__all__ = ["BatchNorm", "LayerNorm", "InstanceNorm", "GroupNorm", "channel_shape"]
+__all__ = ["BatchNorm", "LayerNorm", "InstanceNorm", "GroupNorm", "channel_shape",
+           "batch_norm_training"]
 
 
 def channel_shape(ndim: int, channels: int) -> tuple:
@@ -252,6 +256,33 @@ class BatchNorm(Function):
                 grad_x = grad * (invstd if w is None else invstd * w)
         grad_w, grad_b = _param_grads(ctx, grad, xhat, axes, (xhat.shape[1],))
         return grad_x, grad_w, grad_b, None, None
+
+
+def batch_norm_training(x, weight, bias, eps):
+    """``BatchNorm.apply(x, weight, bias, None, None, training=True, eps=eps)`` with the
+    batch mean and biased variance (``(C,)`` arrays) it normalised with.
+
+    They come from the node when one is recorded. When none is (no input requires grad,
+    or grad mode is off), ``apply`` would run ``forward`` on a ``Context`` and drop it;
+    here the same forward runs on a Context kept for the statistics it leaves, so they
+    are not computed a second time (NumPy's ``var`` took two thirds of such a call).
+    That is all ``apply`` does for this op then: BatchNorm promotes no dtypes.
+    """
+    parts = (x, weight, bias)
+    if all(p is None or isinstance(p, Tensor) for p in parts) and not (
+            _state.enabled and any(p is not None and p._requires_grad for p in parts)):
+        options = {"training": True, "eps": eps}
+        ctx = Context(BatchNorm, (), options, (False,) * 5)
+        y = BatchNorm.forward(ctx, *(None if p is None else p._data for p in parts),
+                              None, None, **options)
+        return Tensor._make(np.asarray(y)), ctx.batch_mean, ctx.batch_var
+    out = BatchNorm.apply(x, weight, bias, None, None, training=True, eps=eps)
+    ctx = out._ctx
+    if ctx is not None:
+        return out, ctx.batch_mean, ctx.batch_var
+    data = x._data if isinstance(x, Tensor) else np.asarray(x)  # (constant inputs)
+    axes = (0,) + tuple(range(2, data.ndim))
+    return out, data.mean(axis=axes), data.var(axis=axes)
 
 
 def _rows(a, normalized_ndim):

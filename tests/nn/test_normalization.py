@@ -89,12 +89,34 @@ def test_running_stats_by_hand(rng):
         var = 0.7 * var + 0.3 * x.var(axis=0, ddof=1)  # unbiased for the running estimate
     np.testing.assert_allclose(bn.running_mean.numpy(), mean, rtol=1e-5)
     np.testing.assert_allclose(bn.running_var.numpy(), var, rtol=1e-5)
-    # updates happen under no_grad too (no graph, statistics computed again)
+    # updates happen under no_grad too (no node: the op's forward keeps its statistics)
     with no_grad():
         bn(Tensor(xs[0]))
     assert bn.num_batches_tracked.item() == 4
     mean = 0.7 * mean + 0.3 * xs[0].mean(axis=0)
     np.testing.assert_allclose(bn.running_mean.numpy(), mean, rtol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(8, 4, 6, 6), (4, 16, 40, 40), (6, 3)])
+def test_training_mode_without_a_graph_matches_the_graph_path(rng, shape):
+    # inputs that do not require grad, and no_grad: no node is recorded, and the
+    # running estimates and the output must be those of a recorded call, to the bit
+    x = rng.standard_normal(shape).astype(np.float32) * 3 + 1
+    recorded, unrecorded, under_no_grad = (nn.BatchNorm2d(shape[1]) if len(shape) == 4
+                                           else nn.BatchNorm1d(shape[1]) for _ in range(3))
+    y_graph = recorded(Tensor(x, requires_grad=True))
+    assert y_graph.grad_fn is not None
+    for bn in (unrecorded, under_no_grad):
+        for p in bn.parameters():
+            p.requires_grad_(bn is under_no_grad)  # parameters that need grad, too
+    y_plain = unrecorded(Tensor(x))
+    with no_grad():
+        y_off = under_no_grad(Tensor(x, requires_grad=True))
+    for y, bn in ((y_plain, unrecorded), (y_off, under_no_grad)):
+        assert y.grad_fn is None and not y.requires_grad
+        assert np.array_equal(y.numpy(), y_graph.detach().numpy())
+        assert np.array_equal(bn.running_mean.numpy(), recorded.running_mean.numpy())
+        assert np.array_equal(bn.running_var.numpy(), recorded.running_var.numpy())
 
 
 def test_batch_norm_without_running_stats(rng, torch_or_skip):
