@@ -32,7 +32,9 @@ _state = _GradState()
 #: goes through :func:`_set_enabled`, which keeps the flag and ``_state`` in step.
 on_everywhere = True
 _threads_off: set = set()  # idents of the threads whose mode is off
-_switching = threading.Lock()
+# re-entrant: a finalizer that the collector runs inside the locked region may switch
+# the mode itself (this thread's ``_state`` is already set, so the flag comes out right)
+_switching = threading.RLock()
 
 
 def _set_enabled(mode: bool) -> None:
