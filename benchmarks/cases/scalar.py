@@ -196,5 +196,6 @@ def run(ctx) -> None:
               "collector off while timed; "
               + ", ".join(f"{k} {v['us_per_node']:.2f} us/node"
                           for k, v in rec["contenders"].items())
-              + (f"; per node ours/micrograd {per_node:.2f} (target <= 0.67)"
+              + (f"; per node ours/micrograd {per_node:.2f}"
+                 + (" (target <= 0.67)" if variant == "fwd+bwd" else "")
                  if per_node is not None else ""), flush=True)
