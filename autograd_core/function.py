@@ -449,6 +449,30 @@ class Function:
         return out
 
 
+    @classmethod
+    def _apply_keeping_context(cls, *inputs, **options) -> tuple:
+        """``(cls.apply(*inputs, **options), ctx)``: the output and the Context its
+        ``forward`` ran on, also when no node is recorded (``apply`` drops it then).
+
+        For ops that leave side results on the context (BatchNorm's batch statistics).
+        When no input requires grad (or grad mode is off), the inputs are Tensors or
+        None and the op has no dtype promotion or scalar fast path, ``apply`` only runs
+        ``forward`` on the inputs' arrays and wraps the result: that is done here, with
+        the context kept. Otherwise ``apply`` runs, and ``ctx`` is its node (None when
+        it recorded none).
+        """
+        plain = not cls.promotes and not cls.scalar_fast_path and all(
+            x is None or isinstance(x, Tensor) for x in inputs)
+        if not plain or (_state.enabled and any(
+                x is not None and x._requires_grad for x in inputs)):
+            out = cls.apply(*inputs, **options)
+            return out, out._ctx
+        ctx = Context(cls, (), options, (False,) * len(inputs))
+        result = cls.forward(ctx, *(None if x is None else x._data for x in inputs),
+                             **options)
+        return Tensor._make(result if type(result) is np.ndarray else np.asarray(result)), ctx
+
+
 def _sources(saved, arrays, output) -> tuple:
     """Where each saved array came from: input i, the output (-1), or neither (None)."""
     found = []

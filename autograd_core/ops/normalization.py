@@ -40,8 +40,7 @@ is recorded, too).
 
 import numpy as np
 
-from autograd_core.function import Context, Function
-from autograd_core.grad_mode import _state
+from autograd_core.function import Function
 from autograd_core.kernels import column_sums as _column_sums
 from autograd_core.kernels import layer_norm as _layer_norm
 from autograd_core.kernels import norm as _fused
@@ -262,25 +261,16 @@ def batch_norm_training(x, weight, bias, eps):
     """``BatchNorm.apply(x, weight, bias, None, None, training=True, eps=eps)`` with the
     batch mean and biased variance (``(C,)`` arrays) it normalised with.
 
-    They come from the node when one is recorded. When none is (no input requires grad,
-    or grad mode is off), ``apply`` would run ``forward`` on a ``Context`` and drop it;
-    here the same forward runs on a Context kept for the statistics it leaves, so they
-    are not computed a second time (NumPy's ``var`` took two thirds of such a call).
-    That is all ``apply`` does for this op then: BatchNorm promotes no dtypes.
+    They are the ones the op's forward left on its context, recorded as a node or not
+    (``Function._apply_keeping_context``), so they are not computed a second time
+    (NumPy's ``var`` took two thirds of an unrecorded call); NumPy computes them only
+    where no context was kept (constant parameters without a graph).
     """
-    parts = (x, weight, bias)
-    if all(p is None or isinstance(p, Tensor) for p in parts) and not (
-            _state.enabled and any(p is not None and p._requires_grad for p in parts)):
-        options = {"training": True, "eps": eps}
-        ctx = Context(BatchNorm, (), options, (False,) * 5)
-        y = BatchNorm.forward(ctx, *(None if p is None else p._data for p in parts),
-                              None, None, **options)
-        return Tensor._make(np.asarray(y)), ctx.batch_mean, ctx.batch_var
-    out = BatchNorm.apply(x, weight, bias, None, None, training=True, eps=eps)
-    ctx = out._ctx
+    out, ctx = BatchNorm._apply_keeping_context(x, weight, bias, None, None,
+                                                training=True, eps=eps)
     if ctx is not None:
         return out, ctx.batch_mean, ctx.batch_var
-    data = x._data if isinstance(x, Tensor) else np.asarray(x)  # (constant inputs)
+    data = x._data if isinstance(x, Tensor) else np.asarray(x)
     axes = (0,) + tuple(range(2, data.ndim))
     return out, data.mean(axis=axes), data.var(axis=axes)
 
