@@ -25,8 +25,10 @@ channels-last, and
 Measured at batch 32 on the AVX-512 EPYC (2 threads), fwd+bwd against the direct
 kernels: 128 channels on 16x16 at stride 2 0.72x their time, 64 on 32x32 stride 2
 0.89x; 128 on 8x8 stride 1 0.29x, 512 on 4x4 0.15x (``kernels.conv``'s
-``_depthwise_kernels`` has the rule).  Copying between the layouts, about one value
-per cycle, is most of the time.
+``_depthwise_kernels`` has the rule).  Copying between the layouts is most of the
+time; the copies go by blocks of channels (``conv_channels_last.COPY_CHANNEL_BLOCK``),
+which took 64 channels on 32x32 at stride 2 from 1.2-3.2 to 0.9-1.6 ms forward and
+from 4.8-7.0 to 2.7-4.6 backward (batch 32, Zen 4 EPYC, in one process).
 
 Lanes hold whole consecutive samples (``_threads.sample_lanes``, a constant lane
 count), run single-threaded on all cores; the weight gradient's lane partials are
@@ -44,7 +46,7 @@ from ._cache import kernel
 from ._indexing import _u
 from ._partials import sum_in_lane_order
 from ._threads import run_chunks, sample_lanes
-from .conv_channels_last import _nchw_to_rows_t, padded_extent
+from .conv_channels_last import COPY_CHANNEL_BLOCK, _nchw_to_rows_t, padded_extent
 
 __all__ = ["depthwise_backward", "depthwise_forward", "is_depthwise", "plan",
            "workspace_per_sample"]
@@ -108,8 +110,9 @@ def _column_offsets(W, pw, S, Wq, C):
 @kernel(nogil=True)
 def _to_phases(x, xp, n0, ph, pw):
     # xp[m, r, q % S, q // S, c] = x[n0 + m, c, r - ph, q - pw] for the padded rows r and
-    # columns q the taps read (S = the column stride); zero elsewhere.  Reads run along
-    # input rows; a row's writes stay within its W pixels' cache lines.
+    # columns q the taps read (S = the column stride); zero elsewhere.  The walk goes by
+    # blocks of COPY_CHANNEL_BLOCK channels (see conv_channels_last): for one input row, a
+    # block's reads are that many short runs, and its writes fill whole cache lines.
     C, H, W = x.shape[1], x.shape[2], x.shape[3]
     M, Hp, S, Wq = xp.shape[0], xp.shape[1], xp.shape[2], xp.shape[3]
     Wp = S * Wq
@@ -119,18 +122,19 @@ def _to_phases(x, xp, n0, ph, pw):
     for t in range(M * Hp * Wp * C):
         pf[_u(t)] = 0.0
     for m in range(M):
-        for h in range(min(H, Hp - ph)):
-            row = (m * Hp + h + ph) * Wp * C
-            for c in range(C):
-                s = (((n0 + m) * C + c) * H + h) * W
-                for w in range(w_hi):
-                    pf[_u(row + offs[w] + c)] = xf[_u(s + w)]
+        for c0 in range(0, C, COPY_CHANNEL_BLOCK):
+            for h in range(min(H, Hp - ph)):
+                row = (m * Hp + h + ph) * Wp * C
+                for c in range(c0, min(C, c0 + COPY_CHANNEL_BLOCK)):
+                    s = (((n0 + m) * C + c) * H + h) * W
+                    for w in range(w_hi):
+                        pf[_u(row + offs[w] + c)] = xf[_u(s + w)]
 
 
 @kernel(nogil=True)
 def _from_phases(gxp, gx, n0, ph, pw):
     # Adjoint of _to_phases' copy: gx[n0 + m, c, h, w] = gxp[m, h + ph, ..., c], and
-    # zero for input pixels the taps never read.
+    # zero for input pixels the taps never read; by channel blocks, as _to_phases.
     C, H, W = gx.shape[1], gx.shape[2], gx.shape[3]
     M, Hp, S, Wq = gxp.shape[0], gxp.shape[1], gxp.shape[2], gxp.shape[3]
     Wp = S * Wq
@@ -138,19 +142,20 @@ def _from_phases(gxp, gx, n0, ph, pw):
     xf = gx.ravel()
     offs, w_hi = _column_offsets(W, pw, S, Wq, C)
     for m in range(M):
-        for h in range(H):
-            r = h + ph
-            for c in range(C):
-                d = (((n0 + m) * C + c) * H + h) * W
-                if r >= Hp:
-                    for w in range(W):
+        for c0 in range(0, C, COPY_CHANNEL_BLOCK):
+            for h in range(H):
+                r = h + ph
+                for c in range(c0, min(C, c0 + COPY_CHANNEL_BLOCK)):
+                    d = (((n0 + m) * C + c) * H + h) * W
+                    if r >= Hp:
+                        for w in range(W):
+                            xf[_u(d + w)] = 0.0
+                        continue
+                    row = (m * Hp + r) * Wp * C + c
+                    for w in range(w_hi):
+                        xf[_u(d + w)] = gf[_u(row + offs[w])]
+                    for w in range(w_hi, W):
                         xf[_u(d + w)] = 0.0
-                    continue
-                row = (m * Hp + r) * Wp * C + c
-                for w in range(w_hi):
-                    xf[_u(d + w)] = gf[_u(row + offs[w])]
-                for w in range(w_hi, W):
-                    xf[_u(d + w)] = 0.0
 
 
 @kernel(nogil=True)

@@ -50,6 +50,8 @@ def _check_against_reference(x, w, b, stride, padding, dilation=1):
         (2, 3, 4, 8, 8, 4, 1, "same", 1),  # even kernel: asymmetric 'same' padding
         (3, 2, 3, 1, 1, 2, 8, 3, 1),  # padding wider than the taps' extent (Wp 2, pw 3)
         (2, 3, 2, 2, 3, 1, 7, (4, 5), 1),  # one tap, one output, all padding read
+        (2, 37, 35, 7, 9, 3, 2, 1, 1),  # channel blocks of 16, 16 and 5 (COPY_CHANNEL_BLOCK)
+        (2, 20, 18, 9, 9, 3, 1, 1, 1),  # 81 pixels: runs of 32, 32 and 17 (COPY_PIXEL_RUN)
     ],
 )
 def test_matches_reference_loops(N, C, OC, H, W, k, stride, padding, dilation):

@@ -51,6 +51,7 @@ def _check_against_reference(x, w, b, stride, padding, dilation=1):
         (3, 2, 1, 1, 2, 8, 3, 1),  # padding wider than the taps' extent
         (2, 3, 6, 5, 5, 2, 2, 1),  # 5x5
         (1, 7, 5, 6, 1, 2, 0, 1),  # one tap
+        (2, 37, 9, 8, 3, 2, 1, 1),  # channel blocks of 16, 16 and 5 (COPY_CHANNEL_BLOCK)
     ],
 )
 def test_matches_reference_loops(N, C, H, W, k, stride, padding, dilation):
