@@ -1158,8 +1158,11 @@ PLANE_MAX_PRODUCTS = 27
 #: 0.44 / 0.45; 3->16 3x3 on 32x32 (ResNet w16's stem, batch 32) 0.40 / 1.02 -> 0.41 /
 #: 0.41; 3->8 0.35 / 0.51 -> 0.26 / 0.30; 1->8 3x3 0.36 / 0.50 -> 0.18 / 0.19; but 3->64
 #: 0.54 / 0.60 -> 0.71 / 0.74 and 1->32 5x5 0.61 / 0.99 -> 0.98 / 1.03 (GEMMs block
-#: over output channels in registers, a plane's taps cannot).
-PLANE_FORWARD_MAX_WEIGHTS = 288
+#: over output channels in registers, a plane's taps cannot).  Since the forward adds a
+#: 3x3 kernel's taps in one loop on planes from ``conv_same_width.FUSED_3X3_MIN_WIDTH``
+#: wide, the 3->16 stem's forward takes the planes too: 0.67-0.71 -> 0.55-0.59 ms (Zen 4
+#: EPYC); 3->32 stays on im2col (1.03 against 1.11).
+PLANE_FORWARD_MAX_WEIGHTS = 432
 PLANE_BACKWARD_MAX_OUT_CHANNELS = 16
 
 

@@ -48,6 +48,11 @@ def _check_against_reference(x, w, b, padding, dilation=1, groups=None):
         (2, 2, 5, 6, 3, 3, (4, 1), 1),  # row padding past the taps: extra rows
         (2, 3, 6, 1, 3, 1, (1, 0), 1),  # one column
         (1, 2, 4, 4, 1, 1, 0, 1),  # one tap
+        # planes FUSED_3X3_MIN_WIDTH wide: nine taps in one loop inside
+        (2, 3, 6, 26, 3, 3, 1, 1),
+        (2, 2, 9, 25, 3, 3, 2, 2),  # dilated
+        (2, 2, 2, 24, 3, 3, 1, 1),  # no row has all three input rows: no interior
+        (2, 2, 5, 24, 3, 3, (2, 1), 1),  # row padding past the middle: taps' loops only
     ],
 )
 def test_matches_reference_loops(N, C, H, W, kh, kw, padding, dilation):
@@ -82,6 +87,8 @@ def test_any_same_width_geometry_matches_reference(N, C, H, W, kh, kw, ph, dh, d
         (2, 4, 6, 6, 5, 3, 1, 2),  # two groups of 2 -> 3
         (2, 3, 6, 6, 6, 3, 1, 3),  # channel multiplier 2
         (2, 2, 3, 5, 6, 4, "same", 1),  # even kernel, asymmetric padding
+        (2, 3, 5, 7, 30, 3, 1, 1),  # a stem on planes wide enough for one 3x3 loop
+        (2, 4, 6, 5, 24, 3, 1, 2),  # grouped, the same
     ],
 )
 def test_any_groups_match_reference_loops(N, C, OC, H, W, k, padding, groups):
@@ -111,7 +118,8 @@ def test_any_grouped_same_width_geometry_matches_reference(N, G, Cg, OCg, H, W, 
     "x_shape, w_shape, padding, forward, backward",
     [
         ((128, 1, 28, 28), (6, 1, 5, 5), 2, True, True),  # LeNet-5's first layer
-        ((32, 3, 32, 32), (16, 3, 3, 3), 1, False, True),  # ResNet w16's stem: backward
+        ((32, 3, 32, 32), (16, 3, 3, 3), 1, True, True),  # ResNet w16's stem
+        ((32, 3, 32, 32), (32, 3, 3, 3), 1, False, False),  # 32 outputs: GEMMs
         ((32, 3, 32, 32), (8, 3, 3, 3), 1, True, True),
         ((16, 3, 32, 32), (64, 3, 3, 3), 1, False, False),  # 64 outputs: GEMMs
         ((32, 3, 32, 32), (16, 3, 5, 5), 2, False, False),  # 75 products
@@ -127,13 +135,16 @@ def test_first_layers_take_the_planes_by_the_shapes(x_shape, w_shape, padding, f
     assert K._use_same_width_planes(geo, backward=True) is backward
 
 
-def test_forward_bits_are_the_direct_kernels():
+@pytest.mark.parametrize("size, dilation", [(16, 1), (SW.FUSED_3X3_MIN_WIDTH + 8, 1),
+                                            (SW.FUSED_3X3_MIN_WIDTH + 3, 2)])
+def test_forward_bits_are_the_direct_kernels(size, dilation):
+    # on the wider planes the 3x3 taps are one loop inside: the same sums in the same order
     rng = np.random.default_rng(5)
-    x = rng.standard_normal((4, 16, 16, 16)).astype(np.float32)
+    x = rng.standard_normal((4, 16, size, size)).astype(np.float32)
     w = rng.standard_normal((16, 1, 3, 3)).astype(np.float32)
     b = rng.standard_normal(16).astype(np.float32)
-    geo = K.conv_geometry(x.shape, w.shape, 1, 1, 1, 16)
-    direct = np.empty((4, 16, 16, 16), np.float32)
+    geo = K.conv_geometry(x.shape, w.shape, 1, dilation, dilation, 16)
+    direct = np.empty((4, 16, size, size), np.float32)
     K.run_planes(K._direct_forward, 4 * 16, (x, w, b, direct, 16, *K._direct_args(geo)),
                  K._direct_work(geo))
     assert SW.same_width_forward(x, w, b, geo).tobytes() == direct.tobytes()
@@ -160,7 +171,7 @@ def test_which_convs_the_planes_can_take(x_shape, w_shape, kwargs, expected):
     [
         ((32, 32, 32, 32), (32, 1, 3, 3), 1, 32),  # depthwise
         ((128, 1, 28, 28), (6, 1, 5, 5), 2, 1),  # LeNet's first layer
-        ((32, 3, 32, 32), (16, 3, 3, 3), 1, 1),  # ResNet w16's stem (backward only)
+        ((32, 3, 32, 32), (16, 3, 3, 3), 1, 1),  # ResNet w16's stem
     ],
 )
 def test_matches_torch_through_the_rule(torch_or_skip, x_shape, w_shape, padding, groups):
