@@ -173,14 +173,15 @@ def _col2im_t(cols_t, gxp, kh, kw, sh, sw, dh, dw, OH, OW):
 
 
 @kernel(nogil=True)
-def _from_padded_nhwc(gxp, gx, n0, ph, pw):
-    # gx[n0 + m, c, h, w] = gxp[m, h + ph, w + pw, c]; zero where the taps never read;
-    # by channel blocks (COPY_CHANNEL_BLOCK).
+def _channels_last_to_planes(gf, M, Hp, row_len, offs, w_hi, gx, n0, ph):
+    # gx[n0 + m, c, h, w] = gf[(m * Hp + h + ph) * row_len + offs[w] + c] for the input
+    # columns w < w_hi, zero for the others and for rows past Hp (pixels the taps never
+    # read): a padded channels-last layout of M samples, Hp rows of row_len values
+    # each, whose input column w starts at offs[w] in a row.  By channel blocks
+    # (COPY_CHANNEL_BLOCK).  Shared with conv_depthwise, whose rows hold their columns
+    # in phases.
     C, H, W = gx.shape[1], gx.shape[2], gx.shape[3]
-    M, Hp, Wp = gxp.shape[0], gxp.shape[1], gxp.shape[2]
-    gf = gxp.ravel()
     xf = gx.ravel()
-    w_hi = max(0, min(W, Wp - pw))  # input columns inside the padded extent
     for m in range(M):
         for c0 in range(0, C, COPY_CHANNEL_BLOCK):
             for h in range(H):
@@ -191,11 +192,22 @@ def _from_padded_nhwc(gxp, gx, n0, ph, pw):
                         for w in range(W):
                             xf[_u(d + w)] = 0.0
                         continue
-                    s = (m * Hp + r) * Wp * C + pw * C + c
+                    s = (m * Hp + r) * row_len + c
                     for w in range(w_hi):
-                        xf[_u(d + w)] = gf[_u(s + w * C)]
+                        xf[_u(d + w)] = gf[_u(s + offs[w])]
                     for w in range(w_hi, W):
                         xf[_u(d + w)] = 0.0
+
+
+@kernel(nogil=True)
+def _from_padded_nhwc(gxp, gx, n0, ph, pw):
+    # gx[n0 + m, c, h, w] = gxp[m, h + ph, w + pw, c]; zero where the taps never read.
+    M, Hp, Wp, C = gxp.shape
+    w_hi = max(0, min(gx.shape[3], Wp - pw))  # input columns inside the padded extent
+    offs = np.empty(w_hi, dtype=np.int64)
+    for w in range(w_hi):
+        offs[w] = (w + pw) * C
+    _channels_last_to_planes(gxp.ravel(), M, Hp, Wp * C, offs, w_hi, gx, n0, ph)
 
 
 @kernel(nogil=True)

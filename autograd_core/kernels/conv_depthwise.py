@@ -46,7 +46,12 @@ from ._cache import kernel
 from ._indexing import _u
 from ._partials import sum_in_lane_order
 from ._threads import run_chunks, sample_lanes
-from .conv_channels_last import COPY_CHANNEL_BLOCK, _nchw_to_rows_t, padded_extent
+from .conv_channels_last import (
+    COPY_CHANNEL_BLOCK,
+    _channels_last_to_planes,
+    _nchw_to_rows_t,
+    padded_extent,
+)
 
 __all__ = ["depthwise_backward", "depthwise_forward", "is_depthwise", "plan",
            "workspace_per_sample"]
@@ -134,28 +139,10 @@ def _to_phases(x, xp, n0, ph, pw):
 @kernel(nogil=True)
 def _from_phases(gxp, gx, n0, ph, pw):
     # Adjoint of _to_phases' copy: gx[n0 + m, c, h, w] = gxp[m, h + ph, ..., c], and
-    # zero for input pixels the taps never read; by channel blocks, as _to_phases.
-    C, H, W = gx.shape[1], gx.shape[2], gx.shape[3]
-    M, Hp, S, Wq = gxp.shape[0], gxp.shape[1], gxp.shape[2], gxp.shape[3]
-    Wp = S * Wq
-    gf = gxp.ravel()
-    xf = gx.ravel()
-    offs, w_hi = _column_offsets(W, pw, S, Wq, C)
-    for m in range(M):
-        for c0 in range(0, C, COPY_CHANNEL_BLOCK):
-            for h in range(H):
-                r = h + ph
-                for c in range(c0, min(C, c0 + COPY_CHANNEL_BLOCK)):
-                    d = (((n0 + m) * C + c) * H + h) * W
-                    if r >= Hp:
-                        for w in range(W):
-                            xf[_u(d + w)] = 0.0
-                        continue
-                    row = (m * Hp + r) * Wp * C + c
-                    for w in range(w_hi):
-                        xf[_u(d + w)] = gf[_u(row + offs[w])]
-                    for w in range(w_hi, W):
-                        xf[_u(d + w)] = 0.0
+    # zero for input pixels the taps never read.
+    M, Hp, S, Wq, C = gxp.shape
+    offs, w_hi = _column_offsets(gx.shape[3], pw, S, Wq, C)
+    _channels_last_to_planes(gxp.ravel(), M, Hp, S * Wq * C, offs, w_hi, gx, n0, ph)
 
 
 @kernel(nogil=True)
