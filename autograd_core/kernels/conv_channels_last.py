@@ -59,10 +59,9 @@ LANES = 8
 #: channels-last rows.  Channel by channel, one row at a time, every read starts a new
 #: plane (4 KiB apart on 32x32 planes, so a new page); a whole plane at a time, every
 #: write lands on another cache line.  Copying 32 samples of 64 channels 32x32 (one
-#: thread, Zen 4 EPYC): 1.6-5.6 ms row by row (the slow end when the pages are not
-#: huge), 2.0 plane by plane, 1.05-1.2 by blocks of 16 (8 and 4: 1.1-1.5; 32: 1.3-4.7,
-#: more planes than the L1 cache has ways for lines 4 KiB apart).  Copies only: the
-#: block changes no sum.
+#: thread, Zen 4 EPYC): 1.6-5.6 ms row by row (over runs), 2.0 plane by plane,
+#: 1.05-1.2 by blocks of 16 (8 and 4: 1.1-1.5; 32: 1.3-4.7, probably more lines 4 KiB
+#: apart than the L1 cache has ways for).  Copies only: the block changes no sum.
 COPY_CHANNEL_BLOCK = 16
 #: Between NCHW and ``(pixels, channels)`` rows, a channel block goes by runs of this
 #: many pixels (a flattened plane has no rows to go by).  32 samples of 64 channels

@@ -27,8 +27,9 @@ kernels: 128 channels on 16x16 at stride 2 0.72x their time, 64 on 32x32 stride 
 0.89x; 128 on 8x8 stride 1 0.29x, 512 on 4x4 0.15x (``kernels.conv``'s
 ``_depthwise_kernels`` has the rule).  Copying between the layouts is most of the
 time; the copies go by blocks of channels (``conv_channels_last.COPY_CHANNEL_BLOCK``),
-which took 64 channels on 32x32 at stride 2 from 1.2-3.2 to 0.9-1.6 ms forward and
-from 4.8-7.0 to 2.7-4.6 backward (batch 32, Zen 4 EPYC, in one process).
+which took 64 channels on 32x32 at stride 2 from 1.2-3.9 to 0.9-2.1 ms forward and
+from 4.8-7.0 to 2.6-4.6 backward (batch 32, Zen 4 EPYC, three paired runs in one
+process).
 
 Lanes hold whole consecutive samples (``_threads.sample_lanes``, a constant lane
 count), run single-threaded on all cores; the weight gradient's lane partials are
