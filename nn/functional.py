@@ -468,14 +468,8 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
             f"instance_norm: expected more than 1 spatial element per channel, got input of "
             f"shape {x.shape}"
         )
-    out = _norm.InstanceNorm.apply(x, weight, bias, eps=float(eps))
+    out, mean, var = _norm.instance_norm_statistics(x, weight, bias, float(eps))
     if running_mean is not None or running_var is not None:
-        ctx = out._ctx
-        if ctx is not None:
-            mean, var = ctx.batch_mean, ctx.batch_var
-        else:
-            axes = tuple(range(2, x.ndim))
-            mean, var = x._data.mean(axis=axes), x._data.var(axis=axes)
         _update_running(running_mean, mean.mean(axis=0), momentum)
         _update_running(running_var, (var * (count / (count - 1))).mean(axis=0), momentum)
     return out

@@ -28,7 +28,7 @@ the ordinary backward keeps its speed and memory.
 The batch statistics of a training step are left on the node as ``ctx.batch_mean`` and
 ``ctx.batch_var`` so ``nn.functional.batch_norm`` can update its running estimates
 without a second pass over the data (:func:`batch_norm_training` gets them when no node
-is recorded, too).
+is recorded, too; :func:`instance_norm_statistics` the per-instance ones).
 
 >>> import numpy as np
 >>> from autograd_core import Tensor
@@ -49,7 +49,7 @@ from autograd_core.ops._formula import Custom
 from autograd_core.tensor import Tensor
 
 __all__ = ["BatchNorm", "LayerNorm", "InstanceNorm", "GroupNorm", "channel_shape",
-           "batch_norm_training"]
+           "batch_norm_training", "instance_norm_statistics"]
 
 
 def channel_shape(ndim: int, channels: int) -> tuple:
@@ -257,22 +257,36 @@ class BatchNorm(Function):
         return grad_x, grad_w, grad_b, None, None
 
 
-def batch_norm_training(x, weight, bias, eps):
-    """``BatchNorm.apply(x, weight, bias, None, None, training=True, eps=eps)`` with the
-    batch mean and biased variance (``(C,)`` arrays) it normalised with.
+def _with_statistics(op, axes, x, *inputs, **options):
+    """``(op.apply(x, *inputs, **options), mean, var)``: the output with the mean and
+    biased variance over ``axes`` its forward normalised with.
 
-    They are the ones the op's forward left on its context, recorded as a node or not
-    (``Function._apply_keeping_context``), so they are not computed a second time
-    (NumPy's ``var`` took two thirds of an unrecorded call); NumPy computes them only
-    where no context was kept (constant parameters without a graph).
+    They are the ones the op's forward left on its context (``ctx.batch_mean``,
+    ``ctx.batch_var``), recorded as a node or not (``Function._apply_keeping_context``),
+    so they are not computed a second time (for batch norm, NumPy's ``var`` took two
+    thirds of an unrecorded call); NumPy computes them only where no context was kept.
     """
-    out, ctx = BatchNorm._apply_keeping_context(x, weight, bias, None, None,
-                                                training=True, eps=eps)
+    out, ctx = op._apply_keeping_context(x, *inputs, **options)
     if ctx is not None:
         return out, ctx.batch_mean, ctx.batch_var
     data = x._data if isinstance(x, Tensor) else np.asarray(x)
-    axes = (0,) + tuple(range(2, data.ndim))
     return out, data.mean(axis=axes), data.var(axis=axes)
+
+
+def batch_norm_training(x, weight, bias, eps):
+    """``BatchNorm.apply(x, weight, bias, None, None, training=True, eps=eps)`` with the
+    batch mean and biased variance (``(C,)`` arrays) it normalised with
+    (:func:`_with_statistics`)."""
+    axes = (0,) + tuple(range(2, x.ndim))
+    return _with_statistics(BatchNorm, axes, x, weight, bias, None, None, training=True,
+                            eps=eps)
+
+
+def instance_norm_statistics(x, weight, bias, eps):
+    """``InstanceNorm.apply(x, weight, bias, eps=eps)`` with the per-instance mean and
+    biased variance (``(N, C)`` arrays) it normalised with (:func:`_with_statistics`)."""
+    return _with_statistics(InstanceNorm, tuple(range(2, x.ndim)), x, weight, bias,
+                            eps=eps)
 
 
 def _rows(a, normalized_ndim):

@@ -97,13 +97,19 @@ def test_running_stats_by_hand(rng):
     np.testing.assert_allclose(bn.running_mean.numpy(), mean, rtol=1e-5)
 
 
-@pytest.mark.parametrize("shape", [(8, 4, 6, 6), (4, 16, 40, 40), (6, 3)])
-def test_training_mode_without_a_graph_matches_the_graph_path(rng, shape):
+def _norm_layer(kind, shape):
+    if kind == "instance":  # tracking running estimates, affine
+        return nn.InstanceNorm2d(shape[1], affine=True, track_running_stats=True)
+    return nn.BatchNorm2d(shape[1]) if len(shape) == 4 else nn.BatchNorm1d(shape[1])
+
+
+@pytest.mark.parametrize("kind, shape", [("batch", (8, 4, 6, 6)), ("batch", (4, 16, 40, 40)),
+                                         ("batch", (6, 3)), ("instance", (5, 4, 7, 6))])
+def test_training_mode_without_a_graph_matches_the_graph_path(rng, kind, shape):
     # inputs that do not require grad, and no_grad: no node is recorded, and the
     # running estimates and the output must be those of a recorded call, to the bit
     x = rng.standard_normal(shape).astype(np.float32) * 3 + 1
-    recorded, unrecorded, under_no_grad = (nn.BatchNorm2d(shape[1]) if len(shape) == 4
-                                           else nn.BatchNorm1d(shape[1]) for _ in range(3))
+    recorded, unrecorded, under_no_grad = (_norm_layer(kind, shape) for _ in range(3))
     y_graph = recorded(Tensor(x, requires_grad=True))
     assert y_graph.grad_fn is not None
     for bn in (unrecorded, under_no_grad):
