@@ -468,10 +468,12 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
             f"instance_norm: expected more than 1 spatial element per channel, got input of "
             f"shape {x.shape}"
         )
+    if running_mean is None and running_var is None:
+        return _norm.InstanceNorm.apply(x, weight, bias, eps=float(eps))
+    # running estimates: the op's own statistics, recorded as a node or not
     out, mean, var = _norm.instance_norm_statistics(x, weight, bias, float(eps))
-    if running_mean is not None or running_var is not None:
-        _update_running(running_mean, mean.mean(axis=0), momentum)
-        _update_running(running_var, (var * (count / (count - 1))).mean(axis=0), momentum)
+    _update_running(running_mean, mean.mean(axis=0), momentum)
+    _update_running(running_var, (var * (count / (count - 1))).mean(axis=0), momentum)
     return out
 
 
