@@ -172,6 +172,22 @@ def _col2im_t(cols_t, gxp, kh, kw, sh, sw, dh, dw, OH, OW):
 
 
 @kernel(nogil=True)
+def _column_offsets(W, pw, S, Wq, C):
+    # offs[w] = where input column w goes in a padded channels-last row of S phases
+    # of Wq columns (-1: the taps never read it): padded column q = w + pw at
+    # [q % S, q // S]; S = 1 is the plain padded layout.
+    # Returns (offs, w_hi): input columns from w_hi on are never read.
+    offs = np.empty(W, dtype=np.int64)
+    for w in range(W):
+        q = w + pw
+        offs[w] = ((q % S) * Wq + q // S) * C if q < S * Wq else -1
+    w_hi = W
+    while w_hi > 0 and offs[w_hi - 1] < 0:
+        w_hi -= 1
+    return offs, w_hi
+
+
+@kernel(nogil=True)
 def _channels_last_to_planes(gf, M, Hp, row_len, offs, w_hi, gx, n0, ph):
     # gx[n0 + m, c, h, w] = gf[(m * Hp + h + ph) * row_len + offs[w] + c] for the input
     # columns w < w_hi, zero for the others and for rows past Hp (pixels the taps never
@@ -202,10 +218,7 @@ def _channels_last_to_planes(gf, M, Hp, row_len, offs, w_hi, gx, n0, ph):
 def _from_padded_nhwc(gxp, gx, n0, ph, pw):
     # gx[n0 + m, c, h, w] = gxp[m, h + ph, w + pw, c]; zero where the taps never read.
     M, Hp, Wp, C = gxp.shape
-    w_hi = max(0, min(gx.shape[3], Wp - pw))  # input columns inside the padded extent
-    offs = np.empty(w_hi, dtype=np.int64)
-    for w in range(w_hi):
-        offs[w] = (w + pw) * C
+    offs, w_hi = _column_offsets(gx.shape[3], pw, 1, Wp, C)
     _channels_last_to_planes(gxp.ravel(), M, Hp, Wp * C, offs, w_hi, gx, n0, ph)
 
 

@@ -50,6 +50,7 @@ from ._threads import run_chunks, sample_lanes
 from .conv_channels_last import (
     COPY_CHANNEL_BLOCK,
     _channels_last_to_planes,
+    _column_offsets,
     _nchw_to_rows_t,
     padded_extent,
 )
@@ -96,21 +97,6 @@ def plan(geo, itemsize):
 def is_depthwise(geo):
     """One filter per channel: ``groups == C == OC`` (and more than one group)."""
     return geo.groups == geo.C == geo.OC and geo.groups > 1
-
-
-@kernel(nogil=True)
-def _column_offsets(W, pw, S, Wq, C):
-    # offs[w] = where input column w goes in a phase-layout row (-1: the taps never
-    # read it): padded column q = w + pw at [q % S, q // S].
-    # Returns (offs, w_hi): input columns from w_hi on are never read.
-    offs = np.empty(W, dtype=np.int64)
-    for w in range(W):
-        q = w + pw
-        offs[w] = ((q % S) * Wq + q // S) * C if q < S * Wq else -1
-    w_hi = W
-    while w_hi > 0 and offs[w_hi - 1] < 0:
-        w_hi -= 1
-    return offs, w_hi
 
 
 @kernel(nogil=True)
