@@ -16,15 +16,11 @@ import os
 
 import numpy as np
 import pytest
+from hypothesis import settings
 
-try:
-    from hypothesis import settings
-except ImportError:  # only the property-based tests need it (the test extra has it)
-    settings = None
-if settings is not None:
-    settings.register_profile("repeatable", derandomize=True, database=None)
-    settings.register_profile("explore", derandomize=False)
-    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
+settings.register_profile("repeatable", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 
