@@ -892,7 +892,12 @@ def _lanes_wanted(geo, min_columns=None):
     """
     columns = geo.N * geo.OH * geo.OW
     min_columns = MIN_GEMM_COLUMNS if min_columns is None else min_columns
-    return max(1, min(_LANES, geo.flops // LANE_MIN_FLOPS, columns // min_columns))
+    wanted = max(1, min(_LANES, geo.flops // LANE_MIN_FLOPS, columns // min_columns))
+    # A power of two, so the lanes share out evenly over 2, 4 or 8 cores: three lanes of
+    # 3, 3 and 2 samples kept one of two cores idle for a third of ResNet-18's 512->512
+    # 7x7 forward at batch 8 (paired, 2-core Zen 4: 14.0 ms with three lanes, 11.0 with
+    # two, 12.3 with one lane and row-blocked GEMMs; 256->512 stride 2: 6.7 / 5.3 / 6.2).
+    return 1 << (int(wanted).bit_length() - 1)
 
 
 #: Largest tap table (``kh * kw * OH * OW`` entries) :func:`_use_tap_table` allows.

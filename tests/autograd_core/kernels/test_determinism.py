@@ -93,6 +93,18 @@ def test_lane_count_is_a_constant():
     assert len(lanes) == C._LANES == 8 and split
 
 
+def test_lane_counts_are_powers_of_two_by_the_shapes_alone():
+    # ResNet-18's 512->512 on 7x7 at batch 8: 392 output columns would make three
+    # lanes (3, 3 and 2 samples), which leave one of two cores idle a third of the time
+    geo = K.conv_geometry((8, 512, 7, 7), (512, 512, 3, 3), padding=1)
+    assert C._lanes_wanted(geo, 128) == 2
+    _, lanes, _ = C._plan(geo, (512 * 9 + 512) * 7 * 4, K.CHUNK_BYTES, 128)
+    assert len(lanes) == 2
+    for n, c, size in ((1, 3, 8), (3, 16, 9), (8, 256, 14), (16, 128, 16), (5, 64, 33)):
+        wanted = C._lanes_wanted(K.conv_geometry((n, c, size, size), (c, c, 3, 3), padding=1))
+        assert 1 <= wanted <= C._LANES and wanted & (wanted - 1) == 0
+
+
 def test_bit_identical_with_any_numba_thread_count():
     before = numba.get_num_threads()
     digests = set()
