@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import autograd_core
 import nn
 from autograd_core import Tensor
 from autograd_core.kernels import column_sums as C
@@ -50,6 +51,9 @@ def test_linear_and_layer_norm_parameter_gradients_match_torch(torch_or_skip, rn
     torch = torch_or_skip
     x = rng.standard_normal(shape).astype(np.float32)
     g = rng.standard_normal(shape[:-1] + (4,)).astype(np.float32)
+    # Seeded: the layer's initial weights otherwise follow the global generator, which
+    # the tests before this one (hypothesis's among them) leave in any state
+    autograd_core.manual_seed(0)
     lin, norm = nn.Linear(5, 4), nn.LayerNorm(4)
     t_lin, t_norm = torch.nn.Linear(5, 4), torch.nn.LayerNorm(4)
     with torch.no_grad():
@@ -61,5 +65,7 @@ def test_linear_and_layer_norm_parameter_gradients_match_torch(torch_or_skip, rn
     t_norm(t_lin(torch.from_numpy(x))).backward(torch.from_numpy(g))
     for ours, theirs in ((lin.bias, t_lin.bias), (lin.weight, t_lin.weight),
                          (norm.weight, t_norm.weight), (norm.bias, t_norm.bias)):
-        np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-5,
+        # float32 through a layer norm: over 600 initial weights the largest gap was
+        # 1.7x (1e-5 + 1e-5 |torch|), so 1e-4 relative leaves a margin on any machine
+        np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-4,
                                    atol=1e-5)
