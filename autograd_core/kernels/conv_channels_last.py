@@ -133,30 +133,40 @@ def _to_padded_nhwc(x, xp, n0, n1, ph, pw):
 @kernel(nogil=True)
 def _im2col_t(xp, cols_t, kh, kw, sh, sw, dh, dw, OH, OW):
     # cols_t[(m, oh, ow), (i * kw + j) * C + c] = xp[m, oh*sh + i*dh, ow*sw + j*dw, c]
+    # Without dilation a tap row's kw runs of C values are one run of kw * C, in xp as
+    # in cols_t: copied as one (a 3-channel 7x7 stem copies runs of 21, not 3).
     M, Hp, Wp, C = xp.shape
     K = kh * kw * C
     pf = xp.ravel()
     cf = cols_t.ravel()
+    run = kw * C
     for m in range(M):
         for oh in range(OH):
             for ow in range(OW):
                 d = ((m * OH + oh) * OW + ow) * K
                 for i in range(kh):
+                    s = ((m * Hp + oh * sh + i * dh) * Wp + ow * sw) * C
+                    dd = d + i * run
+                    if dw == 1:
+                        for t in range(run):
+                            cf[_u(dd + t)] = pf[_u(s + t)]
+                        continue
                     for j in range(kw):
-                        s = ((m * Hp + oh * sh + i * dh) * Wp + ow * sw + j * dw) * C
-                        dd = d + (i * kw + j) * C
                         for c in range(C):
-                            cf[_u(dd + c)] = pf[_u(s + c)]
+                            cf[_u(dd + j * C + c)] = pf[_u(s + j * dw * C + c)]
 
 
 @kernel(nogil=True)
 def _col2im_t(cols_t, gxp, kh, kw, sh, sw, dh, dw, OH, OW):
     # Adjoint of _im2col_t: gxp (zeroed here) += every (pixel, tap) run, pixels in
     # order, taps in (i, j) order (one thread: the order is fixed).
+    # (Without dilation by runs of kw * C, as _im2col_t: within one pixel and tap row
+    # the kw taps add into different columns, so every sum's order is unchanged.)
     M, Hp, Wp, C = gxp.shape
     K = kh * kw * C
     gf = gxp.ravel()
     cf = cols_t.ravel()
+    run = kw * C
     for t in range(M * Hp * Wp * C):
         gf[_u(t)] = 0.0
     for m in range(M):
@@ -164,11 +174,15 @@ def _col2im_t(cols_t, gxp, kh, kw, sh, sw, dh, dw, OH, OW):
             for ow in range(OW):
                 s0 = ((m * OH + oh) * OW + ow) * K
                 for i in range(kh):
+                    d = ((m * Hp + oh * sh + i * dh) * Wp + ow * sw) * C
+                    s = s0 + i * run
+                    if dw == 1:
+                        for t in range(run):
+                            gf[_u(d + t)] += cf[_u(s + t)]
+                        continue
                     for j in range(kw):
-                        d = ((m * Hp + oh * sh + i * dh) * Wp + ow * sw + j * dw) * C
-                        s = s0 + (i * kw + j) * C
                         for c in range(C):
-                            gf[_u(d + c)] += cf[_u(s + c)]
+                            gf[_u(d + j * dw * C + c)] += cf[_u(s + j * C + c)]
 
 
 @kernel(nogil=True)
