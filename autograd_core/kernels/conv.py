@@ -134,10 +134,14 @@ MAX_WORKSPACE_BYTES = 256 * 1024 * 1024
 _LANES = 8
 #: Largest output (elements) a geometry accepts: index arithmetic stays far from int64.
 MAX_OUTPUT_ELEMENTS = 2**48
-#: Forward FLOPs per lane below which a conv gets fewer lanes (measured on LeNet's
-#: layers at batch 32 and 256: 0.5 MFLOP; a 0.6 MFLOP conv then runs as one lane,
-#: inline, twice as fast as cut in eight).
-LANE_MIN_FLOPS = 500_000
+#: Forward FLOPs per lane below which a conv gets fewer lanes.  A lane's chunks cost
+#: about 30 us each in Python calls, and two threads running many small chunks take
+#: turns on the GIL: ResNet-18's 1x1 stride-2 shortcuts (8.4 MFLOP at batch 32) ran
+#: 8 lanes in 0.46 ms forward, 2 lanes in 0.38 (0.82x; backward 0.65-0.85x), and 1x1
+#: 32->64 stride 2 at batch 64 0.54x / 0.79x.  Measured paired on a 2-core Zen 4 from
+#: 0.5 MFLOP (the value before, from LeNet's layers) to 4: the other convs whose lane
+#: count changes, 4-38 MFLOP im2col convs, 0.59-1.04x; those on other kernels, none.
+LANE_MIN_FLOPS = 4_000_000
 #: Up to this many products per output (C/groups * kh * kw) the direct kernels are
 #: used instead of im2col + GEMM.  Measured: the GEMM path wins already at 25 (LeNet's
 #: 1->6 5x5: 4.1/12.2 ms against 6.4/16.3 ms forward/backward), the direct kernels win
@@ -773,8 +777,8 @@ def _plan(geo, bytes_per_row, chunk_bytes, min_columns=None):
         spans = list(zip(cuts[:-1], cuts[1:]))
     # Small problems get fewer lanes (one below 2 * LANE_MIN_FLOPS): a lane costs a
     # chunk's fixed overhead and, run on another thread, a handoff of ~50 us, which a
-    # tiny conv (LeNet on 8x8 digits) does not earn back. Still a function of the shapes
-    # alone, so results stay identical with any thread count.
+    # small conv (LeNet on 8x8 digits, a 1x1 shortcut) does not earn back. Still a
+    # function of the shapes alone, so results stay identical with any thread count.
     # Every lane also gets at least MIN_GEMM_COLUMNS output columns: a lane's weight
     # gradient is a full (OC, K) partial, written and summed once per lane.
     lanes_wanted = _lanes_wanted(geo, min_columns)
