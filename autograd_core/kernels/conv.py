@@ -901,7 +901,13 @@ def _lanes_wanted(geo, min_columns=None):
     # 3, 3 and 2 samples kept one of two cores idle for a third of ResNet-18's 512->512
     # 7x7 forward at batch 8 (paired, 2-core Zen 4: 14.0 ms with three lanes, 11.0 with
     # two, 12.3 with one lane and row-blocked GEMMs; 256->512 stride 2: 6.7 / 5.3 / 6.2).
-    return 1 << (int(wanted).bit_length() - 1)
+    return _power_of_two_at_most(wanted)
+
+
+def _power_of_two_at_most(n):
+    """The largest power of two <= ``n`` (n >= 1): a count of tasks that shares out
+    evenly over 1, 2, 4... threads."""
+    return 1 << (int(n).bit_length() - 1)
 
 
 #: Largest tap table (``kh * kw * OH * OW`` entries) :func:`_use_tap_table` allows.
@@ -1614,7 +1620,7 @@ def _channel_blocks(geo, itemsize=4):
     rows = geo.C * geo.kh * geo.kw
     by_bytes = -(-rows * geo.N * geo.OH * geo.OW * itemsize // CHANNEL_BLOCK_BYTES)
     n = max(1, min(CHANNEL_BLOCKS, geo.C, rows // CHANNEL_BLOCK_MIN_ROWS, max(4, by_bytes)))
-    n = 1 << (n.bit_length() - 1)  # a power of two: equal shares for 1, 2, 4... threads
+    n = _power_of_two_at_most(n)
     cuts = [geo.C * i // n for i in range(n + 1)]
     return list(zip(cuts[:-1], cuts[1:]))
 

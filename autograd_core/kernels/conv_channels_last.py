@@ -130,43 +130,48 @@ def _to_padded_nhwc(x, xp, n0, n1, ph, pw):
                         pf[_u(d + w * C)] = xf[_u(s + w)]
 
 
+@kernel(inline="always")
+def _tap_row_runs(kw, dw, C):
+    # (runs, length) of one tap row (i fixed) in a pixel's row of cols_t: its kw taps'
+    # runs of C channels, which without dilation are one run of kw * C values in xp as
+    # in cols_t (a 3-channel 7x7 stem copies runs of 21, not 3); run j starts j * dw * C
+    # after the row's first in xp and j * length after it in cols_t.
+    if dw == 1:
+        return 1, kw * C
+    return kw, C
+
+
 @kernel(nogil=True)
 def _im2col_t(xp, cols_t, kh, kw, sh, sw, dh, dw, OH, OW):
     # cols_t[(m, oh, ow), (i * kw + j) * C + c] = xp[m, oh*sh + i*dh, ow*sw + j*dw, c]
-    # Without dilation a tap row's kw runs of C values are one run of kw * C, in xp as
-    # in cols_t: copied as one (a 3-channel 7x7 stem copies runs of 21, not 3).
     M, Hp, Wp, C = xp.shape
     K = kh * kw * C
     pf = xp.ravel()
     cf = cols_t.ravel()
-    run = kw * C
+    runs, run = _tap_row_runs(kw, dw, C)
     for m in range(M):
         for oh in range(OH):
             for ow in range(OW):
                 d = ((m * OH + oh) * OW + ow) * K
                 for i in range(kh):
                     s = ((m * Hp + oh * sh + i * dh) * Wp + ow * sw) * C
-                    dd = d + i * run
-                    if dw == 1:
+                    dd = d + i * kw * C
+                    for j in range(runs):
                         for t in range(run):
-                            cf[_u(dd + t)] = pf[_u(s + t)]
-                        continue
-                    for j in range(kw):
-                        for c in range(C):
-                            cf[_u(dd + j * C + c)] = pf[_u(s + j * dw * C + c)]
+                            cf[_u(dd + j * run + t)] = pf[_u(s + j * dw * C + t)]
 
 
 @kernel(nogil=True)
 def _col2im_t(cols_t, gxp, kh, kw, sh, sw, dh, dw, OH, OW):
     # Adjoint of _im2col_t: gxp (zeroed here) += every (pixel, tap) run, pixels in
     # order, taps in (i, j) order (one thread: the order is fixed).
-    # (Without dilation by runs of kw * C, as _im2col_t: within one pixel and tap row
-    # the kw taps add into different columns, so every sum's order is unchanged.)
+    # (By the runs of _tap_row_runs: within one pixel and tap row the kw taps add
+    # into different columns, so every sum's order is the same as tap by tap.)
     M, Hp, Wp, C = gxp.shape
     K = kh * kw * C
     gf = gxp.ravel()
     cf = cols_t.ravel()
-    run = kw * C
+    runs, run = _tap_row_runs(kw, dw, C)
     for t in range(M * Hp * Wp * C):
         gf[_u(t)] = 0.0
     for m in range(M):
@@ -175,14 +180,10 @@ def _col2im_t(cols_t, gxp, kh, kw, sh, sw, dh, dw, OH, OW):
                 s0 = ((m * OH + oh) * OW + ow) * K
                 for i in range(kh):
                     d = ((m * Hp + oh * sh + i * dh) * Wp + ow * sw) * C
-                    s = s0 + i * run
-                    if dw == 1:
+                    s = s0 + i * kw * C
+                    for j in range(runs):
                         for t in range(run):
-                            gf[_u(d + t)] += cf[_u(s + t)]
-                        continue
-                    for j in range(kw):
-                        for c in range(C):
-                            gf[_u(d + j * dw * C + c)] += cf[_u(s + j * C + c)]
+                            gf[_u(d + j * dw * C + t)] += cf[_u(s + j * run + t)]
 
 
 @kernel(nogil=True)
