@@ -15,8 +15,9 @@ w[oc, c, i, j]``, a ``(pixels, K) @ (K, OC)`` GEMM (its long side is the pixels,
 OpenBLAS runs faster than the caffe layout's ``(OC, K) @ (K, pixels)`` when ``OC`` is
 small: 190 against 110 GFLOP/s for 32 channels, measured on the AVX-512 EPYC), then
 ``res`` is transposed into the NCHW output.  The backward is the adjoint, step by step:
-``g_t`` = grad_out as ``(pixels, OC)`` (summing grad_bias), ``grad_w_t += cols_t.T @
-g_t``, ``grad_cols_t = g_t @ w_t.T``, added back run by run into a padded
+``g_t`` = grad_out as ``(pixels, OC)`` (summing grad_bias), ``grad_w_rows += g_t.T @
+cols_t`` and ``grad_cols_t = g_t @ w_rows`` with ``w_rows = w_t.T`` (both kept as
+``(OC, K)`` rows), added back run by run into a padded
 channels-last gradient, which is transposed into ``grad_x``.
 
 Lanes hold whole samples (consecutive, by the shapes alone) and run single-threaded
@@ -290,9 +291,20 @@ def _nchw_to_rows_t(go, g_t, bias_acc, n0):
 
 
 def _weight_t(weight):
-    """``w_t[(i * kw + j) * C + c, oc] = w[oc, c, i, j]``, contiguous."""
+    """``w_t[(i * kw + j) * C + c, oc] = w[oc, c, i, j]``, contiguous: the forward's
+    ``cols_t @ w_t``, which OpenBLAS runs 15 % faster than ``cols_t @ _weight_rows(w).T``
+    (128->128 3x3, 128 pixels, one thread: 0.41 against 0.47 ms)."""
     OC, C, kh, kw = weight.shape
     return np.ascontiguousarray(weight.transpose(2, 3, 1, 0).reshape(kh * kw * C, OC))
+
+
+def _weight_rows(weight):
+    """``w_rows[oc, (i * kw + j) * C + c] = w[oc, c, i, j]``, contiguous: the backward's
+    layout.  Each filter is a small (C, kh*kw) -> (kh*kw, C) transpose, half the time of
+    :func:`_weight_t`'s (0.06 against 0.12 ms at 128->128 3x3); and ``g_t @ w_rows``
+    runs faster than ``g_t @ w_t.T`` (0.43 against 0.48 ms at 128 pixels)."""
+    OC, C, kh, kw = weight.shape
+    return np.ascontiguousarray(weight.transpose(0, 2, 3, 1).reshape(OC, kh * kw * C))
 
 
 def _cols_t(x, geo, n0, n1):
@@ -329,11 +341,13 @@ def channels_last_backward(grad_out, x, weight, geo, need_input, need_weight, ne
     """``(grad_x, grad_weight, grad_bias)`` of :func:`channels_last_forward` (``None``
     for those not asked for)."""
     dtype = x.dtype
-    w_t = _weight_t(weight) if need_input else None
+    w_rows = _weight_rows(weight) if need_input else None
     lanes = plan(geo, dtype.itemsize)
     K = geo.C * geo.kh * geo.kw
     gx = np.empty(x.shape, dtype=dtype) if need_input else None
-    acc = OrderedSum((K, geo.OC), dtype) if need_weight else None
+    # the weight gradient as (oc, (i, j, c)) rows: back to (OC, C, kh, kw) by a small
+    # transpose per filter (0.12 ms at 128->128 3x3 against 0.17 from ((i, j, c), oc))
+    acc = OrderedSum((geo.OC, K), dtype) if need_weight else None
     gb_parts = [np.zeros(geo.OC if need_bias else 0, dtype=np.float64) for _ in lanes]
     Hp, Wp = padded_extent(geo)
 
@@ -346,14 +360,14 @@ def channels_last_backward(grad_out, x, weight, geo, need_input, need_weight, ne
             if need_weight:
                 cols_t = _cols_t(x, geo, n0, n1)
                 if k == 0:
-                    np.matmul(cols_t.T, g_t, out=part)
+                    np.matmul(g_t.T, cols_t, out=part)
                 else:
                     if scratch is None:
                         scratch = np.empty_like(part)
-                    part += np.matmul(cols_t.T, g_t, out=scratch)
+                    part += np.matmul(g_t.T, cols_t, out=scratch)
                 del cols_t
             if need_input:
-                gcols_t = g_t @ w_t.T
+                gcols_t = g_t @ w_rows
                 gxp = np.empty((n1 - n0, Hp, Wp, geo.C), dtype=dtype)
                 _col2im_t(gcols_t, gxp, geo.kh, geo.kw, *geo.stride, *geo.dilation,
                           geo.OH, geo.OW)
@@ -368,9 +382,9 @@ def channels_last_backward(grad_out, x, weight, geo, need_input, need_weight, ne
     run_chunks(lane, len(lanes))
     gw = gb = None
     if need_weight:
-        total = acc.result(len(lanes))  # ((i, j, c), oc)
+        total = acc.result(len(lanes))  # (oc, (i, j, c))
         gw = np.ascontiguousarray(
-            total.reshape(geo.kh, geo.kw, geo.C, geo.OC).transpose(3, 2, 0, 1))
+            total.reshape(geo.OC, geo.kh, geo.kw, geo.C).transpose(0, 3, 1, 2))
     if need_bias:
         gb = sum_in_lane_order(gb_parts, dtype)
     return gx, gw, gb
