@@ -1526,9 +1526,9 @@ def _conv2d_backward(
         if wino_x:
             # grad_x is the stride-1 conv of grad_out with the flipped, transposed
             # filters and top/left padding 2 - p (its output is H x W again).
-            w_t = np.ascontiguousarray(weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+            u = _wino.filter_transform(weight, input_grad=True)
             gx = _wino.winograd_conv3x3(
-                grad_out, w_t, None, 2 - geo.pad[0], 2 - geo.pad[1], geo.H, geo.W,
+                grad_out, u, None, 2 - geo.pad[0], 2 - geo.pad[1], geo.H, geo.W,
                 _lanes_wanted(geo),
             )
         if wino_w:

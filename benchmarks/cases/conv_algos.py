@@ -128,13 +128,13 @@ def _algo(N, C, OC, H, reps):
     from autograd_core.kernels import conv_winograd as W
 
     x, w, go, geo = arrays(N, C, OC, H, 3, 1, 1)
-    w_t = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
     lanes = K._lanes_wanted(geo)
     res = compare({
         "im2col_fwd": _im2col_only(lambda: K._conv2d_forward(x, w, None, geo)),
         "wino_fwd": lambda: W.winograd_conv3x3(x, w, None, 1, 1, H, H, lanes),
         "col2im_gx": _im2col_only(lambda: K._conv2d_backward(go, x, w, geo, True, False, False)),
-        "wino_gx": lambda: W.winograd_conv3x3(go, w_t, None, 1, 1, H, H, lanes),
+        "wino_gx": lambda: W.winograd_conv3x3(
+            go, W.filter_transform(w, input_grad=True), None, 1, 1, H, H, lanes),
         "im2col_gw": _im2col_only(lambda: K._conv2d_backward(go, x, w, geo, False, True, False)),
         "wino_gw": lambda: W.winograd_grad_weight3x3(go, x, 1, 1, lanes),
     }, reps=reps, warmup=1, min_sample_time=0.05)

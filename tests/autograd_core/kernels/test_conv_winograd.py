@@ -119,6 +119,29 @@ def test_filter_transform_matches_its_definition():
             np.testing.assert_allclose(u[:, o, c].reshape(4, 4), G @ w[o, c] @ G.T)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_input_gradient_filters_are_the_flipped_transposed_ones(dtype):
+    rng = np.random.default_rng(1)
+    w = rng.standard_normal((5, 3, 3, 3)).astype(dtype)
+    flipped = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+    u = W.filter_transform(w, input_grad=True)
+    assert u.shape == (16, 3, 5)
+    np.testing.assert_array_equal(u, W.filter_transform(flipped))
+
+
+def test_filter_gradient_is_the_adjoint_of_the_filter_transform():
+    # <filter_transform(w), dU> = <w, G^T dU G> for every w and dU
+    rng = np.random.default_rng(2)
+    G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
+    dU = rng.standard_normal((16, 4, 6))
+    gw = np.empty((4, 6, 3, 3))
+    W._filter_gradient(dU, gw)
+    for o in range(4):
+        for c in range(6):
+            np.testing.assert_allclose(gw[o, c], G.T @ dU[:, o, c].reshape(4, 4) @ G,
+                                       rtol=1e-13, atol=1e-13)
+
+
 # -------------------------------------------------------------- against the references
 
 
