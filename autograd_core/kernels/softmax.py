@@ -33,14 +33,23 @@ import numpy as np
 from numba import prange
 
 from ._cache import kernel
+from ._indexing import _u
 from ._threads import SMALL_WORK, run_planes
 from .transcendental import exp32
 
-__all__ = ["softmax_applies", "softmax_last_axis"]
+__all__ = ["softmax_applies", "softmax_last_axis", "log_softmax_last_axis"]
 
 #: Rows of a softmax call at least this large (elements) are split over the threads:
 #: the exp makes the pass compute-bound (about 1.3 ns per element on one core).
 THREADED_ELEMENTS = 1 << 17
+#: ... and of a log-softmax call (about 1.1 ns per element on one core; two threads
+#: cost about 0.12 ms more to start, measured: (2048, 65) 0.18 ms on one thread, 0.22
+#: on two; (2048, 1000) 2.2 and 1.2 ms).
+LOG_SOFTMAX_THREADED_ELEMENTS = 1 << 18
+#: Smaller log-softmax calls keep NumPy's formula: there it costs microseconds (a
+#: CIFAR batch's (32, 10) logits: 21 us against 7), and its bits are those of the
+#: flat code (``viz.flat_code``), which reproduces a small model bit for bit.
+LOG_SOFTMAX_MIN_ELEMENTS = 1 << 14
 # Reductions may be reassociated (vectorised sums); each row is still summed by one
 # thread in one fixed order. "contract" allows FMAs in the polynomial.
 _FAST = {"reassoc", "nsz", "contract"}
@@ -109,6 +118,58 @@ def softmax_last_axis(s, m=None, total=None):
     run_planes(_softmax_rows, rows.shape[0], (rows, m_rows, t_rows, have_stats), work)
     stats = s.shape[:-1] + (1,)
     return s, m_rows.reshape(stats), t_rows.reshape(stats)
+
+
+@kernel(nogil=True, parallel=True, fastmath=_FAST, error_model="numpy")
+def _log_softmax_rows(z, out, r0, r1):
+    # out[r, j] = (z[r, j] - m) - log(sum_k exp(z[r, k] - m)), m = the row's maximum (0
+    # when it is not finite), as the NumPy formula of ops.loss.log_softmax; three loops
+    # over the row (flat unsigned indices: they vectorise) instead of NumPy's six passes.
+    width = z.shape[1]
+    zf = z.ravel()
+    of = out.ravel()
+    for r in prange(r0, r1):
+        base = r * width
+        top = zf[_u(base)]
+        for j in range(1, width):
+            top = max(top, zf[_u(base + j)])
+        if not np.isfinite(top):
+            top = np.float32(0.0)
+        acc = np.float32(0.0)
+        for j in range(width):
+            acc += exp32(zf[_u(base + j)] - top)
+        lse = np.float32(np.log(acc))
+        for j in range(width):
+            k = _u(base + j)
+            of[k] = (zf[k] - top) - lse
+
+
+def log_softmax_last_axis(z, min_elements=None):
+    """``log softmax(z)`` over the last axis, a new array, or ``None`` where the kernel
+    does not apply: not a C-contiguous float32 array with a non-empty last axis, or
+    fewer than ``min_elements`` elements (default ``LOG_SOFTMAX_MIN_ELEMENTS``).  ``z``
+    itself is not written.
+
+    One row at a time: the maximum, the sum of ``exp32(z - max)``, then ``(z - max) -
+    log(sum)``.  Measured on logits of (2048, 65), the cross entropy of a character
+    LM: 0.36 ms as NumPy's six passes, 0.18 ms here (the maximum's loop stays scalar:
+    a vectorised float maximum would need fastmath's no-NaN promise).
+
+    >>> z = np.log(np.array([[1.0, 3.0]], dtype=np.float32))
+    >>> np.round(np.exp(log_softmax_last_axis(z, min_elements=0)), 6).tolist()
+    [[0.25, 0.75]]
+    """
+    if min_elements is None:
+        min_elements = LOG_SOFTMAX_MIN_ELEMENTS
+    if not (type(z) is np.ndarray and z.dtype == np.float32 and z.ndim >= 1
+            and z.flags.c_contiguous and z.size > 0 and z.shape[-1] > 0
+            and z.size >= min_elements):
+        return None
+    rows = z.reshape(-1, z.shape[-1])
+    out = np.empty_like(rows)
+    work = z.size * (SMALL_WORK // LOG_SOFTMAX_THREADED_ELEMENTS)
+    run_planes(_log_softmax_rows, rows.shape[0], (rows, out), work)
+    return out.reshape(z.shape)
 
 
 def _numpy_softmax(s, m, total):

@@ -39,6 +39,7 @@ softmax, x - y) are saved for speed and rebuilt from the inputs on the Tensor pa
 import numpy as np
 
 from autograd_core.function import Function
+from autograd_core.kernels.softmax import log_softmax_last_axis
 from autograd_core.ops._dual import (
     add_along,
     cast,
@@ -66,6 +67,10 @@ def log_softmax(z: np.ndarray, axis: int) -> np.ndarray:
     the recorded ``LogSoftmax`` op on a Tensor."""
     if isinstance(z, Tensor):
         return z.log_softmax(dim=axis)
+    if axis in (-1, np.ndim(z) - 1):  # float32 rows: one fused kernel (kernels.softmax)
+        fused = log_softmax_last_axis(z)
+        if fused is not None:
+            return fused
     m = np.max(z, axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0)
     shifted = z - m
@@ -240,7 +245,11 @@ class CrossEntropy(Function):
             if eps:
                 total_w = classes if w_c is None else np.sum(w_c)
                 q_sum = q_sum + (eps / classes) * total_w * valid
-            grad_z = softmax * np.expand_dims(g * q_sum, axis)
+            scale = np.expand_dims(g * q_sum, axis)
+            if type(softmax) is np.ndarray and np.result_type(softmax, scale) == softmax.dtype:
+                grad_z = np.multiply(softmax, scale, out=softmax)  # a fresh array: reuse it
+            else:
+                grad_z = softmax * scale
             if eps:
                 share = np.expand_dims(g * valid, axis) * (eps / classes)
                 grad_z = subtract_from(grad_z, share if w_c is None else share * w_c)

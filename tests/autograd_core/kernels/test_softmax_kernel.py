@@ -1,5 +1,6 @@
-"""The one-pass float32 softmax: against float64 NumPy, special values, the rebuild
-from saved statistics, and the same bits for any thread count."""
+"""The one-pass float32 softmax and the fused float32 log-softmax: against float64
+NumPy, special values, the rebuild from saved statistics, and the same bits for any
+thread count."""
 
 import numba
 import numpy as np
@@ -80,3 +81,77 @@ def test_the_same_bits_with_one_and_two_threads():
         numba.set_num_threads(before)
     for one, two in zip(*results):
         assert one.tobytes() == two.tobytes()
+
+
+# ------------------------------------------------------------------- log-softmax rows
+
+
+def _log_reference(z):
+    z = z.astype(np.float64)
+    m = np.max(z, axis=-1, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (z - m) - np.log(np.exp(z - m).sum(axis=-1, keepdims=True))
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=st.integers(1, 40), width=st.integers(1, 70), masked=st.floats(0, 0.7),
+       seed=st.integers(0, 2**31 - 1))
+def test_log_softmax_matches_float64_with_masked_entries(rows, width, masked, seed):
+    rng = np.random.default_rng(seed)
+    z = (rng.standard_normal((rows, width)) * 6).astype(np.float32)
+    z[rng.random((rows, width)) < masked] = -np.inf
+    before = z.copy()
+    out = K.log_softmax_last_axis(z, min_elements=0)
+    assert out.dtype == np.float32 and out.shape == z.shape
+    assert np.array_equal(z, before)  # the input is not written
+    expected = _log_reference(z)
+    finite = np.isfinite(expected)
+    # float32 rounding of (z - m) and of log(sum): a few ulps of values up to ~50
+    np.testing.assert_allclose(out[finite], expected[finite], rtol=1e-6, atol=2e-5)
+    assert np.array_equal(np.isneginf(out), np.isneginf(expected))
+    assert np.array_equal(np.isnan(out), np.isnan(expected))  # rows of only -inf
+
+
+def test_log_softmax_rows_of_special_values():
+    z = np.array([[-np.inf, -np.inf], [np.inf, 0.0], [np.nan, 1.0], [0.0, 0.0]], np.float32)
+    out = K.log_softmax_last_axis(z, min_elements=0)
+    expected = _log_reference(z)
+    assert np.array_equal(np.isnan(out), np.isnan(expected))
+    assert out[1, 1] == expected[1, 1] == -np.inf
+    np.testing.assert_allclose(out[3], np.log([0.5, 0.5]), rtol=1e-6)
+
+
+def test_log_softmax_same_bits_with_one_and_two_threads():
+    rng = np.random.default_rng(6)
+    z = rng.standard_normal((4096, 65)).astype(np.float32)  # above the threading size
+    assert z.size >= K.LOG_SOFTMAX_THREADED_ELEMENTS
+    results = []
+    before = numba.get_num_threads()
+    try:
+        for threads in (1, 2):
+            numba.set_num_threads(threads)
+            results.append(K.log_softmax_last_axis(z))
+    finally:
+        numba.set_num_threads(before)
+    assert results[0].tobytes() == results[1].tobytes()
+
+
+def test_log_softmax_kernel_serves_the_ops_from_its_size_and_declines_other_arrays():
+    from autograd_core.ops.loss import log_softmax
+
+    rng = np.random.default_rng(7)
+    z = rng.standard_normal((2048, 13)).astype(np.float32)  # over LOG_SOFTMAX_MIN_ELEMENTS
+    fused = K.log_softmax_last_axis(z)
+    assert fused is not None
+    assert log_softmax(z, 1).tobytes() == fused.tobytes()
+    assert log_softmax(z, -1).tobytes() == fused.tobytes()
+    small = z[:8]  # a teaching batch: NumPy's formula, the flat code's bits
+    assert small.size < K.LOG_SOFTMAX_MIN_ELEMENTS and K.log_softmax_last_axis(small) is None
+    shifted = small - small.max(axis=1, keepdims=True)
+    expected = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+    assert log_softmax(small, 1).tobytes() == expected.tobytes()
+    assert K.log_softmax_last_axis(z.astype(np.float64)) is None  # float64: NumPy's exp
+    assert K.log_softmax_last_axis(np.asfortranarray(z)) is None
+    assert K.log_softmax_last_axis(np.empty((3, 0), np.float32), min_elements=0) is None
+    np.testing.assert_allclose(log_softmax(z.T, 0), _log_reference(z).T, rtol=1e-6, atol=1e-6)
