@@ -20,13 +20,23 @@ def _reference(s):
         return e / e.sum(axis=-1, keepdims=True)
 
 
-@settings(max_examples=40, deadline=None)
-@given(rows=st.integers(1, 40), width=st.integers(1, 70), masked=st.floats(0, 0.7),
-       seed=st.integers(0, 2**31 - 1))
-def test_softmax_matches_float64_with_masked_entries(rows, width, masked, seed):
+#: float32 score rows, a share of them masked to -inf (whole rows too, now and then)
+masked_scores = st.builds(
+    lambda rows, width, masked, seed: _masked(rows, width, masked, seed),
+    st.integers(1, 40), st.integers(1, 70), st.floats(0, 0.7), st.integers(0, 2**31 - 1))
+
+
+def _masked(rows, width, masked, seed):
     rng = np.random.default_rng(seed)
     s = (rng.standard_normal((rows, width)) * 6).astype(np.float32)
     s[rng.random((rows, width)) < masked] = -np.inf
+    return s
+
+
+@settings(max_examples=40, deadline=None)
+@given(s=masked_scores)
+def test_softmax_matches_float64_with_masked_entries(s):
+    rows = s.shape[0]
     expected = _reference(s)
     p, m, total = K.softmax_last_axis(s.copy())
     assert m.shape == total.shape == (rows, 1)
@@ -71,16 +81,20 @@ def test_the_same_bits_with_one_and_two_threads():
     rng = np.random.default_rng(5)
     s = rng.standard_normal((64, 32, 64)).astype(np.float32)  # above THREADED_ELEMENTS
     assert s.size >= K.THREADED_ELEMENTS
+    for one, two in zip(*_on_one_and_two_threads(lambda: K.softmax_last_axis(s.copy()))):
+        assert one.tobytes() == two.tobytes()
+
+
+def _on_one_and_two_threads(fn):
     results = []
     before = numba.get_num_threads()
     try:
         for threads in (1, 2):
             numba.set_num_threads(threads)
-            results.append(K.softmax_last_axis(s.copy()))
+            results.append(fn())
     finally:
         numba.set_num_threads(before)
-    for one, two in zip(*results):
-        assert one.tobytes() == two.tobytes()
+    return results
 
 
 # ------------------------------------------------------------------- log-softmax rows
@@ -95,12 +109,8 @@ def _log_reference(z):
 
 
 @settings(max_examples=40, deadline=None)
-@given(rows=st.integers(1, 40), width=st.integers(1, 70), masked=st.floats(0, 0.7),
-       seed=st.integers(0, 2**31 - 1))
-def test_log_softmax_matches_float64_with_masked_entries(rows, width, masked, seed):
-    rng = np.random.default_rng(seed)
-    z = (rng.standard_normal((rows, width)) * 6).astype(np.float32)
-    z[rng.random((rows, width)) < masked] = -np.inf
+@given(z=masked_scores)
+def test_log_softmax_matches_float64_with_masked_entries(z):
     before = z.copy()
     out = K.log_softmax_last_axis(z, min_elements=0)
     assert out.dtype == np.float32 and out.shape == z.shape
@@ -126,15 +136,8 @@ def test_log_softmax_same_bits_with_one_and_two_threads():
     rng = np.random.default_rng(6)
     z = rng.standard_normal((4096, 65)).astype(np.float32)  # above the threading size
     assert z.size >= K.LOG_SOFTMAX_THREADED_ELEMENTS
-    results = []
-    before = numba.get_num_threads()
-    try:
-        for threads in (1, 2):
-            numba.set_num_threads(threads)
-            results.append(K.log_softmax_last_axis(z))
-    finally:
-        numba.set_num_threads(before)
-    assert results[0].tobytes() == results[1].tobytes()
+    one, two = _on_one_and_two_threads(lambda: K.log_softmax_last_axis(z))
+    assert one.tobytes() == two.tobytes()
 
 
 def test_log_softmax_kernel_serves_the_ops_from_its_size_and_declines_other_arrays():
