@@ -1,4 +1,5 @@
-"""Elementwise kernels where NumPy is slow: ReLU's forward and backward.
+"""Elementwise kernels where NumPy is slow: ReLU's forward and backward, and a bias
+added to every row.
 
 ``relu_forward(a)`` is ``np.maximum(a, 0)`` (NaN passes through, -0 gives +0), one
 vectorised pass: NumPy's float32 ``maximum`` runs at about a quarter of a copy's
@@ -13,7 +14,12 @@ result is +0 even when ``grad`` is -0, inf or NaN there (PyTorch's
 ``threshold_backward`` does the same; the product gives -0 or NaN).  A NaN output
 gets 0, as in the NumPy formula (PyTorch passes ``grad`` through there).
 
-The loop runs on the calling thread: it is memory-bound, and on the shared two-core
+``add_to_rows(out, bias)`` is ``out += bias`` for a bias of ``out``'s last dimension (a
+linear layer's ``x W^T + b``): the same single rounding per element, so the same bits,
+where NumPy's broadcast add runs short inner loops (measured on the Zen 4, (2048, 192)
+float32: 67 us against 26; (128, 1024): 24 against 11).
+
+The loops run on the calling thread: it is memory-bound, and on the shared two-core
 machine a second thread made it slower (0.98-1.35x the one-thread time).  Results do
 not depend on threads at all.
 
@@ -29,8 +35,9 @@ from __future__ import annotations
 import numpy as np
 
 from ._cache import kernel
+from ._indexing import _u
 
-__all__ = ["relu_backward_applies", "relu_backward", "relu_forward"]
+__all__ = ["relu_backward_applies", "relu_backward", "relu_forward", "add_to_rows"]
 
 
 def relu_backward_applies(grad, out) -> bool:
@@ -83,3 +90,26 @@ def relu_backward(grad, out):
             f"{getattr(out, 'dtype', '')}"
         )
     return _relu_backward(grad, out)
+
+
+@kernel(nogil=True)
+def _add_to_rows(out, bias):
+    rows, width = out.shape
+    flat = out.ravel()
+    for r in range(rows):
+        base = r * width
+        for j in range(width):
+            flat[_u(base + j)] += bias[j]
+
+
+def add_to_rows(out, bias) -> bool:
+    """``out += bias`` in place for a 1-D ``bias`` as long as ``out``'s last dimension,
+    when both are NumPy arrays of one float dtype, ``out`` C-contiguous; returns whether
+    it did (the caller adds with NumPy otherwise)."""
+    if not (type(out) is np.ndarray and type(bias) is np.ndarray and out.ndim >= 1
+            and bias.ndim == 1 and out.dtype == bias.dtype and out.dtype.char in "fd"
+            and out.shape[-1] == bias.shape[0] and out.flags.c_contiguous
+            and out.flags.writeable and bias.flags.c_contiguous and out.size > 0):
+        return False
+    _add_to_rows(out.reshape(-1, bias.shape[0]), bias)
+    return True

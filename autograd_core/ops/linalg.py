@@ -20,6 +20,7 @@ import numpy as np
 from autograd_core.errors import ShapeError
 from autograd_core.function import Function
 from autograd_core.kernels import column_sums as _column_sums
+from autograd_core.kernels import elementwise as _elementwise
 from autograd_core.kernels._threads import gemm
 from autograd_core.ops._formula import Custom
 from autograd_core.ops._registry import public
@@ -157,7 +158,7 @@ class Linear(Function):
                 x.shape[:-1] + (weight.shape[0],))
         else:
             out = gemm(x, weight.T)
-        if bias is not None:
+        if bias is not None and not _elementwise.add_to_rows(out, bias):
             # in place when the dtypes agree (the common case); else promote as x W^T + b
             out = np.add(out, bias, out=out) if np.result_type(out, bias) == out.dtype \
                 else out + bias

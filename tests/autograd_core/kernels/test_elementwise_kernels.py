@@ -1,6 +1,6 @@
 """ReLU's one-pass forward and backward (``kernels.elementwise``) against NumPy and
 PyTorch, which gradients the op hands to it, and create_graph still differentiating
-through ReLU."""
+through ReLU; the row bias add against NumPy's broadcast add, and Linear using it."""
 
 import numpy as np
 import pytest
@@ -11,6 +11,7 @@ import autograd_core as ag
 from autograd_core import Tensor
 from autograd_core.kernels import elementwise as E
 from autograd_core.ops import elementwise as ops_ew
+from autograd_core.ops.linalg import linear
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -81,3 +82,40 @@ def test_relu_forward_gives_numpy_maximums_bits(shape, dtype, seed):
     assert out.shape == a.shape and out.dtype == a.dtype
     assert out.tobytes() == np.maximum(a, 0).tobytes()
     assert E.relu_forward(a.T).tobytes() == np.maximum(a.T, 0).tobytes()  # strided: NumPy
+
+
+@settings(max_examples=30, deadline=None)
+@given(shape=st.lists(st.integers(1, 9), min_size=1, max_size=4),
+       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**31 - 1))
+def test_add_to_rows_gives_numpy_broadcast_adds_bits(shape, dtype, seed):
+    rng = np.random.default_rng(seed)
+    out = rng.standard_normal(shape).astype(dtype)
+    bias = rng.standard_normal(shape[-1]).astype(dtype)
+    expected = out + bias
+    assert E.add_to_rows(out, bias)
+    assert out.tobytes() == expected.tobytes()
+
+
+def test_add_to_rows_declines_what_it_cannot_add_in_place(rng):
+    out = rng.standard_normal((4, 6)).astype(np.float32)
+    before = out.copy()
+    assert not E.add_to_rows(out, rng.standard_normal(6))  # float64 bias: promotes
+    assert not E.add_to_rows(out, rng.standard_normal(12).astype(np.float32)[::2])
+    assert not E.add_to_rows(out.T, rng.standard_normal(4).astype(np.float32))
+    assert not E.add_to_rows(out, rng.standard_normal(5).astype(np.float32))
+    assert not E.add_to_rows(out.astype(np.int64), np.ones(6, np.int64))
+    np.testing.assert_array_equal(out, before)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_linear_adds_its_bias_with_the_kernel(rng, dtype, monkeypatch):
+    x = Tensor(rng.standard_normal((5, 3, 4)).astype(dtype))
+    w = Tensor(rng.standard_normal((6, 4)).astype(dtype))
+    b = Tensor(rng.standard_normal(6).astype(dtype))
+    calls = []
+    original = E.add_to_rows
+    monkeypatch.setattr(E, "add_to_rows", lambda o, bb: calls.append(o.shape) or original(o, bb))
+    y = linear(x, w, b)
+    assert calls == [(5, 3, 6)]
+    expected = x.numpy().reshape(-1, 4) @ w.numpy().T + b.numpy()
+    np.testing.assert_array_equal(y.numpy(), expected.reshape(5, 3, 6))
