@@ -81,8 +81,9 @@ def _filter_transform(w, u, input_grad):
     uf = u.ravel()
     S = P * Q
     h = w.dtype.type(0.5)
+    taps = np.empty(9 * Q, dtype=w.dtype)
+    rows = np.empty(12 * Q, dtype=w.dtype)  # rows[(a * 3 + j) * Q + q]: row a of G g
     for p in range(P):
-        taps = np.empty(9 * Q, dtype=w.dtype)
         for q in range(Q):
             if input_grad:
                 src = (q * C + p) * 9
@@ -93,7 +94,6 @@ def _filter_transform(w, u, input_grad):
                 for t in range(9):
                     taps[_u(t * Q + q)] = wf[_u(src + t)]
         # rows a of G g, one column j at a time, then the 4 entries (a, b) of each
-        rows = np.empty(12 * Q, dtype=w.dtype)  # rows[(a * 3 + j) * Q + q]
         for j in range(3):
             for q in range(Q):
                 g0 = taps[_u(j * Q + q)]
@@ -128,8 +128,9 @@ def _filter_gradient(dU, gw):
     df = dU.ravel()
     gf = gw.ravel()
     h = dU.dtype.type(0.5)
+    rows = np.empty(12 * C, dtype=dU.dtype)  # (G^T dU)[i, b]: rows[(i * 4 + b) * C + c]
+    taps = np.empty(9 * C, dtype=dU.dtype)  # taps[(i * 3 + j) * C + c]
     for o in range(OC):
-        rows = np.empty(12 * C, dtype=dU.dtype)  # (G^T dU)[i, b]: rows[(i * 4 + b) * C + c]
         for b in range(4):
             for c in range(C):
                 e = o * C + c
@@ -140,7 +141,6 @@ def _filter_gradient(dU, gw):
                 rows[_u(b * C + c)] = d0 + h * (d1 + d2)
                 rows[_u((4 + b) * C + c)] = h * (d1 - d2)
                 rows[_u((8 + b) * C + c)] = h * (d1 + d2) + d3
-        taps = np.empty(9 * C, dtype=dU.dtype)  # taps[(i * 3 + j) * C + c]
         for i in range(3):
             r = i * 4 * C
             for c in range(C):

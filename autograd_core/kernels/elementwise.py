@@ -105,7 +105,8 @@ def _add_to_rows(out, bias):
 def add_to_rows(out, bias) -> bool:
     """``out += bias`` in place for a 1-D ``bias`` as long as ``out``'s last dimension,
     when both are NumPy arrays of one float dtype, ``out`` C-contiguous; returns whether
-    it did (the caller adds with NumPy otherwise)."""
+    it did (the caller adds with NumPy otherwise).  ``bias`` must not share memory with
+    ``out`` (unchecked: Linear's output is a fresh GEMM result)."""
     if not (type(out) is np.ndarray and type(bias) is np.ndarray and out.ndim >= 1
             and bias.ndim == 1 and out.dtype == bias.dtype and out.dtype.char in "fd"
             and out.shape[-1] == bias.shape[0] and out.flags.c_contiguous

@@ -206,7 +206,11 @@ def flat_code(root, *, params=None, grad=None, comments: bool = True, digits: in
 
     Returns the source: ``exec`` it and call ``forward_backward(**leaf_arrays)``; it
     returns ``(value, {leaf name: gradient})`` for the leaves that require grad, equal
-    to the engine's ``root`` and ``leaf.grad`` bit for bit (given the same arrays).
+    to the engine's ``root`` and ``leaf.grad`` bit for bit (given the same arrays)
+    wherever the engine runs the formulas written out.  Where it runs a kernel that
+    sums or rounds in another order (convolutions; the float32 log-softmax of 16K
+    elements or more, ``kernels.softmax.LOG_SOFTMAX_MIN_ELEMENTS``) they agree to
+    float rounding.
     Every leaf tensor is an argument (data included); constants are written inline.
     The graph may or may not have been through backward; no ``.grad`` changes.
     """

@@ -129,17 +129,21 @@ def test_input_gradient_filters_are_the_flipped_transposed_ones(dtype):
     np.testing.assert_array_equal(u, W.filter_transform(flipped))
 
 
-def test_filter_gradient_is_the_adjoint_of_the_filter_transform():
-    # <filter_transform(w), dU> = <w, G^T dU G> for every w and dU
+@pytest.mark.parametrize("dtype,rtol", [(np.float64, 1e-13), (np.float32, 1e-5)])
+def test_filter_gradient_is_the_adjoint_of_the_filter_transform(dtype, rtol):
+    # <filter_transform(w), dU> = <w, G^T dU G> for every w and dU, and per filter
+    # G^T dU G is the definition
     rng = np.random.default_rng(2)
     G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
-    dU = rng.standard_normal((16, 4, 6))
-    gw = np.empty((4, 6, 3, 3))
+    dU = rng.standard_normal((16, 4, 6)).astype(dtype)
+    w = rng.standard_normal((4, 6, 3, 3)).astype(dtype)
+    gw = np.empty((4, 6, 3, 3), dtype=dtype)
     W._filter_gradient(dU, gw)
+    np.testing.assert_allclose(np.vdot(W.filter_transform(w), dU), np.vdot(w, gw), rtol=rtol)
     for o in range(4):
         for c in range(6):
             np.testing.assert_allclose(gw[o, c], G.T @ dU[:, o, c].reshape(4, 4) @ G,
-                                       rtol=1e-13, atol=1e-13)
+                                       rtol=rtol, atol=rtol)
 
 
 # -------------------------------------------------------------- against the references

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import autograd_core as ag
 from autograd_core.kernels import softmax as K
 
 
@@ -123,6 +124,20 @@ def test_log_softmax_matches_float64_with_masked_entries(z):
     assert np.array_equal(np.isnan(out), np.isnan(expected))  # rows of only -inf
 
 
+@pytest.mark.parametrize("offset", [300.0, 1e4, -1e4])
+def test_log_softmax_keeps_its_accuracy_far_from_zero(offset):
+    # (z - m) - log(sum), not z - (m + log(sum)): the second rounds to m's precision
+    rng = np.random.default_rng(8)
+    z = (rng.standard_normal((64, 33)) * 4 + offset).astype(np.float32)
+    z[0, :2] = [offset, offset - 10]
+    out = K.log_softmax_last_axis(z, min_elements=0)
+    expected = _log_reference(z)
+    np.testing.assert_allclose(out, expected, rtol=2e-6, atol=1e-6)  # ulps of log(sum)
+    huge = np.full((1, 2), 3e38, np.float32)
+    np.testing.assert_allclose(K.log_softmax_last_axis(huge, min_elements=0), np.log(0.5),
+                               rtol=1e-6)
+
+
 def test_log_softmax_rows_of_special_values():
     z = np.array([[-np.inf, -np.inf], [np.inf, 0.0], [np.nan, 1.0], [0.0, 0.0]], np.float32)
     out = K.log_softmax_last_axis(z, min_elements=0)
@@ -158,3 +173,16 @@ def test_log_softmax_kernel_serves_the_ops_from_its_size_and_declines_other_arra
     assert K.log_softmax_last_axis(np.asfortranarray(z)) is None
     assert K.log_softmax_last_axis(np.empty((3, 0), np.float32), min_elements=0) is None
     np.testing.assert_allclose(log_softmax(z.T, 0), _log_reference(z).T, rtol=1e-6, atol=1e-6)
+
+
+def test_the_log_softmax_op_takes_the_kernel_and_keeps_its_gradient():
+    rng = np.random.default_rng(9)
+    z = rng.standard_normal((2048, 13)).astype(np.float32)  # over LOG_SOFTMAX_MIN_ELEMENTS
+    x = ag.Tensor(z, requires_grad=True)
+    y = x.log_softmax(dim=-1)
+    assert y.numpy().tobytes() == K.log_softmax_last_axis(z).tobytes()
+    g = rng.standard_normal(z.shape).astype(np.float32)
+    y.backward(ag.Tensor(g))
+    expected = g - np.exp(y.numpy()) * g.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-5, atol=1e-6)
+    assert x.log_softmax(dim=0).numpy().tobytes() != y.numpy().tobytes()  # other axes: NumPy
