@@ -44,9 +44,9 @@ __all__ = ["softmax_applies", "softmax_last_axis", "log_softmax_last_axis"]
 #: Rows of a softmax call at least this large (elements) are split over the threads:
 #: the exp makes the pass compute-bound (about 1.3 ns per element on one core).
 THREADED_ELEMENTS = 1 << 17
-#: ... and of a log-softmax call (about 1.1 ns per element on one core; two threads
-#: cost about 0.12 ms more to start, measured: (2048, 65) 0.18 ms on one thread, 0.22
-#: on two; (2048, 1000) 2.2 and 1.2 ms).
+#: ... and of a log-softmax call (about 1 ns per element on one core; two threads cost
+#: 0.05-0.12 ms more to start, measured: (2048, 65) 0.14 ms on one thread, 0.18 on
+#: two; (2048, 1000) 2.2 and 1.2 ms).
 LOG_SOFTMAX_THREADED_ELEMENTS = 1 << 18
 #: Smaller log-softmax calls keep NumPy's formula: there it costs microseconds (a
 #: CIFAR batch's (32, 10) logits: 21 us, the kernel 7), and its bits are those of the
@@ -166,9 +166,9 @@ def log_softmax_last_axis(z, min_elements=None):
     One row at a time: the maximum, the sum of ``exp32(z - max)``, then ``(z - max) -
     log(sum)``, which keeps the accuracy of NumPy's formula for rows far from 0 (a
     shared offset of 1e4: 2.4e-7 relative against float64).  Measured on logits of
-    (2048, 65), the cross entropy of a character LM, one thread: 0.36 ms as NumPy's six
-    passes, 0.13 ms here (the maximum's loop stays scalar: a vectorised float maximum
-    would need fastmath's no-NaN promise).
+    (2048, 65), the cross entropy of a character LM, one thread: 0.29-0.36 ms as
+    NumPy's six passes, 0.13-0.14 ms here (the maximum's loop stays scalar: a
+    vectorised float maximum would need fastmath's no-NaN promise).
 
     >>> z = np.log(np.array([[1.0, 3.0]], dtype=np.float32))
     >>> np.round(np.exp(log_softmax_last_axis(z, min_elements=0)), 6).tolist()
