@@ -69,12 +69,19 @@ def test_bad_input_is_a_clear_error():
         E.relu_backward(np.ones(3), np.ones(4))
 
 
+def float_arrays(min_side=0, min_ndim=0):
+    """Normal float32 or float64 arrays of up to 4 dimensions of at most 9."""
+    return st.builds(
+        lambda shape, dtype, seed: np.random.default_rng(seed).standard_normal(shape)
+        .astype(dtype),
+        st.lists(st.integers(min_side, 9), min_size=min_ndim, max_size=4),
+        st.sampled_from([np.float32, np.float64]), st.integers(0, 2**31 - 1))
+
+
 @settings(max_examples=40, deadline=None)
-@given(shape=st.lists(st.integers(0, 9), min_size=0, max_size=4),
-       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**31 - 1))
-def test_relu_forward_gives_numpy_maximums_bits(shape, dtype, seed):
-    rng = np.random.default_rng(seed)
-    a = rng.standard_normal(shape).astype(dtype)
+@given(a=float_arrays())
+def test_relu_forward_gives_numpy_maximums_bits(a):
+    dtype = a.dtype
     specials = np.array([np.nan, -0.0, 0.0, np.inf, -np.inf, 1e-45], dtype)
     flat = a.reshape(-1)
     flat[:min(flat.size, specials.size)] = specials[:flat.size]
@@ -85,12 +92,9 @@ def test_relu_forward_gives_numpy_maximums_bits(shape, dtype, seed):
 
 
 @settings(max_examples=30, deadline=None)
-@given(shape=st.lists(st.integers(1, 9), min_size=1, max_size=4),
-       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**31 - 1))
-def test_add_to_rows_gives_numpy_broadcast_adds_bits(shape, dtype, seed):
-    rng = np.random.default_rng(seed)
-    out = rng.standard_normal(shape).astype(dtype)
-    bias = rng.standard_normal(shape[-1]).astype(dtype)
+@given(out=float_arrays(min_side=1, min_ndim=1), seed=st.integers(0, 2**31 - 1))
+def test_add_to_rows_gives_numpy_broadcast_adds_bits(out, seed):
+    bias = np.random.default_rng(seed).standard_normal(out.shape[-1]).astype(out.dtype)
     expected = out + bias
     assert E.add_to_rows(out, bias)
     assert out.tobytes() == expected.tobytes()
