@@ -84,12 +84,17 @@ def _softmax_rows(s, m, total, have_stats, r0, r1):
             s[r, j] = s[r, j] / acc
 
 
+def _float32_rows(a) -> bool:
+    """A C-contiguous float32 NumPy array with a non-empty last axis: rows the kernels
+    take."""
+    return (type(a) is np.ndarray and a.dtype == np.float32 and a.ndim >= 1
+            and a.flags.c_contiguous and a.size > 0 and a.shape[-1] > 0)
+
+
 def softmax_applies(s) -> bool:
     """Whether :func:`softmax_last_axis` runs the kernel on ``s`` (a C-contiguous
     float32 array with a non-empty last axis); otherwise it computes with NumPy."""
-    return (type(s) is np.ndarray and s.dtype == np.float32 and s.ndim >= 1
-            and s.flags.c_contiguous and s.flags.writeable and s.size > 0
-            and s.shape[-1] > 0)
+    return _float32_rows(s) and s.flags.writeable
 
 
 def softmax_last_axis(s, m=None, total=None):
@@ -176,9 +181,7 @@ def log_softmax_last_axis(z, min_elements=None):
     """
     if min_elements is None:
         min_elements = LOG_SOFTMAX_MIN_ELEMENTS
-    if not (type(z) is np.ndarray and z.dtype == np.float32 and z.ndim >= 1
-            and z.flags.c_contiguous and z.size > 0 and z.shape[-1] > 0
-            and z.size >= min_elements):
+    if not (_float32_rows(z) and z.size >= min_elements):
         return None
     rows = z.reshape(-1, z.shape[-1])
     out = np.empty_like(rows)

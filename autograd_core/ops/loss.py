@@ -39,7 +39,6 @@ softmax, x - y) are saved for speed and rebuilt from the inputs on the Tensor pa
 import numpy as np
 
 from autograd_core.function import Function
-from autograd_core.kernels.softmax import log_softmax_last_axis
 from autograd_core.ops._dual import (
     add_along,
     cast,
@@ -53,6 +52,7 @@ from autograd_core.ops._dual import (
 from autograd_core.ops._dual import sigmoid as _sigmoid
 from autograd_core.ops._formula import Custom, dtype_literal
 from autograd_core.ops.activation import softplus
+from autograd_core.ops.reduce import log_softmax_array
 from autograd_core.tensor import Tensor
 
 __all__ = [
@@ -67,14 +67,7 @@ def log_softmax(z: np.ndarray, axis: int) -> np.ndarray:
     the recorded ``LogSoftmax`` op on a Tensor."""
     if isinstance(z, Tensor):
         return z.log_softmax(dim=axis)
-    if axis in (-1, np.ndim(z) - 1):  # float32 rows: one fused kernel (kernels.softmax)
-        fused = log_softmax_last_axis(z)
-        if fused is not None:
-            return fused
-    m = np.max(z, axis=axis, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0)
-    shifted = z - m
-    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    return log_softmax_array(z, axis)
 
 
 def _reduce(loss: np.ndarray, reduction: str, denominator=None):

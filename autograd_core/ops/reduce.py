@@ -347,6 +347,19 @@ class Softmax(Function):
         return out * (grad - np.sum(grad * out, axis=dim, keepdims=True))
 
 
+def log_softmax_array(x: np.ndarray, dim: int) -> np.ndarray:
+    """``x - m - log(sum(exp(x - m)))`` along ``dim`` on an array, ``m`` the stable max:
+    ``LogSoftmax``'s forward and the losses' (``ops.loss.log_softmax``).  Float32 rows
+    of ``kernels.softmax.LOG_SOFTMAX_MIN_ELEMENTS`` or more along the last axis take the
+    fused kernel; the rest this formula (the flat code's)."""
+    if dim in (-1, np.ndim(x) - 1):
+        fused = log_softmax_last_axis(x)
+        if fused is not None:
+            return fused
+    shifted = x - _stable_max(x, dim)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))
+
+
 def _log_softmax_forward(v):
     sh, dim, x = v.tmp("shifted"), v.opt["dim"], v.args[0]
     return [f"{sh} = {x} - stable_max({x}, {dim})",
@@ -366,10 +379,7 @@ class LogSoftmax(Function):
 
     @staticmethod
     def forward(ctx, x, *, dim):
-        out = log_softmax_last_axis(x) if dim in (-1, x.ndim - 1) else None
-        if out is None:  # float32 rows take the fused kernel, the rest this formula
-            shifted = x - _stable_max(x, dim)
-            out = shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))
+        out = log_softmax_array(x, dim)
         ctx.save_for_backward(out)
         return out
 
