@@ -73,6 +73,40 @@ def test_a_fully_masked_row_is_nan_as_in_pytorch():
     assert (m[:, 1] == 0).all() and (total[:, 1] == 0).all()
 
 
+@pytest.mark.parametrize("length, source", [(37, 37), (5, 9), (20, 3)])
+def test_a_causal_mask_matches_float64(length, source):
+    # rows use only their first keys up to the last unmasked one: lengths that are
+    # not whole vectors, and L != S, must still give the full computation's values
+    rng = np.random.default_rng(length * source)
+    q, k, v, g = _arrays(rng, 3, length, source, 16, 8)
+    bias = np.triu(np.full((length, source), -np.inf, np.float32), 1)
+    y, m, total = K.attention_forward(q, k, v, bias, 0.25)
+    grads = K.attention_backward(q, k, v, bias, 0.25, m, total, g)
+    for ours, ref in zip((y, *grads), _reference(q, k, v, bias, 0.25, g)):
+        np.testing.assert_allclose(ours, ref, rtol=2e-4, atol=2e-5)
+
+
+def test_keys_masked_at_the_end_of_every_row_are_never_read():
+    # right padding, its own length per batch entry: the padded keys hold NaN, which
+    # would poison every row if they were computed with; the result is the attention
+    # over the unpadded keys alone, and the padded keys' gradients are zero
+    rng = np.random.default_rng(11)
+    lengths = [9, 4, 1]
+    q, k, v, g = _arrays(rng, 3, 6, 9, 8, 5)
+    bias = np.zeros((3, 6, 9), np.float32)
+    for b, n in enumerate(lengths):
+        bias[b, :, n:] = -np.inf
+        k[b, n:] = np.nan
+        v[b, n:] = np.nan
+    y, m, total = K.attention_forward(q, k, v, bias, 0.5)
+    gq, gk, gv = K.attention_backward(q, k, v, bias, 0.5, m, total, g)
+    for b, n in enumerate(lengths):
+        alone = _reference(q[b:b + 1], k[b:b + 1, :n], v[b:b + 1, :n], None, 0.5, g[b:b + 1])
+        for ours, ref in zip((y[b], gq[b], gk[b, :n], gv[b, :n]), alone):
+            np.testing.assert_allclose(ours, ref[0], rtol=2e-4, atol=2e-5)
+        assert (gk[b, n:] == 0).all() and (gv[b, n:] == 0).all()
+
+
 def test_the_op_matches_pytorch_in_float32(torch_or_skip):
     torch = torch_or_skip
     import nn.functional as F
