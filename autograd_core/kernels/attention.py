@@ -25,10 +25,13 @@ alternated in one process: forward 0.81x and backward 0.89x the time, medians).
 
 A row stops at its last key whose bias is not -inf (``_live_keys``): the keys after
 it have p_j = 0 and add nothing, so a causal row i computes i + 1 keys, not S, and
-right-padded keys are never read (a NaN stored there stays out of the result, where
-the full computation would spread it). Measured on the LM's (128, 64, 16) heads,
-causal, old and new kernels alternated: forward 0.92-0.95x, backward 0.85-0.9x the
-time (the per-row loop overheads, not the keys, are most of a 64-key row's cost).
+right-padded keys take no part in any row's result (a NaN stored there stays out of
+it, where the full computation would spread it to every row). A row whose every key
+is -inf has no keys: its output, dq and share of dk and dv are 0, as in PyTorch's
+``scaled_dot_product_attention`` (whose softmax there gives 0, not 0/0). Measured on
+the LM's (128, 64, 16) heads, causal, old and new kernels alternated: forward
+0.92-0.95x, backward 0.85-0.9x the time (the per-row loop overheads, not the keys, are
+most of a 64-key row's cost).
 
 Batch entries are independent (each one's dk and dv are accumulated by the thread that
 owns it, in row order), split over the worker threads by ``_threads.run_planes``: the
@@ -72,14 +75,14 @@ def _live_keys(bias, bias_row, S):
 
     Those keys' scores are -inf, so their exp is 0 and they add nothing to the row's
     sum, output or gradients: a causal row i of S keys computes i + 1 of them. A row
-    whose every key is -inf keeps all S, so it comes out NaN (0 / 0) as before.
+    whose every key is -inf uses none: its output and gradients are 0.
     """
     if bias_row < 0:
         return S
     n = S
     while n > 0 and bias[_u(bias_row + n - 1)] == -np.inf:
         n -= 1
-    return n if n > 0 else S
+    return n
 
 
 @kernel(inline="always", fastmath=_FAST, error_model="numpy")
@@ -175,8 +178,8 @@ def _forward_rows(q, k, v, bias, bias_mode, scale, out, m, total, b0, b1):
             bias_row = _bias_row(bias_mode, b, i, L, S)
             n = _live_keys(flat_bias, bias_row, S)
             _scores(q[b, i], kt, S, n, flat_bias, bias_row, scale, s)
-            top = s[0]
-            for j in range(1, n):
+            top = -np.inf
+            for j in range(n):
                 top = max(top, s[j])
             if not np.isfinite(top):
                 top = np.float32(0.0)
@@ -227,9 +230,10 @@ def _row_gradients(qi, gi, kt, vt, S, n, flat_bias, bias_row, scale, top, acc, p
 
 @kernel(nogil=True, parallel=True, fastmath=_FAST, error_model="numpy")
 def _backward_rows(q, k, v, bias, bias_mode, scale, m, total, g, gq, gk, gv, b0, b1):
-    # Query rows in blocks of ROWS: each row's p, ds and dq first (_row_gradients), then
+    # Query rows in blocks of four: each row's p, ds and dq first (_row_gradients), then
     # the block's shares of dk^T and dv^T in one pass over each of their rows (one load
-    # and store of an accumulator for ROWS multiply-adds, not one).
+    # and store of an accumulator for four multiply-adds, not one), over the keys of the
+    # block's widest row.
     L, E = q.shape[1], q.shape[2]
     S, Ev = k.shape[1], v.shape[2]
     flat_bias = bias.reshape(-1)

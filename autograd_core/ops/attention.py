@@ -12,7 +12,13 @@ Backward (g = dL/dy):
     ds = P (dP - sum_S(dP P)),   dL/dq = ds k * scale,   dL/dk = ds^T q * scale,
     dL/dB = ds
 
-A row whose every key is masked has P = 0/0 = NaN, as in PyTorch.
+A row whose every key is masked (all -inf) has P = 0, so its output and its
+gradients are 0, as in PyTorch's ``scaled_dot_product_attention`` (a plain softmax
+would give 0/0 = NaN there; ``nn.MultiheadAttention`` with ``need_weights=True`` keeps
+that NaN, as PyTorch's does). The fused float32 path also skips the keys a mask
+removes at the end of every row (``kernels.attention``): a NaN or inf stored in such
+a key does not reach its result, where the NumPy path (float64, dropout, broadcast
+masks) computes with it.
 
 Memory: P is (..., L, S), usually the largest array here, so the node does not keep it:
 it saves the row maxima m and sums of exp(s - m) ((..., L, 1) each) and backward
@@ -62,12 +68,17 @@ def _swap(a):
 
 def _composite(q, k, v, bias, dropout_mask, *, scale):
     """The forward on Tensors, of twice differentiable ops (for ``create_graph``)."""
+    from autograd_core.ops.elementwise import Where
     from autograd_core.ops.reduce import softmax
 
     s = (q @ k.transpose(-1, -2)) * scale
     if bias is not None:
         s = s + bias
-    p = softmax(s, -1)
+    dead = _dead_rows(s.detach().numpy())
+    if dead is None:
+        p = softmax(s, -1)
+    else:  # rows of -inf: P = 0, with finite scores under the softmax (finite grads)
+        p = Where.apply(dead, 0.0, softmax(Where.apply(dead, 0.0, s), -1))
     if dropout_mask is not None:
         p = p * dropout_mask
     return p @ v
@@ -267,4 +278,16 @@ def _probabilities(q, k, bias, scale, m=None, total=None):
         else:
             s = s + bias
     # In place; float32 by the one-pass kernel (its own exp), float64 by NumPy.
-    return softmax_last_axis(s, m, total)
+    p, m, total = softmax_last_axis(s, m, total)
+    dead = np.asarray(total) == 0  # only where every score is -inf (the max gives 1)
+    if dead.any():
+        p[np.broadcast_to(dead, p.shape)] = 0  # 0/0 there: PyTorch's P is 0
+    return p, m, total
+
+
+def _dead_rows(s):
+    """A boolean (..., 1) array of the rows of ``s`` whose every entry is -inf, or None
+    when there are none."""
+    dead = np.all(np.isneginf(s), axis=-1, keepdims=True)
+    return dead if dead.any() else None
+

@@ -60,6 +60,51 @@ def test_sdpa_matches_torch(torch_or_skip, rng, mask, shapes):
         assert_close(a.grad, b.grad, atol=TOL)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("mask_shape", ["full", "broadcast"])
+def test_sdpa_rows_with_every_key_masked_give_zeros_as_in_torch(torch_or_skip, rng, dtype,
+                                                                  mask_shape):
+    # PyTorch's attention gives such a row 0 (output and gradients), not softmax's 0/0;
+    # float32 with a full-shape mask runs the fused kernels, the others the NumPy path
+    torch = torch_or_skip
+    shape = (2, 3, 5, 4)
+    (qo, qt), (ko, kt), (vo, vt) = (_both(torch, _t(rng, shape).astype(dtype))
+                                    for _ in range(3))
+    allowed = rng.random((2, 3, 5, 5)) > 0.4
+    allowed[..., 0] = True
+    allowed[:, :, 2] = False      # one query row sees no key in every head
+    allowed[1, 0, 4] = False      # and one more, in one head only
+    if mask_shape == "broadcast":
+        allowed = allowed[:, :1]  # (2, 1, 5, 5): broadcast over the heads
+    out = F.scaled_dot_product_attention(qo, ko, vo, attn_mask=Tensor(allowed))
+    out_t = torch.nn.functional.scaled_dot_product_attention(
+        qt, kt, vt, attn_mask=torch.from_numpy(allowed))
+    assert (out.numpy()[:, :, 2] == 0).all()
+    tol = 1e-5 if dtype == np.float32 else TOL
+    assert_close(out, out_t, atol=tol)
+    _backward_both(rng, out, out_t)
+    for a, b in ((qo, qt), (ko, kt), (vo, vt)):
+        assert np.isfinite(a.grad.numpy()).all()
+        assert_close(a.grad, b.grad, atol=tol)
+    assert (qo.grad.numpy()[:, :, 2] == 0).all()
+
+
+def test_sdpa_fully_masked_rows_have_finite_gradients_of_gradients():
+    # create_graph replays the op as a composite: its rows of -inf must give 0 there too
+    rng = np.random.default_rng(3)
+    q, k, v = (Tensor(rng.standard_normal((1, 3, 4)), requires_grad=True) for _ in range(3))
+    mask = np.zeros((3, 3))
+    mask[1] = -np.inf
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=Tensor(mask))
+    assert (out.numpy()[:, 1] == 0).all()
+    (gq,) = __import__("autograd_core").autograd.grad((out * out).sum(), [q],
+                                                        create_graph=True)
+    assert (gq.numpy()[:, 1] == 0).all()
+    gq.sum().backward()
+    for t in (q, k, v):
+        assert np.isfinite(t.grad.numpy()).all()
+
+
 def test_sdpa_gradcheck_with_float_mask_and_dropout(rng):
     q, k, v = (Tensor(_t(rng, (2, 3, 4)), requires_grad=True) for _ in range(3))
     bias = Tensor(_t(rng, (3, 3)), requires_grad=True)

@@ -63,14 +63,22 @@ def test_forward_and_backward_match_float64(batch, length, source, features, val
         np.testing.assert_allclose(ours, ref, rtol=2e-4, atol=2e-5)
 
 
-def test_a_fully_masked_row_is_nan_as_in_pytorch():
+def test_a_fully_masked_row_gives_zeros_as_in_pytorch():
+    # PyTorch's attention gives 0 there (not softmax's 0/0), in the output and gradients
     rng = np.random.default_rng(2)
-    q, k, v, g = _arrays(rng, 2, 3, 4, 5, 2)
-    bias = np.zeros((3, 4), np.float32)
+    q, k, v, g = _arrays(rng, 2, 6, 4, 5, 2)
+    bias = np.zeros((6, 4), np.float32)
     bias[1] = -np.inf
+    bias[4] = -np.inf  # and one in the backward's four-row blocks with live rows
     y, m, total = K.attention_forward(q, k, v, bias, 0.5)
-    assert np.isnan(y[:, 1]).all() and np.isfinite(y[:, [0, 2]]).all()
-    assert (m[:, 1] == 0).all() and (total[:, 1] == 0).all()
+    assert (y[:, [1, 4]] == 0).all() and np.isfinite(y).all()
+    assert (m[:, [1, 4]] == 0).all() and (total[:, [1, 4]] == 0).all()
+    gq, gk, gv = K.attention_backward(q, k, v, bias, 0.5, m, total, g)
+    assert (gq[:, [1, 4]] == 0).all()
+    live = [0, 2, 3, 5]
+    ref = _reference(q[:, live], k, v, bias[live], 0.5, g[:, live])
+    for ours, expected in zip((gq[:, live], gk, gv), ref[1:]):
+        np.testing.assert_allclose(ours, expected, rtol=2e-4, atol=2e-5)
 
 
 @pytest.mark.parametrize("length, source", [(37, 37), (5, 9), (20, 3)])
@@ -86,7 +94,7 @@ def test_a_causal_mask_matches_float64(length, source):
         np.testing.assert_allclose(ours, ref, rtol=2e-4, atol=2e-5)
 
 
-def test_keys_masked_at_the_end_of_every_row_are_never_read():
+def test_keys_masked_at_the_end_of_every_row_stay_out_of_the_result():
     # right padding, its own length per batch entry: the padded keys hold NaN, which
     # would poison every row if they were computed with; the result is the attention
     # over the unpadded keys alone, and the padded keys' gradients are zero
