@@ -479,3 +479,28 @@ def test_ctc_loss_gradcheck_through_log_softmax_and_unbatched(torch_or_skip, rng
     theirs = torch.nn.functional.ctc_loss(torch.from_numpy(lp), torch.tensor([1, 2]),
                                           torch.tensor(6), torch.tensor(2), reduction="none")
     assert_close(ours, theirs, atol=1e-10)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"weight": np.array([1.0, 2.0, 3.0])},
+                                    {"label_smoothing": 0.1}])
+def test_cross_entropy_with_every_target_ignored_has_zero_gradients(torch_or_skip, kwargs):
+    # the mean over no targets is 0/0 = nan, as in PyTorch, but its gradient is 0 (as
+    # PyTorch's): a batch of padding alone must not make the parameters NaN
+    torch = torch_or_skip
+    z = np.random.default_rng(1).standard_normal((2, 3))
+    ours, theirs = Tensor(z, requires_grad=True), torch.tensor(z, requires_grad=True)
+    ours_kw = {k: Tensor(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
+    theirs_kw = {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v
+                 for k, v in kwargs.items()}
+    target = np.array([-100, -100])
+    with pytest.warns(RuntimeWarning, match="every target equals ignore_index"):
+        loss = F.cross_entropy(ours, Tensor(target), **ours_kw)
+    loss_t = torch.nn.functional.cross_entropy(theirs, torch.from_numpy(target), **theirs_kw)
+    assert np.isnan(loss.item()) and np.isnan(loss_t.item())
+    loss.backward()
+    loss_t.backward()
+    assert (ours.grad.numpy() == 0).all() and (theirs.grad.numpy() == 0).all()
+    logits = Tensor(z, requires_grad=True)
+    with pytest.warns(RuntimeWarning):
+        F.nll_loss(F.log_softmax(logits, 1), Tensor(target)).backward()
+    assert (logits.grad.numpy() == 0).all()
