@@ -193,7 +193,9 @@ def log_softmax_last_axis(z, min_elements=None):
 def _numpy_softmax(s, m, total):
     if not (isinstance(s, np.ndarray) and s.flags.writeable):
         s = np.array(s)
-    if m is None:
+    if m is None and s.size == 0:  # no keys (or no rows): nothing to normalise
+        m = np.zeros(s.shape[:-1] + (1,), s.dtype)
+    elif m is None:
         m = np.max(s, axis=-1, keepdims=True)
         m = np.where(np.isfinite(m), m, 0)
     s -= m

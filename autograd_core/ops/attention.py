@@ -247,6 +247,8 @@ def _row_sums_of_product(a, b, block_bytes=1 << 18):
     by block over the leading rows, through one small buffer. Each row's sum is the
     same reduction as on the whole array (NumPy reduces every row on its own), so
     the bits are the same."""
+    if a.size == 0:  # (no keys or no rows: reshape(-1, 0) is ambiguous)
+        return np.sum(a * b, axis=-1, keepdims=True)
     rows = a.reshape(-1, a.shape[-1]) if a.flags.c_contiguous else None
     other = b.reshape(-1, b.shape[-1]) if b.flags.c_contiguous and b.shape == a.shape \
         else None

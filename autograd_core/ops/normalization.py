@@ -336,7 +336,7 @@ class LayerNorm(Function):
         elif ctx.needs_input_grad[0]:
             # w varies over R here, so dxhat = g w is formed explicitly
             dxhat = grad if weight is None else grad * weight
-            count = np.size(xhat) // np.size(invstd)
+            count = np.size(xhat) // max(np.size(invstd), 1)  # (an empty batch: 0)
             mean_d = np.sum(dxhat, axis=axes, keepdims=True) / count
             mean_dx = np.sum(dxhat * xhat, axis=axes, keepdims=True) / count
             grad_x = invstd * (dxhat - mean_d - xhat * mean_dx)

@@ -254,7 +254,10 @@ class Var(Function):
 
 
 def _stable_max(x: np.ndarray, dim) -> np.ndarray:
-    """max over ``dim`` (kept), with infinite maxima replaced by 0 so x - m stays finite."""
+    """max over ``dim`` (kept), with infinite maxima replaced by 0 so x - m stays finite;
+    0 over an empty ``dim`` (a softmax of nothing is empty, a logsumexp -inf)."""
+    if np.size(x) == 0:
+        return np.zeros_like(np.sum(x, axis=dim, keepdims=True))
     m = np.max(x, axis=dim, keepdims=True)
     return np.where(np.isfinite(m), m, 0)
 
@@ -357,7 +360,8 @@ def log_softmax_array(x: np.ndarray, dim: int) -> np.ndarray:
         if fused is not None:
             return fused
     shifted = x - _stable_max(x, dim)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))
+    with np.errstate(divide="ignore"):  # log(0) = -inf: an all -inf row, or no entries
+        return shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))
 
 
 def _log_softmax_forward(v):

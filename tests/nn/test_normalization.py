@@ -274,3 +274,14 @@ def test_layer_norm_over_several_trailing_dims(torch_or_skip, rng, normalized_sh
     _randomise_affine(ours, rng)
     theirs = _torch_twin(torch, ours, torch.nn.LayerNorm(normalized_shape).double())
     _check_step(torch, ours, theirs, rng.standard_normal((2, 3, 4, 5)), rng, atol=1e-10)
+
+
+def test_layer_norm_backward_of_an_empty_batch():
+    layer = nn.LayerNorm(8)
+    x = Tensor(np.zeros((0, 8), np.float32), requires_grad=True)
+    layer(x).sum().backward()
+    assert tuple(x.grad.shape) == (0, 8)
+    assert (layer.weight.grad.numpy() == 0).all() and (layer.bias.grad.numpy() == 0).all()
+    x = Tensor(np.zeros((0, 3, 4)), requires_grad=True)
+    F.layer_norm(x, (3, 4)).backward(Tensor(np.zeros((0, 3, 4))))
+    assert tuple(x.grad.shape) == (0, 3, 4)
