@@ -21,6 +21,7 @@ from autograd_core.ops import activation as _act
 from autograd_core.ops import elementwise as _ew
 from autograd_core.ops import linalg as _la
 from autograd_core.ops import loss as _loss
+from autograd_core.ops import movement as _movement
 from autograd_core.ops import normalization as _norm
 from autograd_core.ops import reduce as _red
 from autograd_core.ops._shapes import normalize_dim
@@ -304,17 +305,19 @@ def _softmax_dim(ndim: int, dim, op: str) -> int:
 
 def softmax(input, dim=None, dtype=None) -> Tensor:
     """exp(x_i - m) / sum_j exp(x_j - m) along ``dim`` (m = max, so it never overflows)."""
-    x = _float_tensor(input, "input", "softmax")
-    if dtype is not None:
-        x = x.to(dtype)
+    if dtype is not None:  # converted first, as PyTorch does (an int input may ask)
+        x = _float_tensor(_tensor(input, "input", "softmax").to(dtype), "input", "softmax")
+    else:
+        x = _float_tensor(input, "input", "softmax")
     return _red.Softmax.apply(x, dim=_softmax_dim(x.ndim, dim, "softmax"))
 
 
 def log_softmax(input, dim=None, dtype=None) -> Tensor:
     """x - logsumexp(x) along ``dim``, stable (never the log of a rounded-to-0 softmax)."""
-    x = _float_tensor(input, "input", "log_softmax")
-    if dtype is not None:
-        x = x.to(dtype)
+    if dtype is not None:  # converted first, as PyTorch does (an int input may ask)
+        x = _float_tensor(_tensor(input, "input", "log_softmax").to(dtype), "input", "log_softmax")
+    else:
+        x = _float_tensor(input, "input", "log_softmax")
     return _red.LogSoftmax.apply(x, dim=_softmax_dim(x.ndim, dim, "log_softmax"))
 
 
@@ -1216,7 +1219,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
     q (..., L, E), k (..., S, E), v (..., S, Ev); ``attn_mask`` broadcastable to
     (..., L, S): bool (True = may attend) or float (added); ``is_causal`` masks the
     future (j > i); ``dropout_p`` drops attention weights (always, as PyTorch: pass 0
-    in eval); ``scale`` defaults to 1 / sqrt(E).
+    in eval); ``scale`` defaults to 1 / sqrt(E). The batch dims of q, k and v broadcast
+    against each other. ``enable_gqa``: grouped-query attention, k and v with fewer
+    heads (dim -3) than q, each serving q_heads / kv_heads consecutive query heads.
 
     >>> import nn.functional as F; from autograd_core import ones
     >>> F.scaled_dot_product_attention(ones(2, 3, 4), ones(2, 5, 4), ones(2, 5, 6)).shape
@@ -1235,12 +1240,26 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
                          f"{tuple(v.shape)}")
     if is_causal and attn_mask is not None:
         raise ValueError(f"{op}: pass either attn_mask or is_causal=True, not both")
+    if enable_gqa and q.ndim >= 3 and k.ndim >= 3 and v.ndim >= 3 and \
+            k.shape[-3] != q.shape[-3]:
+        # grouped-query attention: each of the key/value heads serves q_heads / kv_heads
+        # consecutive query heads (PyTorch's repeat_interleave along the head dim)
+        heads, kv_heads = q.shape[-3], k.shape[-3]
+        if kv_heads == 0 or heads % kv_heads or v.shape[-3] != kv_heads:
+            raise ShapeError(f"{op}: enable_gqa needs the query heads ({heads}) to be a "
+                             f"multiple of the key and value heads, got key {tuple(k.shape)} "
+                             f"and value {tuple(v.shape)}")
+        k = _movement.repeat_interleave(k, heads // kv_heads, dim=-3)
+        v = _movement.repeat_interleave(v, heads // kv_heads, dim=-3)
     length, source = q.shape[-2], k.shape[-2]
     try:
         batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
     except ValueError:
         raise ShapeError(f"{op}: the batch dims of query {tuple(q.shape)}, key "
                          f"{tuple(k.shape)} and value {tuple(v.shape)} do not broadcast") from None
+    if tuple(q.shape[:-2]) != tuple(batch):
+        # the output has the broadcast batch shape: a query broadcast up to it
+        q = _movement.expand(q, *(tuple(batch) + tuple(q.shape[-2:])))
     scores_shape = tuple(batch) + (length, source)
     if is_causal:
         attn_mask = np.tril(np.ones((length, source), dtype=bool))

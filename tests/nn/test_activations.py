@@ -219,3 +219,19 @@ def test_glu_matches_pytorch(dim, rng, torch_or_skip):
     assert_close(x.grad, xt.grad, atol=1e-12)
     assert gradcheck(lambda x: F.glu(x, dim), (Tensor(rng.standard_normal((4, 6, 2)),
                                                       requires_grad=True),))
+
+
+@pytest.mark.parametrize("fn", ["softmax", "log_softmax"])
+def test_softmax_of_an_integer_input_with_a_dtype_and_over_an_empty_dim(torch_or_skip, fn):
+    torch = torch_or_skip
+    ours, theirs = getattr(F, fn), getattr(torch.nn.functional, fn)
+    # dtype= converts first, so an integer input is fine (PyTorch's order)
+    out = ours(Tensor(np.array([1, 2, 3])), 0, dtype=np.float64)
+    assert out.dtype == np.float64
+    assert_close(out, theirs(torch.tensor([1, 2, 3]), 0, dtype=torch.float64), atol=1e-12)
+    # over an empty dim: an empty result, not a reduction error
+    x = Tensor(np.zeros((3, 0), np.float32), requires_grad=True)
+    y = ours(x, -1)
+    assert tuple(y.shape) == (3, 0)
+    y.sum().backward()
+    assert tuple(x.grad.shape) == (3, 0)

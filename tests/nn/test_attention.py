@@ -105,6 +105,33 @@ def test_sdpa_fully_masked_rows_have_finite_gradients_of_gradients():
         assert np.isfinite(t.grad.numpy()).all()
 
 
+@pytest.mark.parametrize("shapes, kwargs", [
+    ([(1, 4, 8), (2, 5, 8), (2, 5, 6)], {}),                         # query broadcast up
+    ([(4, 8), (2, 5, 8), (2, 5, 6)], {}),
+    ([(1, 4, 3, 8), (1, 2, 5, 8), (1, 2, 5, 6)], {"enable_gqa": True}),
+    ([(2, 6, 3, 8), (2, 3, 5, 8), (2, 3, 5, 6)], {"enable_gqa": True, "is_causal": True}),
+    ([(2, 4, 3, 8), (2, 4, 5, 8), (2, 4, 5, 6)], {"enable_gqa": True}),  # nothing to group
+    ([(2, 4, 8), (2, 0, 8), (2, 0, 6)], {}),                         # no keys: zeros
+])
+def test_sdpa_broadcast_query_grouped_heads_and_no_keys_match_torch(torch_or_skip, rng,
+                                                                     shapes, kwargs):
+    torch = torch_or_skip
+    (qo, qt), (ko, kt), (vo, vt) = (_both(torch, _t(rng, s)) for s in shapes)
+    out = F.scaled_dot_product_attention(qo, ko, vo, **kwargs)
+    out_t = torch.nn.functional.scaled_dot_product_attention(qt, kt, vt, **kwargs)
+    assert tuple(out.shape) == tuple(out_t.shape)
+    assert_close(out, out_t, atol=TOL)
+    _backward_both(rng, out, out_t)
+    for a, b in ((qo, qt), (ko, kt), (vo, vt)):
+        assert_close(a.grad, b.grad, atol=TOL)
+
+
+def test_sdpa_grouped_heads_must_divide():
+    q, k = Tensor(np.ones((1, 3, 2, 4))), Tensor(np.ones((1, 2, 2, 4)))
+    with pytest.raises(ShapeError, match="multiple of the key and value heads"):
+        F.scaled_dot_product_attention(q, k, k, enable_gqa=True)
+
+
 def test_sdpa_gradcheck_with_float_mask_and_dropout(rng):
     q, k, v = (Tensor(_t(rng, (2, 3, 4)), requires_grad=True) for _ in range(3))
     bias = Tensor(_t(rng, (3, 3)), requires_grad=True)
