@@ -1240,17 +1240,22 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
                          f"{tuple(v.shape)}")
     if is_causal and attn_mask is not None:
         raise ValueError(f"{op}: pass either attn_mask or is_causal=True, not both")
-    if enable_gqa and q.ndim >= 3 and k.ndim >= 3 and v.ndim >= 3 and \
-            k.shape[-3] != q.shape[-3]:
-        # grouped-query attention: each of the key/value heads serves q_heads / kv_heads
-        # consecutive query heads (PyTorch's repeat_interleave along the head dim)
-        heads, kv_heads = q.shape[-3], k.shape[-3]
-        if kv_heads == 0 or heads % kv_heads or v.shape[-3] != kv_heads:
-            raise ShapeError(f"{op}: enable_gqa needs the query heads ({heads}) to be a "
-                             f"multiple of the key and value heads, got key {tuple(k.shape)} "
-                             f"and value {tuple(v.shape)}")
-        k = _movement.repeat_interleave(k, heads // kv_heads, dim=-3)
-        v = _movement.repeat_interleave(v, heads // kv_heads, dim=-3)
+    if enable_gqa and q.ndim >= 3 and k.ndim >= 3 and v.ndim >= 3:
+        # grouped-query attention: each of the key (and value) heads serves
+        # q_heads / kv_heads consecutive query heads (PyTorch's repeat_interleave along
+        # the head dim, for key and value each)
+        heads = q.shape[-3]
+        for name in ("key", "value"):
+            t = k if name == "key" else v
+            kv_heads = t.shape[-3]
+            if kv_heads == heads:
+                continue
+            if kv_heads == 0 or heads % kv_heads:
+                raise ShapeError(f"{op}: enable_gqa needs the query heads ({heads}) to be "
+                                 f"a multiple of the {name} heads, got query "
+                                 f"{tuple(q.shape)} and {name} {tuple(t.shape)}")
+            t = _movement.repeat_interleave(t, heads // kv_heads, dim=-3)
+            k, v = (t, v) if name == "key" else (k, t)
     length, source = q.shape[-2], k.shape[-2]
     try:
         batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])

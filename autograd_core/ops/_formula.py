@@ -186,7 +186,10 @@ SIGMOID_HELPER = '''def sigmoid(x):
     return np.where(x >= 0, 1, e) / (1 + e)'''
 
 STABLE_MAX_HELPER = '''def stable_max(x, axis):
-    """max over axis (kept), 0 where it is infinite: the shift that keeps exp finite."""
+    """max over axis (kept), 0 where it is infinite: the shift that keeps exp finite
+    (0 for an empty array, whose max does not exist)."""
+    if np.size(x) == 0:
+        return np.zeros_like(np.sum(x, axis=axis, keepdims=True))
     m = np.max(x, axis=axis, keepdims=True)
     return np.where(np.isfinite(m), m, 0)'''
 

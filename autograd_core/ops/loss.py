@@ -84,13 +84,15 @@ def _reduce(loss: np.ndarray, reduction: str, denominator=None):
 def _upstream(grad, reduction: str, denominator) -> np.ndarray:
     """dL/dl for each element: g, or g / D for the mean (a 0-d array broadcasts).
 
-    A mean over nothing (D = 0: every target ignored, or zero weights) is 0/0 = NaN in
-    the forward, as in PyTorch, but its gradient is 0, as PyTorch's: a batch of padding
-    alone must not turn every parameter into NaN.
+    A mean over no targets (D = 0: every target ignored) is 0/0 = NaN in the forward,
+    as in PyTorch, but its gradient is 0, as PyTorch's, whatever the upstream gradient:
+    a batch of padding alone must not turn every parameter into NaN.
     """
     if reduction == "mean":
         if np.ndim(denominator) == 0 and float(denominator) == 0:
-            return grad * 0
+            if isinstance(grad, (np.ndarray, np.generic, float, int)):
+                return np.zeros_like(grad)
+            return grad * 0  # a Tensor (create_graph): keeps its graph and dtype
         with np.errstate(invalid="ignore", divide="ignore"):
             return grad / denominator
     return grad

@@ -111,6 +111,8 @@ def test_sdpa_fully_masked_rows_have_finite_gradients_of_gradients():
     ([(1, 4, 3, 8), (1, 2, 5, 8), (1, 2, 5, 6)], {"enable_gqa": True}),
     ([(2, 6, 3, 8), (2, 3, 5, 8), (2, 3, 5, 6)], {"enable_gqa": True, "is_causal": True}),
     ([(2, 4, 3, 8), (2, 4, 5, 8), (2, 4, 5, 6)], {"enable_gqa": True}),  # nothing to group
+    ([(1, 8, 3, 8), (1, 2, 5, 8), (1, 4, 5, 6)], {"enable_gqa": True}),  # k, v apart
+    ([(1, 8, 3, 8), (1, 8, 5, 8), (1, 2, 5, 6)], {"enable_gqa": True}),
     ([(2, 4, 8), (2, 0, 8), (2, 0, 6)], {}),                         # no keys: zeros
 ])
 def test_sdpa_broadcast_query_grouped_heads_and_no_keys_match_torch(torch_or_skip, rng,
@@ -126,9 +128,27 @@ def test_sdpa_broadcast_query_grouped_heads_and_no_keys_match_torch(torch_or_ski
         assert_close(a.grad, b.grad, atol=TOL)
 
 
+def test_sdpa_grouped_heads_and_broadcast_query_have_torchs_second_derivatives(
+        torch_or_skip, rng):
+    torch = torch_or_skip
+    shapes = [(1, 4, 3, 8), (2, 2, 5, 8), (2, 2, 5, 6)]  # grouped and broadcast at once
+    (qo, qt), (ko, kt), (vo, vt) = (_both(torch, _t(rng, s)) for s in shapes)
+    out = F.scaled_dot_product_attention(qo, ko, vo, enable_gqa=True)
+    out_t = torch.nn.functional.scaled_dot_product_attention(qt, kt, vt, enable_gqa=True)
+    grads = __import__("autograd_core").autograd.grad((out * out).sum(), [qo, ko],
+                                                       create_graph=True)
+    grads_t = torch.autograd.grad((out_t * out_t).sum(), [qt, kt], create_graph=True)
+    (grads[0].sum() + grads[1].sum()).backward()
+    (grads_t[0].sum() + grads_t[1].sum()).backward()
+    for a, b in zip(grads, grads_t):
+        assert_close(a, b, atol=TOL)
+    for a, b in ((qo, qt), (ko, kt), (vo, vt)):
+        assert_close(a.grad, b.grad, atol=TOL)
+
+
 def test_sdpa_grouped_heads_must_divide():
     q, k = Tensor(np.ones((1, 3, 2, 4))), Tensor(np.ones((1, 2, 2, 4)))
-    with pytest.raises(ShapeError, match="multiple of the key and value heads"):
+    with pytest.raises(ShapeError, match="multiple of the key heads"):
         F.scaled_dot_product_attention(q, k, k, enable_gqa=True)
 
 

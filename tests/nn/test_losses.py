@@ -497,9 +497,12 @@ def test_cross_entropy_with_every_target_ignored_has_zero_gradients(torch_or_ski
         loss = F.cross_entropy(ours, Tensor(target), **ours_kw)
     loss_t = torch.nn.functional.cross_entropy(theirs, torch.from_numpy(target), **theirs_kw)
     assert np.isnan(loss.item()) and np.isnan(loss_t.item())
-    loss.backward()
+    loss.backward(retain_graph=True)
     loss_t.backward()
     assert (ours.grad.numpy() == 0).all() and (theirs.grad.numpy() == 0).all()
+    ours.grad = None
+    loss.backward(Tensor(np.array(np.inf)))  # zero whatever the upstream gradient
+    assert (ours.grad.numpy() == 0).all()
     logits = Tensor(z, requires_grad=True)
     with pytest.warns(RuntimeWarning):
         F.nll_loss(F.log_softmax(logits, 1), Tensor(target)).backward()
