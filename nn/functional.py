@@ -21,7 +21,6 @@ from autograd_core.ops import activation as _act
 from autograd_core.ops import elementwise as _ew
 from autograd_core.ops import linalg as _la
 from autograd_core.ops import loss as _loss
-from autograd_core.ops import movement as _movement
 from autograd_core.ops import normalization as _norm
 from autograd_core.ops import reduce as _red
 from autograd_core.ops._shapes import normalize_dim
@@ -303,21 +302,22 @@ def _softmax_dim(ndim: int, dim, op: str) -> int:
     return normalize_dim(dim, ndim, op)
 
 
+def _softmax_input(input, dtype, op: str) -> Tensor:
+    """The float Tensor a softmax runs on: ``dtype`` applied first, as PyTorch does (so
+    an integer input may name a float dtype)."""
+    x = _tensor(input, "input", op)
+    return _float_tensor(x if dtype is None else x.to(dtype), "input", op)
+
+
 def softmax(input, dim=None, dtype=None) -> Tensor:
     """exp(x_i - m) / sum_j exp(x_j - m) along ``dim`` (m = max, so it never overflows)."""
-    if dtype is not None:  # converted first, as PyTorch does (an int input may ask)
-        x = _float_tensor(_tensor(input, "input", "softmax").to(dtype), "input", "softmax")
-    else:
-        x = _float_tensor(input, "input", "softmax")
+    x = _softmax_input(input, dtype, "softmax")
     return _red.Softmax.apply(x, dim=_softmax_dim(x.ndim, dim, "softmax"))
 
 
 def log_softmax(input, dim=None, dtype=None) -> Tensor:
     """x - logsumexp(x) along ``dim``, stable (never the log of a rounded-to-0 softmax)."""
-    if dtype is not None:  # converted first, as PyTorch does (an int input may ask)
-        x = _float_tensor(_tensor(input, "input", "log_softmax").to(dtype), "input", "log_softmax")
-    else:
-        x = _float_tensor(input, "input", "log_softmax")
+    x = _softmax_input(input, dtype, "log_softmax")
     return _red.LogSoftmax.apply(x, dim=_softmax_dim(x.ndim, dim, "log_softmax"))
 
 
@@ -1211,6 +1211,20 @@ def _attention_bias(attn_mask, shape, dtype, op: str):
     return mask if isinstance(mask, Tensor) else array.astype(dtype)
 
 
+def _grouped_heads(t, q, name: str, op: str) -> Tensor:
+    """Grouped-query attention's key or value ``t``: each of its heads (dim -3) serves
+    q_heads / t_heads consecutive query heads, so it is repeated that many times in
+    place (PyTorch's ``repeat_interleave``, for key and value each)."""
+    heads, own = q.shape[-3], t.shape[-3]
+    if own == heads:
+        return t
+    if own == 0 or heads % own:
+        raise ShapeError(f"{op}: enable_gqa needs the query heads ({heads}) to be a "
+                         f"multiple of the {name} heads, got query {tuple(q.shape)} and "
+                         f"{name} {tuple(t.shape)}")
+    return t.repeat_interleave(heads // own, dim=-3)
+
+
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: float = 0.0,
                                  is_causal: bool = False, scale=None,
                                  enable_gqa: bool = False) -> Tensor:
@@ -1241,21 +1255,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
     if is_causal and attn_mask is not None:
         raise ValueError(f"{op}: pass either attn_mask or is_causal=True, not both")
     if enable_gqa and q.ndim >= 3 and k.ndim >= 3 and v.ndim >= 3:
-        # grouped-query attention: each of the key (and value) heads serves
-        # q_heads / kv_heads consecutive query heads (PyTorch's repeat_interleave along
-        # the head dim, for key and value each)
-        heads = q.shape[-3]
-        for name in ("key", "value"):
-            t = k if name == "key" else v
-            kv_heads = t.shape[-3]
-            if kv_heads == heads:
-                continue
-            if kv_heads == 0 or heads % kv_heads:
-                raise ShapeError(f"{op}: enable_gqa needs the query heads ({heads}) to be "
-                                 f"a multiple of the {name} heads, got query "
-                                 f"{tuple(q.shape)} and {name} {tuple(t.shape)}")
-            t = _movement.repeat_interleave(t, heads // kv_heads, dim=-3)
-            k, v = (t, v) if name == "key" else (k, t)
+        k, v = _grouped_heads(k, q, "key", op), _grouped_heads(v, q, "value", op)
     length, source = q.shape[-2], k.shape[-2]
     try:
         batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
@@ -1264,7 +1264,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
                          f"{tuple(k.shape)} and value {tuple(v.shape)} do not broadcast") from None
     if tuple(q.shape[:-2]) != tuple(batch):
         # the output has the broadcast batch shape: a query broadcast up to it
-        q = _movement.expand(q, *(tuple(batch) + tuple(q.shape[-2:])))
+        q = q.expand(*(tuple(batch) + tuple(q.shape[-2:])))
     scores_shape = tuple(batch) + (length, source)
     if is_causal:
         attn_mask = np.tril(np.ones((length, source), dtype=bool))

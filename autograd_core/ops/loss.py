@@ -90,9 +90,8 @@ def _upstream(grad, reduction: str, denominator) -> np.ndarray:
     """
     if reduction == "mean":
         if np.ndim(denominator) == 0 and float(denominator) == 0:
-            if isinstance(grad, (np.ndarray, np.generic, float, int)):
-                return np.zeros_like(grad)
-            return grad * 0  # a Tensor (create_graph): keeps its graph and dtype
+            # (a Tensor under create_graph: grad * 0 keeps its graph and dtype)
+            return grad * 0 if isinstance(grad, Tensor) else np.zeros_like(grad)
         with np.errstate(invalid="ignore", divide="ignore"):
             return grad / denominator
     return grad
